@@ -1,0 +1,118 @@
+# Shared helpers for the local stack scripts. Sourced, never run.
+# Everything the stack installs or writes lives under STACK_HOME (outside the
+# repo) so that a fresh clone reuses what an earlier one built.
+set -euo pipefail
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+STACK_HOME=${RECO_STACK_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/recommender-stack}
+STACK_BIN=$STACK_HOME/bin
+STACK_DATA=${RECO_STACK_DATA:-$STACK_HOME/data}
+STACK_RUN=$STACK_HOME/run
+STACK_LOGS=$STACK_HOME/logs
+mkdir -p "$STACK_BIN" "$STACK_DATA" "$STACK_RUN" "$STACK_LOGS"
+
+# Pinned versions (see README "Local stack" for why these).
+TEMPORAL_CLI_VERSION=v1.5.1
+MINIO_VERSION=${RECO_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
+KAFKA_VERSION=3.9.2
+TENSORFLOW_WHEEL_VERSION=2.21.0
+
+say() { printf '\033[1m[stack]\033[0m %s\n' "$*" >&2; }
+die() { printf '\033[31m[stack] error:\033[0m %s\n' "$*" >&2; exit 1; }
+
+need_tool() { # need_tool NAME HOW-TO-GET-IT
+  command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed; $2"
+}
+
+# pid_alive FILE: the process recorded in FILE is running.
+# The command line must mention STACK_HOME: a stale PID file whose number was
+# reused by an unrelated process must not count (nor ever be killed).
+pid_alive() {
+  [ -f "$1" ] || return 1
+  local pid; pid=$(cat "$1")
+  kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$STACK_HOME"
+}
+
+# port_check PORT NAME: fail clearly when somebody else holds the port.
+port_check() {
+  local port=$1 name=$2 holder=""
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    if command -v ss >/dev/null 2>&1; then
+      holder=$(ss -ltnpH "sport = :$port" 2>/dev/null | grep -o 'users:(([^)]*' | head -1 | sed 's/users:((//')
+    fi
+    die "port 127.0.0.1:$port, needed by $name, is already in use${holder:+ by $holder}; stop that process or configure another port"
+  fi
+}
+
+# wait_for NAME LOGFILE SECONDS COMMAND...: poll COMMAND until it succeeds.
+wait_for() {
+  local name=$1 log=$2 secs=$3; shift 3
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    if [ $SECONDS -ge $deadline ]; then
+      tail -n 20 "$log" >&2 || true
+      die "$name did not become ready within ${secs}s; see its log: $log"
+    fi
+    sleep 0.5
+  done
+}
+
+http_ok() { curl -fsS -o /dev/null --max-time 2 "$1"; }
+tcp_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_daemon NAME PIDFILE LOGFILE COMMAND...: run in the background, own
+# session so that stopping by PID takes its children too.
+start_daemon() {
+  local name=$1 pidfile=$2 log=$3; shift 3
+  say "starting $name (log: $log)"
+  setsid "$@" >>"$log" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+}
+
+# stop_daemon NAME PIDFILE: stop only the process we started, by PID.
+stop_daemon() {
+  local name=$1 pidfile=$2
+  if ! pid_alive "$pidfile"; then
+    rm -f "$pidfile"; say "$name: not running"; return 0
+  fi
+  local pid; pid=$(cat "$pidfile")
+  kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.5
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name did not stop in 30s; killing it"
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$pidfile"
+  say "$name stopped"
+}
+
+# go_install MODULE@VERSION BINARY: build a Go command into STACK_BIN once.
+go_install() {
+  local target=$1 bin=$2
+  if [ -x "$STACK_BIN/$bin" ] && [ -f "$STACK_BIN/.$bin.version" ] && [ "$(cat "$STACK_BIN/.$bin.version")" = "$target" ]; then
+    return 0
+  fi
+  need_tool go "install Go >= 1.24 (https://go.dev/doc/install or your distribution's golang package)"
+  say "building $bin from $target (first run only; takes a few minutes)"
+  GOBIN=$STACK_BIN GOFLAGS=-buildvcs=false go install "$target" >"$STACK_LOGS/build-$bin.log" 2>&1 \
+    || { tail -n 20 "$STACK_LOGS/build-$bin.log" >&2; die "building $bin failed; see $STACK_LOGS/build-$bin.log"; }
+  echo "$target" > "$STACK_BIN/.$bin.version"
+}
+
+# go_build_module DIR PACKAGE BINARY: build PACKAGE with the versions pinned in
+# DIR/go.mod + go.sum (rebuilt when those change).
+go_build_module() {
+  local dir=$1 pkg=$2 bin=$3 want
+  want="$pkg $(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -d' ' -f1)"
+  if [ -x "$STACK_BIN/$bin" ] && [ "$(cat "$STACK_BIN/.$bin.version" 2>/dev/null)" = "$want" ]; then
+    return 0
+  fi
+  need_tool go "install Go >= 1.24 (https://go.dev/doc/install or your distribution's golang package)"
+  say "building $bin from $dir/go.mod (first run only; takes a minute or two)"
+  (cd "$dir" && GOFLAGS="-buildvcs=false -mod=readonly" go build -o "$STACK_BIN/$bin" "$pkg") >"$STACK_LOGS/build-$bin.log" 2>&1 \
+    || { tail -n 20 "$STACK_LOGS/build-$bin.log" >&2; die "building $bin failed; see $STACK_LOGS/build-$bin.log"; }
+  echo "$want" > "$STACK_BIN/.$bin.version"
+}

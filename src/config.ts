@@ -1,0 +1,153 @@
+/**
+ * The one place that reads the environment. Every host, port, bucket, topic,
+ * task queue and credential has the local-stack default of DESIGN.md and can
+ * be overridden by an environment variable; a malformed value stops the
+ * process with a message that names the variable.
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(1).max(65535);
+const name = z.string().min(1).regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".", "_", "-" or "/" only');
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+const url = z.string().url();
+
+/** Environment variable → schema, with the DESIGN.md defaults. */
+const schema = z.object({
+  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: name.default('default'),
+  TEMPORAL_TLS: bool.default(false),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
+  TASK_QUEUE_TRAINING: name.default('recommender-training'),
+  TASK_QUEUE_SERVING: name.default('recommender-serving'),
+  WORKFLOW_TYPE: name.default('retrainAndDeploy'),
+  SCHEDULE_ID: name.default('recommender-retrain'),
+
+  MINIO_ENDPOINT: url.default('http://127.0.0.1:9000'),
+  MINIO_ACCESS_KEY: z.string().min(1).default('minio'),
+  MINIO_SECRET_KEY: z.string().min(1).default('minio123'),
+  MINIO_REGION: z.string().default('us-east-1'),
+  DATA_BUCKET: name.default('data'),
+  DATA_PREFIX: name.default('recommender'),
+  MODELS_BUCKET: name.default('models'),
+
+  KAFKA_BROKERS: z
+    .string()
+    .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'expected a comma-separated list of host:port')
+    .default('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: name.default('recommender'),
+  TOPIC_REQUESTS: name.default('mdata'),
+  TOPIC_MODELS: name.default('models'),
+  TOPIC_RESULTS: name.default('recommendations'),
+  TOPIC_DLQ: name.default('mdata-dlq'),
+
+  SLOT_NAMES: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+,[A-Za-z0-9_-]+$/, 'expected two slot names, comma-separated')
+    .default('recommender,recommender1'),
+  SLOT_HOST: z.string().min(1).default('127.0.0.1'),
+  SLOT_PORTS: z
+    .string()
+    .regex(/^\d+,\d+$/, 'expected two ports, comma-separated')
+    .default('8501,8502'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface SlotConfig {
+  /** TF Serving model name = base path under the models bucket */
+  name: string;
+  port: number;
+  /** base URL of the slot's REST API, e.g. http://127.0.0.1:8501 */
+  baseUrl: string;
+}
+
+export interface Config {
+  temporal: {
+    address: string;
+    namespace: string;
+    tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+    uiUrl: string;
+    taskQueues: { training: string; serving: string };
+    workflowType: string;
+    scheduleId: string;
+  };
+  minio: {
+    endPoint: string;
+    port: number;
+    useSSL: boolean;
+    accessKey: string;
+    secretKey: string;
+    region: string;
+  };
+  buckets: { data: string; models: string };
+  dataPrefix: string;
+  kafka: { brokers: string[]; clientId: string };
+  topics: { requests: string; models: string; results: string; dlq: string };
+  slots: [SlotConfig, SlotConfig];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parse and validate configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const variable = i.path.join('.');
+      return `${variable}=${JSON.stringify(env[variable] ?? '')}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration in the environment:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const minioUrl = new URL(e.MINIO_ENDPOINT);
+  const useSSL = minioUrl.protocol === 'https:';
+  const slotNames = e.SLOT_NAMES.split(',');
+  const slotPorts = e.SLOT_PORTS.split(',').map((p, i) => {
+    const r = port.safeParse(p);
+    if (!r.success) throw new ConfigError(`SLOT_PORTS: entry ${i + 1} ("${p}") is not a valid port`);
+    return r.data;
+  });
+  const slot = (i: 0 | 1): SlotConfig => ({
+    name: slotNames[i],
+    port: slotPorts[i],
+    baseUrl: `http://${e.SLOT_HOST}:${slotPorts[i]}`,
+  });
+  if (slotNames[0] === slotNames[1]) throw new ConfigError('SLOT_NAMES: the two slots need different names');
+  return {
+    temporal: {
+      address: e.TEMPORAL_ADDRESS,
+      namespace: e.TEMPORAL_NAMESPACE,
+      tls: e.TEMPORAL_TLS
+        ? {
+            certPath: e.TEMPORAL_TLS_CERT_PATH,
+            keyPath: e.TEMPORAL_TLS_KEY_PATH,
+            caPath: e.TEMPORAL_TLS_CA_PATH,
+            serverName: e.TEMPORAL_TLS_SERVER_NAME,
+          }
+        : undefined,
+      uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
+      taskQueues: { training: e.TASK_QUEUE_TRAINING, serving: e.TASK_QUEUE_SERVING },
+      workflowType: e.WORKFLOW_TYPE,
+      scheduleId: e.SCHEDULE_ID,
+    },
+    minio: {
+      endPoint: minioUrl.hostname,
+      port: minioUrl.port ? Number(minioUrl.port) : useSSL ? 443 : 80,
+      useSSL,
+      accessKey: e.MINIO_ACCESS_KEY,
+      secretKey: e.MINIO_SECRET_KEY,
+      region: e.MINIO_REGION,
+    },
+    buckets: { data: e.DATA_BUCKET, models: e.MODELS_BUCKET },
+    dataPrefix: e.DATA_PREFIX,
+    kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
+    topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
+    slots: [slot(0), slot(1)],
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Protobuf codecs for the Kafka wire formats, from proto/recommender.proto
+ * (loaded at run time by protobufjs, so the .proto file is the one source).
+ */
+import path from 'node:path';
+import protobuf from 'protobufjs';
+
+export interface RecommendationRequest {
+  products: number[];
+  user: number;
+}
+
+export interface ModelDescriptor {
+  name: string;
+  description: string;
+  url: string;
+}
+
+const root = protobuf.loadSync(path.join(__dirname, 'proto', 'recommender.proto'));
+const requestType = root.lookupType('recommender.RecommendationRequest');
+const descriptorType = root.lookupType('recommender.ModelDescriptor');
+
+export class DecodeError extends Error {
+  override name = 'DecodeError';
+}
+
+/** int64 fields decode as Long for large values: keep them exact or reject. */
+function toSafeNumber(v: unknown, field: string): number {
+  const n = typeof v === 'number' ? v : Number(String(v));
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`${field}: ${String(v)} is not a safe integer`);
+  return n;
+}
+
+export function encodeRequest(req: RecommendationRequest): Buffer {
+  return Buffer.from(requestType.encode(requestType.fromObject(req)).finish());
+}
+
+export function decodeRequest(bytes: Uint8Array): RecommendationRequest {
+  let msg: protobuf.Message;
+  try {
+    msg = requestType.decode(bytes);
+  } catch (err) {
+    throw new DecodeError(`not a RecommendationRequest: ${(err as Error).message}`);
+  }
+  const obj = requestType.toObject(msg, { longs: String, defaults: true }) as { products: string[]; user: string };
+  return {
+    user: toSafeNumber(obj.user, 'user'),
+    products: obj.products.map((p, i) => toSafeNumber(p, `products[${i}]`)),
+  };
+}
+
+export function encodeDescriptor(d: ModelDescriptor): Buffer {
+  return Buffer.from(descriptorType.encode(descriptorType.fromObject(d)).finish());
+}
+
+export function decodeDescriptor(bytes: Uint8Array): ModelDescriptor {
+  try {
+    return descriptorType.toObject(descriptorType.decode(bytes), { defaults: true }) as ModelDescriptor;
+  } catch (err) {
+    throw new DecodeError(`not a ModelDescriptor: ${(err as Error).message}`);
+  }
+}

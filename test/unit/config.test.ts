@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('configuration', () => {
+  it('has the DESIGN.md local-stack defaults', () => {
+    const cfg = loadConfig({});
+    expect(cfg.temporal).toMatchObject({
+      address: '127.0.0.1:7233',
+      namespace: 'default',
+      taskQueues: { training: 'recommender-training', serving: 'recommender-serving' },
+      workflowType: 'retrainAndDeploy',
+      scheduleId: 'recommender-retrain',
+    });
+    expect(cfg.minio).toMatchObject({ endPoint: '127.0.0.1', port: 9000, useSSL: false, accessKey: 'minio' });
+    expect(cfg.buckets).toEqual({ data: 'data', models: 'models' });
+    expect(cfg.topics).toEqual({ requests: 'mdata', models: 'models', results: 'recommendations', dlq: 'mdata-dlq' });
+    expect(cfg.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(cfg.slots.map((s) => [s.name, s.port, s.baseUrl])).toEqual([
+      ['recommender', 8501, 'http://127.0.0.1:8501'],
+      ['recommender1', 8502, 'http://127.0.0.1:8502'],
+    ]);
+  });
+
+  it('takes overrides from the environment', () => {
+    const cfg = loadConfig({ MINIO_ENDPOINT: 'https://s3.example.com', KAFKA_BROKERS: 'a:1,b:2', TOPIC_REQUESTS: 'req' });
+    expect(cfg.minio).toMatchObject({ endPoint: 's3.example.com', port: 443, useSSL: true });
+    expect(cfg.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(cfg.topics.requests).toBe('req');
+  });
+
+  it.each([
+    ['TEMPORAL_ADDRESS', 'localhost', 'expected host:port'],
+    ['KAFKA_BROKERS', '127.0.0.1', 'host:port'],
+    ['MINIO_ENDPOINT', 'not a url', 'MINIO_ENDPOINT'],
+    ['SLOT_PORTS', '8501', 'two ports'],
+    ['TEMPORAL_TLS', 'maybe', 'TEMPORAL_TLS'],
+  ])('names the malformed variable %s', (variable, value, message) => {
+    expect(() => loadConfig({ [variable]: value })).toThrowError(ConfigError);
+    expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(`${variable}=.*`));
+    expect(() => loadConfig({ [variable]: value })).toThrowError(message);
+  });
+
+  it('rejects an out-of-range slot port by position', () => {
+    expect(() => loadConfig({ SLOT_PORTS: '8501,99999' })).toThrowError(/SLOT_PORTS: entry 2/);
+  });
+});
