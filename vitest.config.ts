@@ -12,5 +12,6 @@ export default defineConfig({
     hookTimeout: 180_000,
     reporters: ['default'],
     env: { TF_CPP_MIN_LOG_LEVEL: '2' },
+    setupFiles: ['test/setup.ts'],
   },
 });

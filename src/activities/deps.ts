@@ -1,0 +1,23 @@
+/** What the activities are built from: injected, so tests can point them anywhere. */
+import type { Client as TemporalClient } from '@temporalio/client';
+import type { Kafka } from 'kafkajs';
+import type { Client as MinioClient } from 'minio';
+import type { Config } from '../config';
+import type { RegistryLocation } from '../registry/deployments';
+
+export interface ActivityDeps {
+  config: Config;
+  minio: MinioClient;
+  kafka: Kafka;
+  /** used to signal training progress to the workflow (optional) */
+  temporal?: TemporalClient;
+}
+
+export function registryLocation(cfg: Config): RegistryLocation {
+  return {
+    modelsBucket: cfg.buckets.models,
+    dataBucket: cfg.buckets.data,
+    dataPrefix: cfg.dataPrefix,
+    slots: [cfg.slots[0].name, cfg.slots[1].name],
+  };
+}

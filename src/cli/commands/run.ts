@@ -1,0 +1,37 @@
+/** `recommender run`: start a retrain-and-deploy run now, optionally wait for it. */
+import { randomUUID } from 'node:crypto';
+import { Command } from 'commander';
+import { loadConfig } from '../../config';
+import { connectClient } from '../../temporal/connection';
+import type { RetrainAndDeployResult } from '../../workflows/types';
+import { workflowUrl } from '../ui-links';
+import { addInputOptions, buildInput, type InputFlags } from '../workflow-input';
+import { followRun } from './status';
+
+export function runCommand(): Command {
+  return addInputOptions(
+    new Command('run')
+      .description('start a retrain-and-deploy run now')
+      .option('--id <workflowId>', 'workflow id (default: recommender-retrain-manual-<uuid>)')
+      .option('--wait', 'follow the run until it ends'),
+  ).action(async (flags: InputFlags & { id?: string; wait?: boolean }) => {
+    const cfg = loadConfig();
+    const client = await connectClient(cfg.temporal);
+    try {
+      const handle = await client.workflow.start(cfg.temporal.workflowType, {
+        taskQueue: cfg.temporal.taskQueues.training,
+        workflowId: flags.id ?? `recommender-retrain-manual-${randomUUID()}`,
+        args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
+      });
+      console.log(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
+      console.log(`web UI: ${workflowUrl(cfg.temporal, handle.workflowId, handle.firstExecutionRunId)}`);
+      if (flags.wait) {
+        const result = (await followRun(client, handle.workflowId)) as RetrainAndDeployResult;
+        console.log(JSON.stringify(result, null, 2));
+        if (result.outcome !== 'deployed') process.exitCode = 2;
+      }
+    } finally {
+      await client.connection.close();
+    }
+  });
+}

@@ -1,0 +1,133 @@
+/**
+ * `recommender schedule create|describe|pause|unpause|trigger|delete`: the
+ * Temporal Schedule that replaces the seed's recurring pipeline run. Its
+ * overlap policy never runs two deploys at once (SKIP), and missed runs are
+ * caught up only within the catch-up window.
+ */
+import { Command } from 'commander';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { loadConfig, type Config } from '../../config';
+import { connectClient } from '../../temporal/connection';
+import { scheduleUrl } from '../ui-links';
+import { addInputOptions, buildInput, type InputFlags } from '../workflow-input';
+
+async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): Promise<T> {
+  const cfg = loadConfig();
+  const client = await connectClient(cfg.temporal);
+  try {
+    return await fn(client, cfg);
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) throw new Error(`schedule ${cfg.temporal.scheduleId} does not exist (create it first)`);
+    throw err;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+type CreateFlags = InputFlags & { interval?: string; cron?: string; catchupWindow: string; paused?: boolean; triggerNow?: boolean; replace?: boolean };
+
+export async function createSchedule(client: Client, cfg: Config, flags: CreateFlags): Promise<void> {
+  if (flags.interval && flags.cron) throw new Error('give either --interval or --cron, not both');
+  const spec: ScheduleSpec = flags.cron ? { cronExpressions: [flags.cron] } : { intervals: [{ every: (flags.interval ?? '1h') as Duration }] };
+  const options = {
+    scheduleId: cfg.temporal.scheduleId,
+    spec,
+    action: {
+      type: 'startWorkflow' as const,
+      workflowType: cfg.temporal.workflowType,
+      taskQueue: cfg.temporal.taskQueues.training,
+      workflowId: cfg.temporal.scheduleId,
+      args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: false },
+    state: { paused: Boolean(flags.paused), triggerImmediately: Boolean(flags.triggerNow) },
+  };
+  if (flags.replace) {
+    try {
+      await client.schedule.getHandle(cfg.temporal.scheduleId).delete();
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+    }
+  }
+  await client.schedule.create(options);
+}
+
+export function scheduleCommand(): Command {
+  const cmd = new Command('schedule').description('manage the Temporal Schedule of retrain-and-deploy runs');
+  cmd.addCommand(
+    addInputOptions(
+      new Command('create')
+        .description('create the schedule (interval or cron)')
+        .option('--interval <duration>', 'run every <duration>, e.g. 1h, 30m (default 1h)')
+        .option('--cron <expr>', 'cron expression instead of an interval')
+        .option('--catchup-window <duration>', 'how late a missed run may still start', '10m')
+        .option('--paused', 'create it paused')
+        .option('--trigger-now', 'also start a run immediately')
+        .option('--replace', 'delete an existing schedule of the same id first'),
+    ).action((flags: CreateFlags) =>
+      withClient(async (client, cfg) => {
+        await createSchedule(client, cfg, flags);
+        console.log(`created schedule ${cfg.temporal.scheduleId}: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
+      }),
+    ),
+  );
+  cmd.addCommand(
+    new Command('describe').description('show the schedule, its next and recent runs').action(() =>
+      withClient(async (client, cfg) => {
+        const d = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
+        console.log(
+          JSON.stringify(
+            {
+              scheduleId: d.scheduleId,
+              spec: d.spec,
+              paused: d.state.paused,
+              note: d.state.note,
+              overlap: d.policies.overlap,
+              catchupWindowMs: d.policies.catchupWindow,
+              nextActionTimes: d.info.nextActionTimes,
+              recentActions: d.info.recentActions.map((a) => ({ at: a.takenAt, workflowId: a.action.workflow.workflowId })),
+              running: d.info.runningActions.map((a) => a.workflow.workflowId),
+            },
+            null,
+            2,
+          ),
+        );
+        console.log(`web UI: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
+      }),
+    ),
+  );
+  cmd.addCommand(
+    new Command('pause').description('pause the schedule').option('--note <text>', 'why').action((f: { note?: string }) =>
+      withClient(async (client, cfg) => {
+        await client.schedule.getHandle(cfg.temporal.scheduleId).pause(f.note);
+        console.log(`paused ${cfg.temporal.scheduleId}`);
+      }),
+    ),
+  );
+  cmd.addCommand(
+    new Command('unpause').description('resume the schedule').option('--note <text>', 'why').action((f: { note?: string }) =>
+      withClient(async (client, cfg) => {
+        await client.schedule.getHandle(cfg.temporal.scheduleId).unpause(f.note);
+        console.log(`unpaused ${cfg.temporal.scheduleId}`);
+      }),
+    ),
+  );
+  cmd.addCommand(
+    new Command('trigger').description('start a run now (skipped if one is running)').action(() =>
+      withClient(async (client, cfg) => {
+        await client.schedule.getHandle(cfg.temporal.scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
+        console.log(`triggered ${cfg.temporal.scheduleId}`);
+      }),
+    ),
+  );
+  cmd.addCommand(
+    new Command('delete').description('delete the schedule (runs already started go on)').action(() =>
+      withClient(async (client, cfg) => {
+        await client.schedule.getHandle(cfg.temporal.scheduleId).delete();
+        console.log(`deleted ${cfg.temporal.scheduleId}`);
+      }),
+    ),
+  );
+  return cmd;
+}

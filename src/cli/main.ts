@@ -1,0 +1,26 @@
+/**
+ * The project's command line:
+ *   tsx src/cli/main.ts run | status | schedule … | rollback | cancel
+ * (npm scripts: `npm run recommender -- <command>`).
+ */
+import { Command } from 'commander';
+import { ConfigError } from '../config';
+import { cancelCommand } from './commands/cancel';
+import { rollbackCommand } from './commands/rollback';
+import { runCommand } from './commands/run';
+import { scheduleCommand } from './commands/schedule';
+import { statusCommand } from './commands/status';
+
+const program = new Command()
+  .name('recommender')
+  .description('Retrain-and-deploy a recommender on Temporal, Kafka and MinIO')
+  .addCommand(runCommand())
+  .addCommand(statusCommand())
+  .addCommand(scheduleCommand())
+  .addCommand(rollbackCommand())
+  .addCommand(cancelCommand());
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(err instanceof ConfigError || err instanceof Error ? `error: ${err.message}` : err);
+  process.exit(1);
+});

@@ -1,0 +1,38 @@
+/**
+ * Live progress of a run, read the way the web UI reads it: the workflow's
+ * `status` query, plus the training activity's last heartbeat (per-batch
+ * progress stays in heartbeats so that it never bloats the history).
+ */
+import { defaultPayloadConverter, type Client, type WorkflowHandle } from '@temporalio/client';
+import { statusQuery } from '../workflows/definitions';
+import type { RunStatus, TrainingProgress } from '../workflows/types';
+
+export interface RunProgress {
+  status?: RunStatus;
+  heartbeat?: TrainingProgress & { activity: string };
+  closed: boolean;
+  temporalStatus: string;
+}
+
+export async function readProgress(handle: WorkflowHandle): Promise<RunProgress> {
+  const description = await handle.describe();
+  const closed = description.status.name !== 'RUNNING';
+  let status: RunStatus | undefined;
+  try {
+    status = await handle.query(statusQuery);
+  } catch {
+    // a run that has not started its first task yet has no handler
+  }
+  let heartbeat: RunProgress['heartbeat'];
+  for (const pending of description.raw.pendingActivities ?? []) {
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    if (!payload) continue;
+    const details = defaultPayloadConverter.fromPayload<TrainingProgress>(payload);
+    heartbeat = { ...details, activity: pending.activityType?.name ?? '' };
+  }
+  return { status, heartbeat, closed, temporalStatus: description.status.name };
+}
+
+export function getHandle(client: Client, workflowId: string, runId?: string): WorkflowHandle {
+  return client.workflow.getHandle(workflowId, runId);
+}

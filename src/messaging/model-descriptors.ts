@@ -1,0 +1,111 @@
+/**
+ * The `models` topic as a log of published model URLs: read it to the end
+ * (to find the latest descriptor, or whether a key was already published),
+ * and publish a descriptor exactly once per key.
+ */
+import { randomUUID } from 'node:crypto';
+import { Partitioners, type Kafka } from 'kafkajs';
+import { decodeDescriptor, encodeDescriptor, type ModelDescriptor } from './schemas';
+
+export interface PublishedDescriptor {
+  key: string;
+  descriptor: ModelDescriptor;
+  partition: number;
+  offset: string;
+  timestamp: number;
+}
+
+/** Every decodable descriptor on the topic, oldest first, up to the current end. */
+export async function readDescriptors(kafka: Kafka, topic: string, timeoutMs = 30_000): Promise<PublishedDescriptor[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let ends: { partition: number; high: string; low: string }[];
+  try {
+    if (!(await admin.listTopics()).includes(topic)) return [];
+    ends = (await admin.fetchTopicOffsets(topic)).map((o) => ({ partition: o.partition, high: o.high, low: o.low }));
+  } finally {
+    await admin.disconnect();
+  }
+  const pending = new Map(ends.filter((e) => BigInt(e.high) > BigInt(e.low)).map((e) => [e.partition, BigInt(e.high)]));
+  if (pending.size === 0) return [];
+
+  // A throw-away group: reading the log must not move anybody's offsets.
+  const consumer = kafka.consumer({ groupId: `descriptor-reader-${randomUUID()}`, allowAutoTopicCreation: false });
+  const found: PublishedDescriptor[] = [];
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`reading topic ${topic} to its end took over ${timeoutMs} ms`)), timeoutMs);
+      void consumer
+        .run({
+          autoCommit: false,
+          eachMessage: async ({ partition, message }) => {
+            if (message.value) {
+              try {
+                found.push({
+                  key: message.key?.toString() ?? '',
+                  descriptor: decodeDescriptor(message.value),
+                  partition,
+                  offset: message.offset,
+                  timestamp: Number(message.timestamp),
+                });
+              } catch {
+                // an undecodable record is skipped: it never named a model
+              }
+            }
+            const end = pending.get(partition);
+            if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
+            if (pending.size === 0) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    await consumer.disconnect();
+  }
+  return found.sort((a, b) => a.timestamp - b.timestamp || Number(BigInt(a.offset) - BigInt(b.offset)));
+}
+
+export async function latestDescriptor(kafka: Kafka, topic: string): Promise<PublishedDescriptor | undefined> {
+  return (await readDescriptors(kafka, topic)).at(-1);
+}
+
+/**
+ * Publishes `descriptor` under `key` unless a record with that key is already
+ * on the topic (a retried attempt or a replayed workflow then publishes nothing).
+ */
+export async function publishDescriptorOnce(
+  kafka: Kafka,
+  topic: string,
+  key: string,
+  descriptor: ModelDescriptor,
+): Promise<{ published: boolean; partition: number; offset: string }> {
+  const existing = (await readDescriptors(kafka, topic)).find((d) => d.key === key);
+  if (existing) {
+    if (existing.descriptor.url !== descriptor.url) {
+      throw new Error(`key ${key} was already published with another URL (${existing.descriptor.url}); refusing to publish ${descriptor.url}`);
+    }
+    return { published: false, partition: existing.partition, offset: existing.offset };
+  }
+  // Idempotent producer: a retried send inside this call cannot duplicate the
+  // record (kafkajs requires unlimited retries for it; the activity's
+  // start-to-close timeout bounds the call).
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: true,
+    createPartitioner: Partitioners.DefaultPartitioner,
+    retry: { retries: Number.MAX_SAFE_INTEGER, maxRetryTime: 10_000 },
+  });
+  await producer.connect();
+  try {
+    const [meta] = await producer.send({ topic, acks: -1, messages: [{ key, value: encodeDescriptor(descriptor) }] });
+    return { published: true, partition: meta.partition, offset: meta.baseOffset ?? '-1' };
+  } finally {
+    await producer.disconnect();
+  }
+}

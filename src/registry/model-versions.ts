@@ -1,0 +1,37 @@
+/** Version directories under a slot's base path in the models bucket (TF Serving layout). */
+import type { Client } from 'minio';
+import { listKeys } from '../storage/objects';
+
+/** Integer version directories under `<slot>/` (complete or not). */
+export async function listVersions(client: Client, bucket: string, slot: string): Promise<number[]> {
+  const prefixes = await listKeys(client, bucket, `${slot}/`, false);
+  return prefixes
+    .map((p) => p.slice(slot.length + 1).replace(/\/$/, ''))
+    .filter((name) => /^\d+$/.test(name))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** A version is complete once its saved_model.pb exists: the exporter copies it last. */
+export async function isCompleteVersion(client: Client, bucket: string, slot: string, version: number): Promise<boolean> {
+  try {
+    await client.statObject(bucket, `${slot}/${version}/saved_model.pb`);
+    return true;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'NotFound' || code === 'NoSuchKey') return false;
+    throw err;
+  }
+}
+
+/** Removes every object of one version directory; returns how many. */
+export async function removeVersion(client: Client, bucket: string, slot: string, version: number): Promise<number> {
+  // saved_model.pb first: a poller stops seeing the version as complete
+  // before its variables disappear.
+  const prefix = `${slot}/${version}/`;
+  const keys = (await listKeys(client, bucket, prefix)).sort((a, b) =>
+    a.endsWith('saved_model.pb') ? -1 : b.endsWith('saved_model.pb') ? 1 : a.localeCompare(b),
+  );
+  for (const key of keys) await client.removeObject(bucket, key);
+  return keys.length;
+}

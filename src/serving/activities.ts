@@ -1,0 +1,34 @@
+/**
+ * Activities that run next to serving, on the serving worker's task queue:
+ * readiness of the standby slot (it must reach the slots' network).
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Config } from '../config';
+import type { ReadinessInput, ReadinessResult } from '../workflows/types';
+import { ReadinessDeadlineError, VersionLoadFailedError, waitUntilServing } from './readiness';
+
+export function servingActivities(config: Config) {
+  return {
+    async waitForStandbyReady(input: ReadinessInput): Promise<ReadinessResult> {
+      const slot = config.slots.find((s) => s.name === input.slot);
+      if (!slot) throw ApplicationFailure.nonRetryable(`unknown slot ${input.slot}`, 'ConfigError');
+      const ctx = Context.current();
+      try {
+        const ready = await waitUntilServing({
+          baseUrl: slot.baseUrl,
+          slot: input.slot,
+          version: input.version,
+          deadlineMs: input.deadlineMs,
+          signal: ctx.cancellationSignal,
+          onPoll: (poll) => ctx.heartbeat(poll),
+        });
+        return { slot: input.slot, version: input.version, ...ready };
+      } catch (err) {
+        if (err instanceof ReadinessDeadlineError || err instanceof VersionLoadFailedError) {
+          throw ApplicationFailure.nonRetryable(err.message, err.name);
+        }
+        throw err;
+      }
+    },
+  };
+}

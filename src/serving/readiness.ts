@@ -1,0 +1,113 @@
+/**
+ * Readiness of a slot for one version, as the seed's model publisher should
+ * have checked it: TF Serving answers HTTP 200 while a version is still
+ * LOADING, so only the body counts — the version listed with state AVAILABLE
+ * and error code OK — followed by one smoke prediction that must be finite
+ * and shaped [1, 1].
+ */
+export interface ReadinessCheck {
+  baseUrl: string;
+  slot: string;
+  version: number;
+  /** epoch ms; give up after this */
+  deadlineMs: number;
+  initialDelayMs?: number;
+  maxDelayMs?: number;
+  /** called after every poll (heartbeats), may throw to abort */
+  onPoll?: (poll: { polls: number; state: string; detail: string }) => void;
+  signal?: AbortSignal;
+}
+
+export class ReadinessDeadlineError extends Error {
+  override name = 'ReadinessDeadlineError';
+}
+
+/** The slot tried and failed to load the version: waiting longer cannot help. */
+export class VersionLoadFailedError extends Error {
+  override name = 'VersionLoadFailedError';
+}
+
+interface StatusBody {
+  model_version_status?: { version: string; state: string; status?: { error_code?: string; error_message?: string } }[];
+}
+
+async function getJson(url: string, init: RequestInit, timeoutMs: number): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // keep the text: it goes into the error message
+  }
+  return { status: res.status, body };
+}
+
+/** One poll: the state of `version` as the slot reports it, or why it can't be read. */
+export async function pollVersionState(baseUrl: string, slot: string, version: number): Promise<{ state: string; detail: string }> {
+  try {
+    const { status, body } = await getJson(`${baseUrl}/v1/models/${slot}/versions/${version}`, {}, 5000);
+    if (status === 404) return { state: 'NOT_FOUND', detail: JSON.stringify(body) };
+    if (status !== 200) return { state: 'ERROR', detail: `HTTP ${status}: ${JSON.stringify(body)}` };
+    const entry = (body as StatusBody).model_version_status?.find((s) => s.version === String(version));
+    if (!entry) return { state: 'NOT_LISTED', detail: JSON.stringify(body) };
+    const code = entry.status?.error_code ?? 'OK';
+    if (code !== 'OK') return { state: `FAILED`, detail: `${entry.state} ${code}: ${entry.status?.error_message ?? ''}` };
+    return { state: entry.state, detail: '' };
+  } catch (err) {
+    return { state: 'UNREACHABLE', detail: (err as Error).message };
+  }
+}
+
+export async function smokePredict(baseUrl: string, slot: string, version: number): Promise<number> {
+  const url = `${baseUrl}/v1/models/${slot}/versions/${version}:predict`;
+  const { status, body } = await getJson(
+    url,
+    { method: 'POST', body: JSON.stringify({ signature_name: 'serving_default', instances: [{ users: [0], products: [0] }] }) },
+    10_000,
+  );
+  if (status !== 200) throw new Error(`smoke prediction: HTTP ${status} from ${url}: ${JSON.stringify(body)}`);
+  const predictions = (body as { predictions?: unknown }).predictions;
+  if (!Array.isArray(predictions) || predictions.length !== 1 || !Array.isArray(predictions[0]) || predictions[0].length !== 1) {
+    throw new Error(`smoke prediction: expected predictions of shape [1,1], got ${JSON.stringify(body).slice(0, 200)}`);
+  }
+  const value = predictions[0][0] as unknown;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new Error(`smoke prediction is not finite: ${String(value)}`);
+  return value;
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+    }, { once: true });
+  });
+
+/** Polls with exponential back-off until AVAILABLE, then smoke-predicts; returns the predict URL. */
+export async function waitUntilServing(check: ReadinessCheck): Promise<{ predictUrl: string; polls: number; smokePrediction: number }> {
+  let delay = check.initialDelayMs ?? 250;
+  const maxDelay = check.maxDelayMs ?? 5000;
+  let polls = 0;
+  let last = { state: 'NOT_POLLED', detail: '' };
+  for (;;) {
+    last = await pollVersionState(check.baseUrl, check.slot, check.version);
+    polls += 1;
+    check.onPoll?.({ polls, ...last });
+    if (last.state === 'AVAILABLE') break;
+    if (last.state === 'FAILED' || last.state === 'END') {
+      throw new VersionLoadFailedError(`slot ${check.slot} could not load version ${check.version}: ${last.detail || last.state}`);
+    }
+    const left = check.deadlineMs - Date.now();
+    if (left <= 0) {
+      throw new ReadinessDeadlineError(
+        `slot ${check.slot} did not report version ${check.version} AVAILABLE before the deadline (${polls} polls; last: ${last.state}${last.detail ? ` ${last.detail}` : ''})`,
+      );
+    }
+    await sleep(Math.min(delay, left), check.signal);
+    delay = Math.min(delay * 2, maxDelay);
+  }
+  const smokePrediction = await smokePredict(check.baseUrl, check.slot, check.version);
+  return { predictUrl: `${check.baseUrl}/v1/models/${check.slot}/versions/${check.version}:predict`, polls, smokePrediction };
+}

@@ -1,0 +1,178 @@
+/**
+ * The servables of one slot, managed like TF Serving's default "latest
+ * version" policy: the newest complete version is loaded (LOADING), becomes
+ * AVAILABLE, and only then is the previous one unloaded (UNLOADING → END).
+ * A version that fails to load ends with its error; the previous one keeps
+ * serving.
+ */
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-node';
+import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
+import type { Client } from 'minio';
+import { downloadVersion, listCompleteVersions } from './version-source';
+
+export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
+
+export interface VersionStatus {
+  version: number;
+  state: VersionState;
+  errorCode: 'OK' | 'UNKNOWN' | 'NOT_FOUND';
+  errorMessage: string;
+}
+
+export interface TensorSpec {
+  name: string;
+  dtype: string;
+  tfDtype: string;
+  shape: number[];
+}
+
+export interface Signature {
+  inputs: Record<string, TensorSpec>;
+  outputs: Record<string, TensorSpec>;
+  methodName: string;
+}
+
+interface Loaded {
+  version: number;
+  model: TFSavedModel;
+  dir: string;
+  signature: Signature;
+}
+
+export interface ModelManagerOptions {
+  slot: string;
+  client: Client;
+  bucket: string;
+  pollIntervalMs: number;
+  cacheDir?: string;
+  log?: (msg: string) => void;
+}
+
+export class ModelManager {
+  private readonly statuses = new Map<number, VersionStatus>();
+  private current: Loaded | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private stopped = false;
+  private readonly cacheDir: string;
+  private readonly log: (msg: string) => void;
+
+  constructor(private readonly opts: ModelManagerOptions) {
+    this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), 'recommender-slots', opts.slot, randomUUID());
+    this.log = opts.log ?? (() => undefined);
+  }
+
+  start(): void {
+    const tick = async () => {
+      await this.pollOnce().catch((err: unknown) => this.log(`poll failed: ${(err as Error).message}`));
+      if (!this.stopped) this.timer = setTimeout(tick, this.opts.pollIntervalMs);
+    };
+    void tick();
+  }
+
+  /** One look at the base path; loads the newest complete version if it is not the one serving. */
+  async pollOnce(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      const versions = await listCompleteVersions(this.opts.client, this.opts.bucket, this.opts.slot);
+      const aspired = versions.at(-1);
+      if (aspired === undefined || aspired === this.current?.version) return;
+      const known = this.statuses.get(aspired);
+      // a version that failed stays failed until it is replaced (as TF Serving does)
+      if (known && known.state === 'END') return;
+      await this.load(aspired);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private setStatus(version: number, state: VersionState, error?: string): void {
+    this.statuses.set(version, {
+      version,
+      state,
+      errorCode: error ? 'UNKNOWN' : 'OK',
+      errorMessage: error ?? '',
+    });
+  }
+
+  private async load(version: number): Promise<void> {
+    this.setStatus(version, 'START');
+    const dir = path.join(this.cacheDir, `${version}-${randomUUID()}`);
+    try {
+      this.setStatus(version, 'LOADING');
+      this.log(`loading version ${version}`);
+      await downloadVersion(this.opts.client, this.opts.bucket, this.opts.slot, version, dir);
+      const signature = readSignature(await tf.node.getMetaGraphsFromSavedModel(dir));
+      const model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
+      if (this.stopped) {
+        model.dispose();
+        return;
+      }
+      const previous = this.current;
+      this.current = { version, model, dir, signature };
+      this.setStatus(version, 'AVAILABLE');
+      this.log(`version ${version} AVAILABLE`);
+      if (previous) await this.unload(previous);
+    } catch (err) {
+      const message = (err as Error).message;
+      this.setStatus(version, 'END', `Failed to load version ${version}: ${message}`);
+      this.log(`version ${version} failed to load: ${message}`);
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  private async unload(loaded: Loaded): Promise<void> {
+    this.setStatus(loaded.version, 'UNLOADING');
+    loaded.model.dispose();
+    await fs.rm(loaded.dir, { recursive: true, force: true });
+    this.setStatus(loaded.version, 'END');
+    this.log(`version ${loaded.version} unloaded`);
+  }
+
+  /** Every version this slot has seen, newest first (TF Serving lists them all). */
+  statusList(): VersionStatus[] {
+    return [...this.statuses.values()].sort((a, b) => b.version - a.version);
+  }
+
+  status(version: number): VersionStatus | undefined {
+    return this.statuses.get(version);
+  }
+
+  /** The servable that answers for `version` (undefined = latest), if AVAILABLE. */
+  servable(version?: number): Loaded | undefined {
+    if (!this.current) return undefined;
+    if (version !== undefined && version !== this.current.version) return undefined;
+    return this.current;
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.current) await this.unload(this.current);
+    this.current = undefined;
+    await fs.rm(this.cacheDir, { recursive: true, force: true });
+  }
+}
+
+function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
+  const serve = metaGraphs.find((g) => g.tags.length === 1 && g.tags[0] === 'serve');
+  if (!serve) throw new Error('no MetaGraph tagged "serve"');
+  const sig = serve.signatureDefs.serving_default;
+  if (!sig) throw new Error('no "serving_default" signature');
+  const spec = (t: tf.ModelTensorInfo): TensorSpec => ({
+    name: t.name,
+    dtype: t.dtype,
+    tfDtype: t.tfDtype ?? '',
+    shape: t.shape ?? [],
+  });
+  return {
+    inputs: Object.fromEntries(Object.entries(sig.inputs).map(([k, v]) => [k, spec(v)])),
+    outputs: Object.fromEntries(Object.entries(sig.outputs).map(([k, v]) => [k, spec(v)])),
+    methodName: 'tensorflow/serving/predict',
+  };
+}

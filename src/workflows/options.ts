@@ -1,0 +1,56 @@
+/**
+ * Timeouts and retry policies of each activity, in one place, with the
+ * reasoning: a retry must be safe (every activity is idempotent) and a stuck
+ * worker must be noticed (heartbeats) long before a step's overall limit.
+ */
+import type { ActivityOptions } from '@temporalio/workflow';
+
+const nonRetryableErrorTypes = ['BadInputError', 'ConfigError', 'ModelRejectedError'];
+
+export const refreshDataOptions: ActivityOptions = {
+  startToCloseTimeout: '20m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5, nonRetryableErrorTypes },
+  summary: 'refresh purchase history in MinIO',
+};
+
+export const trainModelOptions: ActivityOptions = {
+  // Training heartbeats every epoch and every few hundred batches; a killed
+  // worker is detected by the heartbeat timeout and the attempt retried elsewhere.
+  startToCloseTimeout: '3h',
+  heartbeatTimeout: '2m',
+  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 4, nonRetryableErrorTypes },
+  summary: 'train the collaborative-filtering model',
+};
+
+export const registryOptions: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes },
+};
+
+export const exportOptions: ActivityOptions = {
+  // MinIO may be briefly down: keep retrying for a while; the export is
+  // idempotent for a given (slot, version, candidate digest).
+  startToCloseTimeout: '20m',
+  heartbeatTimeout: '1m',
+  retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 30, nonRetryableErrorTypes },
+  summary: 'export the SavedModel to the standby slot',
+};
+
+export const publishOptions: ActivityOptions = {
+  startToCloseTimeout: '2m',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 30, nonRetryableErrorTypes },
+  summary: 'publish the standby predict URL on Kafka',
+};
+
+/** Readiness: the overall deadline is passed in and enforced across retries. */
+export function readinessOptions(taskQueue: string, timeoutSeconds: number): ActivityOptions {
+  return {
+    taskQueue,
+    scheduleToCloseTimeout: `${timeoutSeconds + 60}s`,
+    startToCloseTimeout: `${timeoutSeconds + 30}s`,
+    heartbeatTimeout: '20s',
+    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ReadinessDeadlineError', 'VersionLoadFailedError'] },
+    summary: 'wait until the standby slot serves the new version',
+  };
+}

@@ -1,0 +1,204 @@
+/**
+ * Types shared by the workflows and the activities. Everything here crosses
+ * Temporal's history, so it holds references (bucket/key, version, digest)
+ * and metrics only: never data, weights or credentials.
+ */
+
+export type Objective = 'implicit' | 'seed';
+
+/** What the data step does before training. */
+export interface DataOptions {
+  /**
+   * 'existing': train on the history already in MinIO (fails if there is none);
+   * 'generate': (re)publish synthetic history when none exists, else use it;
+   * 'append-day': add one synthetic day of purchases to the existing history first.
+   */
+  mode?: 'existing' | 'generate' | 'append-day';
+  /** size of generated data (only when generating) */
+  users?: number;
+  products?: number;
+  seed?: number;
+}
+
+export interface TrainingOptions {
+  objective?: Objective;
+  epochs?: number;
+  batchSize?: number;
+  embeddingDim?: number;
+  learningRate?: number;
+  negatives?: number;
+  /** users sampled for evaluation (full ranking over all products) */
+  evalUsers?: number;
+  seed?: number;
+}
+
+export interface GateOptions {
+  /** deploy unless HR@10 is worse than the active model's by more than this (absolute) */
+  tolerance?: number;
+  /** never deploy a model whose HR@10 is below this */
+  minHitRate?: number;
+}
+
+export interface RetrainAndDeployInput {
+  data?: DataOptions;
+  training?: TrainingOptions;
+  gate?: GateOptions;
+  /** how long the standby may take to report the new version AVAILABLE and answer */
+  readinessTimeoutSeconds?: number;
+  /** task queue of the serving worker (default recommender-serving) */
+  servingTaskQueue?: string;
+}
+
+/** A reference to purchase history in MinIO, with its digest and counts. */
+export interface DataRef {
+  bucket: string;
+  transactionsKey: string;
+  usersKey: string;
+  /** sha256 of transactions.csv as read */
+  sha256: string;
+  rows: number;
+  badLines: number;
+  customers: number;
+  products: number;
+  purchases: number;
+}
+
+/** Held-out ranking metrics of a model, next to the popularity baseline. */
+export interface ModelMetrics {
+  objective: Objective;
+  hitRate10: number;
+  ndcg10: number;
+  popularityHitRate10: number;
+  popularityNdcg10: number;
+  valLoss: number;
+  rmse: number;
+  evaluatedUsers: number;
+  protocol: string;
+}
+
+/** A trained candidate model, stored in MinIO (tfjs artifacts + metadata). */
+export interface CandidateRef {
+  bucket: string;
+  /** prefix holding model.json, weights.bin, metadata.json, metrics.json, loss.svg */
+  prefix: string;
+  /** sha256 of the weights */
+  digest: string;
+  userRows: number;
+  productRows: number;
+  metrics: ModelMetrics;
+  trainingSeconds: number;
+}
+
+export interface Deployment {
+  slot: string;
+  version: number;
+  url: string;
+  metrics: ModelMetrics;
+  workflowId: string;
+  runId: string;
+  deployedAt: string;
+  kind: 'deploy' | 'rollback';
+}
+
+/** What the registry in MinIO says now. */
+export interface DeploymentState {
+  active: Deployment | null;
+  /** the slot that is not serving: where the next model goes */
+  standbySlot: string;
+  /** largest version found in any slot or in the registry (0 when none) */
+  maxVersion: number;
+  history: Deployment[];
+}
+
+export interface ExportRef {
+  slot: string;
+  version: number;
+  bucket: string;
+  prefix: string;
+  /** sha256 of saved_model.pb */
+  digest: string;
+  bytes: number;
+  seconds: number;
+}
+
+export interface ReadinessInput {
+  slot: string;
+  version: number;
+  /** epoch milliseconds after which the activity gives up, across retries */
+  deadlineMs: number;
+}
+
+export interface ReadinessResult {
+  slot: string;
+  version: number;
+  predictUrl: string;
+  polls: number;
+  smokePrediction: number;
+}
+
+export interface PublishResult {
+  key: string;
+  url: string;
+  /** false when an earlier attempt had already published this key */
+  published: boolean;
+  partition: number;
+  offset: string;
+}
+
+export type Step =
+  | 'starting'
+  | 'refreshing-data'
+  | 'training'
+  | 'gating'
+  | 'exporting'
+  | 'waiting-for-standby'
+  | 'publishing'
+  | 'committing'
+  | 'cleaning-up'
+  | 'done';
+
+export type Outcome = 'deployed' | 'rejected' | 'failed' | 'cancelled';
+
+export interface TrainingProgress {
+  epoch: number;
+  epochs: number;
+  batch?: number;
+  batches?: number;
+  loss?: number;
+  valLoss?: number;
+}
+
+export interface RunStatus {
+  step: Step;
+  outcome?: Outcome;
+  reason?: string;
+  data?: DataRef;
+  training?: TrainingProgress;
+  candidate?: CandidateRef;
+  active?: { slot: string; version: number } | null;
+  standbySlot?: string;
+  version?: number;
+  gate?: GateDecision;
+}
+
+export interface GateDecision {
+  deploy: boolean;
+  reason: string;
+}
+
+export interface RetrainAndDeployResult {
+  outcome: Outcome;
+  reason: string;
+  version?: number;
+  slot?: string;
+  url?: string;
+  metrics?: ModelMetrics;
+  data?: DataRef;
+}
+
+export interface RollbackInput {
+  /** roll back to this version (default: the deployment before the active one) */
+  version?: number;
+  readinessTimeoutSeconds?: number;
+  servingTaskQueue?: string;
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { createKafka } from '../../src/messaging/kafka';
+import { publishDescriptorOnce, readDescriptors } from '../../src/messaging/model-descriptors';
+import { readDeploymentState, recordDeployment, REGISTRY_KEY, type RegistryLocation } from '../../src/registry/deployments';
+import { listVersions, removeVersion } from '../../src/registry/model-versions';
+import { createMinioClient } from '../../src/storage/minio-client';
+import { getOptionalObject, listKeys } from '../../src/storage/objects';
+import { metrics } from '../workflows/fake-activities';
+
+const cfg = loadConfig();
+const minio = createMinioClient(cfg.minio);
+const kafka = createKafka(cfg.kafka, '-test');
+const run = randomUUID().slice(0, 8);
+// Own slot names and data prefix: the real registry and slots stay untouched.
+const loc: RegistryLocation = {
+  modelsBucket: cfg.buckets.models,
+  dataBucket: cfg.buckets.data,
+  dataPrefix: `test-${run}`,
+  slots: [`blue-${run}`, `green-${run}`],
+};
+
+afterAll(async () => {
+  for (const prefix of [`${loc.slots[0]}/`, `${loc.slots[1]}/`]) {
+    const keys = await listKeys(minio, loc.modelsBucket, prefix);
+    if (keys.length) await minio.removeObjects(loc.modelsBucket, keys);
+  }
+  await minio.removeObject(loc.dataBucket, `${loc.dataPrefix}/directory.txt`);
+});
+
+describe('deployment registry in MinIO', () => {
+  it('finds the largest version across both slots, and the standby slot', async () => {
+    const registry = { ...loc, modelsBucket: cfg.buckets.models };
+    await minio.putObject(loc.modelsBucket, `${loc.slots[1]}/7/saved_model.pb`, Buffer.from('x'));
+    await minio.putObject(loc.modelsBucket, `${loc.slots[1]}/_staging-8-abc/saved_model.pb`, Buffer.from('x'));
+    expect(await listVersions(minio, loc.modelsBucket, loc.slots[1])).toEqual([7]);
+    const state = await readDeploymentState(minio, registry);
+    expect(state.maxVersion).toBeGreaterThanOrEqual(7);
+    expect(await removeVersion(minio, loc.modelsBucket, loc.slots[1], 7)).toBe(1);
+    expect(await listVersions(minio, loc.modelsBucket, loc.slots[1])).toEqual([]);
+  });
+
+  it('records deployments idempotently and keeps directory.txt on the standby slot', async () => {
+    // a private registry key would need another bucket; use the shared one but only append-and-restore
+    const before = await getOptionalObject(minio, loc.modelsBucket, REGISTRY_KEY);
+    try {
+      const d = { slot: loc.slots[0], version: 90_001, url: 'http://x', metrics: metrics(0.3), kind: 'deploy' as const, workflowId: 'w', runId: `r-${run}`, deployedAt: new Date().toISOString() };
+      const first = await recordDeployment(minio, loc, d);
+      const again = await recordDeployment(minio, loc, d);
+      expect(first.active).toMatchObject({ slot: loc.slots[0], version: 90_001 });
+      expect(again.history.length).toBe(first.history.length);
+      expect(first.standbySlot).toBe(loc.slots[1]);
+      expect((await getOptionalObject(minio, loc.dataBucket, `${loc.dataPrefix}/directory.txt`))?.toString()).toBe(loc.slots[1]);
+    } finally {
+      if (before) await minio.putObject(loc.modelsBucket, REGISTRY_KEY, before);
+      else await minio.removeObject(loc.modelsBucket, REGISTRY_KEY);
+    }
+  });
+});
+
+describe('model URL publication on Kafka', () => {
+  it('publishes a key once, however often it is retried, and refuses a different URL for it', async () => {
+    const topic = `models-test-${run}`;
+    const url = `http://127.0.0.1:8502/v1/models/recommender1/versions/7:predict`;
+    const d = { name: 'recommender1', description: 'v7', url };
+    const first = await publishDescriptorOnce(kafka, topic, 'recommender1/7', d);
+    const second = await publishDescriptorOnce(kafka, topic, 'recommender1/7', d);
+    expect(first.published).toBe(true);
+    expect(second).toMatchObject({ published: false, offset: first.offset });
+    await expect(publishDescriptorOnce(kafka, topic, 'recommender1/7', { ...d, url: 'http://other' })).rejects.toThrow(/already published with another URL/);
+    await publishDescriptorOnce(kafka, topic, 'recommender/8', { ...d, name: 'recommender', url: 'http://v8' });
+    const all = await readDescriptors(kafka, topic);
+    expect(all.map((x) => x.key)).toEqual(['recommender1/7', 'recommender/8']);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  });
+});

@@ -1,0 +1,112 @@
+/**
+ * In-memory stand-ins for the activities, to test the workflow's own logic
+ * (ordering, gate, clean-up, retries) on the real Temporal server. The real
+ * activities are tested against real MinIO/Kafka elsewhere.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
+import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';
+
+export function metrics(hitRate10: number): ModelMetrics {
+  return {
+    objective: 'implicit',
+    hitRate10,
+    ndcg10: hitRate10 / 2,
+    popularityHitRate10: 0.1,
+    popularityNdcg10: 0.05,
+    valLoss: 0.3,
+    rmse: 0.5,
+    evaluatedUsers: 100,
+    protocol: 'test',
+  };
+}
+
+export interface FakeWorld {
+  calls: string[];
+  published: Map<string, string>;
+  state: DeploymentState;
+  removed: { slot: string; version: number }[];
+  candidateHitRate: number;
+  readiness: 'ok' | 'deadline';
+  failPublishOnce: boolean;
+  trainingDelayMs: number;
+}
+
+export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
+  return {
+    calls: [],
+    published: new Map(),
+    state: { active: null, standbySlot: 'recommender', maxVersion: 0, history: [] },
+    removed: [],
+    candidateHitRate: 0.3,
+    readiness: 'ok',
+    failPublishOnce: false,
+    trainingDelayMs: 0,
+    ...partial,
+  };
+}
+
+export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
+  return {
+    async refreshData() {
+      world.calls.push('refreshData');
+      return { bucket: 'data', transactionsKey: 'recommender/transactions.csv', usersKey: 'recommender/users.csv', sha256: 'abc', rows: 10, badLines: 0, customers: 5, products: 5, purchases: 20 };
+    },
+    async trainModel({ candidatePrefix }) {
+      world.calls.push('trainModel');
+      if (world.trainingDelayMs) {
+        const { Context } = await import('@temporalio/activity');
+        const ctx = Context.current();
+        const end = Date.now() + world.trainingDelayMs;
+        while (Date.now() < end) {
+          ctx.heartbeat({ epoch: 1, epochs: 1 });
+          await ctx.sleep(100);
+        }
+      }
+      const candidate: CandidateRef = { bucket: 'models', prefix: candidatePrefix, digest: 'd1', userRows: 5, productRows: 5, metrics: metrics(world.candidateHitRate), trainingSeconds: 1 };
+      return candidate;
+    },
+    async getDeploymentState() {
+      world.calls.push('getDeploymentState');
+      return world.state;
+    },
+    async exportSavedModel({ slot, version }) {
+      world.calls.push(`exportSavedModel ${slot}/${version}`);
+      return { slot, version, bucket: 'models', prefix: `${slot}/${version}/`, digest: 'x', bytes: 1, seconds: 0.1 };
+    },
+    async publishModelUrl({ key, url }) {
+      world.calls.push(`publishModelUrl ${key}`);
+      const first = !world.published.has(key);
+      if (first) world.published.set(key, url);
+      if (world.failPublishOnce) {
+        world.failPublishOnce = false;
+        // the record went out but the acknowledgement was lost: the retry must not publish again
+        throw new Error('simulated lost acknowledgement');
+      }
+      return { key, url, published: first, partition: 0, offset: '0' };
+    },
+    async commitActiveSlot({ slot, version, url, metrics: m, kind }) {
+      world.calls.push(`commitActiveSlot ${slot}/${version}`);
+      const d = { slot, version, url, metrics: m, kind, workflowId: 'w', runId: 'r', deployedAt: new Date().toISOString() };
+      world.state = { active: d, standbySlot: slot === 'recommender' ? 'recommender1' : 'recommender', maxVersion: version, history: [...world.state.history, d] };
+      return world.state;
+    },
+    async removeModelVersion(input) {
+      world.calls.push(`removeModelVersion ${input.slot}/${input.version}`);
+      world.removed.push(input);
+      return { removed: 3 };
+    },
+  };
+}
+
+export function fakeServingActivities(world: FakeWorld): ServingActivities {
+  return {
+    async waitForStandbyReady({ slot, version }) {
+      world.calls.push(`waitForStandbyReady ${slot}/${version}`);
+      if (world.readiness === 'deadline') {
+        throw ApplicationFailure.nonRetryable(`slot ${slot} did not report version ${version} AVAILABLE before the deadline`, 'ReadinessDeadlineError');
+      }
+      return { slot, version, predictUrl: `http://127.0.0.1:1/v1/models/${slot}/versions/${version}:predict`, polls: 1, smokePrediction: 0.5 };
+    },
+  };
+}

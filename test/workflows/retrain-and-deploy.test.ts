@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectClient } from '../../src/temporal/connection';
+import { cancelRunUpdate, statusQuery } from '../../src/workflows/definitions';
+import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import { startWorker, testConfig, uniqueQueue, workflowBundle } from '../helpers/temporal';
+import { fakeServingActivities, fakeTrainingActivities, fakeWorld, metrics, type FakeWorld } from './fake-activities';
+
+let client: Client;
+beforeAll(async () => {
+  client = await connectClient(testConfig.temporal);
+  await workflowBundle();
+});
+afterAll(async () => {
+  await client.connection.close();
+});
+
+async function runWith(world: FakeWorld, input: object = {}, during?: (workflowId: string) => Promise<void>) {
+  const training = uniqueQueue('wf-training');
+  const serving = uniqueQueue('wf-serving');
+  const tw = await startWorker(training, fakeTrainingActivities(world));
+  const sw = await startWorker(serving, fakeServingActivities(world), false);
+  const workflowId = `wf-test-${randomUUID()}`;
+  try {
+    const handle = await client.workflow.start('retrainAndDeploy', {
+      taskQueue: training,
+      workflowId,
+      args: [{ servingTaskQueue: serving, readinessTimeoutSeconds: 5, ...input }],
+    });
+    if (during) await during(workflowId);
+    const result = await handle.result().then(
+      (r) => r as RetrainAndDeployResult,
+      (err: unknown) => err as Error,
+    );
+    const status = await handle.query(statusQuery);
+    return { result, status, workflowId };
+  } finally {
+    await tw.stop();
+    await sw.stop();
+  }
+}
+
+describe('retrainAndDeploy workflow logic (fake activities, real server)', () => {
+  it('deploys to the standby slot in order: train, gate, export, ready, publish, commit', async () => {
+    const world = fakeWorld();
+    const { result, status } = await runWith(world);
+    expect(result).toMatchObject({ outcome: 'deployed', version: 1, slot: 'recommender' });
+    expect(world.calls).toEqual([
+      'refreshData',
+      'trainModel',
+      'getDeploymentState',
+      'exportSavedModel recommender/1',
+      'waitForStandbyReady recommender/1',
+      'publishModelUrl recommender/1',
+      'commitActiveSlot recommender/1',
+    ]);
+    expect(status).toMatchObject({ step: 'done', outcome: 'deployed', active: { slot: 'recommender', version: 1 }, standbySlot: 'recommender1' });
+  });
+
+  it('rejects a model worse than the active one and leaves the active slot untouched', async () => {
+    const world = fakeWorld({ candidateHitRate: 0.2 });
+    const active = { slot: 'recommender', version: 4, url: 'u', metrics: metrics(0.3), kind: 'deploy' as const, workflowId: 'w', runId: 'r', deployedAt: '' };
+    world.state = { active, standbySlot: 'recommender1', maxVersion: 4, history: [active] };
+    const { result } = await runWith(world, { gate: { tolerance: 0.05 } });
+    expect(result).toMatchObject({ outcome: 'rejected' });
+    expect((result as RetrainAndDeployResult).reason).toMatch(/worse than the active model's 30\.0% by 10\.0%/);
+    expect(world.calls.some((c) => c.startsWith('exportSavedModel') || c.startsWith('publish') || c.startsWith('commit'))).toBe(false);
+  });
+
+  it('fails cleanly when the standby is not ready in time: version removed, nothing published', async () => {
+    const world = fakeWorld({ readiness: 'deadline' });
+    const { result, status } = await runWith(world);
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    const cause = (result as WorkflowFailedError).cause;
+    expect(cause?.message).toMatch(/standby slot recommender did not serve version 1: .*deadline.*; the active slot keeps serving/);
+    expect(world.removed).toEqual([{ slot: 'recommender', version: 1 }]);
+    expect(world.published.size).toBe(0);
+    expect(world.calls.some((c) => c.startsWith('commit'))).toBe(false);
+    expect(status).toMatchObject({ outcome: 'failed' });
+  });
+
+  it('publishes once when the publish activity is retried', async () => {
+    const world = fakeWorld({ failPublishOnce: true });
+    const { result } = await runWith(world);
+    expect(result).toMatchObject({ outcome: 'deployed' });
+    expect(world.calls.filter((c) => c.startsWith('publishModelUrl'))).toHaveLength(2);
+    expect([...world.published.keys()]).toEqual(['recommender/1']);
+  });
+
+  it('deploys the next model to the other slot at the next version', async () => {
+    const world = fakeWorld();
+    await runWith(world);
+    const { result } = await runWith(world);
+    expect(result).toMatchObject({ outcome: 'deployed', version: 2, slot: 'recommender1' });
+  });
+
+  it('cancels cleanly through the cancelRun update', async () => {
+    const world = fakeWorld({ trainingDelayMs: 30_000 });
+    const { result, status } = await runWith(world, {}, async (workflowId) => {
+      const handle = client.workflow.getHandle(workflowId);
+      for (let i = 0; i < 100 && (await handle.query(statusQuery)).step !== 'training'; i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await handle.executeUpdate(cancelRunUpdate, { args: ['test says stop'] })).toBe('cancelling at step training');
+    });
+    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'test says stop' });
+    expect(status.step).toBe('done');
+    expect(world.calls.some((c) => c.startsWith('export'))).toBe(false);
+  });
+});
