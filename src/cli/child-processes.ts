@@ -1,0 +1,60 @@
+/**
+ * Child processes of the project's own entry points (workers, slots), each
+ * logging to its own file, stopped by PID: SIGTERM first (graceful shutdown),
+ * SIGKILL after a grace period. Used by the demo and the fault-injection tests.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+
+export interface Managed {
+  name: string;
+  child: ChildProcess;
+  logFile: string;
+  /** where this run's output starts in the (appended) log file */
+  logOffset: number;
+  exited: Promise<number | null>;
+}
+
+/** Runs a TypeScript entry point of this repo under tsx's loader. */
+export function spawnEntry(name: string, entry: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): Managed {
+  fs.mkdirSync(logDir, { recursive: true });
+  const logFile = path.join(logDir, `${name}.log`);
+  const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry), ...args], {
+    cwd: REPO_ROOT,
+    env: { TF_CPP_MIN_LOG_LEVEL: '2', ...env },
+    stdio: ['ignore', out, out],
+  });
+  fs.closeSync(out);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { name, child, logFile, logOffset, exited };
+}
+
+export async function stopProcess(p: Managed, graceMs = 25_000): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  p.child.kill('SIGTERM');
+  const timer = setTimeout(() => p.child.kill('SIGKILL'), graceMs);
+  await p.exited;
+  clearTimeout(timer);
+}
+
+export function killProcess(p: Managed): Promise<number | null> {
+  p.child.kill('SIGKILL');
+  return p.exited;
+}
+
+/** Waits until `pattern` appears in the process's log (e.g. a "ready" line). */
+export async function waitForLog(p: Managed, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const text = fs.existsSync(p.logFile) ? fs.readFileSync(p.logFile).subarray(p.logOffset).toString('utf8') : '';
+    if (pattern.test(text)) return;
+    if (p.child.exitCode !== null) throw new Error(`${p.name} exited (code ${p.child.exitCode}) before logging ${pattern}; see ${p.logFile}`);
+    if (Date.now() > end) throw new Error(`${p.name} did not log ${pattern} within ${timeoutMs} ms; see ${p.logFile}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

@@ -1,0 +1,43 @@
+/** Public API of the SavedModel wing: export (pure, local files) and publish (object storage). */
+export { exportSavedModel, type ExportOptions } from './export';
+export {
+  CHECKPOINT_PREFIX,
+  SAVED_MODEL_FILE,
+  VARIABLES_DATA_FILE,
+  VARIABLES_INDEX_FILE,
+  type ManifestFile,
+  type SavedModelManifest,
+} from './manifest';
+export {
+  PREDICT_METHOD,
+  PREDICTIONS_OUTPUT,
+  PRODUCTS_INPUT,
+  SERVE_TAG,
+  SIGNATURE_NAME,
+  USERS_INPUT,
+  type IdDtype,
+  type SignatureSummary,
+  type TensorSpec,
+} from './signature';
+export { InvalidWeightsError } from './validate-weights';
+export {
+  CLAIMS_DIR,
+  STAGING_DIR_PREFIX,
+  VersionExistsError,
+  listClaimedVersions,
+  listVersions,
+  publishSavedModel,
+  removeStaleStaging,
+  type PublishEvent,
+  type PublishOptions,
+  type PublishResult,
+  type PublishedObject,
+} from './publish';
+export {
+  DEFAULT_LINEAGE_PREFIX,
+  publishLineage,
+  type LineageInput,
+  type LineageResult,
+  type TfjsModelArtifacts,
+  type TfjsModelFiles,
+} from './lineage';
