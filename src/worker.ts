@@ -31,6 +31,9 @@ async function main(): Promise<void> {
     // time per worker; scale out with more workers on the same task queue.
     maxConcurrentActivityTaskExecutions: 4,
     shutdownGraceTime: '20s',
+    // Heartbeats carry training progress to the web UI: send them every few
+    // seconds instead of the default (80% of the heartbeat timeout).
+    maxHeartbeatThrottleInterval: '3s',
   });
   console.log(`training worker polling ${cfg.temporal.taskQueues.training} on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`);
   try {

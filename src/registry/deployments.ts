@@ -6,7 +6,7 @@
 import type { Client } from 'minio';
 import { getOptionalObject } from '../storage/objects';
 import type { Deployment, DeploymentState } from '../workflows/types';
-import { listVersions } from './model-versions';
+import { listClaimedVersions, listVersions } from '../savedmodel';
 
 export const REGISTRY_KEY = 'registry/deployments.json';
 
@@ -41,7 +41,12 @@ export function otherSlot(slots: [string, string], slot: string): string {
 export async function readDeploymentState(client: Client, loc: RegistryLocation): Promise<DeploymentState> {
   const history = await readHistory(client, loc);
   const active = history.at(-1) ?? null;
-  const versions = (await Promise.all(loc.slots.map((s) => listVersions(client, loc.modelsBucket, s)))).flat();
+  // claimed versions count too: a removed (failed) version's number is never reused
+  const versions = (
+    await Promise.all(
+      loc.slots.flatMap((s) => [listVersions(client, loc.modelsBucket, s), listClaimedVersions(client, loc.modelsBucket, s)]),
+    )
+  ).flat();
   const maxVersion = Math.max(0, ...versions, ...history.map((d) => d.version));
   return { active, standbySlot: active ? otherSlot(loc.slots, active.slot) : loc.slots[0], maxVersion, history };
 }

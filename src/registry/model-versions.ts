@@ -2,16 +2,6 @@
 import type { Client } from 'minio';
 import { listKeys } from '../storage/objects';
 
-/** Integer version directories under `<slot>/` (complete or not). */
-export async function listVersions(client: Client, bucket: string, slot: string): Promise<number[]> {
-  const prefixes = await listKeys(client, bucket, `${slot}/`, false);
-  return prefixes
-    .map((p) => p.slice(slot.length + 1).replace(/\/$/, ''))
-    .filter((name) => /^\d+$/.test(name))
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
 /** A version is complete once its saved_model.pb exists: the exporter copies it last. */
 export async function isCompleteVersion(client: Client, bucket: string, slot: string, version: number): Promise<boolean> {
   try {

@@ -58,6 +58,8 @@ export interface DataRef {
   sha256: string;
   rows: number;
   badLines: number;
+  /** the first few bad lines, "line N: reason" */
+  badLineSamples: string[];
   customers: number;
   products: number;
   purchases: number;

@@ -50,7 +50,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
   return {
     async refreshData() {
       world.calls.push('refreshData');
-      return { bucket: 'data', transactionsKey: 'recommender/transactions.csv', usersKey: 'recommender/users.csv', sha256: 'abc', rows: 10, badLines: 0, customers: 5, products: 5, purchases: 20 };
+      return { bucket: 'data', transactionsKey: 'recommender/transactions.csv', usersKey: 'recommender/users.csv', sha256: 'abc', rows: 10, badLines: 0, badLineSamples: [], customers: 5, products: 5, purchases: 20 };
     },
     async trainModel({ candidatePrefix }) {
       world.calls.push('trainModel');

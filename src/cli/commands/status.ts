@@ -11,7 +11,8 @@ function describeLine(p: RunProgress): string {
   const s = p.status;
   if (!s) return `${p.temporalStatus}`;
   const parts = [`step ${s.step}`];
-  if (s.version !== undefined) parts.push(`version ${s.version} → slot ${s.standbySlot}`);
+  if (s.outcome === 'deployed' && s.active) parts.push(`version ${s.active.version} active in slot ${s.active.slot}`);
+  else if (s.version !== undefined) parts.push(`version ${s.version} → standby slot ${s.standbySlot}`);
   if (s.candidate) {
     const m = s.candidate.metrics;
     parts.push(`HR@10 ${(m.hitRate10 * 100).toFixed(1)}% (popularity ${(m.popularityHitRate10 * 100).toFixed(1)}%)`);

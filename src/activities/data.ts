@@ -1,0 +1,162 @@
+/**
+ * refreshData: the seed's data publisher. Publishes generated purchase
+ * history when asked (or when none exists), can append one more generated
+ * "day", then reads the history back as the trainer will (streaming) and
+ * returns a reference: bucket/key, counts, digest, bad-line summary.
+ */
+import { createHash } from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from 'minio';
+import {
+  generatePurchaseDay,
+  generatePurchaseHistory,
+  NoUsableRowsError,
+  readPurchases,
+  type GenerateOptions,
+  type PurchaseHistory,
+} from '../ml';
+import { getOptionalObject, isNotFound } from '../storage/objects';
+import type { DataOptions, DataRef } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+
+/** Kept beside generated data: how it was generated and how many days were appended. */
+interface GenerationState {
+  options: GenerateOptions;
+  days: number;
+}
+
+export interface DataKeys {
+  bucket: string;
+  transactions: string;
+  users: string;
+  generation: string;
+}
+
+export function dataKeys(deps: ActivityDeps): DataKeys {
+  const p = deps.config.dataPrefix;
+  return {
+    bucket: deps.config.buckets.data,
+    transactions: `${p}/transactions.csv`,
+    users: `${p}/users.csv`,
+    generation: `${p}/generation.json`,
+  };
+}
+
+async function exists(client: Client, bucket: string, key: string): Promise<boolean> {
+  try {
+    await client.statObject(bucket, key);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Concatenates streams into one, adding a newline between them when the first does not end with one. */
+function concatLines(first: Readable, second: Readable): Readable {
+  const out = new PassThrough();
+  void (async () => {
+    try {
+      let last = 10;
+      for await (const chunk of first) {
+        const buf = chunk as Buffer;
+        if (buf.length) last = buf[buf.length - 1];
+        if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+      }
+      if (last !== 10) out.write('\n');
+      for await (const chunk of second) {
+        if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
+      }
+      out.end();
+    } catch (err) {
+      out.destroy(err as Error);
+    }
+  })();
+  return out;
+}
+
+async function publishGenerated(deps: ActivityDeps, keys: DataKeys, options: GenerateOptions): Promise<void> {
+  const data = generatePurchaseHistory(options);
+  // users first: transactions.csv appearing is what makes the history "exist"
+  await deps.minio.putObject(keys.bucket, keys.users, data.users, undefined, { 'Content-Type': 'text/csv' });
+  await deps.minio.putObject(keys.bucket, keys.transactions, data.transactions, undefined, { 'Content-Type': 'text/csv' });
+  const state: GenerationState = { options: data.options, days: 0 };
+  await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify(state, null, 2)));
+}
+
+async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
+  const raw = await getOptionalObject(deps.minio, keys.bucket, keys.generation);
+  if (!raw) {
+    throw ApplicationFailure.nonRetryable(
+      `append-day needs generated history: ${keys.bucket}/${keys.generation} is missing (the data was not made by the generator)`,
+      'BadInputError',
+    );
+  }
+  const state = JSON.parse(raw.toString('utf8')) as GenerationState;
+  const day = state.days + 1;
+  // S3 replaces an object only when the new upload completes: a failure here
+  // leaves the previous history whole.
+  const combined = concatLines(await deps.minio.getObject(keys.bucket, keys.transactions), generatePurchaseDay(state.options, day));
+  await deps.minio.putObject(keys.bucket, keys.transactions, combined, undefined, { 'Content-Type': 'text/csv' });
+  await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify({ ...state, days: day }, null, 2)));
+  return day;
+}
+
+/** Streams transactions.csv from MinIO into the parser, hashing the bytes on the way. */
+export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{ history: PurchaseHistory; sha256: string }> {
+  const hash = createHash('sha256');
+  const source = await deps.minio.getObject(keys.bucket, keys.transactions);
+  const tap = new PassThrough();
+  source.on('data', (chunk: Buffer) => hash.update(chunk));
+  source.on('error', (err) => tap.destroy(err));
+  source.pipe(tap);
+  try {
+    const history = await readPurchases(tap, { source: `s3://${keys.bucket}/${keys.transactions}`, maxBadLineReports: 20 });
+    return { history, sha256: hash.digest('hex') };
+  } catch (err) {
+    if (err instanceof NoUsableRowsError) throw ApplicationFailure.nonRetryable(err.message, 'BadInputError');
+    throw err;
+  }
+}
+
+export function dataActivities(deps: ActivityDeps) {
+  const keys = dataKeys(deps);
+  return {
+    async refreshData(options: DataOptions): Promise<DataRef> {
+      const log = Context.current().log;
+      const mode = options.mode ?? 'generate';
+      const present = await exists(deps.minio, keys.bucket, keys.transactions);
+      if (!present && mode === 'existing') {
+        throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, 'BadInputError');
+      }
+      if (!present) {
+        const gen: GenerateOptions = { users: options.users, products: options.products, seed: options.seed };
+        log.info('publishing generated purchase history', { ...gen });
+        await publishGenerated(deps, keys, gen);
+      } else if (mode === 'append-day') {
+        const day = await appendDay(deps, keys);
+        log.info('appended a generated day of purchases', { day });
+      }
+      const { history, sha256 } = await readHistory(deps, keys);
+      if (history.badLines.total > 0) {
+        log.warn('skipped bad lines in purchase history', {
+          total: history.badLines.total,
+          first: history.badLines.reports.slice(0, 5).map((b) => `line ${b.line}: ${b.reason}`),
+        });
+      }
+      return {
+        bucket: keys.bucket,
+        transactionsKey: keys.transactions,
+        usersKey: keys.users,
+        sha256,
+        rows: history.stats.transactions,
+        badLines: history.badLines.total,
+        badLineSamples: history.badLines.reports.slice(0, 5).map((b) => `line ${b.line}: ${b.reason}`),
+        customers: history.stats.customers,
+        products: history.productRows,
+        purchases: history.stats.purchases,
+      };
+    },
+  };
+}

@@ -1,0 +1,96 @@
+/**
+ * exportSavedModel: loads the candidate's tfjs model from MinIO, writes the
+ * TensorFlow SavedModel locally (no Python), publishes it to the standby
+ * slot at the version the workflow chose, and keeps the lineage (tfjs model,
+ * metadata with table sizes and popularity, metrics, loss plot) beside it.
+ * Idempotent: a retry with the same candidate resumes or finds it complete.
+ */
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import * as tf from '@tensorflow/tfjs-node';
+import type { io } from '@tensorflow/tfjs-core';
+import { extractWeights } from '../ml';
+import { exportSavedModel, publishLineage, publishSavedModel, VersionExistsError } from '../savedmodel';
+import { getObjectBuffer } from '../storage/objects';
+import type { CandidateRef, ExportRef } from '../workflows/types';
+import type { ActivityDeps } from './deps';
+import { CANDIDATE_FILES } from './train';
+
+export function exportActivities(deps: ActivityDeps) {
+  return {
+    async exportSavedModel(input: { candidate: CandidateRef; slot: string; version: number }): Promise<ExportRef> {
+      const ctx = Context.current();
+      const started = Date.now();
+      const { bucket, prefix } = input.candidate;
+      const get = (name: string) => getObjectBuffer(deps.minio, bucket, `${prefix}/${name}`);
+      const [modelJson, weightsBin, metadata, metrics, lossSvg] = await Promise.all([
+        get(CANDIDATE_FILES.modelJson),
+        get(CANDIDATE_FILES.weights),
+        get(CANDIDATE_FILES.metadata),
+        get(CANDIDATE_FILES.metrics),
+        get(CANDIDATE_FILES.loss),
+      ]);
+      const digest = createHash('sha256').update(weightsBin).digest('hex');
+      if (digest !== input.candidate.digest) {
+        throw ApplicationFailure.nonRetryable(`candidate ${prefix} changed (weights digest mismatch)`, 'BadInputError');
+      }
+      const json = JSON.parse(modelJson.toString('utf8')) as { modelTopology: io.ModelArtifacts['modelTopology']; weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
+      const model = await tf.loadLayersModel(
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology,
+          weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+          weightData: weightsBin.buffer.slice(weightsBin.byteOffset, weightsBin.byteOffset + weightsBin.byteLength),
+        }),
+      );
+      const weights = (() => {
+        try {
+          return extractWeights(model);
+        } finally {
+          model.dispose();
+        }
+      })();
+
+      const dir = await fs.mkdtemp(path.join(os.tmpdir(), `export-${input.slot}-${input.version}-`));
+      try {
+        const out = path.join(dir, 'model');
+        const manifest = await exportSavedModel(weights, out);
+        ctx.heartbeat({ exported: manifest.totalBytes });
+        const published = await publishSavedModel(deps.minio, {
+          bucket: deps.config.buckets.models,
+          slot: input.slot,
+          dir: out,
+          manifest,
+          version: input.version,
+          onProgress: (e) => ctx.heartbeat(e),
+        }).catch((err: unknown) => {
+          if (err instanceof VersionExistsError) throw ApplicationFailure.nonRetryable(err.message, 'VersionExistsError');
+          throw err;
+        });
+        await publishLineage(deps.minio, {
+          bucket: deps.config.buckets.models,
+          slot: input.slot,
+          version: published.version,
+          metadata: JSON.parse(metadata.toString('utf8')),
+          metrics: JSON.parse(metrics.toString('utf8')),
+          lossSvg,
+          tfjsModel: { modelJson, weightsBin },
+        });
+        const pb = manifest.files.find((f) => f.path === 'saved_model.pb');
+        return {
+          slot: input.slot,
+          version: published.version,
+          bucket: published.bucket,
+          prefix: published.prefix,
+          digest: pb?.sha256 ?? '',
+          bytes: manifest.totalBytes,
+          seconds: (Date.now() - started) / 1000,
+        };
+      } finally {
+        await fs.rm(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import type { Readable } from 'node:stream';
+import { BadLineLog } from './bad-lines';
+import { numberedLines, parseId, splitCsvFields } from './csv-lines';
+import { NoUsableRowsError } from './errors';
+import { PurchaseHistoryBuilder, type PurchaseHistory } from './purchase-history';
+import { readOptionsSchema, type ReadOptions } from './read-options';
+
+export const TRANSACTIONS_HEADER = 'customerId,products';
+
+/**
+ * Streams `transactions.csv` (header `customerId,products`, products a
+ * `|`-separated list of integer ids, repeats = repeated purchases) into a
+ * PurchaseHistory.
+ *
+ * Bad-line policy: a line that is not exactly the expected header (line 1) or
+ * a valid data row is skipped, counted, and (for the first
+ * `maxBadLineReports`) reported with its line number and reason. Blank lines
+ * are ignored anywhere. If no data row survives, NoUsableRowsError is thrown.
+ */
+export async function readPurchases(input: Readable | NodeJS.ReadableStream, options: ReadOptions): Promise<PurchaseHistory> {
+  const opts = readOptionsSchema.parse(options);
+  const bad = new BadLineLog(opts.maxBadLineReports);
+  const builder = new PurchaseHistoryBuilder();
+  const basket: number[] = [];
+  let sawHeaderLine = false;
+  let dataLines = 0;
+
+  for await (const { lineNumber, text } of numberedLines(input)) {
+    if (text.trim().length === 0) continue;
+    if (!sawHeaderLine) {
+      sawHeaderLine = true;
+      if (!isHeader(text, TRANSACTIONS_HEADER)) {
+        bad.add(lineNumber, `expected header "${TRANSACTIONS_HEADER}"`, text);
+      }
+      continue;
+    }
+    dataLines++;
+    const problem = parseTransaction(text, opts.maxUserId, opts.maxProductId, basket);
+    if (typeof problem === 'string') {
+      bad.add(lineNumber, problem, text);
+      continue;
+    }
+    builder.addBasket(problem, basket);
+  }
+
+  if (builder.transactionCount === 0) throw new NoUsableRowsError(opts.source, bad.summary(), dataLines);
+  return builder.build(opts.source, bad.summary());
+}
+
+/** Header match ignores surrounding whitespace, quotes and letter case. */
+export function isHeader(text: string, header: string): boolean {
+  const got = splitCsvFields(text).map((f) => f.toLowerCase());
+  const want = header.toLowerCase().split(',');
+  return got.length === want.length && got.every((f, i) => f === want[i]);
+}
+
+/**
+ * Parses one data row into `basket` (cleared first). Returns the customer id,
+ * or the reason the row is unusable.
+ */
+export function parseTransaction(text: string, maxUserId: number, maxProductId: number, basket: number[]): number | string {
+  basket.length = 0;
+  const fields = splitCsvFields(text);
+  if (fields.length !== 2) return `expected 2 columns (customerId,products), got ${fields.length}`;
+  const [customerField, productsField] = fields;
+  const customer = parseId(customerField, maxUserId);
+  if (typeof customer === 'string') return `customerId "${clip(customerField)}" ${customer}`;
+  if (productsField.length === 0) return 'empty product list';
+  const tokens = productsField.split('|');
+  for (let i = 0; i < tokens.length; i++) {
+    const product = parseId(tokens[i], maxProductId);
+    if (typeof product === 'string') return `product ${i + 1} "${clip(tokens[i])}" ${product}`;
+    basket.push(product);
+  }
+  return customer;
+}
+
+function clip(text: string): string {
+  return text.length > 24 ? `${text.slice(0, 24)}…` : text;
+}

@@ -1,0 +1,74 @@
+/**
+ * The encoding of dead letters on `mdata-dlq`: a JSON envelope that carries
+ * the reason, where the record came from and its original bytes (base64),
+ * so a dead letter can be inspected or replayed without the source topic's
+ * retention. The reason and source are repeated as headers for tools that
+ * filter on headers without parsing values.
+ */
+import type { IHeaders, Message } from 'kafkajs';
+import { z } from 'zod';
+import { REJECTION_CODES, type RejectionCode } from './request-validation';
+import type { SourceRecord } from './source-record';
+
+export const DEAD_LETTER_SCHEMA_VERSION = 1;
+
+export interface DeadLetter {
+  schema: typeof DEAD_LETTER_SCHEMA_VERSION;
+  code: RejectionCode;
+  reason: string;
+  source: SourceRecord;
+  /** original key and value, base64; null when the record had none */
+  key: string | null;
+  value: string | null;
+  /** Kafka timestamp of the original record, epoch ms */
+  timestamp: number;
+  /** when it was dead-lettered, ISO 8601 */
+  deadLetteredAt: string;
+}
+
+export function buildDeadLetter(
+  source: SourceRecord,
+  original: { key: Buffer | null; value: Buffer | null; timestamp: number },
+  rejection: { code: RejectionCode; reason: string },
+  at: Date,
+): DeadLetter {
+  return {
+    schema: DEAD_LETTER_SCHEMA_VERSION,
+    code: rejection.code,
+    reason: rejection.reason,
+    source,
+    key: original.key ? original.key.toString('base64') : null,
+    value: original.value ? original.value.toString('base64') : null,
+    timestamp: original.timestamp,
+    deadLetteredAt: at.toISOString(),
+  };
+}
+
+/** The Kafka message for a dead letter: keyed like the original, so it lands beside its neighbours. */
+export function deadLetterMessage(letter: DeadLetter, originalKey: Buffer | null): Message {
+  const headers: IHeaders = {
+    'dlq-code': letter.code,
+    'dlq-reason': letter.reason,
+    'dlq-source-topic': letter.source.topic,
+    'dlq-source-partition': String(letter.source.partition),
+    'dlq-source-offset': letter.source.offset,
+    'content-type': 'application/json',
+  };
+  return { key: originalKey, value: Buffer.from(JSON.stringify(letter), 'utf8'), headers };
+}
+
+const deadLetterSchema = z.object({
+  schema: z.literal(DEAD_LETTER_SCHEMA_VERSION),
+  code: z.enum(REJECTION_CODES),
+  reason: z.string(),
+  source: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }),
+  key: z.string().nullable(),
+  value: z.string().nullable(),
+  timestamp: z.number(),
+  deadLetteredAt: z.string(),
+});
+
+export function decodeDeadLetter(bytes: Buffer | Uint8Array): DeadLetter {
+  const json: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  return deadLetterSchema.parse(json);
+}

@@ -1,0 +1,11 @@
+/** The model server's public surface. */
+export { startModelServer, type ModelServer, type ModelServerOptions } from './server';
+export { decodeResult, encodeResult, type RecommendationResult, type ResultOutcome, type ModelRef } from './result';
+export { decodeDeadLetter, type DeadLetter } from './dead-letter';
+export { REJECTION_CODES, type RejectionCode } from './request-validation';
+export { parsePredictUrl, type PredictTarget } from './predict-url';
+export { createPredictClient, predictBody, type PredictClient, type PredictOutcome } from './predict-client';
+export { lineageMetadataKey, lineagePopularitySource, cachedPopularitySource, type LoadPopularity } from './popularity-source';
+export type { RankedProduct } from './ranking';
+export type { ServerState } from './http-api';
+export { silentLog, jsonLineLog, type Log } from './log';

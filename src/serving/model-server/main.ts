@@ -1,0 +1,87 @@
+/**
+ * Runs the model server: `tsx src/serving/model-server/main.ts [--port 8090]`.
+ * Kafka, MinIO and topic names come from the environment (src/config.ts);
+ * the flags below are the server's own knobs. SIGINT/SIGTERM close it
+ * gracefully (in-flight requests finish or stay uncommitted); a second
+ * signal exits at once.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { loadConfig } from '../../config';
+import { errorText, jsonLineLog } from './log';
+import { startModelServer } from './server';
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
+    return n;
+  };
+}
+
+interface Flags {
+  port: number;
+  host: string;
+  group: string;
+  concurrency: number;
+  maxProducts: number;
+  predictTimeout: number;
+  retries: number;
+  popularity: boolean;
+  fromBeginning: boolean;
+}
+
+async function main(): Promise<void> {
+  const program = new Command()
+    .name('model-server')
+    .description('Scores recommendation requests from Kafka with the current TF Serving model; REST /state, /metrics, /healthz')
+    .addOption(new Option('--port <port>', 'REST port').env('MODEL_SERVER_PORT').default(8090).argParser(integer(0, 65535)))
+    .addOption(new Option('--host <address>', 'REST bind address').env('MODEL_SERVER_HOST').default('127.0.0.1'))
+    .addOption(new Option('--group <id>', 'consumer group on the requests topic').env('MODEL_SERVER_GROUP').default('model-server'))
+    .addOption(new Option('--concurrency <n>', 'requests of one partition scored concurrently').default(16).argParser(integer(1, 1024)))
+    .addOption(new Option('--max-products <n>', 'most distinct products per request (more: dead letter)').default(1000).argParser(integer(1)))
+    .addOption(new Option('--predict-timeout <ms>', 'deadline of one predict call').default(5000).argParser(integer(1)))
+    .addOption(new Option('--retries <n>', 'predict attempts per request while the slot is unavailable').default(4).argParser(integer(1, 100)))
+    .addOption(new Option('--no-popularity', 'no popularity fallback: requests the model rejects get an error result'))
+    .addOption(new Option('--no-from-beginning', 'a new consumer group starts at the end of the requests topic'))
+    .parse();
+  const flags = program.opts<Flags>();
+
+  const server = await startModelServer({
+    config: loadConfig(),
+    port: flags.port,
+    host: flags.host,
+    groupId: flags.group,
+    concurrency: flags.concurrency,
+    maxProducts: flags.maxProducts,
+    predictTimeoutMs: flags.predictTimeout,
+    retry: { attempts: flags.retries },
+    loadPopularity: flags.popularity ? undefined : null,
+    fromBeginning: flags.fromBeginning,
+    log: jsonLineLog,
+  });
+  jsonLineLog('info', 'model server started', { url: server.url, state: `${server.url}/state`, metrics: `${server.url}/metrics` });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      jsonLineLog('warn', `second ${signal}: exiting without waiting`);
+      process.exit(1);
+    }
+    stopping = true;
+    jsonLineLog('info', `${signal}: shutting down`);
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        jsonLineLog('error', 'shutdown failed', { error: errorText(err) });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}
+
+main().catch((err: unknown) => {
+  jsonLineLog('error', 'model server failed to start', { error: errorText(err) });
+  process.exit(1);
+});

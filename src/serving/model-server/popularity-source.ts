@@ -1,0 +1,109 @@
+/**
+ * Where the popularity fallback gets its ranking: by default the lineage
+ * object of the model version being served,
+ * `<models bucket>/lineage/<slot>/<version>/metadata.json`. The source is a
+ * plain function so that another store (or a test) can take its place.
+ */
+import type { Client } from 'minio';
+import { getOptionalObject } from '../../storage/objects';
+
+/** Product ids, most popular first, for one deployed model version; undefined when unknown. */
+export type LoadPopularity = (slot: string, version: number) => Promise<number[] | undefined>;
+
+export function lineageMetadataKey(slot: string, version: number): string {
+  return `lineage/${slot}/${version}/metadata.json`;
+}
+
+/**
+ * The popularity ranking inside a lineage metadata document. Accepted
+ * shapes (the first that is present wins): `popularity: number[]`,
+ * `popularity: { order: number[] }`, `popularityOrder: number[]`.
+ * Anything else, or any non-integer id, means "no ranking here".
+ */
+export function popularityFromMetadata(doc: unknown): number[] | undefined {
+  if (!doc || typeof doc !== 'object') return undefined;
+  const d = doc as Record<string, unknown>;
+  const candidates: unknown[] = [
+    d.popularity,
+    d.popularity && typeof d.popularity === 'object' ? (d.popularity as Record<string, unknown>).order : undefined,
+    d.popularityOrder,
+  ];
+  for (const c of candidates) {
+    if (Array.isArray(c) && c.length > 0 && c.every((p) => Number.isSafeInteger(p) && (p as number) >= 0)) return c as number[];
+  }
+  return undefined;
+}
+
+export interface CachedSourceOptions {
+  /** how long "not found" is remembered before asking the store again (lineage may be written late) */
+  missTtlMs?: number;
+  /** versions kept in memory */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+/**
+ * Caches a source: a version's ranking never changes once written, so hits
+ * are kept (most recent `maxEntries` versions); misses and failures are
+ * remembered briefly so a burst of out-of-range requests does not turn into
+ * a burst of store reads. Failures of the store become misses (logged by
+ * `onError`): the caller answers with an error result rather than crash.
+ */
+export function cachedPopularitySource(
+  load: LoadPopularity,
+  onError: (err: unknown, slot: string, version: number) => void,
+  options: CachedSourceOptions = {},
+): LoadPopularity {
+  const missTtlMs = options.missTtlMs ?? 30_000;
+  const maxEntries = options.maxEntries ?? 8;
+  const now = options.now ?? Date.now;
+  const hits = new Map<string, number[]>();
+  const misses = new Map<string, number>();
+  const inFlight = new Map<string, Promise<number[] | undefined>>();
+
+  return async (slot, version) => {
+    const key = `${slot}/${version}`;
+    const hit = hits.get(key);
+    if (hit) return hit;
+    const missedAt = misses.get(key);
+    if (missedAt !== undefined && now() - missedAt < missTtlMs) return undefined;
+    const pending = inFlight.get(key);
+    if (pending) return pending;
+    const lookup = (async () => {
+      try {
+        const found = await load(slot, version);
+        if (found) {
+          hits.set(key, found);
+          if (hits.size > maxEntries) hits.delete(hits.keys().next().value as string);
+          misses.delete(key);
+        } else {
+          misses.set(key, now());
+        }
+        return found;
+      } catch (err) {
+        onError(err, slot, version);
+        misses.set(key, now());
+        return undefined;
+      } finally {
+        inFlight.delete(key);
+      }
+    })();
+    inFlight.set(key, lookup);
+    return lookup;
+  };
+}
+
+/** Reads rankings from lineage objects in MinIO (uncached: wrap with cachedPopularitySource). */
+export function lineagePopularitySource(client: Client, bucket: string): LoadPopularity {
+  return async (slot, version) => {
+    const bytes = await getOptionalObject(client, bucket, lineageMetadataKey(slot, version));
+    if (!bytes) return undefined;
+    let doc: unknown;
+    try {
+      doc = JSON.parse(bytes.toString('utf8'));
+    } catch (err) {
+      throw new Error(`${bucket}/${lineageMetadataKey(slot, version)} is not JSON: ${(err as Error).message}`);
+    }
+    return popularityFromMetadata(doc);
+  };
+}

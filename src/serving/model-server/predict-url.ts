@@ -1,0 +1,31 @@
+/**
+ * What a predict URL says about the model behind it. The `models` topic only
+ * carries a URL (DESIGN.md: `…/v1/models/{name}/versions/{v}:predict`), yet
+ * results must name the model version and the popularity fallback must find
+ * the slot's lineage: both come from the URL's path.
+ */
+
+export interface PredictTarget {
+  /** TF Serving model name = the slot (e.g. `recommender1`) */
+  slot: string;
+  /** the pinned version, or null when the URL predicts with the slot's latest version */
+  version: number | null;
+}
+
+const PATH = /\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?:predict$/;
+
+/** Slot and version of a TF Serving predict URL, or undefined when the URL is not one. */
+export function parsePredictUrl(url: string): PredictTarget | undefined {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
+  const match = PATH.exec(parsed.pathname);
+  if (!match) return undefined;
+  const version = match[2] === undefined ? null : Number(match[2]);
+  // A version beyond 2^53 cannot be named exactly as a JSON number: treat it as unknown.
+  return { slot: decodeURIComponent(match[1]), version: version !== null && Number.isSafeInteger(version) ? version : null };
+}

@@ -1,0 +1,67 @@
+/**
+ * Turns the bytes of an `mdata` record into a request the model can score,
+ * or into the reason it goes to the dead-letter topic. Everything that can
+ * be rejected without asking the model is rejected here, so a bad message
+ * never reaches a predict call and never stops the partition.
+ */
+import { DecodeError, decodeRequest, type RecommendationRequest } from '../../messaging/schemas';
+
+export const REJECTION_CODES = [
+  /** no value at all (a tombstone or an empty record) */
+  'empty-message',
+  /** not a RecommendationRequest protobuf (random bytes, truncated, wrong wire types) */
+  'undecodable',
+  /** an id beyond ±2^53: it cannot be carried exactly through JSON to the model */
+  'unsafe-id',
+  'negative-id',
+  'no-products',
+  'too-many-products',
+] as const;
+
+export type RejectionCode = (typeof REJECTION_CODES)[number];
+
+export type Validation =
+  | { ok: true; request: RecommendationRequest }
+  | { ok: false; code: RejectionCode; reason: string };
+
+export interface RequestLimits {
+  /** most distinct products one request may ask to rank (one predict instance each) */
+  maxProducts: number;
+}
+
+export const DEFAULT_MAX_PRODUCTS = 1000;
+
+/**
+ * Decodes and checks one request. Repeated products are ranked once: the
+ * first occurrence is kept, so the result lists each product exactly once.
+ */
+export function validateRequest(value: Buffer | null | undefined, limits: RequestLimits): Validation {
+  if (!value || value.length === 0) {
+    // An empty protobuf is a valid encoding of {user 0, no products}; name the real problem.
+    return { ok: false, code: 'empty-message', reason: 'the record has no value' };
+  }
+  let decoded: RecommendationRequest;
+  try {
+    decoded = decodeRequest(value);
+  } catch (err) {
+    if (!(err instanceof DecodeError)) throw err;
+    // decodeRequest reports out-of-range int64 values as "<field>: <v> is not a safe integer".
+    const code: RejectionCode = /is not a safe integer/.test(err.message) ? 'unsafe-id' : 'undecodable';
+    return { ok: false, code, reason: err.message };
+  }
+  if (decoded.user < 0) return { ok: false, code: 'negative-id', reason: `user ${decoded.user} is negative` };
+  const negative = decoded.products.findIndex((p) => p < 0);
+  if (negative >= 0) {
+    return { ok: false, code: 'negative-id', reason: `products[${negative}] = ${decoded.products[negative]} is negative` };
+  }
+  const products = [...new Set(decoded.products)];
+  if (products.length === 0) return { ok: false, code: 'no-products', reason: 'the request lists no products to rank' };
+  if (products.length > limits.maxProducts) {
+    return {
+      ok: false,
+      code: 'too-many-products',
+      reason: `the request lists ${products.length} distinct products; at most ${limits.maxProducts} are ranked per request`,
+    };
+  }
+  return { ok: true, request: { user: decoded.user, products } };
+}
