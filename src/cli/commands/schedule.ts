@@ -41,7 +41,10 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: false },
-    state: { paused: Boolean(flags.paused), triggerImmediately: Boolean(flags.triggerNow) },
+    // Not `triggerImmediately`: the SDK starts that run with overlap ALLOW_ALL,
+    // and the server does not count such runs for the SKIP policy, so the
+    // next tick could deploy concurrently. A SKIP trigger after create instead.
+    state: { paused: Boolean(flags.paused) },
   };
   if (flags.replace) {
     try {
@@ -50,7 +53,8 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       if (!(err instanceof ScheduleNotFoundError)) throw err;
     }
   }
-  await client.schedule.create(options);
+  const handle = await client.schedule.create(options);
+  if (flags.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
 }
 
 export function scheduleCommand(): Command {

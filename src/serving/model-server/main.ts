@@ -23,6 +23,7 @@ interface Flags {
   host: string;
   group: string;
   concurrency: number;
+  chunkSize: number;
   maxProducts: number;
   predictTimeout: number;
   retries: number;
@@ -38,6 +39,7 @@ async function main(): Promise<void> {
     .addOption(new Option('--host <address>', 'REST bind address').env('MODEL_SERVER_HOST').default('127.0.0.1'))
     .addOption(new Option('--group <id>', 'consumer group on the requests topic').env('MODEL_SERVER_GROUP').default('model-server'))
     .addOption(new Option('--concurrency <n>', 'requests of one partition scored concurrently').default(16).argParser(integer(1, 1024)))
+    .addOption(new Option('--chunk-size <n>', 'most requests written and committed together').default(200).argParser(integer(1, 100_000)))
     .addOption(new Option('--max-products <n>', 'most distinct products per request (more: dead letter)').default(1000).argParser(integer(1)))
     .addOption(new Option('--predict-timeout <ms>', 'deadline of one predict call').default(5000).argParser(integer(1)))
     .addOption(new Option('--retries <n>', 'predict attempts per request while the slot is unavailable').default(4).argParser(integer(1, 100)))
@@ -52,6 +54,7 @@ async function main(): Promise<void> {
     host: flags.host,
     groupId: flags.group,
     concurrency: flags.concurrency,
+    chunkSize: flags.chunkSize,
     maxProducts: flags.maxProducts,
     predictTimeoutMs: flags.predictTimeout,
     retry: { attempts: flags.retries },

@@ -78,6 +78,8 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const cooldown: BackoffPolicy = { initialMs: 1_000, maxMs: 15_000, ...options.cooldown };
   const concurrency = options.concurrency ?? 16;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+  const chunkSize = options.chunkSize ?? 200;
+  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
   if (retry.attempts < 1) throw new RangeError(`retry.attempts must be at least 1, got ${retry.attempts}`);
   const startedAt = new Date();
 
@@ -195,7 +197,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       producer,
       limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
       concurrency,
-      chunkSize: options.chunkSize ?? 200,
+      chunkSize,
       score: (request) =>
         scoreRequest(request, { currentModel: () => current.get(), predict: predictClient.predict, loadPopularity, retry, signal: shutdown.signal }),
       cooldown,

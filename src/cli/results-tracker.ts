@@ -1,0 +1,145 @@
+/**
+ * Watches the `recommendations` topic and matches results to the requests a
+ * client sent (by request id = topic:partition:offset): end-to-end latency,
+ * which model version answered, duplicates (delivery is at-least-once) and
+ * requests still unanswered. Used by the demo, the serving benchmark and the
+ * zero-downtime and fault tests.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import { decodeResult, type RecommendationResult } from '../serving/model-server';
+import type { SentRequest } from './request-client';
+
+export interface Answer {
+  requestId: string;
+  sentAt: number;
+  receivedAt: number;
+  result: RecommendationResult;
+}
+
+export interface TrackerStats {
+  sent: number;
+  answered: number;
+  pending: number;
+  duplicates: number;
+  errors: number;
+  fallbacks: number;
+  /** answers per model version ("slot/version") */
+  byModel: Record<string, number>;
+  /** over the window: answers/s and end-to-end latency percentiles, ms */
+  window: { seconds: number; perSecond: number; p50: number; p99: number; max: number };
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+export class ResultsTracker {
+  private consumer: Consumer | undefined;
+  private readonly sent = new Map<string, number>();
+  private readonly answers = new Map<string, Answer>();
+  private readonly recent: Answer[] = [];
+  private duplicates = 0;
+  private readonly listeners: ((a: Answer) => void)[] = [];
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+  ) {}
+
+  /** Joins a fresh consumer group at the topic's end; resolves once it is consuming. */
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: `results-tracker-${randomUUID()}` });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: false });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        if (!message.value) return;
+        let result: RecommendationResult;
+        try {
+          result = decodeResult(message.value);
+        } catch {
+          return; // not ours to judge: the model server's own tests cover the encoding
+        }
+        this.record(result);
+      },
+    });
+    await joined;
+  }
+
+  onAnswer(listener: (a: Answer) => void): void {
+    this.listeners.push(listener);
+  }
+
+  expect(sent: SentRequest[]): void {
+    for (const s of sent) this.sent.set(s.requestId, s.sentAt);
+  }
+
+  private record(result: RecommendationResult): void {
+    const sentAt = this.sent.get(result.requestId);
+    if (sentAt === undefined) return; // another client's request
+    if (this.answers.has(result.requestId)) {
+      this.duplicates += 1;
+      return;
+    }
+    const answer: Answer = { requestId: result.requestId, sentAt, receivedAt: performance.timeOrigin + performance.now(), result };
+    this.answers.set(result.requestId, answer);
+    this.recent.push(answer);
+    for (const l of this.listeners) l(answer);
+  }
+
+  unanswered(): string[] {
+    return [...this.sent.keys()].filter((id) => !this.answers.has(id));
+  }
+
+  all(): Answer[] {
+    return [...this.answers.values()];
+  }
+
+  /** Resolves when every expected request has an answer, or rejects after `timeoutMs`. */
+  async drain(timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (this.unanswered().length > 0) {
+      if (Date.now() > end) throw new Error(`${this.unanswered().length} of ${this.sent.size} requests unanswered after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  stats(windowMs = 10_000): TrackerStats {
+    const now = performance.timeOrigin + performance.now();
+    while (this.recent.length && this.recent[0].receivedAt < now - windowMs) this.recent.shift();
+    const latencies = this.recent.map((a) => a.receivedAt - a.sentAt).sort((a, b) => a - b);
+    const byModel: Record<string, number> = {};
+    let errors = 0;
+    let fallbacks = 0;
+    for (const a of this.answers.values()) {
+      const key = `${a.result.model.slot ?? a.result.model.name}/${a.result.model.version ?? '?'}`;
+      byModel[key] = (byModel[key] ?? 0) + 1;
+      if (a.result.outcome === 'error') errors += 1;
+      if (a.result.outcome === 'fallback') fallbacks += 1;
+    }
+    return {
+      sent: this.sent.size,
+      answered: this.answers.size,
+      pending: this.sent.size - this.answers.size,
+      duplicates: this.duplicates,
+      errors,
+      fallbacks,
+      byModel,
+      window: {
+        seconds: windowMs / 1000,
+        perSecond: this.recent.length / (windowMs / 1000),
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        max: latencies.at(-1) ?? NaN,
+      },
+    };
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
