@@ -33,6 +33,7 @@ const schema = z.object({
   DATA_BUCKET: name.default('data'),
   DATA_PREFIX: name.default('recommender'),
   MODELS_BUCKET: name.default('models'),
+  REGISTRY_KEY: name.default('registry/deployments.json'),
 
   KAFKA_BROKERS: z
     .string()
@@ -85,6 +86,8 @@ export interface Config {
   };
   buckets: { data: string; models: string };
   dataPrefix: string;
+  /** the deployment registry object in the models bucket */
+  registryKey: string;
   kafka: { brokers: string[]; clientId: string };
   topics: { requests: string; models: string; results: string; dlq: string };
   slots: [SlotConfig, SlotConfig];
@@ -146,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     buckets: { data: e.DATA_BUCKET, models: e.MODELS_BUCKET },
     dataPrefix: e.DATA_PREFIX,
+    registryKey: e.REGISTRY_KEY,
     kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
     slots: [slot(0), slot(1)],

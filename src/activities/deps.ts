@@ -16,6 +16,7 @@ export interface ActivityDeps {
 export function registryLocation(cfg: Config): RegistryLocation {
   return {
     modelsBucket: cfg.buckets.models,
+    registryKey: cfg.registryKey,
     dataBucket: cfg.buckets.data,
     dataPrefix: cfg.dataPrefix,
     slots: [cfg.slots[0].name, cfg.slots[1].name],

@@ -8,10 +8,9 @@ import { getOptionalObject } from '../storage/objects';
 import type { Deployment, DeploymentState } from '../workflows/types';
 import { listClaimedVersions, listVersions } from '../savedmodel';
 
-export const REGISTRY_KEY = 'registry/deployments.json';
-
 export interface RegistryLocation {
   modelsBucket: string;
+  registryKey: string;
   dataBucket: string;
   dataPrefix: string;
   slots: [string, string];
@@ -22,15 +21,15 @@ interface RegistryDocument {
 }
 
 export async function readHistory(client: Client, loc: RegistryLocation): Promise<Deployment[]> {
-  const bytes = await getOptionalObject(client, loc.modelsBucket, REGISTRY_KEY);
+  const bytes = await getOptionalObject(client, loc.modelsBucket, loc.registryKey);
   if (!bytes) return [];
   let doc: RegistryDocument;
   try {
     doc = JSON.parse(bytes.toString('utf8')) as RegistryDocument;
   } catch (err) {
-    throw new Error(`${loc.modelsBucket}/${REGISTRY_KEY} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${loc.modelsBucket}/${loc.registryKey} is not valid JSON: ${(err as Error).message}`);
   }
-  if (!Array.isArray(doc.history)) throw new Error(`${loc.modelsBucket}/${REGISTRY_KEY}: "history" is not a list`);
+  if (!Array.isArray(doc.history)) throw new Error(`${loc.modelsBucket}/${loc.registryKey}: "history" is not a list`);
   return doc.history;
 }
 
@@ -63,7 +62,7 @@ export async function recordDeployment(client: Client, loc: RegistryLocation, de
   if (!already) {
     history.push(deployment);
     const doc: RegistryDocument = { history };
-    await client.putObject(loc.modelsBucket, REGISTRY_KEY, Buffer.from(JSON.stringify(doc, null, 2)), undefined, {
+    await client.putObject(loc.modelsBucket, loc.registryKey, Buffer.from(JSON.stringify(doc, null, 2)), undefined, {
       'Content-Type': 'application/json',
     });
   }

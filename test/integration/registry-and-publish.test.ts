@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/messaging/kafka';
 import { publishDescriptorOnce, readDescriptors } from '../../src/messaging/model-descriptors';
-import { readDeploymentState, recordDeployment, REGISTRY_KEY, type RegistryLocation } from '../../src/registry/deployments';
+import { readDeploymentState, recordDeployment, type RegistryLocation } from '../../src/registry/deployments';
 import { removeVersion } from '../../src/registry/model-versions';
 import { listVersions } from '../../src/savedmodel';
 import { createMinioClient } from '../../src/storage/minio-client';
@@ -17,6 +17,7 @@ const run = randomUUID().slice(0, 8);
 // Own slot names and data prefix: the real registry and slots stay untouched.
 const loc: RegistryLocation = {
   modelsBucket: cfg.buckets.models,
+  registryKey: `test-${run}/deployments.json`,
   dataBucket: cfg.buckets.data,
   dataPrefix: `test-${run}`,
   slots: [`blue-${run}`, `green-${run}`],
@@ -43,8 +44,6 @@ describe('deployment registry in MinIO', () => {
   });
 
   it('records deployments idempotently and keeps directory.txt on the standby slot', async () => {
-    // a private registry key would need another bucket; use the shared one but only append-and-restore
-    const before = await getOptionalObject(minio, loc.modelsBucket, REGISTRY_KEY);
     try {
       const d = { slot: loc.slots[0], version: 90_001, url: 'http://x', metrics: metrics(0.3), kind: 'deploy' as const, workflowId: 'w', runId: `r-${run}`, deployedAt: new Date().toISOString() };
       const first = await recordDeployment(minio, loc, d);
@@ -54,8 +53,7 @@ describe('deployment registry in MinIO', () => {
       expect(first.standbySlot).toBe(loc.slots[1]);
       expect((await getOptionalObject(minio, loc.dataBucket, `${loc.dataPrefix}/directory.txt`))?.toString()).toBe(loc.slots[1]);
     } finally {
-      if (before) await minio.putObject(loc.modelsBucket, REGISTRY_KEY, before);
-      else await minio.removeObject(loc.modelsBucket, REGISTRY_KEY);
+      await minio.removeObject(loc.modelsBucket, loc.registryKey);
     }
   });
 });

@@ -64,7 +64,7 @@ afterAll(async () => {
 });
 
 /** A configuration whose four topics are fresh for this test. */
-async function freshConfig(name: string): Promise<Config> {
+async function freshConfig(name: string, partitions = 1): Promise<Config> {
   const id = `ms-test-${name}-${randomUUID().slice(0, 8)}`;
   const cfg = loadConfig({
     ...process.env,
@@ -73,7 +73,7 @@ async function freshConfig(name: string): Promise<Config> {
     TOPIC_RESULTS: `${id}-recommendations`,
     TOPIC_DLQ: `${id}-mdata-dlq`,
   });
-  await ensureTopics(kafka, cfg.topics);
+  await ensureTopics(kafka, cfg.topics, partitions);
   cleanups.push(async () => {
     const admin = kafka.admin();
     await admin.connect();
@@ -353,6 +353,29 @@ describe('model server', () => {
       expect(new Set(out.results.map((r) => r.requestId)).size).toBe(out.results.length);
     } finally {
       slot.failWith(null);
+    }
+  });
+
+  it('serves every partition of a multi-partition requests topic', async () => {
+    const cfg = await freshConfig('partitions', 3);
+    await publishModel(cfg, 'recommender', 1);
+    const group = `ms-test-${randomUUID()}`;
+    await startServer(cfg, group);
+    const out = await collect(cfg);
+    const sent = await send(cfg, 60, 41);
+    expect(new Set(sent.map((s) => s.partition))).toEqual(new Set([0, 1, 2]));
+    await out.until('60 results', () => out.results.length >= 60);
+    const byId = new Map(out.results.map((r) => [r.requestId, r]));
+    for (const s of sent) expectRankedByModel(byId.get(s.requestId), s.request.user, s.request.products, 1);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await eventually('all partitions committed', async () => {
+        const [t] = await admin.fetchOffsets({ groupId: group, topics: [cfg.topics.requests] });
+        return [0, 1, 2].every((p) => t.partitions.find((x) => x.partition === p)?.offset === String(sent.filter((s) => s.partition === p).length));
+      });
+    } finally {
+      await admin.disconnect();
     }
   });
 

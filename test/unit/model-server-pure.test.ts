@@ -199,6 +199,7 @@ describe('classifyPredictResponse', () => {
 describe('popularity source', () => {
   it('finds the ranking in the accepted metadata shapes', () => {
     expect(lineageMetadataKey('recommender1', 7)).toBe('lineage/recommender1/7/metadata.json');
+    expect(popularityFromMetadata({ format: 'recommender-model-metadata/v1', popularProducts: [8, 6], popularBuyers: [40, 30] })).toEqual([8, 6]);
     expect(popularityFromMetadata({ popularity: [3, 1, 2] })).toEqual([3, 1, 2]);
     expect(popularityFromMetadata({ popularity: { order: [5, 4] } })).toEqual([5, 4]);
     expect(popularityFromMetadata({ popularityOrder: [9] })).toEqual([9]);

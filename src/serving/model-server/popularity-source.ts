@@ -16,14 +16,17 @@ export function lineageMetadataKey(slot: string, version: number): string {
 
 /**
  * The popularity ranking inside a lineage metadata document. Accepted
- * shapes (the first that is present wins): `popularity: number[]`,
- * `popularity: { order: number[] }`, `popularityOrder: number[]`.
- * Anything else, or any non-integer id, means "no ranking here".
+ * shapes (the first that is present wins): `popularProducts: number[]`
+ * (what training writes, src/ml/metadata.ts: the top products only),
+ * `popularity: number[]`, `popularity: { order: number[] }`,
+ * `popularityOrder: number[]`. Anything else, or any id that is not a
+ * non-negative integer, means "no ranking here".
  */
 export function popularityFromMetadata(doc: unknown): number[] | undefined {
   if (!doc || typeof doc !== 'object') return undefined;
   const d = doc as Record<string, unknown>;
   const candidates: unknown[] = [
+    d.popularProducts,
     d.popularity,
     d.popularity && typeof d.popularity === 'object' ? (d.popularity as Record<string, unknown>).order : undefined,
     d.popularityOrder,

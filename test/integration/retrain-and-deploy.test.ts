@@ -1,0 +1,93 @@
+/**
+ * The whole retrain-and-deploy path with the real activities: real MinIO,
+ * real Kafka, real slots loading the exported SavedModels with TensorFlow,
+ * on the real Temporal dev server.
+ */
+import { WorkflowFailedError } from '@temporalio/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readDescriptors } from '../../src/messaging/model-descriptors';
+import { readDeploymentState } from '../../src/registry/deployments';
+import { registryLocation } from '../../src/activities/deps';
+import { getOptionalObject, listKeys } from '../../src/storage/objects';
+import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import { startTestSystem, type TestSystem } from '../helpers/system';
+
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startTestSystem();
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const small = { data: { mode: 'generate', users: 300, products: 60, seed: 7 }, training: { epochs: 4, evalUsers: 300 } };
+
+async function run(workflow: 'retrainAndDeploy' | 'rollbackDeployment', input: object): Promise<RetrainAndDeployResult> {
+  const handle = await sys.temporal.workflow.start(workflow, {
+    taskQueue: sys.config.temporal.taskQueues.training,
+    workflowId: `it-${sys.id}-${workflow}-${Date.now()}`,
+    args: [{ servingTaskQueue: sys.config.temporal.taskQueues.serving, readinessTimeoutSeconds: 60, ...input }],
+  });
+  return (await handle.result()) as RetrainAndDeployResult;
+}
+
+describe('retrainAndDeploy with real activities', () => {
+
+  it('deploys version 1 to the first slot, publishes its URL once and records it', async () => {
+    const [slotA] = sys.config.slots;
+    const result = await run('retrainAndDeploy', small);
+    expect(result).toMatchObject({ outcome: 'deployed', version: expect.any(Number), slot: slotA.name });
+    expect(result.url).toBe(`${slotA.baseUrl}/v1/models/${slotA.name}/versions/${result.version}:predict`);
+    expect(result.metrics!.hitRate10).toBeGreaterThan(0);
+
+    const descriptors = await readDescriptors(sys.kafka, sys.config.topics.models);
+    expect(descriptors.map((d) => [d.key, d.descriptor.url])).toEqual([[`${slotA.name}/${result.version}`, result.url]]);
+
+    const state = await readDeploymentState(sys.minio, registryLocation(sys.config));
+    expect(state.active).toMatchObject({ slot: slotA.name, version: result.version, kind: 'deploy' });
+    expect((await getOptionalObject(sys.minio, sys.config.buckets.data, `${sys.config.dataPrefix}/directory.txt`))?.toString()).toBe(sys.config.slots[1].name);
+
+    const lineage = await listKeys(sys.minio, sys.config.buckets.models, `lineage/${slotA.name}/${result.version}/`);
+    expect(lineage.map((k) => k.split('/').slice(3).join('/')).sort()).toEqual(expect.arrayContaining(['metadata.json', 'metrics.json']));
+    const served = await fetch(`${slotA.baseUrl}/v1/models/${slotA.name}/versions/${result.version}`).then((r) => r.json());
+    expect(served).toMatchObject({ model_version_status: [{ state: 'AVAILABLE' }] });
+  });
+
+  it('deploys the next model to the other slot, then rolls back to the first', async () => {
+    const [slotA, slotB] = sys.config.slots;
+    const before = await readDeploymentState(sys.minio, registryLocation(sys.config));
+    const second = await run('retrainAndDeploy', { ...small, data: { mode: 'append-day' } });
+    expect(second).toMatchObject({ outcome: 'deployed', slot: slotB.name, version: before.maxVersion + 1 });
+
+    const back = await run('rollbackDeployment', {});
+    expect(back).toMatchObject({ outcome: 'deployed', slot: slotA.name, version: before.active!.version });
+    const state = await readDeploymentState(sys.minio, registryLocation(sys.config));
+    expect(state.active).toMatchObject({ slot: slotA.name, version: before.active!.version, kind: 'rollback' });
+    const keys = (await readDescriptors(sys.kafka, sys.config.topics.models)).map((d) => d.key);
+    expect(keys).toHaveLength(3);
+    expect(keys[1]).toBe(`${slotB.name}/${second.version}`);
+    expect(keys[2]).toMatch(new RegExp(`^${slotA.name}/${before.active!.version}/rollback/`));
+  });
+
+  it('reports bad CSV lines and trains on the good ones', async () => {
+    const key = `${sys.config.dataPrefix}/transactions.csv`;
+    const good = (await getOptionalObject(sys.minio, sys.config.buckets.data, key))!.toString();
+    const lines = good.trimEnd().split('\n');
+    lines.splice(3, 0, 'abc,1|2', '5,', '7,3|x', '-1,4');
+    await sys.minio.putObject(sys.config.buckets.data, key, Buffer.from(lines.join('\n') + '\n'));
+    const result = await run('retrainAndDeploy', { ...small, data: { mode: 'existing' }, gate: { tolerance: 1 } });
+    expect(result.outcome).toBe('deployed');
+    expect(result.data!.badLines).toBe(4);
+    expect(result.data!.badLineSamples[0]).toMatch(/^line 4: /);
+  });
+
+  it('stops before training or publishing when no line is usable', async () => {
+    const key = `${sys.config.dataPrefix}/transactions.csv`;
+    await sys.minio.putObject(sys.config.buckets.data, key, Buffer.from('customerId,products\nx,y\n1,\n'));
+    const before = (await readDescriptors(sys.kafka, sys.config.topics.models)).length;
+    const err = await run('retrainAndDeploy', { data: { mode: 'existing' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    expect(String((err as WorkflowFailedError).cause?.cause?.message ?? (err as WorkflowFailedError).cause?.message)).toMatch(/no usable rows/);
+    expect((await readDescriptors(sys.kafka, sys.config.topics.models)).length).toBe(before);
+  });
+});
