@@ -40,6 +40,8 @@ export class ResultsTracker {
   private readonly sent = new Map<string, number>();
   private readonly answers = new Map<string, Answer>();
   private readonly recent: Answer[] = [];
+  /** results that arrived before the producer call that sent their request returned */
+  private readonly early = new Map<string, { result: RecommendationResult; receivedAt: number }>();
   private duplicates = 0;
   private readonly listeners: ((a: Answer) => void)[] = [];
 
@@ -75,17 +77,28 @@ export class ResultsTracker {
   }
 
   expect(sent: SentRequest[]): void {
-    for (const s of sent) this.sent.set(s.requestId, s.sentAt);
+    for (const s of sent) {
+      this.sent.set(s.requestId, s.sentAt);
+      const early = this.early.get(s.requestId);
+      if (early) {
+        this.early.delete(s.requestId);
+        this.record(early.result, early.receivedAt);
+      }
+    }
   }
 
-  private record(result: RecommendationResult): void {
+  private record(result: RecommendationResult, receivedAt = performance.timeOrigin + performance.now()): void {
     const sentAt = this.sent.get(result.requestId);
-    if (sentAt === undefined) return; // another client's request
+    if (sentAt === undefined) {
+      // another client's request, or ours before its send call returned
+      if (this.early.size < 100_000) this.early.set(result.requestId, { result, receivedAt });
+      return;
+    }
     if (this.answers.has(result.requestId)) {
       this.duplicates += 1;
       return;
     }
-    const answer: Answer = { requestId: result.requestId, sentAt, receivedAt: performance.timeOrigin + performance.now(), result };
+    const answer: Answer = { requestId: result.requestId, sentAt, receivedAt, result };
     this.answers.set(result.requestId, answer);
     this.recent.push(answer);
     for (const l of this.listeners) l(answer);

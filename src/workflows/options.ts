@@ -18,7 +18,7 @@ export const trainModelOptions: ActivityOptions = {
   // Training heartbeats every epoch and every few hundred batches; a killed
   // worker is detected by the heartbeat timeout and the attempt retried elsewhere.
   startToCloseTimeout: '3h',
-  heartbeatTimeout: '2m',
+  heartbeatTimeout: '60s',
   retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '2m', maximumAttempts: 4, nonRetryableErrorTypes },
   summary: 'train the collaborative-filtering model',
 };

@@ -27,7 +27,6 @@ import { HIT_RATE_10, MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
 import type { ExportRef, Outcome, RetrainAndDeployInput, RetrainAndDeployResult, RunStatus } from './types';
 
 const { refreshData } = proxyActivities<TrainingActivities>(refreshDataOptions);
-const { trainModel } = proxyActivities<TrainingActivities>(trainModelOptions);
 const { getDeploymentState, commitActiveSlot, removeModelVersion } = proxyActivities<TrainingActivities>(registryOptions);
 const { exportSavedModel } = proxyActivities<TrainingActivities>(exportOptions);
 const { publishModelUrl } = proxyActivities<TrainingActivities>(publishOptions);
@@ -81,6 +80,10 @@ export async function retrainAndDeploy(input: RetrainAndDeployInput = {}): Promi
       upsertMemo({ data: { key: `${data.bucket}/${data.transactionsKey}`, sha256: data.sha256, rows: data.rows, badLines: data.badLines } });
 
       status.step = 'training';
+      const heartbeat = input.training?.heartbeatTimeoutSeconds;
+      const { trainModel } = proxyActivities<TrainingActivities>(
+        heartbeat ? { ...trainModelOptions, heartbeatTimeout: `${heartbeat}s` } : trainModelOptions,
+      );
       const candidate = await trainModel({
         data,
         options: input.training ?? {},

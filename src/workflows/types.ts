@@ -30,6 +30,8 @@ export interface TrainingOptions {
   /** users sampled for evaluation (full ranking over all products) */
   evalUsers?: number;
   seed?: number;
+  /** how long training may go without a heartbeat before the attempt is retried elsewhere (default 60) */
+  heartbeatTimeoutSeconds?: number;
 }
 
 export interface GateOptions {

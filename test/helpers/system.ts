@@ -18,6 +18,8 @@ import { startWorker } from './temporal';
 export interface TestSystem {
   id: string;
   config: Config;
+  /** the environment that gives a child process this system's configuration */
+  env: NodeJS.ProcessEnv;
   temporal: Client;
   minio: ReturnType<typeof createMinioClient>;
   kafka: ReturnType<typeof createKafka>;
@@ -25,7 +27,9 @@ export interface TestSystem {
   stop(): Promise<void>;
 }
 
-export async function startTestSystem(options: { withWorkers?: boolean; slots?: boolean } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  options: { withWorkers?: boolean; trainingWorker?: boolean; slots?: boolean } = {},
+): Promise<TestSystem> {
   const id = randomUUID().slice(0, 8);
   const slotNames = [`it${id}a`, `it${id}b`];
   const base = loadConfig();
@@ -37,7 +41,7 @@ export async function startTestSystem(options: { withWorkers?: boolean; slots?: 
           slotNames.map((name) => startSlotServer({ name, host: '127.0.0.1', port: 0, client: minio, bucket: base.buckets.models, pollIntervalMs: 300 })),
         );
   const ports = slots.length ? slots.map((s) => new URL(s.url).port) : ['1', '2'];
-  const config = loadConfig({
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     DATA_PREFIX: `it-${id}`,
     REGISTRY_KEY: `it-${id}/deployments.json`,
@@ -49,7 +53,8 @@ export async function startTestSystem(options: { withWorkers?: boolean; slots?: 
     TOPIC_DLQ: `mdata-dlq-it-${id}`,
     TASK_QUEUE_TRAINING: `training-it-${id}`,
     TASK_QUEUE_SERVING: `serving-it-${id}`,
-  });
+  };
+  const config = loadConfig(env);
   const kafka = createKafka(config.kafka, `-it-${id}`);
   await ensureTopics(kafka, config.topics);
   const temporal = await connectClient(config.temporal);
@@ -57,12 +62,15 @@ export async function startTestSystem(options: { withWorkers?: boolean; slots?: 
     options.withWorkers === false
       ? []
       : [
-          await startWorker(config.temporal.taskQueues.training, createActivities({ config, minio, kafka, temporal })),
+          ...(options.trainingWorker === false
+            ? []
+            : [await startWorker(config.temporal.taskQueues.training, createActivities({ config, minio, kafka, temporal }))]),
           await startWorker(config.temporal.taskQueues.serving, servingActivities(config), false),
         ];
   return {
     id,
     config,
+    env,
     temporal,
     minio,
     kafka,

@@ -10,6 +10,7 @@ import { readDeploymentState } from '../../src/registry/deployments';
 import { registryLocation } from '../../src/activities/deps';
 import { getOptionalObject, listKeys } from '../../src/storage/objects';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import { failureMessages } from '../helpers/failures';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem;
@@ -87,7 +88,7 @@ describe('retrainAndDeploy with real activities', () => {
     const before = (await readDescriptors(sys.kafka, sys.config.topics.models)).length;
     const err = await run('retrainAndDeploy', { data: { mode: 'existing' } }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(String((err as WorkflowFailedError).cause?.cause?.message ?? (err as WorkflowFailedError).cause?.message)).toMatch(/no usable rows/);
+    expect(failureMessages(err)).toMatch(/no usable rows/);
     expect((await readDescriptors(sys.kafka, sys.config.topics.models)).length).toBe(before);
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * The ways people start runs, as the README shows them, against the local
+ * dev server: `temporal schedule create` + trigger, `temporal workflow start`
+ * and `tctl workflow start`. Each run must complete and deploy.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import { run, TCTL_BIN, TEMPORAL_BIN } from '../helpers/stack-bin';
+import { startTestSystem, type TestSystem } from '../helpers/system';
+
+let sys: TestSystem;
+beforeAll(async () => {
+  sys = await startTestSystem();
+});
+afterAll(async () => {
+  await sys?.stop();
+});
+
+const address = () => ['--address', sys.config.temporal.address, '--namespace', sys.config.temporal.namespace];
+const input = () =>
+  JSON.stringify({
+    data: { mode: 'generate', users: 200, products: 40, seed: 3 },
+    training: { epochs: 2, evalUsers: 200 },
+    gate: { tolerance: 1 },
+    servingTaskQueue: sys.config.temporal.taskQueues.serving,
+  });
+
+async function resultOf(workflowId: string): Promise<RetrainAndDeployResult> {
+  return (await sys.temporal.workflow.getHandle(workflowId).result()) as RetrainAndDeployResult;
+}
+
+describe('command lines of the README', () => {
+  it('temporal schedule create, trigger: the scheduled run deploys', async () => {
+    const scheduleId = `it-${sys.id}-schedule`;
+    await run(TEMPORAL_BIN, [
+      'schedule', 'create', ...address(),
+      '--schedule-id', scheduleId,
+      '--interval', '1h',
+      '--overlap-policy', 'Skip',
+      '--workflow-id', `it-${sys.id}-scheduled`,
+      '--type', 'retrainAndDeploy',
+      '--task-queue', sys.config.temporal.taskQueues.training,
+      '--input', input(),
+    ]);
+    try {
+      await run(TEMPORAL_BIN, ['schedule', 'trigger', ...address(), '--schedule-id', scheduleId]);
+      const handle = sys.temporal.schedule.getHandle(scheduleId);
+      let workflowId: string | undefined;
+      for (let i = 0; i < 100 && !workflowId; i++) {
+        workflowId = (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId;
+        if (!workflowId) await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(workflowId).toMatch(new RegExp(`^it-${sys.id}-scheduled`));
+      expect(await resultOf(workflowId!)).toMatchObject({ outcome: 'deployed' });
+      const described = await run(TEMPORAL_BIN, ['schedule', 'describe', ...address(), '--schedule-id', scheduleId]);
+      expect(described).toMatch(/retrainAndDeploy/);
+    } finally {
+      await run(TEMPORAL_BIN, ['schedule', 'delete', ...address(), '--schedule-id', scheduleId]);
+    }
+  });
+
+  it('temporal workflow start: a run deploys', async () => {
+    const workflowId = `it-${sys.id}-cli-start`;
+    await run(TEMPORAL_BIN, ['workflow', 'start', ...address(), '--type', 'retrainAndDeploy', '--task-queue', sys.config.temporal.taskQueues.training, '--workflow-id', workflowId, '--input', input()]);
+    expect(await resultOf(workflowId)).toMatchObject({ outcome: 'deployed' });
+  });
+
+  it('tctl workflow start: a run deploys', async () => {
+    const workflowId = `it-${sys.id}-tctl-start`;
+    const out = await run(TCTL_BIN, [
+      '--address', sys.config.temporal.address, '--namespace', sys.config.temporal.namespace,
+      'workflow', 'start', '--tq', sys.config.temporal.taskQueues.training, '--wt', 'retrainAndDeploy', '-w', workflowId, '-i', input(), '--et', '3600',
+    ]);
+    expect(out).toMatch(/Started Workflow Id/i);
+    expect(await resultOf(workflowId)).toMatchObject({ outcome: 'deployed' });
+  });
+});
