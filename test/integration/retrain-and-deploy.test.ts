@@ -3,14 +3,12 @@
  * real Kafka, real slots loading the exported SavedModels with TensorFlow,
  * on the real Temporal dev server.
  */
-import { WorkflowFailedError } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDescriptors } from '../../src/messaging/model-descriptors';
 import { readDeploymentState } from '../../src/registry/deployments';
 import { registryLocation } from '../../src/activities/deps';
 import { getOptionalObject, listKeys } from '../../src/storage/objects';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
-import { failureMessages } from '../helpers/failures';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem;
@@ -68,27 +66,5 @@ describe('retrainAndDeploy with real activities', () => {
     expect(keys).toHaveLength(3);
     expect(keys[1]).toBe(`${slotB.name}/${second.version}`);
     expect(keys[2]).toMatch(new RegExp(`^${slotA.name}/${before.active!.version}/rollback/`));
-  });
-
-  it('reports bad CSV lines and trains on the good ones', async () => {
-    const key = `${sys.config.dataPrefix}/transactions.csv`;
-    const good = (await getOptionalObject(sys.minio, sys.config.buckets.data, key))!.toString();
-    const lines = good.trimEnd().split('\n');
-    lines.splice(3, 0, 'abc,1|2', '5,', '7,3|x', '-1,4');
-    await sys.minio.putObject(sys.config.buckets.data, key, Buffer.from(lines.join('\n') + '\n'));
-    const result = await run('retrainAndDeploy', { ...small, data: { mode: 'existing' }, gate: { tolerance: 1 } });
-    expect(result.outcome).toBe('deployed');
-    expect(result.data!.badLines).toBe(4);
-    expect(result.data!.badLineSamples[0]).toMatch(/^line 4: /);
-  });
-
-  it('stops before training or publishing when no line is usable', async () => {
-    const key = `${sys.config.dataPrefix}/transactions.csv`;
-    await sys.minio.putObject(sys.config.buckets.data, key, Buffer.from('customerId,products\nx,y\n1,\n'));
-    const before = (await readDescriptors(sys.kafka, sys.config.topics.models)).length;
-    const err = await run('retrainAndDeploy', { data: { mode: 'existing' } }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(WorkflowFailedError);
-    expect(failureMessages(err)).toMatch(/no usable rows/);
-    expect((await readDescriptors(sys.kafka, sys.config.topics.models)).length).toBe(before);
   });
 });

@@ -57,7 +57,9 @@ PROPS
 # Ready = the port answers and this start (not an earlier one) logged
 # "Kafka Server started", read from the log offset recorded at start.
 kafka_ready() {
-  tcp_open "$KAFKA_PORT" && tail -c +"$(cat "$STACK_RUN/kafka.logoffset" 2>/dev/null || echo 1)" "$KAFKA_LOG" | grep -q "Kafka Server started"
+  # grep without -q reads to the end: with -q, tail could die of SIGPIPE and
+  # pipefail would turn a match into a failure
+  tcp_open "$KAFKA_PORT" && tail -c +"$(cat "$STACK_RUN/kafka.logoffset" 2>/dev/null || echo 1)" "$KAFKA_LOG" | grep -c "Kafka Server started" >/dev/null
 }
 
 kafka_start() {
