@@ -1,0 +1,84 @@
+/**
+ * "Temporal web UI inspection", as a person would do it, in headless
+ * Chromium (Debian's) driven by playwright-core: open the run's page, find
+ * the training activity's last heartbeat while it trains, then the search
+ * attributes (model version, slot, HR@10) and the memo, and the run in the
+ * list filtered by its search attribute. Screenshots go to artifacts/web-ui/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readProgress } from '../../src/cli/run-progress';
+import { workflowUrl } from '../../src/cli/ui-links';
+import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import { startTestSystem, type TestSystem } from '../helpers/system';
+
+const SHOTS = path.resolve(__dirname, '../../artifacts/web-ui');
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+let sys: TestSystem;
+let browser: Browser;
+let page: Page;
+
+beforeAll(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  sys = await startTestSystem();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+});
+afterAll(async () => {
+  await browser?.close();
+  await sys?.stop();
+});
+
+async function visit(url: string, shot: string, expected: RegExp[]): Promise<string> {
+  let text = '';
+  // A single-page app that keeps polling a running workflow (never "network
+  // idle"): load it, then read its rendered text until everything shows.
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.goto(url, { waitUntil: 'load' });
+    for (let i = 0; i < 40; i++) {
+      text = await page.innerText('body');
+      if (expected.every((re) => re.test(text))) break;
+      await page.waitForTimeout(250);
+    }
+    if (expected.every((re) => re.test(text))) break;
+  }
+  await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
+  for (const re of expected) expect(text).toMatch(re);
+  return text;
+}
+
+describe('Temporal web UI inspection of a run', () => {
+  it('shows the training heartbeat, the search attributes, the memo and the run in the filtered list', async () => {
+    const workflowId = `web-ui-${sys.id}`;
+    const handle = await sys.temporal.workflow.start('retrainAndDeploy', {
+      taskQueue: sys.config.temporal.taskQueues.training,
+      workflowId,
+      args: [{ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { epochs: 30 } }],
+    });
+    const runUrl = workflowUrl(sys.config.temporal, workflowId, handle.firstExecutionRunId).replace(/\/history$/, '');
+    for (;;) {
+      const p = await readProgress(handle);
+      if (p.heartbeat?.batch) break;
+      if (p.closed) throw new Error('run ended before training heartbeated');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await visit(`${runUrl}/pending-activities`, 'pending-activities-heartbeat.png', [/trainModel/, /"epoch":\s*\d+/, /"loss"/]);
+
+    const result = (await handle.result()) as RetrainAndDeployResult;
+    expect(result.outcome).toBe('deployed');
+    await visit(`${runUrl}/search-attributes`, 'search-attributes.png', [
+      new RegExp(`"RecommenderModelVersion":\\s*${result.version}`),
+      new RegExp(`"RecommenderSlot":\\s*"${result.slot}"`),
+      /"RecommenderHitRate10":\s*0\.\d+/,
+      /"RecommenderOutcome":\s*"deployed"/,
+    ]);
+    await visit(`${runUrl}/memo`, 'memo.png', [/"hitRate10"/, /"sha256"/, /"gate"/]);
+    const query = encodeURIComponent(`RecommenderSlot="${result.slot}" AND WorkflowType="retrainAndDeploy"`);
+    await visit(`${sys.config.temporal.uiUrl}/namespaces/${sys.config.temporal.namespace}/workflows?query=${query}`, 'workflow-list.png', [new RegExp(workflowId)]);
+  });
+});
