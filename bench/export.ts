@@ -17,7 +17,7 @@ import { Client } from 'minio';
 import type { NetworkWeights } from '../src/ml/network-weights';
 import { exportSavedModel } from '../src/savedmodel/export';
 import { publishSavedModel } from '../src/savedmodel/publish';
-import { listObjects, removeKeys } from '../src/savedmodel/object-store';
+import { listObjects, removeKeys } from '../src/storage/objects';
 
 const { values: args } = parseArgs({
   options: {

@@ -116,3 +116,16 @@ go_build_module() {
     || { tail -n 20 "$STACK_LOGS/build-$bin.log" >&2; die "building $bin failed; see $STACK_LOGS/build-$bin.log"; }
   echo "$want" > "$STACK_BIN/.$bin.version"
 }
+
+# component_status NAME PIDFILE LOGFILE DETAIL READY-COMMAND...: one status line;
+# non-zero unless the process runs and READY-COMMAND succeeds.
+component_status() {
+  local name=$1 pidfile=$2 log=$3 detail=$4; shift 4
+  if pid_alive "$pidfile" && "$@"; then
+    printf '%-9s up    pid %s  %s\n' "$name" "$(cat "$pidfile")" "$detail"
+  elif pid_alive "$pidfile"; then
+    printf '%-9s starting/unhealthy  pid %s  log %s\n' "$name" "$(cat "$pidfile")" "$log"; return 1
+  else
+    printf '%-9s down\n' "$name"; return 1
+  fi
+}

@@ -7,7 +7,6 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, type Readable } from 'node:stream';
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import type { Client } from 'minio';
 import {
   generatePurchaseDay,
   generatePurchaseHistory,
@@ -16,7 +15,7 @@ import {
   type GenerateOptions,
   type PurchaseHistory,
 } from '../ml';
-import { getOptionalObject, isNotFound } from '../storage/objects';
+import { getOptionalObject, objectExists } from '../storage/objects';
 import type { DataOptions, DataRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 
@@ -41,16 +40,6 @@ export function dataKeys(deps: ActivityDeps): DataKeys {
     users: `${p}/users.csv`,
     generation: `${p}/generation.json`,
   };
-}
-
-async function exists(client: Client, bucket: string, key: string): Promise<boolean> {
-  try {
-    await client.statObject(bucket, key);
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
 }
 
 /** Concatenates streams into one, adding a newline between them when the first does not end with one. */
@@ -126,7 +115,7 @@ export function dataActivities(deps: ActivityDeps) {
     async refreshData(options: DataOptions): Promise<DataRef> {
       const log = Context.current().log;
       const mode = options.mode ?? 'generate';
-      const present = await exists(deps.minio, keys.bucket, keys.transactions);
+      const present = await objectExists(deps.minio, keys.bucket, keys.transactions);
       if (!present && mode === 'existing') {
         throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, 'BadInputError');
       }

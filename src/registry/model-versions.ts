@@ -2,18 +2,6 @@
 import type { Client } from 'minio';
 import { listKeys } from '../storage/objects';
 
-/** A version is complete once its saved_model.pb exists: the exporter copies it last. */
-export async function isCompleteVersion(client: Client, bucket: string, slot: string, version: number): Promise<boolean> {
-  try {
-    await client.statObject(bucket, `${slot}/${version}/saved_model.pb`);
-    return true;
-  } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'NotFound' || code === 'NoSuchKey') return false;
-    throw err;
-  }
-}
-
 /** Removes every object of one version directory; returns how many. */
 export async function removeVersion(client: Client, bucket: string, slot: string, version: number): Promise<number> {
   // saved_model.pb first: a poller stops seeing the version as complete

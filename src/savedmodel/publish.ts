@@ -44,7 +44,7 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { CopyDestinationOptions, CopySourceOptions, type Client } from 'minio';
 import { SAVED_MODEL_FILE, type ManifestFile, type SavedModelManifest } from './manifest';
-import { listDirectories, listObjects, objectExists, putIfAbsent, readObject, removeKeys, isNotFound } from './object-store';
+import { getObjectBuffer as readObject, isNotFound, listDirectories, listObjects, objectExists, putIfAbsent, removeKeys } from '../storage/objects';
 
 export const CLAIMS_DIR = '_claims';
 export const STAGING_DIR_PREFIX = '_staging-';

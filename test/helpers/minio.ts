@@ -2,7 +2,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'minio';
-import { listKeys } from '../../src/storage/objects';
+import { listKeys, removeKeys } from '../../src/storage/objects';
 
 export async function uploadVersionDir(client: Client, bucket: string, slot: string, version: number, dir: string): Promise<void> {
   const files = ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb'];
@@ -10,8 +10,7 @@ export async function uploadVersionDir(client: Client, bucket: string, slot: str
 }
 
 export async function removePrefix(client: Client, bucket: string, prefix: string): Promise<void> {
-  const keys = await listKeys(client, bucket, prefix);
-  if (keys.length) await client.removeObjects(bucket, keys);
+  await removeKeys(client, bucket, await listKeys(client, bucket, prefix));
 }
 
 export async function tempDir(name: string): Promise<string> {

@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSavedModel } from '../../src/savedmodel/export';
 import type { SavedModelManifest } from '../../src/savedmodel/manifest';
 import { publishLineage, tfjsFiles, type TfjsModelArtifacts } from '../../src/savedmodel/lineage';
-import { listObjects, objectExists, readObject, removeKeys } from '../../src/savedmodel/object-store';
+import { getObjectBuffer as readObject, listObjects, objectExists, removeKeys } from '../../src/storage/objects';
 import {
   VersionExistsError,
   listClaimedVersions,

@@ -83,12 +83,4 @@ kafka_start() {
 
 kafka_stop() { stop_daemon kafka "$KAFKA_PID"; }
 
-kafka_status() {
-  if pid_alive "$KAFKA_PID" && tcp_open "$KAFKA_PORT"; then
-    echo "kafka     up    pid $(cat "$KAFKA_PID")  127.0.0.1:$KAFKA_PORT  data $KAFKA_DATA"
-  elif pid_alive "$KAFKA_PID"; then
-    echo "kafka     starting/unhealthy  pid $(cat "$KAFKA_PID")  log $KAFKA_LOG"; return 1
-  else
-    echo "kafka     down"; return 1
-  fi
-}
+kafka_status() { component_status kafka "$KAFKA_PID" "$KAFKA_LOG" "127.0.0.1:$KAFKA_PORT  data $KAFKA_DATA" tcp_open "$KAFKA_PORT"; }

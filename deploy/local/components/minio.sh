@@ -39,12 +39,4 @@ minio_buckets() {
 
 minio_stop() { stop_daemon minio "$MINIO_PID"; }
 
-minio_status() {
-  if pid_alive "$MINIO_PID" && minio_ready; then
-    echo "minio     up    pid $(cat "$MINIO_PID")  http://127.0.0.1:$MINIO_PORT  data $STACK_DATA/minio"
-  elif pid_alive "$MINIO_PID"; then
-    echo "minio     starting/unhealthy  pid $(cat "$MINIO_PID")  log $MINIO_LOG"; return 1
-  else
-    echo "minio     down"; return 1
-  fi
-}
+minio_status() { component_status minio "$MINIO_PID" "$MINIO_LOG" "http://127.0.0.1:$MINIO_PORT  data $STACK_DATA/minio" minio_ready; }

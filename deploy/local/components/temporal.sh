@@ -45,12 +45,4 @@ temporal_start() {
 
 temporal_stop() { stop_daemon temporal "$TEMPORAL_PID"; }
 
-temporal_status() {
-  if pid_alive "$TEMPORAL_PID" && temporal_ready; then
-    echo "temporal  up    pid $(cat "$TEMPORAL_PID")  grpc 127.0.0.1:$TEMPORAL_PORT  ui http://127.0.0.1:$TEMPORAL_UI_PORT  data $STACK_DATA/temporal"
-  elif pid_alive "$TEMPORAL_PID"; then
-    echo "temporal  starting/unhealthy  pid $(cat "$TEMPORAL_PID")  log $TEMPORAL_LOG"; return 1
-  else
-    echo "temporal  down"; return 1
-  fi
-}
+temporal_status() { component_status temporal "$TEMPORAL_PID" "$TEMPORAL_LOG" "grpc 127.0.0.1:$TEMPORAL_PORT  ui http://127.0.0.1:$TEMPORAL_UI_PORT  data $STACK_DATA/temporal" temporal_ready; }
