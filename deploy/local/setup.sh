@@ -23,3 +23,8 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -f node_modules/@tensorfl
 fi
 
 bash deploy/local/stack.sh install
+
+# The offline validators of deploy/ (kustomize, compose-go, BuildKit's
+# Dockerfile checks, kubernetes-validate): built here rather than inside a
+# test, where a cold build could outlast the test's hook timeout.
+bash deploy/validate/install.sh >/dev/null

@@ -87,6 +87,14 @@ build_addon() {
   need_tool g++ "install a C++ compiler and make (e.g. apt-get install build-essential)"
   need_tool make "install make (e.g. apt-get install build-essential)"
   say "compiling the tfjs-node addon against TensorFlow $TENSORFLOW_WHEEL_VERSION (first run only, ~1-2 min)"
+  # node-gyp would download Node's headers; use the installed ones when the
+  # npm configuration does not already name them
+  local nodedir; nodedir=$(npm config get nodedir 2>/dev/null || true)
+  if [ -z "$nodedir" ] || [ "$nodedir" = "undefined" ] || [ "$nodedir" = "null" ]; then
+    for d in /usr /usr/local "$(dirname "$(dirname "$(command -v node)")")"; do
+      if [ -f "$d/include/node/node_api.h" ]; then export npm_config_nodedir=$d; break; fi
+    done
+  fi
   rm -rf "$TFJS_DIR/lib" "$TFJS_DIR/build"
   (cd "$REPO_ROOT" && npm_config_build_from_source=true npm rebuild --ignore-scripts=false @tensorflow/tfjs-node) \
     >"$STACK_LOGS/build-tfjs-node.log" 2>&1 \

@@ -1,0 +1,175 @@
+/**
+ * deploy/compose/compose.yaml, loaded with compose-go (the Compose
+ * Specification's loader that `docker compose` uses: schema, interpolation,
+ * the .env file, profiles, consistency checks), as `docker compose config`
+ * would, without a Docker engine.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
+import { DEPLOY, run, scratchDir, validators } from './tools';
+
+const COMPOSE_DIR = path.join(DEPLOY, 'compose');
+const COMPOSE_FILE = path.join(COMPOSE_DIR, 'compose.yaml');
+
+type Service = {
+  image?: string;
+  build?: { context: string; dockerfile: string; target?: string };
+  command?: string[] | null;
+  entrypoint?: string[] | null;
+  environment?: Record<string, string | null>;
+  depends_on?: Record<string, { condition: string }>;
+  network_mode?: string;
+  ports?: { host_ip?: string; target: number; published: string }[];
+  profiles?: string[];
+  healthcheck?: { test?: string[]; disable?: boolean };
+  volumes?: { type: string; source: string; target: string; read_only?: boolean }[];
+  restart?: string;
+};
+type Project = { name: string; services: Record<string, Service>; volumes?: Record<string, unknown> };
+
+function load(args: string[], file = COMPOSE_FILE): { status: number; project?: Project; stderr: string } {
+  const r = run(validators().composeCheck, [...args, file]);
+  return { status: r.status, project: r.status === 0 ? (JSON.parse(r.stdout) as Project) : undefined, stderr: r.stderr };
+}
+
+const INFRA = ['postgresql', 'temporal', 'temporal-ui', 'temporal-init', 'kafka', 'kafka-init', 'minio', 'minio-init'];
+const PROJECT = ['training-worker', 'serving-worker', 'slots', 'schedule-init'];
+let slots: Project;
+let tfserving: Project;
+
+beforeAll(() => {
+  const a = load([]);
+  if (!a.project) throw new Error(`compose-check failed: ${a.stderr}`);
+  slots = a.project;
+  const b = load(['-env', 'COMPOSE_PROFILES=tfserving']);
+  if (!b.project) throw new Error(`compose-check failed: ${b.stderr}`);
+  tfserving = b.project;
+}, 15 * 60_000);
+
+describe('Compose: the whole system on one host', () => {
+  it('loads with the project slots by default and with TF Serving under the tfserving profile', () => {
+    expect(Object.keys(slots.services).sort()).toEqual([...INFRA, ...PROJECT, 'slot-recommender', 'slot-recommender1'].sort());
+    expect(Object.keys(tfserving.services).sort()).toEqual(
+      [...INFRA, ...PROJECT, 'tfserving-recommender', 'tfserving-recommender1', 'tfserving-sync-recommender', 'tfserving-sync-recommender1'].sort(),
+    );
+    // --profile on the command line wins like COMPOSE_PROFILES from the shell
+    expect(Object.keys(load(['-profile', 'tfserving']).project!.services)).toContain('tfserving-recommender1');
+  });
+
+  it('the default profile comes from deploy/compose/.env, which git must track', () => {
+    expect(fs.readFileSync(path.join(COMPOSE_DIR, '.env'), 'utf8')).toMatch(/^COMPOSE_PROFILES=slots$/m);
+    // the repository's .gitignore has `.env` (for secrets); this file holds none
+    const ignored = run('git', ['check-ignore', '-q', path.join(COMPOSE_DIR, '.env')]);
+    expect(ignored.status, 'deploy/compose/.env is ignored by git: add `!deploy/compose/.env` to .gitignore').toBe(1);
+  });
+
+  it('pins every image', () => {
+    for (const p of [slots, tfserving]) {
+      for (const [name, s] of Object.entries(p.services)) {
+        expect(s.image, name).toBeDefined();
+        expect(s.image, name).not.toMatch(/:latest$/);
+        expect(s.image, name).toMatch(/:(\d+\.\d+(\.\d+)?|RELEASE\.\d{4}-\d\d-\d\dT[\d-]+Z)[\w.-]*$/);
+      }
+    }
+    expect(slots.services.temporal.image).toMatch(/^temporalio\/auto-setup:/);
+    expect(slots.services.kafka.image).toMatch(/^apache\/kafka:/);
+    expect(slots.services.minio.image).toMatch(/^minio\/minio:/);
+    expect(tfserving.services['tfserving-recommender'].image).toMatch(/^tensorflow\/serving:/);
+  });
+
+  it("the project's services are built from deploy/docker/Dockerfile and configured as src/config.ts reads it", () => {
+    const targets: Record<string, string> = {
+      'training-worker': 'training-worker',
+      'serving-worker': 'serving-worker',
+      slots: 'slot',
+      'slot-recommender': 'slot',
+      'slot-recommender1': 'slot',
+      'schedule-init': 'training-worker',
+    };
+    for (const [name, target] of Object.entries(targets)) {
+      const s = slots.services[name];
+      expect(s.build?.dockerfile, name).toBe('deploy/docker/Dockerfile');
+      expect(path.resolve(s.build!.context), name).toBe(path.resolve(DEPLOY, '..'));
+      expect(s.build?.target, name).toBe(target);
+      if (name === 'slots') continue;
+      const env = Object.fromEntries(Object.entries(s.environment ?? {}).map(([k, v]) => [k, v ?? '']));
+      const cfg = loadConfig(env); // throws on any malformed value
+      expect(cfg.temporal.address).toBe('temporal:7233');
+      expect(cfg.kafka.brokers).toEqual(['kafka:19092']);
+      expect(`${cfg.minio.endPoint}:${cfg.minio.port}`).toBe('minio:9000');
+    }
+    // the serving worker reaches both slots at one host, as SLOT_HOST says
+    expect(loadConfig(slots.services['serving-worker'].environment as NodeJS.ProcessEnv).slots.map((s) => s.baseUrl)).toEqual([
+      'http://slots:8501',
+      'http://slots:8502',
+    ]);
+    for (const name of ['slot-recommender', 'slot-recommender1']) {
+      const s = slots.services[name];
+      expect(s.network_mode).toBe('service:slots');
+      expect(s.environment?.SLOT_HOST).toBe('0.0.0.0');
+      expect(s.command).toEqual(['--slot', name.replace('slot-', '')]);
+    }
+    for (const name of ['tfserving-recommender', 'tfserving-recommender1']) expect(tfserving.services[name].network_mode).toBe('service:slots');
+    const restPorts = ['tfserving-recommender', 'tfserving-recommender1'].map((n) => tfserving.services[n].command!.find((a) => a.startsWith('--rest_api_port=')));
+    expect(restPorts).toEqual(['--rest_api_port=8501', '--rest_api_port=8502']);
+    expect(slots.services.slots.ports?.map((p) => [p.host_ip, p.published, p.target])).toEqual([
+      ['127.0.0.1', '8501', 8501],
+      ['127.0.0.1', '8502', 8502],
+    ]);
+  });
+
+  it('starts the workers only after the one-shot set-up jobs succeeded', () => {
+    for (const w of ['training-worker', 'serving-worker']) {
+      const deps = slots.services[w].depends_on ?? {};
+      for (const init of ['temporal-init', 'kafka-init', 'minio-init']) expect(deps[init]?.condition, `${w} -> ${init}`).toBe('service_completed_successfully');
+    }
+    expect(slots.services['schedule-init'].depends_on?.['temporal-init']?.condition).toBe('service_completed_successfully');
+    for (const s of ['postgresql', 'temporal', 'kafka', 'minio']) expect(slots.services[s].healthcheck?.test?.length, s).toBeGreaterThan(0);
+    expect(slots.services.temporal.depends_on?.postgresql?.condition).toBe('service_healthy');
+  });
+
+  it('the set-up scripts: topics, buckets, search attributes, schedule (shell syntax and contents)', () => {
+    const init = path.join(COMPOSE_DIR, 'init');
+    for (const f of fs.readdirSync(init)) {
+      const shell = fs.readFileSync(path.join(init, f), 'utf8').startsWith('#!/bin/bash') ? 'bash' : 'sh';
+      const r = run(shell, ['-n', path.join(init, f)]);
+      expect(r.status, `${f}: ${r.stderr}`).toBe(0);
+    }
+    const topics = fs.readFileSync(path.join(init, 'kafka-topics.sh'), 'utf8');
+    for (const t of ['TOPIC_REQUESTS:-mdata', 'TOPIC_MODELS:-models', 'TOPIC_RESULTS:-recommendations', 'TOPIC_DLQ:-mdata-dlq']) expect(topics).toContain(t);
+    expect(topics).toMatch(/TOPIC_MODELS:-models}" 1 --config retention\.ms=-1/);
+    expect(fs.readFileSync(path.join(init, 'schedule.sh'), 'utf8')).toMatch(/src\/cli\/main\.ts schedule create/);
+    expect(fs.readFileSync(path.join(init, 'minio-buckets.sh'), 'utf8')).toMatch(/mc mb --ignore-existing/);
+    // every script a service mounts exists
+    for (const p of [slots, tfserving]) {
+      for (const [name, s] of Object.entries(p.services)) {
+        for (const v of s.volumes ?? []) if (v.type === 'bind') expect(fs.existsSync(v.source), `${name}: ${v.source}`).toBe(true);
+      }
+    }
+  });
+
+  it('the loader rejects an unknown key, a dependency on a missing service, and an unset required variable', () => {
+    const dir = scratchDir('compose-broken');
+    try {
+      const original = fs.readFileSync(COMPOSE_FILE, 'utf8');
+      const write = (text: string) => {
+        fs.writeFileSync(path.join(dir, 'compose.yaml'), text);
+        return load([], path.join(dir, 'compose.yaml'));
+      };
+      expect(write(original).status).toBe(0); // the copy itself is fine
+      const unknownKey = write(original.replace('  kafka-init:\n', '  kafka-init:\n    restart_policy: always\n'));
+      expect(unknownKey.status).toBe(1);
+      expect(unknownKey.stderr).toMatch(/restart_policy/);
+      const missingDep = write(original.replace('postgresql: { condition: service_healthy }', 'postgres: { condition: service_healthy }'));
+      expect(missingDep.status).toBe(1);
+      expect(missingDep.stderr).toMatch(/postgres/);
+      const required = write(original.replace('${POSTGRES_PASSWORD:-temporal}', '${POSTGRES_PASSWORD:?set it}'));
+      expect(required.status).toBe(1);
+      expect(required.stderr).toMatch(/set it/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
