@@ -25,6 +25,7 @@ const schema = z.object({
   TASK_QUEUE_SERVING: name.default('recommender-serving'),
   WORKFLOW_TYPE: name.default('retrainAndDeploy'),
   SCHEDULE_ID: name.default('recommender-retrain'),
+  TRAINING_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(64).default(1),
 
   MINIO_ENDPOINT: url.default('http://127.0.0.1:9000'),
   MINIO_ACCESS_KEY: z.string().min(1).default('minio'),
@@ -75,6 +76,8 @@ export interface Config {
     taskQueues: { training: string; serving: string };
     workflowType: string;
     scheduleId: string;
+    /** activities one training worker runs at once: 1, since one training uses every core */
+    trainingWorkerMaxActivities: number;
   };
   minio: {
     endPoint: string;
@@ -138,6 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskQueues: { training: e.TASK_QUEUE_TRAINING, serving: e.TASK_QUEUE_SERVING },
       workflowType: e.WORKFLOW_TYPE,
       scheduleId: e.SCHEDULE_ID,
+      trainingWorkerMaxActivities: e.TRAINING_WORKER_MAX_ACTIVITIES,
     },
     minio: {
       endPoint: minioUrl.hostname,

@@ -27,9 +27,10 @@ async function main(): Promise<void> {
       kafka: createKafka(cfg.kafka, '-training-worker'),
       temporal,
     }),
-    // Training uses every core through TensorFlow's thread pools: one at a
-    // time per worker; scale out with more workers on the same task queue.
-    maxConcurrentActivityTaskExecutions: 4,
+    // Training uses every core through TensorFlow's thread pools: one
+    // activity at a time per worker by default (a run's activities are
+    // sequential anyway); scale out with more workers on the same task queue.
+    maxConcurrentActivityTaskExecutions: cfg.temporal.trainingWorkerMaxActivities,
     shutdownGraceTime: '20s',
     // Heartbeats carry training progress to the web UI: send them every few
     // seconds instead of the default (80% of the heartbeat timeout).
