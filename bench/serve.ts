@@ -34,6 +34,7 @@ interface Flags {
   seed: number;
   direct: boolean;
   kafka: boolean;
+  switchUrl?: string;
 }
 
 interface Measurement {
@@ -219,6 +220,24 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
     for (const [i, rate] of flags.rates.entries()) {
       out.push(await run(rate === 0 ? 'kafka end to end, flood' : `kafka end to end, ${rate}/s`, flags.requests, rate, flags.seed + i));
     }
+    if (flags.switchUrl) {
+      // the same paced load while the model URL switches halfway through,
+      // as the workflow's publish step does (blue/green)
+      const rate = flags.rates.find((r) => r > 0) ?? 200;
+      const switchUrl = flags.switchUrl;
+      const timer = setTimeout(() => {
+        void producer.send({
+          topic: cfg.topics.models,
+          acks: -1,
+          messages: [{ value: encodeDescriptor({ name: parsePredictUrl(switchUrl)?.slot ?? 'bench', description: 'benchmark switch', url: switchUrl }) }],
+        });
+      }, (flags.requests / rate) * 500);
+      try {
+        out.push(await run(`kafka end to end, ${rate}/s, URL switched halfway`, flags.requests, rate, flags.seed + 99));
+      } finally {
+        clearTimeout(timer);
+      }
+    }
     return out;
   } finally {
     await server?.close();
@@ -244,9 +263,11 @@ async function main(): Promise<void> {
     .addOption(new Option('--seed <n>', 'generator seed').default(1).argParser(integer(0)))
     .option('--no-direct', 'skip the direct predict measurements')
     .option('--no-kafka', 'skip the end-to-end measurements')
+    .option('--switch-url <url>', 'also measure end to end while the model URL switches to this predict URL halfway (e.g. the other slot)')
     .parse()
     .opts<Flags>();
   if (!parsePredictUrl(flags.slotUrl)) throw new Error(`--slot-url is not a TF Serving predict URL: ${flags.slotUrl}`);
+  if (flags.switchUrl && !parsePredictUrl(flags.switchUrl)) throw new Error(`--switch-url is not a TF Serving predict URL: ${flags.switchUrl}`);
   const shape: RequestShape = { users: flags.users, products: flags.products, maxProductsPerRequest: flags.maxProducts };
 
   console.log(`slot ${flags.slotUrl}; ${flags.requests} requests per measurement, 1–${flags.maxProducts} products each`);
