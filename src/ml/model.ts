@@ -38,30 +38,17 @@ export function buildNetwork(shape: NetworkShape): tf.LayersModel {
   const embeddingInit = (offset: number): ReturnType<typeof tf.initializers.randomUniform> =>
     tf.initializers.randomUniform({ minval: -0.05, maxval: 0.05, seed: shape.seed + offset });
 
-  const userVector = tf.layers
-    .flatten({ name: 'user_flatten' })
-    .apply(
-      tf.layers
-        .embedding({
-          name: LAYER_NAMES.userEmbedding,
-          inputDim: shape.userRows,
-          outputDim: shape.embeddingDim,
-          embeddingsInitializer: embeddingInit(1),
-        })
-        .apply(users),
-    ) as tf.SymbolicTensor;
-  const productVector = tf.layers
-    .flatten({ name: 'product_flatten' })
-    .apply(
-      tf.layers
-        .embedding({
-          name: LAYER_NAMES.productEmbedding,
-          inputDim: shape.productRows,
-          outputDim: shape.embeddingDim,
-          embeddingsInitializer: embeddingInit(2),
-        })
-        .apply(products),
-    ) as tf.SymbolicTensor;
+  // one tower per id kind: embedding row lookup, flattened to a vector
+  const tower = (input: tf.SymbolicTensor, embedding: string, flatten: string, rows: number, seedOffset: number) =>
+    tf.layers
+      .flatten({ name: flatten })
+      .apply(
+        tf.layers
+          .embedding({ name: embedding, inputDim: rows, outputDim: shape.embeddingDim, embeddingsInitializer: embeddingInit(seedOffset) })
+          .apply(input),
+      ) as tf.SymbolicTensor;
+  const userVector = tower(users, LAYER_NAMES.userEmbedding, 'user_flatten', shape.userRows, 1);
+  const productVector = tower(products, LAYER_NAMES.productEmbedding, 'product_flatten', shape.productRows, 2);
 
   let x = tf.layers.concatenate({ name: 'concat', axis: -1 }).apply([userVector, productVector]) as tf.SymbolicTensor;
   x = tf.layers.dropout({ name: 'dropout_1', rate: shape.dropout }).apply(x) as tf.SymbolicTensor;

@@ -48,6 +48,8 @@ export class Display {
   }
 
   stop(): void {
+    // MultiBar.log() buffers lines until the next redraw: flush them first
+    if (this.tty) this.multi.update();
     this.multi.stop();
   }
 }

@@ -1,5 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
+import type { BadLineLog } from './bad-lines';
 
 export interface NumberedLine {
   /** 1-based line number in the source, counting blank lines and the header. */
@@ -58,4 +59,29 @@ export function parseId(text: string, max: number): number | string {
   const value = Number(t);
   if (value > max) return `exceeds the largest accepted id ${max}`;
   return value;
+}
+
+/** Header match ignores surrounding whitespace, quotes and letter case. */
+export function isHeader(text: string, header: string): boolean {
+  const got = splitCsvFields(text).map((f) => f.toLowerCase());
+  const want = header.toLowerCase().split(',');
+  return got.length === want.length && got.every((f, i) => f === want[i]);
+}
+
+/**
+ * The data lines of a CSV with a header: blank lines are skipped anywhere;
+ * the first non-blank line must be `header` (else it is reported as a bad
+ * line, and counts as the header all the same).
+ */
+export async function* dataRows(input: Readable | NodeJS.ReadableStream, header: string, bad: BadLineLog): AsyncGenerator<NumberedLine> {
+  let sawHeaderLine = false;
+  for await (const line of numberedLines(input)) {
+    if (line.text.trim().length === 0) continue;
+    if (!sawHeaderLine) {
+      sawHeaderLine = true;
+      if (!isHeader(line.text, header)) bad.add(line.lineNumber, `expected header "${header}"`, line.text);
+      continue;
+    }
+    yield line;
+  }
 }

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { BadLineLog } from './bad-lines';
-import { numberedLines, parseId, splitCsvFields } from './csv-lines';
+import { dataRows, parseId, splitCsvFields } from './csv-lines';
 import { NoUsableRowsError } from './errors';
 import { PurchaseHistoryBuilder, type PurchaseHistory } from './purchase-history';
 import { readOptionsSchema, type ReadOptions } from './read-options';
@@ -22,18 +22,9 @@ export async function readPurchases(input: Readable | NodeJS.ReadableStream, opt
   const bad = new BadLineLog(opts.maxBadLineReports);
   const builder = new PurchaseHistoryBuilder();
   const basket: number[] = [];
-  let sawHeaderLine = false;
   let dataLines = 0;
 
-  for await (const { lineNumber, text } of numberedLines(input)) {
-    if (text.trim().length === 0) continue;
-    if (!sawHeaderLine) {
-      sawHeaderLine = true;
-      if (!isHeader(text, TRANSACTIONS_HEADER)) {
-        bad.add(lineNumber, `expected header "${TRANSACTIONS_HEADER}"`, text);
-      }
-      continue;
-    }
+  for await (const { lineNumber, text } of dataRows(input, TRANSACTIONS_HEADER, bad)) {
     dataLines++;
     const problem = parseTransaction(text, opts.maxUserId, opts.maxProductId, basket);
     if (typeof problem === 'string') {
@@ -47,12 +38,6 @@ export async function readPurchases(input: Readable | NodeJS.ReadableStream, opt
   return builder.build(opts.source, bad.summary());
 }
 
-/** Header match ignores surrounding whitespace, quotes and letter case. */
-export function isHeader(text: string, header: string): boolean {
-  const got = splitCsvFields(text).map((f) => f.toLowerCase());
-  const want = header.toLowerCase().split(',');
-  return got.length === want.length && got.every((f, i) => f === want[i]);
-}
 
 /**
  * Parses one data row into `basket` (cleared first). Returns the customer id,

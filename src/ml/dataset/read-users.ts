@@ -1,10 +1,9 @@
 import type { Readable } from 'node:stream';
 import { BadLineLog, type BadLineSummary } from './bad-lines';
-import { numberedLines, parseId, splitCsvFields } from './csv-lines';
+import { dataRows, parseId, splitCsvFields } from './csv-lines';
 import { NoUsableRowsError } from './errors';
 import { GrowableInt32Array } from './growable';
 import { readOptionsSchema, type ReadOptions } from './read-options';
-import { isHeader } from './read-transactions';
 
 export const USERS_HEADER = 'customerId';
 
@@ -27,16 +26,9 @@ export async function readUsers(input: Readable | NodeJS.ReadableStream, options
   const opts = readOptionsSchema.parse(options);
   const bad = new BadLineLog(opts.maxBadLineReports);
   const ids = new GrowableInt32Array(1 << 12);
-  let sawHeaderLine = false;
   let dataLines = 0;
 
-  for await (const { lineNumber, text } of numberedLines(input)) {
-    if (text.trim().length === 0) continue;
-    if (!sawHeaderLine) {
-      sawHeaderLine = true;
-      if (!isHeader(text, USERS_HEADER)) bad.add(lineNumber, `expected header "${USERS_HEADER}"`, text);
-      continue;
-    }
+  for await (const { lineNumber, text } of dataRows(input, USERS_HEADER, bad)) {
     dataLines++;
     const fields = splitCsvFields(text);
     if (fields.length !== 1) {
