@@ -1,9 +1,16 @@
 /** Registry activities: read the deployment state, record a deployment, remove a version. */
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { lockKey, release, tryAcquire } from '../registry/deploy-lock';
 import { readDeploymentState, recordDeployment } from '../registry/deployments';
 import { removeVersion } from '../registry/model-versions';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
 import { registryLocation, type ActivityDeps } from './deps';
+
+/** `<workflowId>/<runId>` of the calling activity's workflow run. */
+function runKey(): string {
+  const wf = Context.current().info.workflowExecution;
+  return `${wf?.workflowId ?? 'unknown'}/${wf?.runId ?? 'unknown'}`;
+}
 
 export function registryActivities(deps: ActivityDeps) {
   const loc = registryLocation(deps.config);
@@ -26,6 +33,35 @@ export function registryActivities(deps: ActivityDeps) {
         runId: workflowExecution?.runId ?? 'unknown',
         deployedAt: new Date().toISOString(),
       });
+    },
+
+    /**
+     * Takes the deploy lease for this run; while another running run holds
+     * it, fails retryably (the workflow's retry policy waits with back-off).
+     */
+    async acquireDeployLock(): Promise<{ holder: string }> {
+      const holder = runKey();
+      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, lockKey(loc.registryKey), holder, async (other) => {
+        if (!deps.temporal) return true; // cannot tell: never break a lease blindly
+        const [workflowId, runId] = other.split('/');
+        try {
+          const d = await deps.temporal.workflow.getHandle(workflowId, runId).describe();
+          return d.status.name === 'RUNNING';
+        } catch {
+          return false; // unknown to Temporal (e.g. retention ended): gone
+        }
+      });
+      if (!attempt.acquired) {
+        throw ApplicationFailure.retryable(
+          `another deployment is in progress (${attempt.heldBy.holder}, since ${attempt.heldBy.acquiredAt}); waiting for it`,
+          'DeployLockHeld',
+        );
+      }
+      return { holder };
+    },
+
+    async releaseDeployLock(): Promise<{ released: boolean }> {
+      return { released: await release(deps.minio, loc.modelsBucket, lockKey(loc.registryKey), runKey()) };
     },
 
     async removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }> {

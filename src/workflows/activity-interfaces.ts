@@ -36,6 +36,9 @@ export interface TrainingActivities {
     kind: 'deploy' | 'rollback';
   }): Promise<DeploymentState>;
   removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }>;
+  /** one deployment at a time (fails retryably while another run holds it) */
+  acquireDeployLock(): Promise<{ holder: string }>;
+  releaseDeployLock(): Promise<{ released: boolean }>;
 }
 
 /** Hosted by the serving worker on the serving task queue (next to the slots). */

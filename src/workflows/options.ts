@@ -54,3 +54,11 @@ export function readinessOptions(taskQueue: string, timeoutSeconds: number): Act
     summary: 'wait until the standby slot serves the new version',
   };
 }
+
+/** Waiting for another run's deployment: retried with back-off for up to two hours. */
+export const deployLockOptions: ActivityOptions = {
+  startToCloseTimeout: '1m',
+  scheduleToCloseTimeout: '2h',
+  retry: { initialInterval: '2s', backoffCoefficient: 1.5, maximumInterval: '30s', nonRetryableErrorTypes },
+  summary: 'wait for the deploy lock (one deployment at a time)',
+};

@@ -4,6 +4,7 @@
  * a model server and a request client running throughout, and the checks
  * every case ends with (nothing lost, one descriptor per deployed version).
  */
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
 import { expect } from 'vitest';
@@ -74,7 +75,7 @@ export class FaultRig {
     return summary;
   }
 
-  start(input: RetrainAndDeployInput = SMALL_RUN, id = `fault-${this.sys.id}-${Date.now()}`): Promise<WorkflowHandle> {
+  start(input: RetrainAndDeployInput = SMALL_RUN, id = `fault-${this.sys.id}-${randomUUID()}`): Promise<WorkflowHandle> {
     return this.sys.temporal.workflow.start('retrainAndDeploy', {
       taskQueue: this.sys.config.temporal.taskQueues.training,
       workflowId: id,

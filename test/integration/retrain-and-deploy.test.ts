@@ -3,6 +3,7 @@
  * real Kafka, real slots loading the exported SavedModels with TensorFlow,
  * on the real Temporal dev server.
  */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDescriptors } from '../../src/messaging/model-descriptors';
 import { readDeploymentState } from '../../src/registry/deployments';
@@ -24,7 +25,7 @@ const small = { data: { mode: 'generate', users: 300, products: 60, seed: 7 }, t
 async function run(workflow: 'retrainAndDeploy' | 'rollbackDeployment', input: object): Promise<RetrainAndDeployResult> {
   const handle = await sys.temporal.workflow.start(workflow, {
     taskQueue: sys.config.temporal.taskQueues.training,
-    workflowId: `it-${sys.id}-${workflow}-${Date.now()}`,
+    workflowId: `it-${sys.id}-${workflow}-${randomUUID()}`,
     args: [{ servingTaskQueue: sys.config.temporal.taskQueues.serving, readinessTimeoutSeconds: 60, ...input }],
   });
   return (await handle.result()) as RetrainAndDeployResult;
@@ -66,5 +67,19 @@ describe('retrainAndDeploy with real activities', () => {
     expect(keys).toHaveLength(3);
     expect(keys[1]).toBe(`${slotB.name}/${second.version}`);
     expect(keys[2]).toMatch(new RegExp(`^${slotA.name}/${before.active!.version}/rollback/`));
+  });
+
+  it('deploys two runs started at the same time one after the other (deploy lock)', async () => {
+    const input = { ...small, data: { mode: 'existing' } };
+    const [r1, r2] = await Promise.all([run('retrainAndDeploy', input), run('retrainAndDeploy', input)]);
+    expect([r1.outcome, r2.outcome]).toEqual(['deployed', 'deployed']);
+    const [first, second] = [r1, r2].sort((a, b) => a.version! - b.version!);
+    expect(second.version).toBe(first.version! + 1);
+    expect(second.slot).not.toBe(first.slot); // the second went to the slot the first was not serving from
+    const state = await readDeploymentState(sys.minio, registryLocation(sys.config));
+    expect(state.history.slice(-2).map((d) => [d.slot, d.version])).toEqual([
+      [first.slot, first.version],
+      [second.slot, second.version],
+    ]);
   });
 });

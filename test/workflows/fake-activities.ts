@@ -91,6 +91,14 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       world.state = { active: d, standbySlot: slot === 'recommender' ? 'recommender1' : 'recommender', maxVersion: version, history: [...world.state.history, d] };
       return world.state;
     },
+    async acquireDeployLock() {
+      world.calls.push('acquireDeployLock');
+      return { holder: 'w/r' };
+    },
+    async releaseDeployLock() {
+      world.calls.push('releaseDeployLock');
+      return { released: true };
+    },
     async removeModelVersion(input) {
       world.calls.push(`removeModelVersion ${input.slot}/${input.version}`);
       world.removed.push(input);

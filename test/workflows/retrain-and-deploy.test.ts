@@ -49,11 +49,13 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     expect(world.calls).toEqual([
       'refreshData',
       'trainModel',
+      'acquireDeployLock',
       'getDeploymentState',
       'exportSavedModel recommender/1',
       'waitForStandbyReady recommender/1',
       'publishModelUrl recommender/1',
       'commitActiveSlot recommender/1',
+      'releaseDeployLock',
     ]);
     expect(status).toMatchObject({ step: 'done', outcome: 'deployed', active: { slot: 'recommender', version: 1 }, standbySlot: 'recommender1' });
   });
