@@ -1,5 +1,6 @@
 /** Registry activities: read the deployment state, record a deployment, remove a version. */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { readDescriptors } from '../messaging/model-descriptors';
 import { lockKey, release, tryAcquire } from '../registry/deploy-lock';
 import { readDeploymentState, recordDeployment } from '../registry/deployments';
 import { removeVersion } from '../registry/model-versions';
@@ -65,6 +66,13 @@ export function registryActivities(deps: ActivityDeps) {
     },
 
     async removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }> {
+      // A publish whose acknowledgement was lost may still have put the URL
+      // on Kafka: a version the model server may be using is never removed.
+      const key = `${input.slot}/${input.version}`;
+      if ((await readDescriptors(deps.kafka, deps.config.topics.models)).some((d) => d.key === key)) {
+        Context.current().log.warn('version was published after all; not removing it', input);
+        return { removed: 0 };
+      }
       const removed = await removeVersion(deps.minio, deps.config.buckets.models, input.slot, input.version);
       Context.current().log.info('removed standby version', { ...input, objects: removed });
       return { removed };
