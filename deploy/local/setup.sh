@@ -14,9 +14,10 @@ stamp=node_modules/.recommender-setup
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -f node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node ]; then
   say "installing Node packages from package-lock.json"
-  # .npmrc sets ignore-scripts: tfjs-node's install script would try to
-  # download libtensorflow; tfjs-native.sh does its job from PyPI's wheel.
-  npm ci --no-audit --no-fund >"$STACK_LOGS/npm-ci.log" 2>&1 \
+  # --ignore-scripts: tfjs-node's install script would try to download
+  # libtensorflow; tfjs-native.sh does its job from PyPI's wheel. (On a
+  # machine with internet a plain `npm install` still works as upstream.)
+  npm ci --ignore-scripts --no-audit --no-fund >"$STACK_LOGS/npm-ci.log" 2>&1 \
     || { tail -n 20 "$STACK_LOGS/npm-ci.log" >&2; die "npm ci failed; see $STACK_LOGS/npm-ci.log"; }
   bash deploy/local/tfjs-native.sh
   echo "$want" >"$stamp"
