@@ -36,3 +36,17 @@ export async function readProgress(handle: WorkflowHandle): Promise<RunProgress>
 export function getHandle(client: Client, workflowId: string, runId?: string): WorkflowHandle {
   return client.workflow.getHandle(workflowId, runId);
 }
+
+/**
+ * Training progress as steps of a bar (batches over all epochs), from a
+ * heartbeat; undefined for heartbeats without an epoch (the evaluation phase).
+ */
+export function trainingSteps(h: TrainingProgress | undefined): { done: number; total: number; label: string } | undefined {
+  if (!h || typeof h.epoch !== 'number' || typeof h.epochs !== 'number') return undefined;
+  const batches = h.batches || 1;
+  return {
+    done: (Math.max(h.epoch, 1) - 1) * batches + (h.batch ?? batches),
+    total: Math.max(h.epochs, 1) * batches,
+    label: `epoch ${h.epoch}/${h.epochs} · loss ${h.loss?.toFixed(4) ?? '-'}`,
+  };
+}

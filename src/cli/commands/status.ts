@@ -4,7 +4,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../config';
 import { connectClient } from '../../temporal/connection';
-import { getHandle, readProgress, type RunProgress } from '../run-progress';
+import { getHandle, readProgress, trainingSteps, type RunProgress } from '../run-progress';
 import { workflowUrl } from '../ui-links';
 
 function describeLine(p: RunProgress): string {
@@ -25,19 +25,17 @@ function describeLine(p: RunProgress): string {
 export async function followRun(client: Client, workflowId: string, intervalMs = 1000): Promise<unknown> {
   const handle = getHandle(client, workflowId);
   const bar = new SingleBar(
-    { format: '  training |{bar}| {percentage}% · epoch {epoch}/{epochs} · batch {batch} · loss {loss}', hideCursor: true, clearOnComplete: true },
+    { format: '  training |{bar}| {percentage}% · {label}', hideCursor: true, clearOnComplete: true },
     Presets.shades_classic,
   );
   let barOn = false;
   let lastLine = '';
   for (;;) {
     const p = await readProgress(handle);
-    const training = p.status?.step === 'training' && p.heartbeat;
-    if (training && p.heartbeat) {
-      const h = p.heartbeat;
-      const total = (h.epochs || 1) * (h.batches || 1);
-      const done = (Math.max(h.epoch, 1) - 1) * (h.batches || 1) + (h.batch ?? 0);
-      const payload = { epoch: h.epoch, epochs: h.epochs, batch: h.batch ?? '-', loss: h.loss?.toFixed(4) ?? '-' };
+    const steps = p.status?.step === 'training' ? trainingSteps(p.heartbeat) : undefined;
+    if (steps) {
+      const { done, total } = steps;
+      const payload = { label: steps.label };
       if (!barOn) {
         bar.start(total, done, payload);
         barOn = true;

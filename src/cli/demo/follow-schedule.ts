@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config';
 import type { RetrainAndDeployResult, RunStatus } from '../../workflows/types';
-import { readProgress } from '../run-progress';
+import { readProgress, trainingSteps } from '../run-progress';
 import { workflowUrl } from '../ui-links';
 import type { Display } from './display';
 
@@ -69,11 +69,8 @@ async function followOne(client: Client, run: FollowedRun, display: Display, sig
             : '';
       if (status.step !== 'done') display.log(`  step ${status.step}${extra}`);
     }
-    if (status?.step === 'training' && p.heartbeat?.batches) {
-      const h = p.heartbeat;
-      const done = (h.epoch - 1) * h.batches! + (h.batch ?? h.batches!);
-      display.trainingProgress(done, h.epochs * h.batches!, `epoch ${h.epoch}/${h.epochs} loss ${h.loss?.toFixed(4) ?? '-'}`);
-    }
+    const steps = status?.step === 'training' ? trainingSteps(p.heartbeat) : undefined;
+    if (steps) display.trainingProgress(steps.done, steps.total, steps.label);
     if (status?.candidate && !printedMetrics) {
       printedMetrics = true;
       const m = status.candidate.metrics;
