@@ -19,8 +19,9 @@ import { DEFAULT_SHAPE, randomRequest, sendRequests, type RequestShape } from '.
 import { loadConfig, type Config } from '../src/config';
 import { createKafka, ensureTopics } from '../src/messaging/kafka';
 import { encodeDescriptor } from '../src/messaging/schemas';
+import { ResultsTracker } from '../src/cli/results-tracker';
 import { Random } from '../src/ml/random';
-import { createPredictClient, decodeResult, parsePredictUrl, startModelServer, type Log } from '../src/serving/model-server';
+import { createPredictClient, parsePredictUrl, startModelServer, type Log } from '../src/serving/model-server';
 
 interface Flags {
   slotUrl: string;
@@ -136,7 +137,7 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
   };
   const target = parsePredictUrl(url);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  const consumer = kafka.consumer({ groupId: `${id}-collector`, maxWaitTimeInMs: 100 });
+  const tracker = new ResultsTracker(kafka, cfg.topics.results);
   let server: Awaited<ReturnType<typeof startModelServer>> | undefined;
   try {
     await producer.connect();
@@ -151,68 +152,37 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
       log,
     });
 
-    // requestId → send time; each arrival resolves its wait. A result can be
-    // consumed before the producer call that sent its request has returned
-    // (the broker answers both at once): such early arrivals wait in `early`.
-    const sentAt = new Map<string, number>();
-    const early = new Map<string, { at: number; outcome: string }>();
-    let arrivals: { latency: number; outcome: string }[] = [];
-    let onArrival: () => void = () => undefined;
-    await consumer.connect();
-    await consumer.subscribe({ topic: cfg.topics.results, fromBeginning: true });
-    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        const now = epochNow();
-        for (const message of batch.messages) {
-          const result = decodeResult(message.value!);
-          const at = sentAt.get(result.requestId);
-          if (at === undefined) {
-            early.set(result.requestId, { at: now, outcome: result.outcome });
-            continue;
-          }
-          sentAt.delete(result.requestId);
-          arrivals.push({ latency: now - at, outcome: result.outcome });
-        }
-        onArrival();
-      },
-    });
-    await Promise.all([joined, server.whenConsuming()]);
+    // The same request/result matching as the demo and the tests: results
+    // are matched to requests by request id (topic:partition:offset).
+    await Promise.all([tracker.start(), server.whenConsuming()]);
 
     const run = async (label: string, n: number, rate: number, seed: number): Promise<Measurement> => {
-      arrivals = [];
-      const done = new Promise<void>((resolve) => {
-        onArrival = () => {
-          if (arrivals.length >= n) resolve();
-        };
-      });
+      const ids: string[] = [];
       const first = epochNow();
-      const record = (requestId: string, at: number): void => {
-        const arrived = early.get(requestId);
-        if (!arrived) return void sentAt.set(requestId, at);
-        early.delete(requestId);
-        arrivals.push({ latency: arrived.at - at, outcome: arrived.outcome });
-      };
-      await sendRequests({ kafka, topic: cfg.topics.requests, count: n, rate, seed, shape, producer, onSent: (s) => s.forEach((r) => record(r.requestId, r.sentAt)) });
-      onArrival();
-      const timeoutMs = 30_000 + n * 5;
-      let timer: NodeJS.Timeout | undefined;
+      await sendRequests({
+        kafka,
+        topic: cfg.topics.requests,
+        count: n,
+        rate,
+        seed,
+        shape,
+        producer,
+        onSent: (sent) => {
+          tracker.expect(sent);
+          for (const r of sent) ids.push(r.requestId);
+        },
+      });
       try {
-        await Promise.race([
-          done,
-          new Promise((_, reject) => {
-            timer = setTimeout(() => {
-              const missing = [...sentAt.keys()].slice(0, 5).join(', ');
-              reject(new Error(`${label}: ${arrivals.length}/${n} results ${timeoutMs} ms after the last request; missing e.g. ${missing}`));
-            }, timeoutMs);
-          }),
-        ]);
-      } finally {
-        clearTimeout(timer);
+        await tracker.drain(30_000 + n * 5);
+      } catch (err) {
+        throw new Error(`${label}: ${(err as Error).message}`);
       }
+      const answers = new Map(tracker.all().map((a) => [a.requestId, a]));
+      const mine = ids.map((i) => answers.get(i)!);
       const other = new Map<string, number>();
-      for (const a of arrivals) if (a.outcome !== 'scored') other.set(a.outcome, (other.get(a.outcome) ?? 0) + 1);
-      return { label, requests: n, seconds: (epochNow() - first) / 1000, latenciesMs: arrivals.map((a) => a.latency), other };
+      for (const a of mine) if (a.result.outcome !== 'scored') other.set(a.result.outcome, (other.get(a.result.outcome) ?? 0) + 1);
+      const last = Math.max(...mine.map((a) => a.receivedAt));
+      return { label, requests: n, seconds: (last - first) / 1000, latenciesMs: mine.map((a) => a.receivedAt - a.sentAt), other };
     };
 
     await run('warm-up', Math.min(200, flags.requests), 0, flags.seed + 1000);
@@ -241,7 +211,7 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
     return out;
   } finally {
     await server?.close();
-    await consumer.disconnect().catch(() => undefined);
+    await tracker.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await deleteTopics(kafka, Object.values(cfg.topics)).catch((err: unknown) => console.error(`could not delete ${id}-* topics: ${String(err)}`));
     if (warnings.length) console.error(`model server warnings (${warnings.length}), first: ${warnings[0]}`);
