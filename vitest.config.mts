@@ -11,7 +11,15 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 180_000,
     reporters: ['default'],
-    env: { TF_CPP_MIN_LOG_LEVEL: '2' },
+    // Console output (e.g. kafkajs' expected ERROR lines while a fault test
+    // restarts the broker) is shown only for tests that fail.
+    silent: 'passed-only',
+    env: {
+      TF_CPP_MIN_LOG_LEVEL: '2',
+      // The stack's test namespace (deploy/local/components/temporal.sh): the
+      // user's `default` namespace shows only the user's own runs.
+      TEMPORAL_NAMESPACE: 'recommender-test',
+    },
     setupFiles: ['test/setup.ts'],
   },
 });

@@ -24,6 +24,46 @@ need_tool() { # need_tool NAME HOW-TO-GET-IT
   command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed; $2"
 }
 
+# need_go MIN WHY: Go is installed and at least MIN (e.g. 1.24.8); fails with the fix.
+need_go() {
+  local min=$1 why=$2 have
+  need_tool go "install Go >= $min ($why): https://go.dev/doc/install or your distribution's golang package"
+  have=$(go env GOVERSION | sed 's/^go//')
+  version_at_least "$have" "$min" || die "Go >= $min is needed ($why), found $have; install a newer Go (https://go.dev/doc/install)"
+}
+
+# version_at_least HAVE MIN: dotted numeric versions, HAVE >= MIN.
+version_at_least() {
+  [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]
+}
+
+# with_progress LABEL USUAL LOG COMMAND...: runs COMMAND with its output in LOG
+# and shows that it is working: a ticking line on a terminal, a line every
+# 30 s otherwise. USUAL says how long it usually takes (e.g. "~3 min").
+with_progress() {
+  local label=$1 usual=$2 log=$3; shift 3
+  local start=$SECONDS pid rc
+  say "$label (first run only; usually $usual; log: $log)"
+  "$@" >"$log" 2>&1 &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    sleep 1
+    local t=$((SECONDS - start))
+    if [ -t 2 ]; then
+      printf '\r\033[1m[stack]\033[0m   … %s: %dm%02ds ' "$label" $((t / 60)) $((t % 60)) >&2
+    elif [ $((t % 30)) -eq 0 ]; then
+      say "  … $label: still working, $((t / 60))m$((t % 60))s"
+    fi
+  done
+  wait "$pid" && rc=0 || rc=$?
+  [ -t 2 ] && printf '\r\033[K' >&2
+  if [ "$rc" -ne 0 ]; then
+    tail -n 20 "$log" >&2
+    die "$label failed; see $log"
+  fi
+  say "$label: done in $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
+}
+
 # pid_alive FILE: the process recorded in FILE is running.
 # The command line must mention STACK_HOME: a stale PID file whose number was
 # reused by an unrelated process must not count (nor ever be killed).
@@ -75,6 +115,14 @@ stop_daemon() {
   if ! pid_alive "$pidfile"; then
     rm -f "$pidfile"; say "$name: not running"; return 0
   fi
+  kill_session "$name" "$pidfile"
+}
+
+# kill_session NAME PIDFILE: SIGTERM to the session started by start_daemon
+# (the process and its children), SIGKILL after 30 s. The caller has checked
+# that PIDFILE names our process.
+kill_session() {
+  local name=$1 pidfile=$2
   local pid; pid=$(cat "$pidfile")
   kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
   for _ in $(seq 1 60); do
@@ -89,31 +137,30 @@ stop_daemon() {
   say "$name stopped"
 }
 
-# go_install MODULE@VERSION BINARY: build a Go command into STACK_BIN once.
+# go_install MODULE@VERSION BINARY USUAL MIN-GO: build a Go command into STACK_BIN once.
 go_install() {
-  local target=$1 bin=$2
+  local target=$1 bin=$2 usual=$3 min_go=$4
   if [ -x "$STACK_BIN/$bin" ] && [ -f "$STACK_BIN/.$bin.version" ] && [ "$(cat "$STACK_BIN/.$bin.version")" = "$target" ]; then
     return 0
   fi
-  need_tool go "install Go >= 1.24 (https://go.dev/doc/install or your distribution's golang package)"
-  say "building $bin from $target (first run only; takes a few minutes)"
-  GOBIN=$STACK_BIN GOFLAGS=-buildvcs=false go install "$target" >"$STACK_LOGS/build-$bin.log" 2>&1 \
-    || { tail -n 20 "$STACK_LOGS/build-$bin.log" >&2; die "building $bin failed; see $STACK_LOGS/build-$bin.log"; }
+  need_go "$min_go" "to build $bin"
+  # -s -w: no symbol table or DWARF, which makes linking these large binaries faster
+  with_progress "building $bin from $target" "$usual" "$STACK_LOGS/build-$bin.log" \
+    env GOBIN="$STACK_BIN" GOFLAGS=-buildvcs=false go install -trimpath -ldflags='-s -w' "$target"
   echo "$target" > "$STACK_BIN/.$bin.version"
 }
 
-# go_build_module DIR PACKAGE BINARY: build PACKAGE with the versions pinned in
-# DIR/go.mod + go.sum (rebuilt when those change).
+# go_build_module DIR PACKAGE BINARY USUAL MIN-GO: build PACKAGE with the versions
+# pinned in DIR/go.mod + go.sum (rebuilt when those change).
 go_build_module() {
-  local dir=$1 pkg=$2 bin=$3 want
+  local dir=$1 pkg=$2 bin=$3 usual=$4 min_go=$5 want
   want="$pkg $(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -d' ' -f1)"
   if [ -x "$STACK_BIN/$bin" ] && [ "$(cat "$STACK_BIN/.$bin.version" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
-  need_tool go "install Go >= 1.24 (https://go.dev/doc/install or your distribution's golang package)"
-  say "building $bin from $dir/go.mod (first run only; takes a minute or two)"
-  (cd "$dir" && GOFLAGS="-buildvcs=false -mod=readonly" go build -o "$STACK_BIN/$bin" "$pkg") >"$STACK_LOGS/build-$bin.log" 2>&1 \
-    || { tail -n 20 "$STACK_LOGS/build-$bin.log" >&2; die "building $bin failed; see $STACK_LOGS/build-$bin.log"; }
+  need_go "$min_go" "to build $bin"
+  with_progress "building $bin from ${dir#"$REPO_ROOT"/}/go.mod" "$usual" "$STACK_LOGS/build-$bin.log" \
+    bash -c 'cd "$1" && GOFLAGS="-buildvcs=false -mod=readonly" go build -trimpath -ldflags="-s -w" -o "$2" "$3"' _ "$dir" "$STACK_BIN/$bin" "$pkg"
   echo "$want" > "$STACK_BIN/.$bin.version"
 }
 

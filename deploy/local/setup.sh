@@ -1,31 +1,52 @@
 #!/usr/bin/env bash
-# Installs everything the project needs, idempotently: the Node packages from
-# the lockfile, the native TensorFlow backend for tfjs-node, and the local
-# stack's servers (Temporal CLI + tctl, MinIO, Kafka). Fast when nothing changed.
+# Installs what the project needs, idempotently (fast when nothing changed):
+# the Node packages from the lockfile, the native TensorFlow backend for
+# tfjs-node, and the local stack's servers (MinIO, Kafka, Temporal CLI).
+#   setup.sh              what the demo needs
+#   setup.sh --for-tests  also what only the tests use: tctl, the offline
+#                         validators of deploy/ and Chromium for the web UI check
+# The MinIO build, the longest step of a cold start, runs in the background
+# while the Node packages and TensorFlow are installed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+for c in minio kafka temporal; do source "$REPO_ROOT/deploy/local/components/$c.sh"; done
+
+for_tests=false
+case ${1:-} in
+  --for-tests) for_tests=true ;;
+  "") ;;
+  *) die "usage: setup.sh [--for-tests]" ;;
+esac
 
 need_tool node "install Node.js >= 20.3 (e.g. from your distribution or nodejs.org)"
 need_tool npm "install npm (it ships with Node.js)"
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=3)?0:1)' \
-  || die "Node.js >= 20.3 is required, found $(node --version)"
+version_at_least "$(node -p process.versions.node)" 20.3.0 \
+  || die "Node.js >= 20.3 is required, found $(node --version); install a newer Node.js (https://nodejs.org)"
 
 cd "$REPO_ROOT"
+minio_install &
+minio_job=$!
+
 stamp=node_modules/.recommender-setup
 want=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ] || [ ! -f node_modules/@tensorflow/tfjs-node/lib/napi-v8/tfjs_binding.node ]; then
-  say "installing Node packages from package-lock.json"
   # --ignore-scripts: tfjs-node's install script would try to download
   # libtensorflow; tfjs-native.sh does its job from PyPI's wheel. (On a
   # machine with internet a plain `npm install` still works as upstream.)
-  npm ci --ignore-scripts --no-audit --no-fund >"$STACK_LOGS/npm-ci.log" 2>&1 \
-    || { tail -n 20 "$STACK_LOGS/npm-ci.log" >&2; die "npm ci failed; see $STACK_LOGS/npm-ci.log"; }
+  with_progress "installing Node packages from package-lock.json" "~1 min" "$STACK_LOGS/npm-ci.log" \
+    npm ci --ignore-scripts --no-audit --no-fund
   bash deploy/local/tfjs-native.sh
   echo "$want" >"$stamp"
 fi
 
-bash deploy/local/stack.sh install
+kafka_install
+temporal_install
+wait "$minio_job" || die "installing MinIO failed (see the lines above)"
 
-# The offline validators of deploy/ (kustomize, compose-go, BuildKit's
-# Dockerfile checks, kubernetes-validate): built here rather than inside a
-# test, where a cold build could outlast the test's hook timeout.
-bash deploy/validate/install.sh >/dev/null
+if $for_tests; then
+  tctl_install
+  # The offline validators of deploy/ (kustomize, compose-go, BuildKit's
+  # Dockerfile checks, kubernetes-validate): built here rather than inside a
+  # test, where a cold build could outlast the test's hook timeout.
+  bash deploy/validate/install.sh >/dev/null
+  bash deploy/local/browser.sh
+fi

@@ -33,10 +33,9 @@ unpack_wheel() {
   mkdir -p "$wheels"
   local whl; whl=$(ls "$wheels"/tensorflow_cpu-"$TENSORFLOW_WHEEL_VERSION"-*.whl 2>/dev/null | head -1 || true)
   if [ -z "$whl" ]; then
-    say "downloading the tensorflow-cpu $TENSORFLOW_WHEEL_VERSION wheel from PyPI (~270 MB, first run only)"
-    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.11 \
-      -d "$wheels" "tensorflow-cpu==$TENSORFLOW_WHEEL_VERSION" >"$STACK_LOGS/pip-tensorflow.log" 2>&1 \
-      || { tail -n 20 "$STACK_LOGS/pip-tensorflow.log" >&2; die "downloading the TensorFlow wheel failed; see $STACK_LOGS/pip-tensorflow.log"; }
+    with_progress "downloading the tensorflow-cpu $TENSORFLOW_WHEEL_VERSION wheel from PyPI (~270 MB)" "~30 s" "$STACK_LOGS/pip-tensorflow.log" \
+      python3 -m pip download --no-deps --only-binary=:all: --python-version 3.11 \
+      -d "$wheels" "tensorflow-cpu==$TENSORFLOW_WHEEL_VERSION"
     whl=$(ls "$wheels"/tensorflow_cpu-"$TENSORFLOW_WHEEL_VERSION"-*.whl | head -1)
   fi
   say "unpacking the TensorFlow C API libraries and headers from $(basename "$whl")"
@@ -86,7 +85,6 @@ build_addon() {
   fi
   need_tool g++ "install a C++ compiler and make (e.g. apt-get install build-essential)"
   need_tool make "install make (e.g. apt-get install build-essential)"
-  say "compiling the tfjs-node addon against TensorFlow $TENSORFLOW_WHEEL_VERSION (first run only, ~1-2 min)"
   # node-gyp would download Node's headers; use the installed ones when the
   # npm configuration does not already name them
   local nodedir; nodedir=$(npm config get nodedir 2>/dev/null || true)
@@ -96,9 +94,8 @@ build_addon() {
     done
   fi
   rm -rf "$TFJS_DIR/lib" "$TFJS_DIR/build"
-  (cd "$REPO_ROOT" && npm_config_build_from_source=true npm rebuild --ignore-scripts=false @tensorflow/tfjs-node) \
-    >"$STACK_LOGS/build-tfjs-node.log" 2>&1 \
-    || { tail -n 30 "$STACK_LOGS/build-tfjs-node.log" >&2; die "building the tfjs-node addon failed; see $STACK_LOGS/build-tfjs-node.log"; }
+  with_progress "compiling the tfjs-node addon against TensorFlow $TENSORFLOW_WHEEL_VERSION" "~1-2 min" "$STACK_LOGS/build-tfjs-node.log" \
+    bash -c 'cd "$1" && npm_config_build_from_source=true npm rebuild --ignore-scripts=false @tensorflow/tfjs-node' _ "$REPO_ROOT"
   mkdir -p "$ADDON_CACHE"
   cp "$TFJS_DIR/$ADDON_REL" "$ADDON_CACHE/tfjs_binding.node"
 }

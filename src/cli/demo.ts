@@ -2,13 +2,15 @@
  * The main job, end to end on the local stack (`npm run demo`):
  *  1. brings up Temporal, Kafka and MinIO (stack.sh), the topics and buckets;
  *  2. starts the training worker and the serving worker with both slots;
- *  3. creates the Temporal Schedule (short interval) and triggers a run; the
- *     first run publishes seed-sized purchase history, later ones append a day;
+ *  3. creates a Temporal Schedule of its own (`<SCHEDULE_ID>-demo`, short
+ *     interval) and triggers a run; the first run publishes the purchase
+ *     history when there is none, later ones append a day;
  *  4. sends recommendation requests and shows, live, each run's steps,
  *     training progress, metrics and slot switch, and what is being served;
  *  5. after the second deployment (the switch to the other slot) it checks
  *     that every request was answered, prints where to look in the web UI,
- *     and stops everything it started (Ctrl-C does the same).
+ *     and stops everything it started and deletes its schedule (Ctrl-C does
+ *     the same).
  * --keep-running leaves the stack, workers and schedule up for exploring.
  */
 import path from 'node:path';
@@ -44,7 +46,10 @@ async function main(): Promise<void> {
     .parse()
     .opts<{ interval: string; deployments: number; rate: number; keepRunning?: boolean }>();
 
-  const cfg = loadConfig();
+  // A schedule id of the demo's own: the user's `recommender-retrain` (and the
+  // README's `schedule create`) stay untouched.
+  const base = loadConfig();
+  const cfg = { ...base, temporal: { ...base.temporal, scheduleId: `${base.temporal.scheduleId}-demo` } };
   const display = new Display();
   const logDir = path.join(REPO_ROOT, 'artifacts', 'demo');
   const abort = new AbortController();
@@ -70,8 +75,10 @@ async function main(): Promise<void> {
   let ok = false;
   try {
     display.log('starting the training worker and the serving worker (model server + slots recommender, recommender1)');
-    children.push(spawnEntry('training-worker', 'src/worker.ts', [], logDir));
-    children.push(spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir));
+    // with --keep-running the workers must outlive the demo
+    const spawnOptions = { exitWithParent: !o.keepRunning };
+    children.push(spawnEntry('training-worker', 'src/worker.ts', [], logDir, spawnOptions));
+    children.push(spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir, spawnOptions));
     await Promise.all([waitForLog(children[0], /training worker polling/, 120_000), waitForLog(children[1], /serving worker polling/, 120_000)]);
     display.log(`workers up (logs in ${path.relative(process.cwd(), logDir)}/)`);
 
@@ -97,8 +104,10 @@ async function main(): Promise<void> {
     const ticker = setInterval(() => {
       const s = tracker.stats();
       const models = Object.entries(s.byModel).map(([m, n]) => `${m}:${n}`).join(' ') || 'no model yet';
+      // no answer in the window yet: no latency to show (not NaN)
+      const latency = Number.isFinite(s.window.p50) ? `p50 ${s.window.p50.toFixed(0)} ms p99 ${s.window.p99.toFixed(0)} ms` : 'p50 – p99 –';
       display.servingSummary(
-        `sent ${s.sent} · answered ${s.answered} · ${s.window.perSecond.toFixed(1)}/s · p50 ${s.window.p50.toFixed(0)} ms p99 ${s.window.p99.toFixed(0)} ms · errors ${s.errors} · by model ${models}`,
+        `sent ${s.sent} · answered ${s.answered} · ${s.window.perSecond.toFixed(1)} answers/s over ${s.window.seconds} s · ${latency} · errors ${s.errors} · by model ${models}`,
       );
     }, 500);
 
@@ -126,17 +135,18 @@ async function main(): Promise<void> {
     await sending;
     await tracker.stop().catch(() => undefined);
     if (o.keepRunning) {
-      console.log(`\n--keep-running: workers (pids ${children.map((c) => c.child.pid).join(', ')}), schedule and stack left running.`);
-      console.log('  stop them with: kill the pids above, `npm run recommender -- schedule pause`, `npm run stack:stop`');
+      console.log(`\n--keep-running: workers (pids ${children.map((c) => c.child.pid).join(', ')}), schedule ${cfg.temporal.scheduleId} and stack left running.`);
+      console.log(`  stop them with: kill ${children.map((c) => c.child.pid).join(' ')}; SCHEDULE_ID=${cfg.temporal.scheduleId} npm run recommender -- schedule delete; npm run stack:stop`);
       for (const c of children) c.child.unref();
     } else {
+      // The runs it started stay in the web UI's list; the schedule goes.
       await client.schedule
         .getHandle(cfg.temporal.scheduleId)
-        .pause('paused when the demo ended')
+        .delete()
         .catch(() => undefined);
       await Promise.all(children.map((c) => stopProcess(c)));
       if (startedByUs.length) stopStack(startedByUs);
-      console.log(`stopped the workers${startedByUs.length ? ` and ${startedByUs.join(', ')}` : ''}; the schedule is paused (still visible in the web UI).`);
+      console.log(`stopped the workers${startedByUs.length ? ` and ${startedByUs.join(', ')}` : ''} and deleted the demo's schedule ${cfg.temporal.scheduleId}; its runs stay in the web UI.`);
     }
     await client.connection.close();
   }

@@ -18,17 +18,27 @@ export interface Managed {
   exited: Promise<number | null>;
 }
 
+export interface SpawnOptions {
+  env?: NodeJS.ProcessEnv;
+  /** the child stops when this process ends, however it ends (default true; see exit-with-parent.ts) */
+  exitWithParent?: boolean;
+}
+
 /** Runs a TypeScript entry point of this repo under tsx's loader. */
-export function spawnEntry(name: string, entry: string, args: string[], logDir: string, env: NodeJS.ProcessEnv = process.env): Managed {
+export function spawnEntry(name: string, entry: string, args: string[], logDir: string, options: SpawnOptions = {}): Managed {
+  const { env = process.env, exitWithParent = true } = options;
   fs.mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${name}.log`);
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, entry), ...args], {
+  const preload = exitWithParent ? ['--import', path.join(__dirname, 'exit-with-parent.ts')] : [];
+  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, path.join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { TF_CPP_MIN_LOG_LEVEL: '2', ...env },
-    stdio: ['ignore', out, out],
+    stdio: exitWithParent ? ['ignore', out, out, 'ipc'] : ['ignore', out, out],
   });
+  // our end of the channel must not keep this process alive either
+  child.channel?.unref();
   fs.closeSync(out);
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { name, child, logFile, logOffset, exited };

@@ -39,14 +39,14 @@ export class FaultRig {
   }
 
   async spawnTrainingWorker(tag: string): Promise<Managed> {
-    const w = spawnEntry(`training-${this.sys.id}-${tag}`, 'src/worker.ts', [], LOG_DIR, this.sys.env);
+    const w = spawnEntry(`training-${this.sys.id}-${tag}`, 'src/worker.ts', [], LOG_DIR, { env: this.sys.env });
     this.processes.push(w);
     await waitForLog(w, /training worker polling/, 120_000);
     return w;
   }
 
   async spawnServingWorker(tag: string): Promise<Managed> {
-    const w = spawnEntry(`serving-${this.sys.id}-${tag}`, 'src/serving/worker.ts', ['--no-model-server'], LOG_DIR, this.sys.env);
+    const w = spawnEntry(`serving-${this.sys.id}-${tag}`, 'src/serving/worker.ts', ['--no-model-server'], LOG_DIR, { env: this.sys.env });
     this.processes.push(w);
     await waitForLog(w, /serving worker polling/, 120_000);
     return w;

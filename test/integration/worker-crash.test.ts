@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 async function startTrainingWorker(n: number): Promise<Managed> {
-  const w = spawnEntry(`training-worker-${sys.id}-${n}`, 'src/worker.ts', [], logDir, sys.env);
+  const w = spawnEntry(`training-worker-${sys.id}-${n}`, 'src/worker.ts', [], logDir, { env: sys.env });
   workers.push(w);
   await waitForLog(w, /training worker polling/, 120_000);
   return w;

@@ -12,13 +12,13 @@ KAFKA_HEAP=${RECO_KAFKA_HEAP:--Xmx512m -Xms256m}
 kafka_install() {
   if [ -f "$KAFKA_HOME/.complete" ]; then return 0; fi
   need_tool java "install a Java runtime >= 11 (e.g. apt-get install openjdk-17-jre-headless)"
+  local jv; jv=$(java -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+  version_at_least "${jv:-0}" 11 || die "Kafka $KAFKA_VERSION needs Java >= 11, found ${jv:-unknown}; install e.g. openjdk-17-jre-headless"
   need_tool mvn "install Apache Maven (e.g. apt-get install maven)"
-  say "resolving Apache Kafka $KAFKA_VERSION from Maven Central (first run only)"
   rm -rf "$KAFKA_HOME"
-  mvn -q -B -f "$REPO_ROOT/deploy/local/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs" \
-    >"$STACK_LOGS/build-kafka.log" 2>&1 \
-    || { tail -n 20 "$STACK_LOGS/build-kafka.log" >&2; die "resolving Kafka failed; see $STACK_LOGS/build-kafka.log"; }
+  with_progress "resolving Apache Kafka $KAFKA_VERSION from Maven Central" "~1 min" "$STACK_LOGS/build-kafka.log" \
+    mvn -q -B -f "$REPO_ROOT/deploy/local/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$KAFKA_HOME/libs"
   touch "$KAFKA_HOME/.complete"
 }
 

@@ -11,7 +11,7 @@ MINIO_PASSWORD=${MINIO_SECRET_KEY:-minio123}
 
 minio_install() {
   # MinIO tags are not semantic versions: pin the pseudo-version that built.
-  go_install "github.com/minio/minio@$MINIO_VERSION" minio
+  go_install "github.com/minio/minio@$MINIO_VERSION" minio "~3 min warm, ~9 min with an empty Go cache" 1.24.0
 }
 
 minio_ready() { http_ok "http://127.0.0.1:$MINIO_PORT/minio/health/ready"; }
