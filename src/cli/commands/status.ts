@@ -5,6 +5,7 @@ import type { Client } from '@temporalio/client';
 import { loadConfig } from '../../config';
 import { connectClient } from '../../temporal/connection';
 import { getHandle, readProgress, trainingSteps, type RunProgress } from '../run-progress';
+import type { RetrainAndDeployResult } from '../../workflows/types';
 import { workflowUrl } from '../ui-links';
 
 function describeLine(p: RunProgress): string {
@@ -21,9 +22,16 @@ function describeLine(p: RunProgress): string {
   return parts.join(' · ');
 }
 
-/** Prints step changes and a training progress bar until the run closes; returns its result. */
+/**
+ * Prints step changes and a training progress bar until the run closes;
+ * returns its result. Without a terminal (a log, CI) the bar would print
+ * nothing: one line per epoch instead.
+ */
 export async function followRun(client: Client, workflowId: string, intervalMs = 1000): Promise<unknown> {
   const handle = getHandle(client, workflowId);
+  const tty = Boolean(process.stdout.isTTY);
+  const stamp = () => new Date().toISOString().slice(11, 19);
+  let lastEpochLine = '';
   const bar = new SingleBar(
     { format: '  training |{bar}| {percentage}% · {label}', hideCursor: true, clearOnComplete: true },
     Presets.shades_classic,
@@ -33,7 +41,11 @@ export async function followRun(client: Client, workflowId: string, intervalMs =
   for (;;) {
     const p = await readProgress(handle);
     const steps = p.status?.step === 'training' ? trainingSteps(p.heartbeat) : undefined;
-    if (steps) {
+    if (steps && !tty) {
+      const epochLine = `  training ${steps.label.replace(/ · loss .*/, '')}`;
+      if (epochLine !== lastEpochLine) console.log(`${stamp()} ${epochLine} · ${steps.label.split(' · ')[1] ?? ''}`);
+      lastEpochLine = epochLine;
+    } else if (steps) {
       const { done, total } = steps;
       const payload = { label: steps.label };
       if (!barOn) {
@@ -49,7 +61,7 @@ export async function followRun(client: Client, workflowId: string, intervalMs =
     }
     const line = describeLine(p);
     if (line !== lastLine && !barOn) {
-      console.log(`${new Date().toISOString().slice(11, 19)} ${line}`);
+      console.log(`${stamp()} ${line}`);
       lastLine = line;
     }
     if (p.closed) break;
@@ -59,20 +71,39 @@ export async function followRun(client: Client, workflowId: string, intervalMs =
   return handle.result();
 }
 
+/** A run's result for people: outcome, version and slot, quality against popularity, the URL. */
+export function formatResult(result: unknown): string {
+  if (!result || typeof result !== 'object') return `result: ${JSON.stringify(result)}`;
+  const r = result as Partial<RetrainAndDeployResult>;
+  const lines = [`outcome ${r.outcome ?? 'unknown'}: ${r.reason ?? ''}`];
+  if (r.version !== undefined) lines.push(`  version ${r.version}${r.slot ? ` in slot ${r.slot}` : ''}`);
+  const m = r.metrics;
+  if (m && Number.isFinite(m.hitRate10)) {
+    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+    lines.push(`  HR@10 ${pct(m.hitRate10)}, NDCG@10 ${m.ndcg10.toFixed(3)} (popularity ${pct(m.popularityHitRate10)}, ${m.popularityNdcg10.toFixed(3)}) on ${m.evaluatedUsers} customers`);
+  }
+  if (r.data) lines.push(`  data ${r.data.bucket}/${r.data.transactionsKey} (sha256 ${r.data.sha256.slice(0, 12)}…)`);
+  if (r.url) lines.push(`  predict URL ${r.url}`);
+  return lines.join('\n');
+}
+
 export function statusCommand(): Command {
   return new Command('status')
     .description('show the status of a run (and follow it with --follow)')
     .argument('<workflowId>', 'the run’s workflow id')
     .option('--follow', 'follow until the run ends')
-    .action(async (workflowId: string, flags: { follow?: boolean }) => {
+    .option('--json', 'print the raw status / result as JSON')
+    .action(async (workflowId: string, flags: { follow?: boolean; json?: boolean }) => {
       const cfg = loadConfig();
       const client = await connectClient(cfg.temporal);
       try {
         if (flags.follow) {
-          console.log(JSON.stringify(await followRun(client, workflowId), null, 2));
+          const result = await followRun(client, workflowId);
+          console.log(flags.json ? JSON.stringify(result, null, 2) : formatResult(result));
         } else {
           const p = await readProgress(getHandle(client, workflowId));
-          console.log(JSON.stringify({ temporalStatus: p.temporalStatus, ...p.status, lastHeartbeat: p.heartbeat }, null, 2));
+          const raw = { temporalStatus: p.temporalStatus, ...p.status, lastHeartbeat: p.heartbeat };
+          console.log(flags.json ? JSON.stringify(raw, null, 2) : `${p.temporalStatus} · ${describeLine(p)}`);
         }
         console.log(`web UI: ${workflowUrl(cfg.temporal, workflowId)}`);
       } finally {
