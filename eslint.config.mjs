@@ -1,6 +1,24 @@
-// Lint: typescript-eslint's recommended type-aware rules on src, test and bench.
+// Lint: typescript-eslint's recommended rules plus the type-aware ones that
+// catch lost promises, on src, test and bench (type information from
+// tsconfig.json through the project service); Prettier owns the layout.
 import js from '@eslint/js';
+import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
+
+// Workflow code runs in Temporal's deterministic sandbox: no Node built-ins,
+// no I/O clients, no activity-side modules (type-only imports are fine).
+const notInWorkflows = [
+  ...builtinModules.flatMap((m) => [m, `node:${m}`]),
+  '@temporalio/client',
+  '@temporalio/worker',
+  '@temporalio/activity',
+  '@temporalio/testing',
+  'minio',
+  'kafkajs',
+  '@tensorflow/tfjs-node',
+  'fastify',
+  'undici',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'artifacts/', 'src/**/*.generated.*', 'src/savedmodel/proto/'] },
@@ -8,10 +26,36 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   {
     files: ['**/*.ts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
       'no-console': 'off',
     },
   },
-  { files: ['**/*.mjs', '**/*.cjs', '**/*.js'], languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } } },
+  {
+    files: ['src/workflows/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: notInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic (docs/design.md)', allowTypeImports: true })),
+          patterns: [
+            {
+              group: ['../activities/*', '../serving/*', '../storage/*', '../messaging/*', '../registry/*', '../savedmodel/*', '../cli/*', '../process/*', '../config'],
+              message: 'workflow code imports only its own folder (and pure libraries); activities do the I/O',
+              allowTypeImports: true,
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['**/*.mjs', '**/*.mts', '**/*.cjs', '**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+  },
 );

@@ -69,7 +69,7 @@ export class ModelManager {
   start(): void {
     const tick = async () => {
       await this.pollOnce().catch((err: unknown) => this.log(`poll failed: ${(err as Error).message}`));
-      if (!this.stopped) this.timer = setTimeout(tick, this.opts.pollIntervalMs);
+      if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.pollIntervalMs);
     };
     void tick();
   }
