@@ -104,4 +104,5 @@ if native_ok >/dev/null 2>&1; then exit 0; fi
 unpack_wheel
 link_deps
 build_addon
-native_ok || die "tfjs-node still does not load its native backend; see $STACK_LOGS/build-tfjs-node.log"
+# (stderr: TensorFlow's start-up notices, which TF_CPP_MIN_LOG_LEVEL does not silence)
+native_ok 2>/dev/null || die "tfjs-node still does not load its native backend; see $STACK_LOGS/build-tfjs-node.log"
