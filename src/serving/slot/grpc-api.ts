@@ -139,7 +139,8 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
     const value = SignatureDefMap.encode(SignatureDefMap.fromObject({ signatureDef: { serving_default: signatureDef(servable.signature) } })).finish();
     return {
       modelSpec: { name: opts.name, version: { value: servable.version } },
-      metadata: { signature_def: { typeUrl: 'type.googleapis.com/tensorflow.serving.SignatureDefMap', value } },
+      // protobufjs's bundled google.protobuf.Any keeps its snake_case field names
+      metadata: { signature_def: { type_url: 'type.googleapis.com/tensorflow.serving.SignatureDefMap', value } },
     };
   };
 

@@ -206,7 +206,8 @@ function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
     name: t.name,
     dtype: t.dtype,
     tfDtype: t.tfDtype ?? '',
-    shape: t.shape ?? [],
+    // tfjs-node hands over TensorShapeProto.Dim messages here despite its number[] type
+    shape: (t.shape ?? []).map((d: unknown) => (typeof d === 'number' ? d : Number((d as { getSize(): number }).getSize()))),
   });
   return {
     inputs: Object.fromEntries(Object.entries(sig.inputs).map(([k, v]) => [k, spec(v)])),
