@@ -6,6 +6,8 @@
  * wrong and where. The body is hostile: its nesting is bounded by a linear
  * scan before JSON.parse sees it, and its rows by `maxRows`.
  */
+import { scanColumnarBody } from './columnar-scan';
+
 export class BadRequestError extends Error {
   override name = 'BadRequestError';
   constructor(message: string, readonly status: 400 | 404 | 413 = 400) {
@@ -75,7 +77,22 @@ function checkRows(rows: number, maxRows: number, what: string): void {
   if (rows > maxRows) throw new BadRequestError(`batch of ${rows} ${what} exceeds the maximum of ${maxRows} rows per predict call`);
 }
 
+/** The fast scan's result when it is a valid request; anything else is left to the general parser. */
+function fastColumnar(raw: string, inputNames: string[], maxRows: number): PredictBatch | undefined {
+  const scanned = scanColumnarBody(raw, maxRows);
+  if (!scanned) return undefined;
+  const { signatureName = 'serving_default', columns } = scanned;
+  if (signatureName !== 'serving_default' && signatureName !== '') return undefined;
+  const names = Object.keys(columns);
+  if (names.length !== inputNames.length || !inputNames.every((n) => n in columns)) return undefined;
+  const size = columns[inputNames[0]].length;
+  if (size === 0 || size > maxRows || names.some((n) => columns[n].length !== size)) return undefined;
+  return { format: 'inputs', signatureName, columns, size };
+}
+
 export function parsePredictBody(raw: string, inputNames: string[], maxRows: number): PredictBatch {
+  const fast = fastColumnar(raw, inputNames, maxRows);
+  if (fast) return fast;
   checkJsonDepth(raw);
   let body: unknown;
   try {
@@ -142,7 +159,9 @@ export function predictResponseBody(format: PredictBatch['format'], scores: Floa
     const v = scores[i];
     // NaN/Infinity have no JSON form; TF Serving writes them as NaN/Infinity
     // literals, which JSON parsers reject, so null says "no number" legally.
-    parts[i] = Number.isFinite(v) ? String(v) : 'null';
+    // 9 significant digits round-trip every float32 (FLT_DECIMAL_DIG) and are
+    // shorter and quicker to write than the float's full double expansion
+    parts[i] = Number.isFinite(v) ? v.toPrecision(9) : 'null';
   }
   return `{"${format === 'instances' ? 'predictions' : 'outputs'}":[[${parts.join('],[')}]]}`;
 }
