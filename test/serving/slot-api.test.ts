@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { exportSavedModel } from '../../src/savedmodel';
-import { WARMUP_FILE } from '../../src/savedmodel/warmup';
+import { encodeTfRecords, WARMUP_FILE, warmupRecords } from '../../src/savedmodel/warmup';
 import { startSlotServer, type SlotServer } from '../../src/serving/slot/server';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { removePrefix, tempDir, uploadVersionDir } from '../helpers/minio';
@@ -238,6 +238,24 @@ describe('model slot (TF Serving REST API)', () => {
     const status = (await call('GET', `/v1/models/${slot}/versions/3`)).body.model_version_status as { status: { error_code: string; error_message: string } }[];
     expect(status[0].status.error_code).not.toBe('OK');
     expect(status[0].status.error_message).toMatch(/Failed to load version 3/);
+    expect(await stateOf(2)).toBe('AVAILABLE');
+    expect((await call('POST', `/v1/models/${slot}:predict`, { instances: [{ users: [1], products: [1] }] })).status).toBe(200);
+  });
+});
+
+describe('warm-up replay failures (hostile warm-up files)', () => {
+  it.each([
+    ['a record with a bad checksum', 4, (bytes: Buffer) => { bytes[20] ^= 0xff; return bytes; }, /bad data checksum of the record at byte 0/],
+    ['an id beyond the embedding table', 5, () => encodeTfRecords(warmupRecords({ userRows: 1000, productRows: 20, idDtype: 'int32', records: 3 })), /warm-up record \d failed/],
+  ])('fails the version whose warm-up file has %s, and the previous version keeps serving', async (_what, version, mutate, message) => {
+    const dir = path.join(work, 'v2');
+    const tampered = mutate(Buffer.from(await fs.readFile(path.join(work, 'v1', WARMUP_FILE))));
+    await minio.putObject(cfg.buckets.models, `${slot}/${version}/${WARMUP_FILE}`, tampered);
+    await uploadVersionDir(minio, cfg.buckets.models, slot, version, dir);
+    await until(async () => (await stateOf(version)) === 'END');
+    const status = (await call('GET', `/v1/models/${slot}/versions/${version}`)).body.model_version_status as { status: { error_code: string; error_message: string } }[];
+    expect(status[0].status.error_code).toBe('UNKNOWN');
+    expect(status[0].status.error_message).toMatch(message);
     expect(await stateOf(2)).toBe('AVAILABLE');
     expect((await call('POST', `/v1/models/${slot}:predict`, { instances: [{ users: [1], products: [1] }] })).status).toBe(200);
   });

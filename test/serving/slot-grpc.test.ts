@@ -11,6 +11,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { exportSavedModel } from '../../src/savedmodel';
@@ -114,4 +115,38 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
     });
     expect(out.status).toEqual([{ version: 1, state: 'AVAILABLE', error_code: 0, error_message: '' }]);
   }, 180_000);
+
+  it('answers hostile gRPC calls with TF Serving’s status codes and keeps serving', async () => {
+    const client = new TfServingGrpcClient(server.grpcAddress!);
+    const ids = (n: number, dtype = 3) => ({ dtype, tensorShape: { dim: [{ size: n }, { size: 1 }] }, intVal: Array.from({ length: n }, () => 1) });
+    const spec = { name: slot, signatureName: 'serving_default' };
+    const codeOf = async (call: Promise<unknown>) => call.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+    try {
+      expect(await codeOf(client.predict({ inputs: { users: ids(1), products: ids(1) } }))).toBe('INVALID_ARGUMENT: Missing ModelSpec');
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: input "products" is missing/);
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1, 1), products: ids(1, 1) } }))).toMatch(/^INVALID_ARGUMENT: input "\w+": expects dtype DT_INT32 or DT_INT64, got DT_FLOAT/);
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(2), products: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: input "\w+" has \d rows but "\w+" has \d/);
+      expect(await codeOf(client.predict({ modelSpec: { ...spec, signatureName: 'other' }, inputs: { users: ids(1), products: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: Serving signature name: "other" not found/);
+      const content = { dtype: 3, tensorShape: { dim: [{ size: 2 }, { size: 1 }] }, tensorContent: Buffer.alloc(7) };
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: content, products: content } }))).toMatch(/tensor_content has 7 bytes, expected 8/);
+      const tooMany = { dtype: 3, tensorShape: { dim: [{ size: 100_001 }, { size: 1 }] }, tensorContent: Buffer.alloc(400_004) };
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: tooMany, products: tooMany } }))).toMatch(/^INVALID_ARGUMENT: batch of 100001 rows exceeds the maximum of 100000/);
+      // one message over the 16 MiB limit is refused by gRPC itself
+      const huge = { dtype: 3, tensorShape: { dim: [{ size: 4_200_000 }, { size: 1 }] }, tensorContent: Buffer.alloc(16_800_000) };
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: huge } }))).toMatch(/^RESOURCE_EXHAUSTED/);
+      expect(await codeOf(client.getModelStatus('nope'))).toBe('NOT_FOUND: Could not find any versions of model nope');
+      expect(await codeOf(client.getModelStatus(slot, 42))).toBe(`NOT_FOUND: Could not find version 42 of model ${slot}`);
+      // and a 20,000-row batch is one call, scored right
+      const n = 20_000;
+      const users = Int32Array.from({ length: n }, (_, i) => i % 50);
+      const products = Int32Array.from({ length: n }, (_, i) => (i * 7) % 20);
+      const tensor = (v: Int32Array) => ({ dtype: 3, tensorShape: { dim: [{ size: n }, { size: 1 }] }, tensorContent: Buffer.from(v.buffer) });
+      const res = await client.predict({ modelSpec: spec, inputs: { users: tensor(users), products: tensor(products) } });
+      const scores = new Float32Array(Uint8Array.from(res.outputs!.predictions.tensorContent!).buffer);
+      expect(scores).toHaveLength(n);
+      for (const i of [0, 1, n - 1]) expect(scores[i]).toBeCloseTo(forward(w1, users[i], products[i]), 5);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
 });
