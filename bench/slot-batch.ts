@@ -23,6 +23,7 @@ import { loadConfig } from '../src/config';
 import { exportSavedModel } from '../src/savedmodel';
 import { parsePredictBody, predictResponseBody } from '../src/serving/slot/predict-request';
 import { scoreColumns } from '../src/serving/slot/scoring';
+import { TfServingGrpcClient } from '../src/serving/readiness';
 import { startSlotServer } from '../src/serving/slot/server';
 import { createMinioClient } from '../src/storage/minio-client';
 import { listKeys, removeKeys } from '../src/storage/objects';
@@ -63,7 +64,7 @@ async function main(): Promise<void> {
   const dir = path.join(work, 'v1');
   const manifest = await exportSavedModel(seedWeights(), dir);
   for (const f of manifest.files) await minio.fPutObject(cfg.buckets.models, `${slot}/1/${f.path}`, path.join(dir, f.path));
-  const server = o.url ? undefined : await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200 });
+  const server = o.url ? undefined : await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, grpcPort: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200 });
   const base = o.url ?? server!.url;
   try {
     const deadline = Date.now() + 60_000;
@@ -85,6 +86,20 @@ async function main(): Promise<void> {
       const text = await res.text();
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${text.slice(0, 200)}`);
       if (i >= 3) http.push(performance.now() - t0);
+    }
+
+    // The same batch by gRPC Predict (binary tensors), when the slot runs here.
+    const grpcMs: number[] = [];
+    if (server?.grpcAddress) {
+      const client = new TfServingGrpcClient(server.grpcAddress);
+      const tensor = (v: number[][]) => ({ dtype: 3, tensorShape: { dim: [{ size: o.rows }, { size: 1 }] }, tensorContent: Buffer.from(Int32Array.from(v.map((x) => x[0])).buffer) });
+      const request = { modelSpec: { name: slot, version: { value: 1 } }, inputs: { users: tensor(users), products: tensor(products) } };
+      for (let i = 0; i < o.calls + 3; i++) {
+        const t0 = performance.now();
+        await client.predict(request);
+        if (i >= 3) grpcMs.push(performance.now() - t0);
+      }
+      client.close();
     }
 
     // Anchor and phases, in this process on the same SavedModel.
@@ -119,6 +134,7 @@ async function main(): Promise<void> {
     const anchor = pct(phases.anchor, 50);
     console.log(`slot ${base} — ${fmt(o.rows)}-row columnar predict, ${o.calls} calls (${(body.length / 1e6).toFixed(2)} MB body)`);
     console.log(`  HTTP call:            p50 ${p50.toFixed(1)} ms, p99 ${pct(http, 99).toFixed(1)} ms → ${fmt((o.rows / p50) * 1000)} rows/s`);
+    if (grpcMs.length) console.log(`  gRPC Predict call:    p50 ${pct(grpcMs, 50).toFixed(1)} ms, p99 ${pct(grpcMs, 99).toFixed(1)} ms → ${fmt((o.rows / pct(grpcMs, 50)) * 1000)} rows/s`);
     console.log(`  anchor (session run): p50 ${anchor.toFixed(1)} ms → ${fmt((o.rows / anchor) * 1000)} rows/s`);
     console.log(`  ratio HTTP call / session run: ${(anchor / p50).toFixed(2)}`);
     console.log(`  phases of this build in-process (p50): parse JSON ${pct(phases.parse, 50).toFixed(1)} ms, score ${pct(phases.run, 50).toFixed(1)} ms, reply JSON ${pct(phases.reply, 50).toFixed(1)} ms`);
