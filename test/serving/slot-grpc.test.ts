@@ -12,10 +12,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { exportSavedModel } from '../../src/savedmodel';
 import { WARMUP_FILE } from '../../src/savedmodel/warmup';
+import { servingActivities } from '../../src/serving/activities';
+import type { ReadinessResult } from '../../src/workflows/types';
 import { pollVersionStateGrpc, TfServingGrpcClient, waitUntilServing } from '../../src/serving/readiness';
 import { startSlotServer, type SlotServer } from '../../src/serving/slot/server';
 import { createMinioClient } from '../../src/storage/minio-client';
@@ -148,5 +151,27 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
     } finally {
       client.close();
     }
+  }, 60_000);
+
+  it('runs the workflow’s readiness activity over gRPC when READINESS_API=grpc', async () => {
+    const grpcPort = server.grpcAddress!.split(':')[1];
+    const config = loadConfig({
+      ...process.env,
+      SLOT_NAMES: `${slot},${slot}-other`,
+      SLOT_PORTS: `${new URL(server.url).port},1`,
+      SLOT_GRPC_PORTS: `${grpcPort},2`,
+      READINESS_API: 'grpc',
+    });
+    const env = new MockActivityEnvironment();
+    const polls: unknown[] = [];
+    env.on('heartbeat', (d: unknown) => polls.push(d));
+    const result: ReadinessResult = await env.run(servingActivities(config).waitForStandbyReady, { slot, version: 1, deadlineMs: Date.now() + 20_000 });
+    expect(result).toMatchObject({ slot, version: 1, polls: 1 });
+    expect(result.smokePrediction).toBeCloseTo(forward(w1, 0, 0), 5);
+    expect(polls).toEqual([{ polls: 1, state: 'AVAILABLE', detail: '' }]);
+    // an unknown version is NOT_FOUND by gRPC too, until the deadline
+    await expect(env.run(servingActivities(config).waitForStandbyReady, { slot, version: 9, deadlineMs: Date.now() + 500 })).rejects.toThrow(
+      /did not report version 9 AVAILABLE before the deadline .*last: NOT_FOUND Could not find version 9 of model/,
+    );
   }, 60_000);
 });
