@@ -130,6 +130,8 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
       expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1, 1), products: ids(1, 1) } }))).toMatch(/^INVALID_ARGUMENT: input "\w+": expects dtype DT_INT32 or DT_INT64, got DT_FLOAT/);
       expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(2), products: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: input "\w+" has \d rows but "\w+" has \d/);
       expect(await codeOf(client.predict({ modelSpec: { ...spec, signatureName: 'other' }, inputs: { users: ids(1), products: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: Serving signature name: "other" not found/);
+      const negative = { dtype: 3, tensorShape: { dim: [{ size: -5 }, { size: 1 }] }, intVal: [] };
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: negative, products: negative } }))).toMatch(/^INVALID_ARGUMENT: input "\w+": dimension 0 is -5/);
       const content = { dtype: 3, tensorShape: { dim: [{ size: 2 }, { size: 1 }] }, tensorContent: Buffer.alloc(7) };
       expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: content, products: content } }))).toMatch(/tensor_content has 7 bytes, expected 8/);
       const tooMany = { dtype: 3, tensorShape: { dim: [{ size: 100_001 }, { size: 1 }] }, tensorContent: Buffer.alloc(400_004) };

@@ -20,6 +20,7 @@ function idsOf(name: string, t: TensorProtoObject): Int32Array {
     throw new BadRequestError(`input "${name}": expected shape [n, 1], got [${dims.join(', ')}]`);
   }
   const n = dims[0];
+  if (!Number.isSafeInteger(n) || n < 0) throw new BadRequestError(`input "${name}": dimension 0 is ${n}`);
   let ids: Int32Array;
   const content = t.tensorContent && t.tensorContent.length > 0 ? Buffer.from(t.tensorContent) : undefined;
   if (t.dtype === DataType.DT_INT32) {
