@@ -4,6 +4,7 @@
  *
  *   <dir>/variables/variables.data-00000-of-00001   raw float32 tensors
  *   <dir>/variables/variables.index                 LevelDB table of BundleEntryProtos
+ *   <dir>/assets.extra/tf_serving_warmup_requests   warm-up records (warmup.ts)
  *   <dir>/saved_model.pb                            graph + saver + signature
  *
  * saved_model.pb is written last, so a reader that waits for it never sees a
