@@ -55,6 +55,15 @@ const schema = z.object({
     .string()
     .regex(/^\d+,\d+$/, 'expected two ports, comma-separated')
     .default('8501,8502'),
+  // TF Serving's gRPC API of each slot, on its own port (TF Serving: 8500 beside REST 8501)
+  SLOT_GRPC_PORTS: z
+    .string()
+    .regex(/^\d+,\d+$/, 'expected two ports, comma-separated')
+    .default('8500,8503'),
+  SLOT_MAX_BATCH_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
+  SLOT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  /** how the readiness check reads a slot's version status: TF Serving's REST API or its gRPC GetModelStatus */
+  READINESS_API: z.enum(['rest', 'grpc']).default('rest'),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -65,6 +74,9 @@ export interface SlotConfig {
   port: number;
   /** base URL of the slot's REST API, e.g. http://127.0.0.1:8501 */
   baseUrl: string;
+  grpcPort: number;
+  /** host:port of the slot's gRPC API, e.g. 127.0.0.1:8500 */
+  grpcAddress: string;
 }
 
 export interface Config {
@@ -94,6 +106,9 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string };
   topics: { requests: string; models: string; results: string; dlq: string };
   slots: [SlotConfig, SlotConfig];
+  /** limits of one predict call to a slot */
+  slotLimits: { maxBatchRows: number; maxBodyBytes: number };
+  readinessApi: 'rest' | 'grpc';
 }
 
 export class ConfigError extends Error {
@@ -119,12 +134,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!r.success) throw new ConfigError(`SLOT_PORTS: entry ${i + 1} ("${p}") is not a valid port`);
     return r.data;
   });
+  const grpcPorts = e.SLOT_GRPC_PORTS.split(',').map((p, i) => {
+    const r = port.safeParse(p);
+    if (!r.success) throw new ConfigError(`SLOT_GRPC_PORTS: entry ${i + 1} ("${p}") is not a valid port`);
+    return r.data;
+  });
   const slot = (i: 0 | 1): SlotConfig => ({
     name: slotNames[i],
     port: slotPorts[i],
     baseUrl: `http://${e.SLOT_HOST}:${slotPorts[i]}`,
+    grpcPort: grpcPorts[i],
+    grpcAddress: `${e.SLOT_HOST}:${grpcPorts[i]}`,
   });
   if (slotNames[0] === slotNames[1]) throw new ConfigError('SLOT_NAMES: the two slots need different names');
+  const used = [...slotPorts, ...grpcPorts];
+  if (new Set(used).size !== used.length) throw new ConfigError(`SLOT_PORTS and SLOT_GRPC_PORTS: the four ports must differ, got ${used.join(', ')}`);
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,
@@ -157,5 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
     slots: [slot(0), slot(1)],
+    slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
+    readinessApi: e.READINESS_API,
   };
 }

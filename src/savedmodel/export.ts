@@ -4,6 +4,7 @@
  *
  *   <dir>/variables/variables.data-00000-of-00001   raw float32 tensors
  *   <dir>/variables/variables.index                 LevelDB table of BundleEntryProtos
+ *   <dir>/assets.extra/tf_serving_warmup_requests   warm-up records (warmup.ts)
  *   <dir>/saved_model.pb                            graph + saver + signature
  *
  * saved_model.pb is written last, so a reader that waits for it never sees a
@@ -20,6 +21,7 @@ import { writeTensorBundle } from './checkpoint/bundle-writer';
 import { recommenderGraph } from './graph/recommender-graph';
 import { encodeSavedModel } from './saved-model-proto';
 import { servingSignature, type IdDtype } from './signature';
+import { WARMUP_DIR, writeWarmupFile } from './warmup';
 import {
   CHECKPOINT_PREFIX,
   SAVED_MODEL_FILE,
@@ -48,6 +50,7 @@ export async function exportSavedModel(weights: NetworkWeights, dir: string, opt
     const variables = Object.values(modelVariables(weights));
     const bundle = await writeTensorBundle(path.join(dir, CHECKPOINT_PREFIX), variables);
 
+    const warmup = await writeWarmupFile(dir, { userRows: weights.userEmbedding.rows, productRows: weights.productEmbedding.rows, idDtype });
     const signature = servingSignature(idDtype);
     const { graphDef, saverDef } = recommenderGraph(weights, idDtype);
     const savedModel = encodeSavedModel(graphDef, saverDef, signature);
@@ -56,6 +59,7 @@ export async function exportSavedModel(weights: NetworkWeights, dir: string, opt
     const files = [
       { path: VARIABLES_DATA_FILE, bytes: bundle.data.bytes, sha256: bundle.data.sha256 },
       { path: VARIABLES_INDEX_FILE, bytes: bundle.index.bytes, sha256: bundle.index.sha256 },
+      warmup,
       { path: SAVED_MODEL_FILE, bytes: savedModel.length, sha256: createHash('sha256').update(savedModel).digest('hex') },
     ];
     return {
@@ -71,6 +75,7 @@ export async function exportSavedModel(weights: NetworkWeights, dir: string, opt
       ? rm(dir, { recursive: true, force: true })
       : Promise.all([
           rm(path.join(dir, VARIABLES_DIR), { recursive: true, force: true }),
+          rm(path.join(dir, WARMUP_DIR), { recursive: true, force: true }),
           rm(path.join(dir, SAVED_MODEL_FILE), { force: true }),
         ]));
     throw error;

@@ -16,6 +16,8 @@ export function servingActivities(config: Config) {
       try {
         const ready = await waitUntilServing({
           baseUrl: slot.baseUrl,
+          api: config.readinessApi,
+          grpcAddress: slot.grpcAddress,
           slot: input.slot,
           version: input.version,
           deadlineMs: input.deadlineMs,

@@ -3,10 +3,19 @@
  * have checked it: TF Serving answers HTTP 200 while a version is still
  * LOADING, so only the body counts — the version listed with state AVAILABLE
  * and error code OK — followed by one smoke prediction that must be finite
- * and shaped [1, 1].
+ * and shaped [1, 1]. By TF Serving's REST API (default) or its gRPC API
+ * (ModelService.GetModelStatus + PredictionService.Predict).
  */
+import * as grpc from '@grpc/grpc-js';
+import { loadServingProtos } from '../savedmodel/serving-protos';
+import { serviceDefinition } from './slot/grpc-api';
+
 export interface ReadinessCheck {
   baseUrl: string;
+  /** 'rest' (default) or 'grpc' (needs grpcAddress) */
+  api?: 'rest' | 'grpc';
+  /** host:port of the slot's gRPC API */
+  grpcAddress?: string;
   slot: string;
   version: number;
   /** epoch ms; give up after this */
@@ -76,6 +85,78 @@ export async function smokePredict(baseUrl: string, slot: string, version: numbe
   return value;
 }
 
+const STATE_NAMES: Record<number, string> = { 0: 'UNKNOWN', 10: 'START', 20: 'LOADING', 30: 'AVAILABLE', 40: 'UNLOADING', 50: 'END' };
+
+type UnaryCall = (request: object, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response?: unknown) => void) => void;
+
+/** A TF Serving gRPC client for one slot address: ModelService and PredictionService. */
+export class TfServingGrpcClient {
+  private readonly models: grpc.Client;
+  private readonly predictions: grpc.Client;
+
+  constructor(address: string) {
+    const { ModelService, PredictionService } = loadServingProtos();
+    const credentials = grpc.credentials.createInsecure();
+    this.models = new (grpc.makeGenericClientConstructor(serviceDefinition(ModelService), 'ModelService'))(address, credentials);
+    this.predictions = new (grpc.makeGenericClientConstructor(serviceDefinition(PredictionService), 'PredictionService'))(address, credentials, {
+      'grpc.max_receive_message_length': -1,
+    });
+  }
+
+  private call(client: grpc.Client, method: string, request: object, timeoutMs: number): Promise<unknown> {
+    const fn = (client as unknown as Record<string, UnaryCall>)[method].bind(client);
+    return new Promise((resolve, reject) =>
+      fn(request, { deadline: Date.now() + timeoutMs }, (err, response) => (err ? reject(err) : resolve(response))),
+    );
+  }
+
+  getModelStatus(name: string, version?: number, timeoutMs = 5000) {
+    return this.call(this.models, 'GetModelStatus', { modelSpec: { name, ...(version === undefined ? {} : { version: { value: version } }) } }, timeoutMs) as Promise<{
+      modelVersionStatus?: { version?: number; state?: number; status?: { errorCode?: number; errorMessage?: string } }[];
+    }>;
+  }
+
+  predict(request: object, timeoutMs = 10_000) {
+    return this.call(this.predictions, 'Predict', request, timeoutMs) as Promise<{
+      outputs?: Record<string, { tensorShape?: { dim?: { size?: number }[] }; tensorContent?: Uint8Array; floatVal?: number[] }>;
+    }>;
+  }
+
+  close(): void {
+    this.models.close();
+    this.predictions.close();
+  }
+}
+
+/** One poll by gRPC GetModelStatus, in the same terms as pollVersionState. */
+export async function pollVersionStateGrpc(client: TfServingGrpcClient, slot: string, version: number): Promise<{ state: string; detail: string }> {
+  try {
+    const response = await client.getModelStatus(slot, version);
+    const entry = response.modelVersionStatus?.find((s) => s.version === version);
+    if (!entry) return { state: 'NOT_LISTED', detail: JSON.stringify(response) };
+    const state = STATE_NAMES[entry.state ?? 0] ?? `STATE_${entry.state}`;
+    const code = entry.status?.errorCode ?? 0;
+    if (code !== 0) return { state: 'FAILED', detail: `${state} error code ${code}: ${entry.status?.errorMessage ?? ''}` };
+    return { state, detail: '' };
+  } catch (err) {
+    const e = err as grpc.ServiceError;
+    if (e.code === grpc.status.NOT_FOUND) return { state: 'NOT_FOUND', detail: e.details };
+    if (e.code === grpc.status.UNAVAILABLE || e.code === grpc.status.DEADLINE_EXCEEDED) return { state: 'UNREACHABLE', detail: e.message };
+    return { state: 'ERROR', detail: e.message };
+  }
+}
+
+export async function smokePredictGrpc(client: TfServingGrpcClient, slot: string, version: number): Promise<number> {
+  const ids = { dtype: 3 /* DT_INT32 */, tensorShape: { dim: [{ size: 1 }, { size: 1 }] }, intVal: [0] };
+  const response = await client.predict({ modelSpec: { name: slot, version: { value: version }, signatureName: 'serving_default' }, inputs: { users: ids, products: ids } });
+  const out = response.outputs?.predictions;
+  const dims = (out?.tensorShape?.dim ?? []).map((d) => d.size ?? 0);
+  if (!out || dims.length !== 2 || dims[0] !== 1 || dims[1] !== 1) throw new Error(`smoke prediction (gRPC): expected predictions of shape [1,1], got ${JSON.stringify(dims)}`);
+  const content = out.tensorContent && out.tensorContent.length === 4 ? Buffer.from(out.tensorContent).readFloatLE(0) : out.floatVal?.[0];
+  if (typeof content !== 'number' || !Number.isFinite(content)) throw new Error(`smoke prediction (gRPC) is not finite: ${String(content)}`);
+  return content;
+}
+
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
@@ -91,23 +172,29 @@ export async function waitUntilServing(check: ReadinessCheck): Promise<{ predict
   const maxDelay = check.maxDelayMs ?? 5000;
   let polls = 0;
   let last = { state: 'NOT_POLLED', detail: '' };
-  for (;;) {
-    last = await pollVersionState(check.baseUrl, check.slot, check.version);
-    polls += 1;
-    check.onPoll?.({ polls, ...last });
-    if (last.state === 'AVAILABLE') break;
-    if (last.state === 'FAILED' || last.state === 'END') {
-      throw new VersionLoadFailedError(`slot ${check.slot} could not load version ${check.version}: ${last.detail || last.state}`);
+  if (check.api === 'grpc' && !check.grpcAddress) throw new Error(`readiness by gRPC needs the gRPC address of slot ${check.slot}`);
+  const client = check.api === 'grpc' ? new TfServingGrpcClient(check.grpcAddress!) : undefined;
+  try {
+    for (;;) {
+      last = client ? await pollVersionStateGrpc(client, check.slot, check.version) : await pollVersionState(check.baseUrl, check.slot, check.version);
+      polls += 1;
+      check.onPoll?.({ polls, ...last });
+      if (last.state === 'AVAILABLE') break;
+      if (last.state === 'FAILED' || last.state === 'END') {
+        throw new VersionLoadFailedError(`slot ${check.slot} could not load version ${check.version}: ${last.detail || last.state}`);
+      }
+      const left = check.deadlineMs - Date.now();
+      if (left <= 0) {
+        throw new ReadinessDeadlineError(
+          `slot ${check.slot} did not report version ${check.version} AVAILABLE before the deadline (${polls} polls; last: ${last.state}${last.detail ? ` ${last.detail}` : ''})`,
+        );
+      }
+      await sleep(Math.min(delay, left), check.signal);
+      delay = Math.min(delay * 2, maxDelay);
     }
-    const left = check.deadlineMs - Date.now();
-    if (left <= 0) {
-      throw new ReadinessDeadlineError(
-        `slot ${check.slot} did not report version ${check.version} AVAILABLE before the deadline (${polls} polls; last: ${last.state}${last.detail ? ` ${last.detail}` : ''})`,
-      );
-    }
-    await sleep(Math.min(delay, left), check.signal);
-    delay = Math.min(delay * 2, maxDelay);
+    const smokePrediction = client ? await smokePredictGrpc(client, check.slot, check.version) : await smokePredict(check.baseUrl, check.slot, check.version);
+    return { predictUrl: `${check.baseUrl}/v1/models/${check.slot}/versions/${check.version}:predict`, polls, smokePrediction };
+  } finally {
+    client?.close();
   }
-  const smokePrediction = await smokePredict(check.baseUrl, check.slot, check.version);
-  return { predictUrl: `${check.baseUrl}/v1/models/${check.slot}/versions/${check.version}:predict`, polls, smokePrediction };
 }

@@ -34,6 +34,7 @@ describe('fault 5: MinIO stopped during export', () => {
     expect(retried).toBe(true);
     const keys = await listKeys(rig.sys.minio, rig.sys.config.buckets.models, `${result.slot}/${result.version}/`);
     expect(keys.map((k) => k.split('/').slice(2).join('/')).sort()).toEqual([
+      'assets.extra/tf_serving_warmup_requests',
       'saved_model.pb',
       'variables/variables.data-00000-of-00001',
       'variables/variables.index',

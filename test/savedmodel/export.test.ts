@@ -160,6 +160,7 @@ describe('manifest and files', () => {
     expect(manifest.files.map((f) => f.path)).toEqual([
       'variables/variables.data-00000-of-00001',
       'variables/variables.index',
+      'assets.extra/tf_serving_warmup_requests',
       'saved_model.pb',
     ]);
     for (const f of manifest.files) {
@@ -182,7 +183,7 @@ describe('manifest and files', () => {
     });
     expect(manifest.variables).toContainEqual({ name: 'user_embedding', shape: [SEED_SIZE.users, SEED_SIZE.dim] });
     expect(manifest.outputActivation).toBe('linear');
-    expect((await readdir(first)).sort()).toEqual(['saved_model.pb', 'variables']);
+    expect((await readdir(first)).sort()).toEqual(['assets.extra', 'saved_model.pb', 'variables']);
     expect((await readdir(path.join(first, 'variables'))).sort()).toEqual(['variables.data-00000-of-00001', 'variables.index']);
   });
 });
@@ -236,7 +237,7 @@ describe('refusals', () => {
     const dir = path.join(tmp, 'empty');
     await mkdir(dir);
     const manifest = await exportSavedModel(tiny(), dir);
-    expect(manifest.files).toHaveLength(3);
+    expect(manifest.files).toHaveLength(4);
     const out = await predictSavedModel(dir, Int32Array.from([2]), Int32Array.from([1]));
     // relu(4 × 0.1-or-0.2 inputs × 0.3) = relu(0.18) per unit; 3 units × 0.18 × 0.4
     expect(out.values[0]).toBeCloseTo(3 * (2 * 0.1 + 2 * 0.2) * 0.3 * 0.4, 6);

@@ -109,11 +109,12 @@ describe('publishSavedModel', () => {
 
     expect(result).toMatchObject({ bucket, slot, version: 1, prefix: `${slot}/1/`, resumed: false, alreadyComplete: false });
     expect(result.stagingLeftBehind).toBeUndefined();
-    expect(events.map((e) => e.kind)).toEqual(['claimed', 'staged', 'staged', 'staged', 'copied', 'copied', 'copied', 'staging-removed']);
+    expect(events.map((e) => e.kind)).toEqual(['claimed', 'staged', 'staged', 'staged', 'staged', 'copied', 'copied', 'copied', 'copied', 'staging-removed']);
     const copied = events.flatMap((e) => (e.kind === 'copied' ? [e.key] : []));
     expect(copied).toEqual([
       `${slot}/1/variables/variables.data-00000-of-00001`,
       `${slot}/1/variables/variables.index`,
+      `${slot}/1/assets.extra/tf_serving_warmup_requests`,
       `${slot}/1/saved_model.pb`,
     ]);
     expect(result.objects.map((o) => o.key)).toEqual(copied);
@@ -221,7 +222,7 @@ describe('removeStaleStaging', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await removeStaleStaging(client, bucket, slot, 1000)).toEqual([`${slot}/_staging-2-abcdef012345/`]);
     expect((await listObjects(client, bucket, `${slot}/`)).map((o) => o.key).sort()).toEqual(
-      [`${slot}/1/saved_model.pb`, `${slot}/1/variables/variables.data-00000-of-00001`, `${slot}/1/variables/variables.index`, `${slot}/_claims/1.json`].sort(),
+      [`${slot}/1/saved_model.pb`, `${slot}/1/assets.extra/tf_serving_warmup_requests`, `${slot}/1/variables/variables.data-00000-of-00001`, `${slot}/1/variables/variables.index`, `${slot}/_claims/1.json`].sort(),
     );
   });
 });

@@ -34,6 +34,10 @@ describe('configuration', () => {
     ['MINIO_ENDPOINT', 'not a url', 'MINIO_ENDPOINT'],
     ['SLOT_PORTS', '8501', 'two ports'],
     ['TEMPORAL_TLS', 'maybe', 'TEMPORAL_TLS'],
+    ['SLOT_GRPC_PORTS', '8500', 'two ports'],
+    ['SLOT_MAX_BATCH_ROWS', '0', 'SLOT_MAX_BATCH_ROWS'],
+    ['SLOT_MAX_BODY_BYTES', 'lots', 'SLOT_MAX_BODY_BYTES'],
+    ['READINESS_API', 'soap', 'READINESS_API'],
   ])('names the malformed variable %s', (variable, value, message) => {
     expect(() => loadConfig({ [variable]: value })).toThrowError(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrowError(new RegExp(`${variable}=.*`));
@@ -42,5 +46,24 @@ describe('configuration', () => {
 
   it('rejects an out-of-range slot port by position', () => {
     expect(() => loadConfig({ SLOT_PORTS: '8501,99999' })).toThrowError(/SLOT_PORTS: entry 2/);
+    expect(() => loadConfig({ SLOT_GRPC_PORTS: '0,8503' })).toThrowError(/SLOT_GRPC_PORTS: entry 1/);
+  });
+
+  it('gives each slot a gRPC port beside its REST port, and the predict limits (TF Serving: gRPC 8500, REST 8501)', () => {
+    const cfg = loadConfig({});
+    expect(cfg.slots.map((s) => [s.grpcPort, s.grpcAddress])).toEqual([
+      [8500, '127.0.0.1:8500'],
+      [8503, '127.0.0.1:8503'],
+    ]);
+    expect(cfg.slotLimits).toEqual({ maxBatchRows: 100_000, maxBodyBytes: 16 * 1024 * 1024 });
+    expect(cfg.readinessApi).toBe('rest');
+    const custom = loadConfig({ SLOT_GRPC_PORTS: '9500,9501', SLOT_MAX_BATCH_ROWS: '20000', SLOT_MAX_BODY_BYTES: '1048576', READINESS_API: 'grpc' });
+    expect(custom.slots.map((s) => s.grpcPort)).toEqual([9500, 9501]);
+    expect(custom.slotLimits).toEqual({ maxBatchRows: 20_000, maxBodyBytes: 1_048_576 });
+    expect(custom.readinessApi).toBe('grpc');
+  });
+
+  it('refuses a gRPC port that collides with a REST port', () => {
+    expect(() => loadConfig({ SLOT_PORTS: '8501,8502', SLOT_GRPC_PORTS: '8500,8502' })).toThrowError(/the four ports must differ, got 8501, 8502, 8500, 8502/);
   });
 });

@@ -1,7 +1,8 @@
 /**
  * Entry of one model slot process:
  *   tsx src/serving/slot/main.ts --slot recommender1
- * Port and base path come from configuration (SLOT_NAMES / SLOT_PORTS).
+ * Ports and base path come from configuration (SLOT_NAMES / SLOT_PORTS /
+ * SLOT_GRPC_PORTS), limits from SLOT_MAX_BATCH_ROWS / SLOT_MAX_BODY_BYTES.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { loadConfig } from '../../config';
@@ -20,11 +21,14 @@ async function main(): Promise<void> {
     .name('slot')
     .description('A TensorFlow-Serving-compatible model slot serving the newest SavedModel under models/<slot>/')
     .requiredOption('--slot <name>', `slot name (${cfg.slots.map((s) => s.name).join(' or ')})`)
-    .option('--port <port>', 'port (default: from SLOT_PORTS)', integer)
+    .option('--port <port>', 'REST port (default: from SLOT_PORTS)', integer)
+    .option('--grpc-port <port>', 'gRPC port (default: from SLOT_GRPC_PORTS)', integer)
+    .option('--no-grpc', 'serve the REST API only')
     .option('--poll-ms <ms>', 'how often to look for new versions', integer, 1000)
-    .option('--max-batch <n>', 'largest batch one predict call may carry', integer, 10_000)
+    .option('--max-batch <n>', 'most rows one predict call may carry (default: SLOT_MAX_BATCH_ROWS)', integer, cfg.slotLimits.maxBatchRows)
+    .option('--body-limit <bytes>', 'largest predict body / gRPC message (default: SLOT_MAX_BODY_BYTES)', integer, cfg.slotLimits.maxBodyBytes)
     .parse();
-  const o = program.opts<{ slot: string; port?: number; pollMs: number; maxBatch: number }>();
+  const o = program.opts<{ slot: string; port?: number; grpcPort?: number; grpc: boolean; pollMs: number; maxBatch: number; bodyLimit: number }>();
   const slot = cfg.slots.find((s) => s.name === o.slot);
   if (!slot && o.port === undefined) {
     program.error(`unknown slot "${o.slot}": configured slots are ${cfg.slots.map((s) => s.name).join(', ')} (or pass --port)`);
@@ -33,13 +37,16 @@ async function main(): Promise<void> {
     name: o.slot,
     host: new URL(slot?.baseUrl ?? 'http://127.0.0.1').hostname,
     port: o.port ?? slot!.port,
+    grpcPort: o.grpc ? (o.grpcPort ?? slot?.grpcPort) : undefined,
     client: createMinioClient(cfg.minio),
     bucket: cfg.buckets.models,
     pollIntervalMs: o.pollMs,
     maxBatch: o.maxBatch,
+    bodyLimit: o.bodyLimit,
     log: (msg) => console.log(`[slot ${o.slot}] ${msg}`),
   });
-  console.log(`[slot ${o.slot}] serving ${server.url}/v1/models/${o.slot} from ${cfg.buckets.models}/${o.slot}/`);
+  const grpcNote = server.grpcAddress ? ` and gRPC ${server.grpcAddress}` : '';
+  console.log(`[slot ${o.slot}] serving ${server.url}/v1/models/${o.slot}${grpcNote} from ${cfg.buckets.models}/${o.slot}/`);
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };

@@ -3,7 +3,9 @@
  * version" policy: the newest complete version is loaded (LOADING), becomes
  * AVAILABLE, and only then is the previous one unloaded (UNLOADING → END).
  * A version that fails to load ends with its error; the previous one keeps
- * serving.
+ * serving. Between loading and AVAILABLE the version's warm-up records
+ * (assets.extra/tf_serving_warmup_requests) are replayed, as TF Serving does
+ * with --enable_model_warmup; a record that fails fails the load.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -12,6 +14,9 @@ import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
 import type { Client } from 'minio';
+import { readWarmupFile } from '../../savedmodel/warmup';
+import { scoreColumns } from './scoring';
+import { idColumnsFromTensors } from './tensor-proto';
 import { downloadVersion, listCompleteVersions } from './version-source';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
@@ -50,10 +55,13 @@ export interface ModelManagerOptions {
   pollIntervalMs: number;
   cacheDir?: string;
   log?: (msg: string) => void;
+  /** called with the number of warm-up records replayed for a version */
+  onWarmup?: (version: number, records: number) => void;
 }
 
 export class ModelManager {
   private readonly statuses = new Map<number, VersionStatus>();
+  private readonly warmups = new Map<number, number>();
   private current: Loaded | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
@@ -109,6 +117,12 @@ export class ModelManager {
       await downloadVersion(this.opts.client, this.opts.bucket, this.opts.slot, version, dir);
       const signature = readSignature(await tf.node.getMetaGraphsFromSavedModel(dir));
       const model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
+      try {
+        await this.warmUp(version, dir, model, signature);
+      } catch (err) {
+        model.dispose();
+        throw err;
+      }
       if (this.stopped) {
         model.dispose();
         return;
@@ -124,6 +138,30 @@ export class ModelManager {
       this.log(`version ${version} failed to load: ${message}`);
       await fs.rm(dir, { recursive: true, force: true });
     }
+  }
+
+  /** Replays the warm-up records, yielding between them so the serving version keeps answering. */
+  private async warmUp(version: number, dir: string, model: TFSavedModel, signature: Signature): Promise<void> {
+    const requests = await readWarmupFile(dir);
+    const inputNames = Object.keys(signature.inputs);
+    for (const [i, request] of requests.entries()) {
+      if (this.stopped) return;
+      try {
+        const { columns, size } = idColumnsFromTensors(request.inputs, inputNames, Number.MAX_SAFE_INTEGER);
+        scoreColumns(model, columns, size);
+      } catch (err) {
+        throw new Error(`warm-up record ${i} failed: ${(err as Error).message}`);
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.warmups.set(version, requests.length);
+    this.opts.onWarmup?.(version, requests.length);
+    if (requests.length) this.log(`version ${version}: replayed ${requests.length} warm-up records`);
+  }
+
+  /** Warm-up records replayed for `version` (undefined until it got past warm-up). */
+  warmupRecords(version: number): number | undefined {
+    return this.warmups.get(version);
   }
 
   private async unload(loaded: Loaded): Promise<void> {
@@ -168,7 +206,8 @@ function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
     name: t.name,
     dtype: t.dtype,
     tfDtype: t.tfDtype ?? '',
-    shape: t.shape ?? [],
+    // tfjs-node hands over TensorShapeProto.Dim messages here despite its number[] type
+    shape: (t.shape ?? []).map((d: unknown) => (typeof d === 'number' ? d : Number((d as { getSize(): number }).getSize()))),
   });
   return {
     inputs: Object.fromEntries(Object.entries(sig.inputs).map(([k, v]) => [k, spec(v)])),

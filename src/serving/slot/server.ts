@@ -1,49 +1,69 @@
 /**
  * One model slot: an HTTP server speaking the TF Serving REST subset of
- * DESIGN.md for one model name, serving the newest complete version under
+ * DESIGN.md for one model name, and optionally TF Serving's gRPC API on a
+ * port of its own, serving the newest complete version under
  * `<bucket>/<name>/` in MinIO. The model server and the workflow cannot tell
  * it from TF Serving, and real TF Serving can take its place.
+ *
+ * Status codes follow TF Serving's mapping of its error codes: a malformed
+ * request (bad path or method under /v1/, bad JSON, bad ids, too many rows)
+ * is InvalidArgument → 400; only an unknown model or version is 404. A body
+ * over the size limit is refused with 413 before it is read whole.
  */
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import * as tf from '@tensorflow/tfjs-node';
+import type * as grpc from '@grpc/grpc-js';
 import type { Client } from 'minio';
+import { startGrpcServer } from './grpc-api';
 import { ModelManager } from './model-manager';
-import { BadRequestError, parsePredictBody } from './predict-request';
-import { metadataBody, notFound, versionStatusBody } from './tf-serving-json';
+import { BadRequestError, parsePredictBody, predictResponseBody } from './predict-request';
+import { scoreColumns } from './scoring';
+import { createSlotMetrics, outcomeOf, type SlotMetrics } from './slot-metrics';
+import { metadataBody, modelStatusNotFound, notFound, versionStatusBody } from './tf-serving-json';
+
+export const DEFAULT_MAX_ROWS = 100_000;
+export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
 
 export interface SlotServerOptions {
   name: string;
   host: string;
   port: number;
+  /** port of the gRPC API (0 = any free port); no gRPC server when absent */
+  grpcPort?: number;
   client: Client;
   bucket: string;
   pollIntervalMs?: number;
-  /** the largest number of examples one predict call may carry */
+  /** the largest number of rows (examples) one predict call may carry; default 100,000 */
   maxBatch?: number;
-  /** the largest request body, in bytes */
+  /** the largest request body (REST) or message (gRPC), in bytes; default 16 MiB */
   bodyLimit?: number;
   log?: (msg: string) => void;
 }
 
 export interface SlotServer {
   url: string;
+  /** host:port of the gRPC API, when it runs */
+  grpcAddress?: string;
   manager: ModelManager;
+  metrics: SlotMetrics;
   app: FastifyInstance;
   close(): Promise<void>;
 }
 
-// /v1/models/{name}[/versions/{v}][/metadata | :predict]
-const ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?(\/metadata|:predict)?\/?$/;
+// TF Serving's two request patterns (http_rest_api_handler.cc), plus /metadata.
+const PREDICT_ROUTE = /^\/v1\/models\/([^/:]+)(?:\/versions\/(\d+))?:(classify|regress|predict)$/i;
+const STATUS_ROUTE = /^\/v1\/models(?:\/([^/:]+))?(?:\/versions\/(\d+))?(\/metadata)?\/?$/i;
 
 export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServer> {
-  const maxBatch = opts.maxBatch ?? 10_000;
-  const bodyLimit = opts.bodyLimit ?? 8 * 1024 * 1024;
+  const maxRows = opts.maxBatch ?? DEFAULT_MAX_ROWS;
+  const bodyLimit = opts.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const metrics = createSlotMetrics();
   const manager = new ModelManager({
     slot: opts.name,
     client: opts.client,
     bucket: opts.bucket,
     pollIntervalMs: opts.pollIntervalMs ?? 1000,
     log: opts.log,
+    onWarmup: (version, records) => metrics.warmupRecords.inc({ version: String(version) }, records),
   });
   const app = Fastify({ bodyLimit, logger: false });
   // TF Serving accepts any content type; the body is parsed (and rejected) here.
@@ -52,79 +72,122 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
 
   const fail = (reply: FastifyReply, status: number, error: string) => reply.code(status).send({ error });
 
-  app.setErrorHandler((err: { statusCode?: number; message: string }, _req, reply) => {
-    if (err.statusCode === 413) return fail(reply, 400, `request body exceeds the limit of ${bodyLimit} bytes`);
+  app.setErrorHandler((err: { statusCode?: number; message: string }, req, reply) => {
+    if (err.statusCode === 413) {
+      const length = req.headers['content-length'];
+      return fail(reply, 413, `request body${length ? ` of ${length} bytes` : ''} exceeds the limit of ${bodyLimit} bytes`);
+    }
     return fail(reply, err.statusCode && err.statusCode < 500 ? 400 : 500, err.message);
   });
-  app.setNotFoundHandler((req, reply) => fail(reply, 404, `Malformed request: ${req.method} ${req.url}`));
+  app.setNotFoundHandler((req, reply) =>
+    // under /v1/ TF Serving answers InvalidArgument ("Malformed request"); elsewhere nothing is served
+    /^\/v1\//i.test(req.url) ? fail(reply, 400, `Malformed request: ${req.method} ${req.url}`) : fail(reply, 404, `Not found: ${req.method} ${req.url}`),
+  );
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
-  const handle = async (method: 'GET' | 'POST', url: string, body: unknown, reply: FastifyReply) => {
-    const m = ROUTE.exec(url.split('?')[0]);
-    if (!m) return fail(reply, 404, `Malformed request: ${method} ${url}`);
-    const [, name, versionText, action] = m;
-    const version = versionText === undefined ? undefined : Number(versionText);
-    if (name !== opts.name) return fail(reply, 404, notFound(name, version));
+  const parseVersion = (text: string | undefined): number | undefined => {
+    if (text === undefined) return undefined;
+    const v = Number(text);
+    if (!Number.isSafeInteger(v)) throw new BadRequestError(`Failed to convert version: ${text} to numeric.`);
+    return v;
+  };
 
-    if (action === ':predict') {
-      if (method !== 'POST') return fail(reply, 404, `Malformed request: ${method} ${url}`);
-      const servable = manager.servable(version);
-      if (!servable) return fail(reply, 404, notFound(name, version));
-      try {
-        const inputNames = Object.keys(servable.signature.inputs);
-        const batch = parsePredictBody(typeof body === 'string' ? body : '', inputNames, maxBatch);
-        const feeds = Object.fromEntries(
-          inputNames.map((n) => [n, tf.tensor2d(batch.columns[n], [batch.size, 1], 'int32')]),
-        );
-        let scores: number[][];
-        try {
-          const out = servable.model.predict(feeds) as tf.Tensor | tf.NamedTensorMap;
-          const tensor = out instanceof tf.Tensor ? out : Object.values(out)[0];
-          scores = tensor.arraySync() as number[][];
-          if (out instanceof tf.Tensor) out.dispose();
-          else Object.values(out).forEach((t) => t.dispose());
-        } finally {
-          Object.values(feeds).forEach((t) => t.dispose());
-        }
-        return batch.format === 'instances' ? { predictions: scores } : { outputs: scores };
-      } catch (err) {
-        if (err instanceof BadRequestError) return fail(reply, err.status, err.message);
-        // TensorFlow rejects ids beyond the embedding tables (gather's
-        // bounds check); TF Serving answers those with a 400 too.
-        return fail(reply, 400, (err as Error).message.split('\n')[0]);
+  const predict = (name: string, version: number | undefined, method: string, body: unknown, reply: FastifyReply) => {
+    const started = process.hrtime.bigint();
+    let status = 200;
+    try {
+      if (method.toLowerCase() !== 'predict') {
+        status = 400;
+        return fail(reply, 400, `${method} is not supported: the model's signature is ${'tensorflow/serving/predict'}`);
       }
+      const servable = name === opts.name ? manager.servable(version) : undefined;
+      if (!servable) {
+        status = 404;
+        return fail(reply, 404, notFound(name, version));
+      }
+      const batch = parsePredictBody(typeof body === 'string' ? body : '', Object.keys(servable.signature.inputs), maxRows);
+      const scores = scoreColumns(servable.model, batch.columns, batch.size);
+      metrics.predictRows.inc({ api: 'rest' }, batch.size);
+      return reply.type('application/json').send(predictResponseBody(batch.format, scores));
+    } catch (err) {
+      status = err instanceof BadRequestError ? err.status : 500;
+      return fail(reply, status, (err as Error).message);
+    } finally {
+      metrics.predictCalls.inc({ api: 'rest', outcome: outcomeOf(status) });
+      metrics.predictSeconds.observe({ api: 'rest' }, Number(process.hrtime.bigint() - started) / 1e9);
     }
+  };
 
-    if (method !== 'GET') return fail(reply, 404, `Malformed request: ${method} ${url}`);
-    if (action === '/metadata') {
-      const servable = manager.servable(version);
+  const status = (name: string | undefined, version: number | undefined, isMetadata: boolean, reply: FastifyReply) => {
+    if (!name) return fail(reply, 400, 'Missing model name in request.');
+    if (isMetadata) {
+      const servable = name === opts.name ? manager.servable(version) : undefined;
       if (!servable) return fail(reply, 404, notFound(name, version));
       return metadataBody(name, servable.version, servable.signature);
     }
-    if (version === undefined) {
-      const statuses = manager.statusList();
-      if (statuses.length === 0) return fail(reply, 404, notFound(name));
-      return versionStatusBody(statuses);
-    }
-    const status = manager.status(version);
-    if (!status) return fail(reply, 404, notFound(name, version));
-    return versionStatusBody([status]);
+    const statuses = name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
+    if (statuses.length === 0) return fail(reply, 404, modelStatusNotFound(name, version));
+    return versionStatusBody(statuses);
   };
 
-  app.get('/v1/models/*', (req, reply) => handle('GET', req.url, undefined, reply));
-  app.post('/v1/models/*', (req, reply) => handle('POST', req.url, req.body, reply));
+  app.route({
+    method: ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'],
+    url: '/v1/*',
+    handler: async (req, reply) => {
+      const urlPath = req.url.split('?')[0];
+      try {
+        if (req.method === 'POST') {
+          const m = PREDICT_ROUTE.exec(urlPath);
+          if (m) return predict(decodeURIComponent(m[1]), parseVersion(m[2]), m[3], req.body, reply);
+        } else if (req.method === 'GET') {
+          const m = STATUS_ROUTE.exec(urlPath);
+          if (m) return status(m[1] === undefined ? undefined : decodeURIComponent(m[1]), parseVersion(m[2]), m[3] !== undefined, reply);
+        }
+        return fail(reply, 400, `Malformed request: ${req.method} ${urlPath}`);
+      } catch (err) {
+        // a bad version number or a bad percent-escape in the model name
+        return fail(reply, 400, err instanceof BadRequestError ? err.message : `Malformed request: ${req.method} ${urlPath}`);
+      }
+    },
+  });
 
   manager.start();
-  await app.listen({ host: opts.host, port: opts.port });
+  let grpcServer: grpc.Server | undefined;
+  let grpcAddress: string | undefined;
+  try {
+    if (opts.grpcPort !== undefined) {
+      const started = await startGrpcServer(opts.host, opts.grpcPort, bodyLimit, { name: opts.name, manager, maxRows, metrics });
+      grpcServer = started.server;
+      grpcAddress = `${opts.host}:${started.port}`;
+    }
+    await app.listen({ host: opts.host, port: opts.port });
+  } catch (err) {
+    grpcServer?.forceShutdown();
+    await manager.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   return {
     url: `http://${opts.host}:${port}`,
+    grpcAddress,
     manager,
+    metrics,
     app,
     close: async () => {
       await app.close();
+      if (grpcServer) {
+        const server = grpcServer;
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.forceShutdown(), 2000);
+          server.tryShutdown(() => {
+            clearTimeout(force);
+            resolve();
+          });
+        });
+      }
       await manager.close();
     },
   };

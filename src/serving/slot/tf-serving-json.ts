@@ -43,3 +43,8 @@ export function notFound(name: string, version?: number): string {
     ? `Servable not found for request: Latest(${name})`
     : `Servable not found for request: Specific(${name}, ${version})`;
 }
+
+/** TF Serving's NOT_FOUND for a status request (GetModelStatusImpl). */
+export function modelStatusNotFound(name: string, version?: number): string {
+  return version === undefined ? `Could not find any versions of model ${name}` : `Could not find version ${version} of model ${name}`;
+}

@@ -1,0 +1,183 @@
+/**
+ * The slot's gRPC API on its own port, as TF Serving has it (8500 beside REST
+ * 8501): tensorflow.serving.PredictionService/{Predict, GetModelMetadata}
+ * and tensorflow.serving.ModelService/GetModelStatus, with TF Serving's own
+ * messages (the vendored protos) so its official clients work unchanged.
+ * Errors carry TF Serving's status codes: INVALID_ARGUMENT for a malformed
+ * request, NOT_FOUND for an unknown model or version.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type * as protobuf from 'protobufjs';
+import { DataType } from '../../savedmodel/messages';
+import { loadServingProtos } from '../../savedmodel/serving-protos';
+import type { TensorProtoObject } from '../../savedmodel/warmup';
+import type { ModelManager, Signature, TensorSpec, VersionStatus } from './model-manager';
+import { BadRequestError } from './predict-request';
+import { scoreColumns } from './scoring';
+import type { SlotMetrics } from './slot-metrics';
+import { idColumnsFromTensors, scoresTensor } from './tensor-proto';
+import { modelStatusNotFound, notFound } from './tf-serving-json';
+
+const STATE_CODES: Record<VersionStatus['state'], number> = { START: 10, LOADING: 20, AVAILABLE: 30, UNLOADING: 40, END: 50 };
+const ERROR_CODES: Record<VersionStatus['errorCode'], number> = { OK: 0, UNKNOWN: 2, NOT_FOUND: 5 };
+
+/** grpc-js service definition from a protobufjs Service: requests decode to plain objects (longs as numbers). */
+export function serviceDefinition(service: protobuf.Service): grpc.ServiceDefinition {
+  const definition: Record<string, grpc.MethodDefinition<object, object>> = {};
+  for (const method of service.methodsArray) {
+    method.resolve();
+    const req = method.resolvedRequestType!;
+    const res = method.resolvedResponseType!;
+    const encode = (type: protobuf.Type) => (message: object) => {
+      const bytes = type.encode(type.fromObject(message)).finish();
+      return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    };
+    const decode = (type: protobuf.Type) => (bytes: Buffer) => type.toObject(type.decode(bytes), { longs: Number, enums: Number, defaults: false });
+    definition[method.name] = {
+      path: `/${service.fullName.replace(/^\./, '')}/${method.name}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: encode(req),
+      requestDeserialize: decode(req),
+      responseSerialize: encode(res),
+      responseDeserialize: decode(res),
+    };
+  }
+  return definition;
+}
+
+interface ModelSpecObject {
+  name?: string;
+  version?: { value?: number };
+  versionLabel?: string;
+  signatureName?: string;
+}
+
+class RpcError extends Error {
+  constructor(readonly code: grpc.status, message: string) {
+    super(message);
+  }
+}
+
+function tensorInfo(t: TensorSpec) {
+  const dtype = (DataType as Record<string, number>)[t.tfDtype] ?? (t.dtype === 'float32' ? DataType.DT_FLOAT : DataType.DT_INT32);
+  return { name: t.name, dtype, tensorShape: { dim: t.shape.map((size) => ({ size })) } };
+}
+
+function signatureDef(signature: Signature) {
+  const map = (m: Record<string, TensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, tensorInfo(v)]));
+  return { inputs: map(signature.inputs), outputs: map(signature.outputs), methodName: signature.methodName };
+}
+
+export interface GrpcApiOptions {
+  name: string;
+  manager: ModelManager;
+  maxRows: number;
+  metrics: SlotMetrics;
+}
+
+function unary<Req, Res>(handler: (request: Req) => Res): grpc.UntypedHandleCall {
+  return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
+    try {
+      callback(null, handler(call.request));
+    } catch (err) {
+      if (err instanceof RpcError) callback({ code: err.code, details: err.message });
+      else if (err instanceof BadRequestError) callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
+      else callback({ code: grpc.status.INTERNAL, details: (err as Error).message });
+    }
+  };
+}
+
+export function createGrpcHandlers(opts: GrpcApiOptions) {
+  const { manager } = opts;
+  const servableFor = (spec: ModelSpecObject | undefined) => {
+    if (!spec) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Missing ModelSpec');
+    const name = spec.name ?? '';
+    if (spec.versionLabel) throw new RpcError(grpc.status.INVALID_ARGUMENT, `version labels are not served by this slot (got "${spec.versionLabel}")`);
+    const version = spec.version?.value;
+    const servable = name === opts.name ? manager.servable(version) : undefined;
+    if (!servable) throw new RpcError(grpc.status.NOT_FOUND, notFound(name, version));
+    const signatureName = spec.signatureName || 'serving_default';
+    if (signatureName !== 'serving_default') {
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, `Serving signature name: "${signatureName}" not found in signature def`);
+    }
+    return servable;
+  };
+
+  const predict = (request: { modelSpec?: ModelSpecObject; inputs?: Record<string, TensorProtoObject>; outputFilter?: string[] }) => {
+    const started = process.hrtime.bigint();
+    let outcome = 'ok';
+    try {
+      const servable = servableFor(request.modelSpec);
+      const outputNames = Object.keys(servable.signature.outputs);
+      for (const f of request.outputFilter ?? []) {
+        if (!outputNames.includes(f)) throw new BadRequestError(`output_filter "${f}" is not an output of the signature (${outputNames.join(', ')})`);
+      }
+      const { columns, size } = idColumnsFromTensors(request.inputs ?? {}, Object.keys(servable.signature.inputs), opts.maxRows);
+      const scores = scoreColumns(servable.model, columns, size);
+      opts.metrics.predictRows.inc({ api: 'grpc' }, size);
+      return {
+        modelSpec: { name: opts.name, version: { value: servable.version }, signatureName: 'serving_default' },
+        outputs: { [outputNames[0]]: scoresTensor(scores) },
+      };
+    } catch (err) {
+      outcome = err instanceof RpcError && err.code === grpc.status.NOT_FOUND ? 'not_found' : err instanceof BadRequestError || err instanceof RpcError ? 'invalid' : 'error';
+      throw err;
+    } finally {
+      opts.metrics.predictCalls.inc({ api: 'grpc', outcome });
+      opts.metrics.predictSeconds.observe({ api: 'grpc' }, Number(process.hrtime.bigint() - started) / 1e9);
+    }
+  };
+
+  const getModelMetadata = (request: { modelSpec?: ModelSpecObject; metadataField?: string[] }) => {
+    const fields = request.metadataField ?? [];
+    if (fields.length === 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'GetModelMetadataRequest must specify at least one metadata_field');
+    const unsupported = fields.find((f) => f !== 'signature_def');
+    if (unsupported) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Metadata field ${unsupported} is not supported`);
+    const servable = servableFor(request.modelSpec);
+    const { SignatureDefMap } = loadServingProtos();
+    const value = SignatureDefMap.encode(SignatureDefMap.fromObject({ signatureDef: { serving_default: signatureDef(servable.signature) } })).finish();
+    return {
+      modelSpec: { name: opts.name, version: { value: servable.version } },
+      // protobufjs's bundled google.protobuf.Any keeps its snake_case field names
+      metadata: { signature_def: { type_url: 'type.googleapis.com/tensorflow.serving.SignatureDefMap', value } },
+    };
+  };
+
+  const getModelStatus = (request: { modelSpec?: ModelSpecObject }) => {
+    const spec = request.modelSpec;
+    if (!spec) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Missing ModelSpec');
+    const name = spec.name ?? '';
+    const version = spec.version?.value;
+    const statuses = name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
+    if (statuses.length === 0) throw new RpcError(grpc.status.NOT_FOUND, modelStatusNotFound(name, version));
+    return {
+      modelVersionStatus: statuses.map((s) => ({
+        version: s.version,
+        state: STATE_CODES[s.state],
+        status: { errorCode: ERROR_CODES[s.errorCode], errorMessage: s.errorMessage },
+      })),
+    };
+  };
+
+  return {
+    prediction: { Predict: unary(predict), GetModelMetadata: unary(getModelMetadata) },
+    model: { GetModelStatus: unary(getModelStatus) },
+  };
+}
+
+/** Starts the gRPC server on host:port (0 = any free port); resolves with the bound port. */
+export async function startGrpcServer(host: string, port: number, maxMessageBytes: number, opts: GrpcApiOptions): Promise<{ port: number; server: grpc.Server }> {
+  const { PredictionService, ModelService } = loadServingProtos();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': maxMessageBytes,
+    'grpc.max_send_message_length': -1,
+  });
+  const handlers = createGrpcHandlers(opts);
+  server.addService(serviceDefinition(PredictionService), handlers.prediction);
+  server.addService(serviceDefinition(ModelService), handlers.model);
+  const bound = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  return { port: bound, server };
+}
