@@ -4,7 +4,8 @@
 # tfjs-node, and the local stack's servers (MinIO, Kafka, Temporal CLI).
 #   setup.sh              what the demo needs
 #   setup.sh --for-tests  also what only the tests use: tctl, the offline
-#                         validators of deploy/ and Chromium for the web UI check
+#                         validators of deploy/, Chromium for the web UI check
+#                         and TF Serving's Python client for the gRPC check
 # The MinIO build, the longest step of a cold start, runs in the background
 # while the Node packages and TensorFlow are installed.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -49,4 +50,5 @@ if $for_tests; then
   # test, where a cold build could outlast the test's hook timeout.
   bash deploy/validate/install.sh >/dev/null
   bash deploy/local/browser.sh
+  bash deploy/local/tfs-client.sh
 fi

@@ -8,13 +8,13 @@
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
+import { REPO_ROOT } from '../../src/process/children';
 import { exportSavedModel } from '../../src/savedmodel';
 import { WARMUP_FILE } from '../../src/savedmodel/warmup';
 import { servingActivities } from '../../src/serving/activities';
@@ -31,7 +31,7 @@ const minio = createMinioClient(cfg.minio);
 const slot = `grpc-test-${randomUUID().slice(0, 8)}`;
 const w1 = randomWeights(50, 20, 8, 6, 3, 'sigmoid');
 const here = __dirname;
-const venvPython = path.join(os.homedir(), '.cache/recommender-stack/venv-tfs/bin/python');
+let venvPython: string;
 let server: SlotServer;
 let work: string;
 
@@ -45,8 +45,9 @@ async function python(...args: string[]): Promise<Record<string, unknown>> {
 }
 
 beforeAll(async () => {
-  // the official client's venv (idempotent; minutes only the first time)
-  await run('bash', [path.join(here, 'python/install-tfs-client.sh')], { timeout: 900_000 });
+  // the official client's venv (setup.sh --for-tests installs it; idempotent)
+  const { stdout } = await run('bash', [path.join(REPO_ROOT, 'deploy/local/tfs-client.sh'), '--python'], { timeout: 900_000 });
+  venvPython = stdout.trim().split('\n').at(-1)!;
   work = await tempDir('slot-grpc');
   await exportSavedModel(w1, path.join(work, 'v1'));
   server = await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, grpcPort: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200 });
