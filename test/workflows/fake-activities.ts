@@ -95,6 +95,10 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       world.calls.push('acquireDeployLock');
       return { holder: 'w/r' };
     },
+    async renewDeployLock() {
+      world.calls.push('renewDeployLock');
+      return { renewed: true as const };
+    },
     async releaseDeployLock() {
       world.calls.push('releaseDeployLock');
       return { released: true };
