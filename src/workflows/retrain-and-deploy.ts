@@ -19,7 +19,6 @@ import {
   ApplicationFailure,
   CancellationScope,
   condition,
-  getExternalWorkflowHandle,
   isCancellation,
   patched,
   proxyActivities,
@@ -305,11 +304,13 @@ class RetrainAndDeployRun {
       const result = this.finish('cancelled', this.cancelReason ?? 'workflow cancelled');
       // Temporal's own cancel: the run ends Canceled
       if (!this.cancelReason) throw err;
-      // through the update: older runs completed with outcome "cancelled";
-      // now the run asks Temporal to cancel it, so it ends Canceled too
+      // Through the update: older runs completed with outcome "cancelled".
+      // A workflow cannot cancel itself (the server refuses), so the client
+      // follows the update with Temporal's cancel (cancelRun in
+      // src/cli/commands/cancel.ts); the run waits a minute for it, and then
+      // ends Canceled. A client that sends only the update gets a Completed run.
       if (!patched('cancel-ends-canceled')) return result;
-      await getExternalWorkflowHandle(this.info.workflowId, this.info.runId).cancel();
-      await condition(() => false); // rejects with the cancellation that was just requested
+      await condition(() => false, '1m'); // rejects when Temporal's cancel arrives (or has arrived)
       return result;
     }
     if (err instanceof RecordedFailure) {

@@ -30,6 +30,7 @@ export interface FakeWorld {
   readiness: 'ok' | 'deadline';
   failPublishOnce: boolean;
   trainingDelayMs: number;
+  publishDelayMs: number;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -42,6 +43,7 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     readiness: 'ok',
     failPublishOnce: false,
     trainingDelayMs: 0,
+    publishDelayMs: 0,
     ...partial,
   };
 }
@@ -76,6 +78,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     },
     async publishModelUrl({ key, url }) {
       world.calls.push(`publishModelUrl ${key}`);
+      if (world.publishDelayMs) await new Promise((r) => setTimeout(r, world.publishDelayMs));
       const first = !world.published.has(key);
       if (first) world.published.set(key, url);
       if (world.failPublishOnce) {
