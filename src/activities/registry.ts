@@ -15,7 +15,10 @@ export function callingRun(): Holder {
 }
 
 /** Asks Temporal whether a lease holder still runs; only a definite answer counts. */
-export function holderLiveness(deps: ActivityDeps): (holder: Holder) => Promise<Liveness> {
+export function holderLiveness(
+  deps: Pick<ActivityDeps, 'temporal'>,
+  warn: (message: string, meta: object) => void = (message, meta) => Context.current().log.warn(message, meta as Record<string, unknown>),
+): (holder: Holder) => Promise<Liveness> {
   return async ({ workflowId, runId }) => {
     if (!deps.temporal) return 'unknown'; // cannot tell: never break a lease blindly
     try {
@@ -24,7 +27,7 @@ export function holderLiveness(deps: ActivityDeps): (holder: Holder) => Promise<
     } catch (err) {
       // NotFound is an answer (ended and past retention); anything else (network, throttling) is not
       if (err instanceof WorkflowNotFoundError) return 'gone';
-      Context.current().log.warn('could not ask Temporal about the deploy lease holder; the lease stands', { workflowId, runId, error: String(err) });
+      warn('could not ask Temporal about the deploy lease holder; the lease stands', { workflowId, runId, error: String(err) });
       return 'unknown';
     }
   };
