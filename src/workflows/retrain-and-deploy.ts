@@ -60,8 +60,9 @@ import type {
 } from './types';
 
 const training = (options: ActivityOptions) => proxyActivities<TrainingActivities>(options);
-const registry = training(registryOptions);
 const lock = training(deployLockOptions);
+const release = training({ ...deployLockOptions, summary: 'release the deploy lock' });
+const readRegistry = training({ ...registryOptions, summary: 'read the deployment registry (active, standby, last deployments)' });
 
 /** A failure whose reason the run has already recorded (finish('failed', …) was called). */
 class RecordedFailure extends Error {
@@ -120,7 +121,7 @@ class RetrainAndDeployRun {
     } catch (err) {
       return await this.fail(err);
     } finally {
-      if (this.locked) await CancellationScope.nonCancellable(() => lock.releaseDeployLock());
+      if (this.locked) await CancellationScope.nonCancellable(() => release.releaseDeployLock());
     }
   }
 
@@ -191,11 +192,13 @@ class RetrainAndDeployRun {
 
   /** Renews the lease for the next step (it may outlast the default lease); fails if another run took it over. */
   private async renewLock(ttlSeconds: number): Promise<void> {
-    if (this.locked && patched('deploy-lease-renewal')) await registry.renewDeployLock({ ttlSeconds });
+    if (this.locked && patched('deploy-lease-renewal')) {
+      await training({ ...registryOptions, summary: `renew the deploy lease for ${ttlSeconds} s` }).renewDeployLock({ ttlSeconds });
+    }
   }
 
   private async gate(candidate: CandidateRef): Promise<{ state: DeploymentState; gate: GateDecision }> {
-    const state = await registry.getDeploymentState();
+    const state = await readRegistry.getDeploymentState();
     this.status.active = state.active && { slot: state.active.slot, version: state.active.version };
     this.activeMetrics = state.active?.metrics;
     const gate = qualityGate(candidate.metrics, state.active?.metrics, this.input.gate);

@@ -22,9 +22,12 @@ import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessO
 import { MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
 import type { Deployment, DeploymentState, RetrainAndDeployResult, RollbackInput } from './types';
 
-const { getDeploymentState, commitActiveSlot, renewDeployLock } = proxyActivities<TrainingActivities>(registryOptions);
-const { publishModelUrl } = proxyActivities<TrainingActivities>(publishOptions);
-const { acquireDeployLock, releaseDeployLock } = proxyActivities<TrainingActivities>(deployLockOptions);
+const { getDeploymentState } = proxyActivities<TrainingActivities>({ ...registryOptions, summary: 'read the deployment registry (active, standby, last deployments)' });
+const { commitActiveSlot } = proxyActivities<TrainingActivities>({ ...registryOptions, summary: 'record the rollback as the active deployment' });
+const { renewDeployLock } = proxyActivities<TrainingActivities>({ ...registryOptions, summary: 'renew the deploy lease' });
+const { publishModelUrl } = proxyActivities<TrainingActivities>({ ...publishOptions, summary: 'publish the rolled-back version\'s URL on Kafka' });
+const { acquireDeployLock } = proxyActivities<TrainingActivities>(deployLockOptions);
+const { releaseDeployLock } = proxyActivities<TrainingActivities>({ ...deployLockOptions, summary: 'release the deploy lock' });
 
 /** The deployment to return to, or a reason why there is none (`state.history` holds the last few deployments). */
 export function rollbackTarget(state: DeploymentState, version?: number): Deployment | string {
