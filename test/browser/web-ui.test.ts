@@ -3,7 +3,11 @@
  * Chromium (Debian's) driven by playwright-core: open the run's page, find
  * the training activity's last heartbeat while it trains, then the search
  * attributes (model version, slot, HR@10) and the memo, and the run in the
- * list filtered by its search attribute. Screenshots go to artifacts/web-ui/.
+ * list filtered by its search attribute, and the run's user metadata: the
+ * static summary and details it was started with, the summary of every
+ * activity call and the current details (live step and training progress,
+ * then the metrics table and the gate's decision). Screenshots go to
+ * artifacts/web-ui/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readProgress } from '../../src/cli/run-progress';
 import { workflowUrl } from '../../src/cli/ui-links';
+import { checkInput, runMetadata } from '../../src/cli/workflow-input';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
@@ -53,12 +58,15 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
 }
 
 describe('Temporal web UI inspection of a run', () => {
-  it('shows the training heartbeat, the search attributes, the memo and the run in the filtered list', async () => {
+  it('shows the training heartbeat, the search attributes, the memo, the user metadata and the run in the filtered list', async () => {
     const workflowId = `web-ui-${sys.id}`;
+    const input = checkInput({ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { epochs: 30 } }, 'test input');
     const handle = await sys.temporal.workflow.start('retrainAndDeploy', {
       taskQueue: sys.config.temporal.taskQueues.training,
       workflowId,
-      args: [{ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { epochs: 30 } }],
+      args: [input],
+      // as `recommender run` starts it
+      ...runMetadata('cli', input),
     });
     const runUrl = workflowUrl(sys.config.temporal, workflowId, handle.firstExecutionRunId).replace(/\/history$/, '');
     for (;;) {
@@ -68,6 +76,14 @@ describe('Temporal web UI inspection of a run', () => {
       await new Promise((r) => setTimeout(r, 200));
     }
     await visit(`${runUrl}/pending-activities`, 'pending-activities-heartbeat.png', [/trainModel/, /"epoch":\s*\d+/, /"loss"/]);
+    // while it trains: what started it, and the live step (the training signal arrives once per epoch)
+    await visit(`${runUrl}/user-metadata`, 'user-metadata-training.png', [
+      /retrain & deploy: implicit objective, 30 epochs, data generate — started by hand \(recommender run\)/,
+      /Trigger: started by hand/,
+      /Current Details/,
+      /Step: Training/,
+      /train implicit model, 30 epochs on [\d,]+ purchases of [\d,]+ customers/,
+    ]);
 
     const result = (await handle.result()) as RetrainAndDeployResult;
     expect(result.outcome).toBe('deployed');
@@ -78,6 +94,21 @@ describe('Temporal web UI inspection of a run', () => {
       /"RecommenderOutcome":\s*"deployed"/,
     ]);
     await visit(`${runUrl}/memo`, 'memo.png', [/"hitRate10"/, /"sha256"/, /"gate"/]);
+    // at the end: the metrics table and the gate's decision, and a summary on every activity call
+    await visit(`${runUrl}/user-metadata`, 'user-metadata-done.png', [
+      /Done: deployed/,
+      /metric\s+candidate\s+popularity\s+active model/,
+      /HR@10\s+0\.\d{4}\s+0\.\d{4}/,
+      /Gate: ✅ deploy/,
+      /Data: .*sha256 [0-9a-f]{12}/,
+      /refresh purchase history \(generate\)/,
+      /wait for the deploy lock/,
+      new RegExp(`export SavedModel version ${result.version} to standby slot ${result.slot}`),
+      new RegExp(`wait until slot ${result.slot} serves version ${result.version}`),
+      /publish http:\S+ on Kafka/,
+      new RegExp(`record version ${result.version} in slot ${result.slot} as active`),
+      /release the deploy lock/,
+    ]);
     const query = encodeURIComponent(`RecommenderSlot="${result.slot}" AND WorkflowType="retrainAndDeploy"`);
     await visit(`${sys.config.temporal.uiUrl}/namespaces/${sys.config.temporal.namespace}/workflows?query=${query}`, 'workflow-list.png', [new RegExp(workflowId)]);
   });
