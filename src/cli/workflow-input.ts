@@ -75,10 +75,10 @@ export function runMetadata(trigger: Trigger, input: RetrainAndDeployInput): { s
   return {
     staticSummary: `retrain & deploy: ${objective} objective${epochs ? `, ${epochs} epochs` : ''}, data ${mode} — ${TRIGGERS[trigger]}`,
     staticDetails: [
-      `**Trigger:** ${TRIGGERS[trigger]}`,
-      `**Objective:** \`${objective}\``,
-      `**Data:** mode \`${mode}\` (its sha256 digest appears in the run's current details once read)`,
-      `**Gate:** ${JSON.stringify(input.gate ?? {})}`,
+      `- **Trigger:** ${TRIGGERS[trigger]}`,
+      `- **Objective:** \`${objective}\``,
+      `- **Data:** mode \`${mode}\` (its sha256 digest appears in the run's current details once read)`,
+      `- **Gate:** \`${JSON.stringify(input.gate ?? {})}\``,
       '',
       '```json',
       JSON.stringify(input, null, 2),
@@ -91,7 +91,7 @@ export function rollbackMetadata(input: RollbackInput): { staticSummary: string;
   const to = input.version === undefined ? 'the previous deployment' : `version ${input.version}`;
   return {
     staticSummary: `rollback to ${to} — ${TRIGGERS.rollback}`,
-    staticDetails: [`**Trigger:** ${TRIGGERS.rollback}`, `**Target:** ${to}`, '', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
+    staticDetails: [`- **Trigger:** ${TRIGGERS.rollback}`, `- **Target:** ${to}`, '', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
   };
 }
 

@@ -56,7 +56,7 @@ function progressBar(epoch: number, epochs: number): string {
 }
 
 function gateLine(gate: GateDecision): string {
-  return `**Gate:** ${gate.deploy ? '✅ deploy' : '⛔ reject'} — ${gate.reason}`;
+  return `**Gate: ${gate.deploy ? 'deploy' : 'reject'}** — ${gate.reason}`;
 }
 
 /** The run's current details, Markdown. */
@@ -78,7 +78,10 @@ export function renderDetails(status: RunStatus, activeMetrics?: ModelMetrics): 
     lines.push('', `**Candidate:** trained in ${status.candidate.trainingSeconds.toFixed(1)} s`, '', metricsTable(status.candidate.metrics, activeMetrics));
   }
   if (status.gate) lines.push('', gateLine(status.gate));
-  if (status.version !== undefined && status.standbySlot) lines.push('', `**Version:** ${status.version} in slot \`${status.standbySlot}\``);
+  // once deployed, the standby slot is the other one: "Serving" says where the version went
+  if (status.version !== undefined && status.standbySlot && status.outcome !== 'deployed') {
+    lines.push('', `**Version:** ${status.version} in standby slot \`${status.standbySlot}\``);
+  }
   if (status.active) lines.push('', `**Serving:** version ${status.active.version} from slot \`${status.active.slot}\``);
   return lines.join('\n');
 }

@@ -39,6 +39,12 @@ afterAll(async () => {
   await sys?.stop();
 });
 
+/** The page's text, with that of its frames (the UI renders user-metadata Markdown in sandboxed iframes). */
+async function pageText(): Promise<string> {
+  const parts = await Promise.all(page.frames().map((f) => f.innerText('body').catch(() => '')));
+  return parts.join('\n');
+}
+
 async function visit(url: string, shot: string, expected: RegExp[]): Promise<string> {
   let text = '';
   // A single-page app that keeps polling a running workflow (never "network
@@ -46,7 +52,7 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
   for (let attempt = 0; attempt < 3; attempt++) {
     await page.goto(url, { waitUntil: 'load' });
     for (let i = 0; i < 40; i++) {
-      text = await page.innerText('body');
+      text = await pageText();
       if (expected.every((re) => re.test(text))) break;
       await page.waitForTimeout(250);
     }
@@ -75,15 +81,16 @@ describe('Temporal web UI inspection of a run', () => {
       if (p.closed) throw new Error('run ended before training heartbeated');
       await new Promise((r) => setTimeout(r, 200));
     }
-    await visit(`${runUrl}/pending-activities`, 'pending-activities-heartbeat.png', [/trainModel/, /"epoch":\s*\d+/, /"loss"/]);
     // while it trains: what started it, and the live step (the training signal arrives once per epoch)
     await visit(`${runUrl}/user-metadata`, 'user-metadata-training.png', [
       /retrain & deploy: implicit objective, 30 epochs, data generate — started by hand \(recommender run\)/,
       /Trigger: started by hand/,
       /Current Details/,
       /Step: Training/,
+      /Training: epoch \d+\/30/,
       /train implicit model, 30 epochs on [\d,]+ purchases of [\d,]+ customers/,
     ]);
+    await visit(`${runUrl}/pending-activities`, 'pending-activities-heartbeat.png', [/trainModel/, /"epoch":\s*\d+/, /"loss"/]);
 
     const result = (await handle.result()) as RetrainAndDeployResult;
     expect(result.outcome).toBe('deployed');
@@ -99,7 +106,7 @@ describe('Temporal web UI inspection of a run', () => {
       /Done: deployed/,
       /metric\s+candidate\s+popularity\s+active model/,
       /HR@10\s+0\.\d{4}\s+0\.\d{4}/,
-      /Gate: ✅ deploy/,
+      /Gate: deploy — first model: HR@10/,
       /Data: .*sha256 [0-9a-f]{12}/,
       /refresh purchase history \(generate\)/,
       /wait for the deploy lock/,

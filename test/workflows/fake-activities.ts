@@ -4,6 +4,7 @@
  * activities are tested against real MinIO/Kafka elsewhere.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { trainingOptionsSchema } from '../../src/ml/options';
 import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
 import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';
 
@@ -31,6 +32,8 @@ export interface FakeWorld {
   failPublishOnce: boolean;
   trainingDelayMs: number;
   publishDelayMs: number;
+  /** trainModel checks its options with the ML core's real schema (a ZodError for an unknown objective) */
+  checkTrainingOptions: boolean;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -44,6 +47,7 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     failPublishOnce: false,
     trainingDelayMs: 0,
     publishDelayMs: 0,
+    checkTrainingOptions: false,
     ...partial,
   };
 }
@@ -54,8 +58,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       world.calls.push('refreshData');
       return { bucket: 'data', transactionsKey: 'recommender/transactions.csv', usersKey: 'recommender/users.csv', sha256: 'abc', rows: 10, badLines: 0, badLineSamples: [], customers: 5, products: 5, purchases: 20 };
     },
-    async trainModel({ candidatePrefix }) {
+    async trainModel({ candidatePrefix, options }) {
       world.calls.push('trainModel');
+      if (world.checkTrainingOptions) trainingOptionsSchema.parse({ mode: options.objective });
       if (world.trainingDelayMs) {
         const { Context } = await import('@temporalio/activity');
         const ctx = Context.current();

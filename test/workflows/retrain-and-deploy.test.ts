@@ -132,6 +132,16 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     expect(world.removed).toEqual([]);
   });
 
+  it('does not retry training options that the ML core refuses (ZodError)', async () => {
+    const world = fakeWorld({ checkTrainingOptions: true });
+    const { result } = await runWith(world, { training: { objective: 'no-such-objective' } });
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (result as WorkflowFailedError).cause;
+    expect(String((activityFailure?.cause as Error | undefined)?.message)).toMatch(/mode/);
+    expect(world.calls.filter((c) => c === 'trainModel')).toHaveLength(1);
+    expect(world.calls.some((c) => c.startsWith('export'))).toBe(false);
+  });
+
   it.each([
     [{ gate: { tolerance: 'x' } }, /gate\.tolerance: .*expected number/],
     [{ readinessTimeoutSeconds: -5 }, /readinessTimeoutSeconds: .*>0|readinessTimeoutSeconds: .*positive|readinessTimeoutSeconds: Too small/],
