@@ -41,7 +41,7 @@ afterAll(async () => {
 
 /** The page's text, with that of its frames (the UI renders user-metadata Markdown in sandboxed iframes). */
 async function pageText(): Promise<string> {
-  const parts = await Promise.all(page.frames().map((f) => f.innerText('body').catch(() => '')));
+  const parts = await Promise.all(page.frames().map((f) => f.innerText('body', { timeout: 300 }).catch(() => '')));
   return parts.join('\n');
 }
 

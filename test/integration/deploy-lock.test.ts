@@ -5,7 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { renewingLease } from '../../src/activities/lease-renewal';
 import { holderLiveness } from '../../src/activities/registry';
+import type { ActivityDeps } from '../../src/activities/deps';
 import { loadConfig } from '../../src/config';
 import { lockKey, readLease, release, renew, tryAcquire, type Holder, type Liveness } from '../../src/registry/deploy-lock';
 import { readVersioned, writeIfUnchanged } from '../../src/registry/versioned-object';
@@ -132,5 +135,27 @@ describe('deploy lease in MinIO', () => {
     await minio.putObject(bucket, key, Buffer.from(JSON.stringify({ holder: 'a/b/c/run-1', acquiredAt })));
     expect(await readLease(minio, bucket, key)).toMatchObject({ holder: { workflowId: 'a/b/c', runId: 'run-1' }, acquiredAt });
     expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness: running })).toMatchObject({ acquired: false });
+  });
+
+  it("is renewed while its holder's activity works, and left alone for another run's", async () => {
+    const registryKey = `${prefix}/renewal/deployments.json`;
+    const key = lockKey(registryKey);
+    const deps = { config: { ...cfg, registryKey }, minio } as unknown as ActivityDeps;
+    const holder = h('worker');
+    const ttlMs = 900;
+    await tryAcquire(minio, bucket, key, holder, { ttlMs, liveness: running });
+    const env = new MockActivityEnvironment({ workflowExecution: holder });
+    const longStep = renewingLease(deps, async () => new Promise((r) => setTimeout(() => r('done'), 2_500)), ttlMs);
+    expect(await env.run(longStep)).toBe('done');
+    // 2.5 s of work on a 0.9 s lease: still unexpired, because it was renewed
+    const lease = await readLease(minio, bucket, key);
+    expect(lease?.holder).toEqual(holder);
+    expect(Date.parse(lease!.expiresAt)).toBeGreaterThan(Date.now() - 400);
+    expect(lease?.renewedAt).toBeDefined();
+    // another run's activity does not renew (nor take) it
+    const other = new MockActivityEnvironment({ workflowExecution: h('other') });
+    await other.run(renewingLease(deps, async () => new Promise((r) => setTimeout(r, 1_000)), ttlMs));
+    expect((await readLease(minio, bucket, key))?.holder).toEqual(holder);
+    expect(Date.parse((await readLease(minio, bucket, key))!.expiresAt)).toBeLessThan(Date.now());
   });
 });
