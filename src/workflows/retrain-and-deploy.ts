@@ -111,6 +111,7 @@ class RetrainAndDeployRun {
       throw new Error(`version ${this.status.version} is already being published to the model server; a cancel cannot undo it (roll back instead)`);
     }
     if (this.cancelReason !== undefined) throw new Error(`the run is already being cancelled (${this.cancelReason})`);
+    if (this.status.step === 'cleaning-up') throw new Error('the run has already failed and is removing its standby version');
   }
 
   async run(): Promise<RetrainAndDeployResult> {

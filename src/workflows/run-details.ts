@@ -65,14 +65,15 @@ export function renderDetails(status: RunStatus, activeMetrics?: ModelMetrics): 
   const title = status.step === 'done' && status.outcome ? `Done: **${status.outcome}**` : `Step: **${STEP_TITLES[status.step]}**`;
   lines.push(`### ${title}`);
   if (status.reason) lines.push('', status.reason);
+  // the live progress first: the UI sizes its frame when it first renders
+  const t = status.training;
+  if (t && !status.candidate) {
+    const batch = t.batch !== undefined && t.batches ? `, batch ${n(t.batch)} of ${n(t.batches)}` : '';
+    lines.push('', `**Training:** epoch ${t.epoch} of ${t.epochs}${batch} ${progressBar(t.epoch, t.epochs)} loss ${fixed(t.loss)}, val loss ${fixed(t.valLoss)}`);
+  }
   if (status.data) {
     const d = status.data;
     lines.push('', `**Data:** \`${d.bucket}/${d.transactionsKey}\` sha256 \`${d.sha256.slice(0, 12)}\`, ${n(d.purchases)} purchases, ${n(d.customers)} customers, ${n(d.products)} products, ${n(d.badLines)} bad lines`);
-  }
-  const t = status.training;
-  if (t && !status.candidate) {
-    const batch = t.batch !== undefined && t.batches ? `, batch ${n(t.batch)}/${n(t.batches)}` : '';
-    lines.push('', `**Training:** epoch ${t.epoch}/${t.epochs}${batch} ${progressBar(t.epoch, t.epochs)} loss ${fixed(t.loss)}, val loss ${fixed(t.valLoss)}`);
   }
   if (status.candidate) {
     lines.push('', `**Candidate:** trained in ${status.candidate.trainingSeconds.toFixed(1)} s`, '', metricsTable(status.candidate.metrics, activeMetrics));
