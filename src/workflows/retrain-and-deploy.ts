@@ -64,7 +64,7 @@ const lock = training(deployLockOptions);
 const release = training({ ...deployLockOptions, summary: 'release the deploy lock' });
 const readRegistry = training({ ...registryOptions, summary: 'read the deployment registry (active, standby, last deployments)' });
 
-/** A failure whose reason the run has already recorded (finish('failed', …) was called). */
+/** A step's own verdict (bad input, standby not ready): `fail` records its message as the reason and ends the run with it. */
 class RecordedFailure extends Error {
   constructor(readonly failure: ApplicationFailure) {
     super(failure.message);
