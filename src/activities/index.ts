@@ -3,16 +3,24 @@ import type { TrainingActivities } from '../workflows/activity-interfaces';
 import { dataActivities } from './data';
 import type { ActivityDeps } from './deps';
 import { exportActivities } from './export';
+import { renewingLease } from './lease-renewal';
 import { publishActivities } from './publish';
 import { registryActivities } from './registry';
 import { trainActivities } from './train';
 
 export function createActivities(deps: ActivityDeps): TrainingActivities {
-  return {
+  const activities: TrainingActivities = {
     ...dataActivities(deps),
     ...trainActivities(deps),
     ...exportActivities(deps),
     ...registryActivities(deps),
     ...publishActivities(deps),
+  };
+  // the steps that run under the deploy lease keep it alive while they work
+  return {
+    ...activities,
+    exportSavedModel: renewingLease(deps, activities.exportSavedModel),
+    publishModelUrl: renewingLease(deps, activities.publishModelUrl),
+    commitActiveSlot: renewingLease(deps, activities.commitActiveSlot),
   };
 }

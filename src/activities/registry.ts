@@ -1,20 +1,43 @@
-/** Registry activities: read the deployment state, record a deployment, remove a version. */
+/** Registry activities: read the deployment state, record a deployment, the deploy lease, remove a version. */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { readDescriptors } from '../messaging/model-descriptors';
-import { lockKey, release, tryAcquire } from '../registry/deploy-lock';
+import { DEFAULT_LEASE_TTL_MS, describeHolder, lockKey, release, renew, tryAcquire, type Holder, type Liveness } from '../registry/deploy-lock';
 import { readDeploymentState, recordDeployment } from '../registry/deployments';
 import { removeVersion } from '../registry/model-versions';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
 import { registryLocation, type ActivityDeps } from './deps';
 
-/** `<workflowId>/<runId>` of the calling activity's workflow run. */
-function runKey(): string {
+/** The calling activity's workflow run. */
+export function callingRun(): Holder {
   const wf = Context.current().info.workflowExecution;
-  return `${wf?.workflowId ?? 'unknown'}/${wf?.runId ?? 'unknown'}`;
+  return { workflowId: wf?.workflowId ?? 'unknown', runId: wf?.runId ?? 'unknown' };
 }
+
+/** Asks Temporal whether a lease holder still runs; only a definite answer counts. */
+export function holderLiveness(
+  deps: Pick<ActivityDeps, 'temporal'>,
+  warn: (message: string, meta: object) => void = (message, meta) => Context.current().log.warn(message, meta as Record<string, unknown>),
+): (holder: Holder) => Promise<Liveness> {
+  return async ({ workflowId, runId }) => {
+    if (!deps.temporal) return 'unknown'; // cannot tell: never break a lease blindly
+    try {
+      const d = await deps.temporal.workflow.getHandle(workflowId, runId).describe();
+      return d.status.name === 'RUNNING' ? 'running' : 'gone';
+    } catch (err) {
+      // NotFound is an answer (ended and past retention); anything else (network, throttling) is not
+      if (err instanceof WorkflowNotFoundError) return 'gone';
+      warn('could not ask Temporal about the deploy lease holder; the lease stands', { workflowId, runId, error: String(err) });
+      return 'unknown';
+    }
+  };
+}
+
+const ttlMs = (ttlSeconds: number | undefined) => (ttlSeconds ? ttlSeconds * 1000 : DEFAULT_LEASE_TTL_MS);
 
 export function registryActivities(deps: ActivityDeps) {
   const loc = registryLocation(deps.config);
+  const key = lockKey(loc.registryKey);
   return {
     async getDeploymentState(): Promise<DeploymentState> {
       return readDeploymentState(deps.minio, loc);
@@ -27,42 +50,38 @@ export function registryActivities(deps: ActivityDeps) {
       metrics: ModelMetrics;
       kind: 'deploy' | 'rollback';
     }): Promise<DeploymentState> {
-      const { workflowExecution } = Context.current().info;
-      return recordDeployment(deps.minio, loc, {
-        ...input,
-        workflowId: workflowExecution?.workflowId ?? 'unknown',
-        runId: workflowExecution?.runId ?? 'unknown',
-        deployedAt: new Date().toISOString(),
-      });
+      const run = callingRun();
+      return recordDeployment(deps.minio, loc, { ...input, ...run, deployedAt: new Date().toISOString() });
     },
 
     /**
-     * Takes the deploy lease for this run; while another running run holds
-     * it, fails retryably (the workflow's retry policy waits with back-off).
+     * Takes the deploy lease for this run (for `ttlSeconds`, renewed while it
+     * works); while another live run holds it, fails retryably (the
+     * workflow's retry policy waits with back-off).
      */
-    async acquireDeployLock(): Promise<{ holder: string }> {
-      const holder = runKey();
-      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, lockKey(loc.registryKey), holder, async (other) => {
-        if (!deps.temporal) return true; // cannot tell: never break a lease blindly
-        const [workflowId, runId] = other.split('/');
-        try {
-          const d = await deps.temporal.workflow.getHandle(workflowId, runId).describe();
-          return d.status.name === 'RUNNING';
-        } catch {
-          return false; // unknown to Temporal (e.g. retention ended): gone
-        }
-      });
+    async acquireDeployLock(input?: { ttlSeconds?: number }): Promise<{ holder: string; expiresAt?: string }> {
+      const holder = callingRun();
+      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, { ttlMs: ttlMs(input?.ttlSeconds), liveness: holderLiveness(deps) });
       if (!attempt.acquired) {
         throw ApplicationFailure.retryable(
-          `another deployment is in progress (${attempt.heldBy.holder}, since ${attempt.heldBy.acquiredAt}); waiting for it`,
+          `another deployment is in progress (${describeHolder(attempt.heldBy.holder)}, since ${attempt.heldBy.acquiredAt}, lease until ${attempt.heldBy.expiresAt}); waiting for it`,
           'DeployLockHeld',
         );
       }
-      return { holder };
+      if (attempt.brokeFrom) Context.current().log.warn(`took over the deploy lease of ${describeHolder(attempt.brokeFrom)}: ${attempt.why}`);
+      return { holder: `${holder.workflowId}/${holder.runId}`, expiresAt: attempt.lease.expiresAt };
+    },
+
+    /** Extends this run's lease; a run that lost it must not go on deploying. */
+    async renewDeployLock(input: { ttlSeconds?: number }): Promise<{ renewed: true }> {
+      if (!(await renew(deps.minio, loc.modelsBucket, key, callingRun(), ttlMs(input.ttlSeconds)))) {
+        throw ApplicationFailure.nonRetryable('this run no longer holds the deploy lock (its lease expired and another run took it)', 'DeployLockLost');
+      }
+      return { renewed: true };
     },
 
     async releaseDeployLock(): Promise<{ released: boolean }> {
-      return { released: await release(deps.minio, loc.modelsBucket, lockKey(loc.registryKey), runKey()) };
+      return { released: await release(deps.minio, loc.modelsBucket, key, callingRun()) };
     },
 
     async removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }> {

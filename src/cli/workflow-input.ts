@@ -1,11 +1,18 @@
-/** Builds a workflow input from command-line flags, validated with zod. */
+/**
+ * Builds a workflow input from command-line flags and `--input` JSON,
+ * validated before a run is started with the same strict schema the workflow
+ * checks again inside (src/workflows/input-schema.ts); and the run's static
+ * summary and details that the web UI shows.
+ */
 import { z } from 'zod';
-import type { RetrainAndDeployInput } from '../workflows/types';
+import { objectiveModes } from '../ml/options';
+import { describeIssues, retrainAndDeployInputSchema } from '../workflows/input-schema';
+import type { RetrainAndDeployInput, RollbackInput } from '../workflows/types';
 
 const positiveInt = z.coerce.number().int().positive();
 
 export const inputFlagsSchema = z.object({
-  objective: z.enum(['implicit', 'seed']).optional(),
+  objective: z.enum(objectiveModes).optional(),
   epochs: positiveInt.optional(),
   dataMode: z.enum(['existing', 'generate', 'append-day']).optional(),
   users: positiveInt.optional(),
@@ -22,11 +29,13 @@ export function buildInput(flags: InputFlags, servingTaskQueue: string): Retrain
   const f = inputFlagsSchema.parse(flags);
   let base: RetrainAndDeployInput = {};
   if (f.input) {
+    let json: unknown;
     try {
-      base = JSON.parse(f.input) as RetrainAndDeployInput;
+      json = JSON.parse(f.input);
     } catch (err) {
       throw new Error(`--input is not valid JSON: ${(err as Error).message}`);
     }
+    base = checkInput(json, '--input');
   }
   const input: RetrainAndDeployInput = {
     ...base,
@@ -36,12 +45,59 @@ export function buildInput(flags: InputFlags, servingTaskQueue: string): Retrain
     servingTaskQueue: base.servingTaskQueue ?? servingTaskQueue,
   };
   if (f.readinessTimeout) input.readinessTimeoutSeconds = f.readinessTimeout;
-  return input;
+  return checkInput(input, 'the workflow input');
+}
+
+/** The schema's verdict, plus the ML core's list of objectives (which the workflow leaves to training). */
+export function checkInput(input: unknown, what: string): RetrainAndDeployInput {
+  const parsed = retrainAndDeployInputSchema.safeParse(input);
+  if (!parsed.success) throw new Error(`${what} is invalid: ${describeIssues(parsed.error)}`);
+  const objective = parsed.data.training?.objective;
+  if (objective !== undefined && !(objectiveModes as readonly string[]).includes(objective)) {
+    throw new Error(`${what} is invalid: training.objective: unknown objective "${objective}" (known: ${objectiveModes.join(', ')})`);
+  }
+  return parsed.data as RetrainAndDeployInput;
+}
+
+export type Trigger = 'schedule' | 'cli' | 'rollback';
+
+const TRIGGERS: Record<Trigger, string> = {
+  schedule: 'started by the Temporal Schedule',
+  cli: 'started by hand (recommender run)',
+  rollback: 'started by hand (recommender rollback)',
+};
+
+/** staticSummary / staticDetails (Markdown) of a run, for workflow start and schedule actions. */
+export function runMetadata(trigger: Trigger, input: RetrainAndDeployInput): { staticSummary: string; staticDetails: string } {
+  const objective = input.training?.objective ?? 'implicit';
+  const mode = input.data?.mode ?? 'generate';
+  const epochs = input.training?.epochs;
+  return {
+    staticSummary: `retrain & deploy: ${objective} objective${epochs ? `, ${epochs} epochs` : ''}, data ${mode} — ${TRIGGERS[trigger]}`,
+    staticDetails: [
+      `- **Trigger:** ${TRIGGERS[trigger]}`,
+      `- **Objective:** \`${objective}\``,
+      `- **Data:** mode \`${mode}\` (its sha256 digest appears in the run's current details once read)`,
+      `- **Gate:** \`${JSON.stringify(input.gate ?? {})}\``,
+      '',
+      '```json',
+      JSON.stringify(input, null, 2),
+      '```',
+    ].join('\n'),
+  };
+}
+
+export function rollbackMetadata(input: RollbackInput): { staticSummary: string; staticDetails: string } {
+  const to = input.version === undefined ? 'the previous deployment' : `version ${input.version}`;
+  return {
+    staticSummary: `rollback to ${to} — ${TRIGGERS.rollback}`,
+    staticDetails: [`- **Trigger:** ${TRIGGERS.rollback}`, `- **Target:** ${to}`, '', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
+  };
 }
 
 export function addInputOptions<T extends { option(flags: string, description: string): T }>(cmd: T): T {
   return cmd
-    .option('--objective <name>', 'training objective: implicit (default) or seed')
+    .option('--objective <name>', `training objective: ${objectiveModes.join(' | ')} (default implicit)`)
     .option('--epochs <n>', 'training epochs')
     .option('--data-mode <mode>', 'existing | generate | append-day')
     .option('--users <n>', 'users in generated data')

@@ -1,63 +1,138 @@
 /**
- * One deployment at a time, whoever starts the runs: a lease object in the
- * models bucket, created with a conditional write (If-None-Match: *), so
- * exactly one run holds it. The Schedule's SKIP policy already keeps
- * scheduled runs apart; this also covers runs started by hand. A lease whose
- * holder is no longer running (terminated, timed out) may be broken by the
- * next run, which asks Temporal about the holder first.
+ * One deployment at a time, whoever starts the runs (schedule, CLI,
+ * rollback): a lease object in the models bucket. Every change of it is a
+ * conditional write on its ETag (see versioned-object.ts), so of two runs
+ * that take, break or renew it at the same moment exactly one wins.
+ *
+ * A lease has an expiry that its holder renews while it works (from its
+ * heartbeating activities). Another run may take it over only when
+ *   - it was released, or
+ *   - it expired (a stuck holder cannot block deploys for ever), or
+ *   - Temporal answered definitely that the holder is no longer running
+ *     (a transient error is no answer: the lease stands).
  */
 import path from 'node:path';
 import type { Client } from 'minio';
-import { getOptionalObject, putIfAbsent, removeKeys } from '../storage/objects';
+import { readVersioned, writeIfUnchanged } from './versioned-object';
 
-export interface Lease {
-  /** `<workflowId>/<runId>` of the run holding it */
-  holder: string;
-  acquiredAt: string;
+/** A workflow run; ids may hold any character, '/' included. */
+export interface Holder {
+  workflowId: string;
+  runId: string;
 }
 
-export type LockAttempt = { acquired: true } | { acquired: false; heldBy: Lease };
+export interface Lease {
+  /** null once released */
+  holder: Holder | null;
+  acquiredAt: string;
+  expiresAt: string;
+  renewedAt?: string;
+}
+
+/** What Temporal says about a holder: only 'gone' breaks a live lease. */
+export type Liveness = 'running' | 'gone' | 'unknown';
+
+export type LockAttempt =
+  | { acquired: true; lease: Lease; brokeFrom?: Holder; why?: string }
+  | { acquired: false; heldBy: Lease };
+
+export interface LeaseOptions {
+  ttlMs: number;
+  liveness: (holder: Holder) => Promise<Liveness>;
+  now?: () => number;
+}
+
+export const DEFAULT_LEASE_TTL_MS = 5 * 60_000;
 
 export function lockKey(registryKey: string): string {
   return path.posix.join(path.posix.dirname(registryKey), 'deploy.lock');
 }
 
-async function readLease(client: Client, bucket: string, key: string): Promise<Lease | undefined> {
-  const bytes = await getOptionalObject(client, bucket, key);
-  return bytes ? (JSON.parse(bytes.toString('utf8')) as Lease) : undefined;
+export const sameHolder = (a: Holder | null | undefined, b: Holder) => !!a && a.workflowId === b.workflowId && a.runId === b.runId;
+
+export const describeHolder = (h: Holder | null) => (h ? `${h.workflowId} (run ${h.runId})` : 'nobody');
+
+function parseLease(body: Buffer, key: string): Lease {
+  let raw: { holder?: unknown; acquiredAt?: unknown; expiresAt?: unknown; renewedAt?: unknown };
+  try {
+    raw = JSON.parse(body.toString('utf8')) as typeof raw;
+  } catch (err) {
+    throw new Error(`${key} is not valid JSON: ${(err as Error).message}`);
+  }
+  const acquiredAt = typeof raw.acquiredAt === 'string' ? raw.acquiredAt : new Date(0).toISOString();
+  // leases written before expiries existed: "<workflowId>/<runId>", run ids hold no '/'
+  let holder: Holder | null = null;
+  if (typeof raw.holder === 'string') {
+    const cut = raw.holder.lastIndexOf('/');
+    holder = { workflowId: raw.holder.slice(0, cut), runId: raw.holder.slice(cut + 1) };
+  } else if (raw.holder && typeof raw.holder === 'object') {
+    holder = raw.holder as Holder;
+  }
+  const expiresAt =
+    typeof raw.expiresAt === 'string' ? raw.expiresAt : new Date(Date.parse(acquiredAt) + DEFAULT_LEASE_TTL_MS).toISOString();
+  return { holder, acquiredAt, expiresAt, ...(typeof raw.renewedAt === 'string' && { renewedAt: raw.renewedAt }) };
+}
+
+const encode = (lease: Lease) => Buffer.from(JSON.stringify(lease));
+
+/** The lease as stored now (undefined when never taken). */
+export async function readLease(client: Client, bucket: string, key: string): Promise<Lease | undefined> {
+  const v = await readVersioned(client, bucket, key);
+  return v && parseLease(v.body, key);
 }
 
 /**
- * Takes the lease for `holder` (idempotent for the same holder). When another
- * holder has it and `isRunning(other)` says it is gone, the stale lease is
- * removed and taken; otherwise reports who holds it.
+ * Takes the lease for `holder` (re-entrant: the holder taking it again renews
+ * it), or reports who holds it. Each take-over is a conditional write on the
+ * version that was judged, so a contender that judged an older version loses.
  */
-export async function tryAcquire(
-  client: Client,
-  bucket: string,
-  key: string,
-  holder: string,
-  isRunning: (holder: string) => Promise<boolean>,
-): Promise<LockAttempt> {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    const lease: Lease = { holder, acquiredAt: new Date().toISOString() };
-    if (await putIfAbsent(client, bucket, key, Buffer.from(JSON.stringify(lease)), 'application/json')) return { acquired: true };
-    const current = await readLease(client, bucket, key);
-    if (!current) continue; // released between the two calls: try again
-    if (current.holder === holder) return { acquired: true };
-    if (await isRunning(current.holder)) return { acquired: false, heldBy: current };
-    // stale: its holder ended without releasing it
-    const again = await readLease(client, bucket, key);
-    if (again?.holder === current.holder) await removeKeys(client, bucket, [key]);
+export async function tryAcquire(client: Client, bucket: string, key: string, holder: Holder, options: LeaseOptions): Promise<LockAttempt> {
+  const now = options.now ?? Date.now;
+  for (;;) {
+    const current = await readVersioned(client, bucket, key);
+    const lease = current && parseLease(current.body, key);
+    let why: string | undefined;
+    if (lease?.holder && !sameHolder(lease.holder, holder)) {
+      if (Date.parse(lease.expiresAt) <= now()) why = `its lease expired at ${lease.expiresAt}`;
+      else if ((await options.liveness(lease.holder)) === 'gone') why = 'it is no longer running';
+      else return { acquired: false, heldBy: lease };
+    }
+    const t = now();
+    const next: Lease = {
+      holder,
+      acquiredAt: sameHolder(lease?.holder, holder) ? lease!.acquiredAt : new Date(t).toISOString(),
+      expiresAt: new Date(t + options.ttlMs).toISOString(),
+    };
+    if (await writeIfUnchanged(client, bucket, key, encode(next), current ? current.etag : null)) {
+      return { acquired: true, lease: next, ...(why && lease?.holder && { brokeFrom: lease.holder, why }) };
+    }
+    // another run changed the lease between our read and our write: judge again
   }
-  const current = await readLease(client, bucket, key);
-  return current ? { acquired: false, heldBy: current } : tryAcquire(client, bucket, key, holder, isRunning);
+}
+
+/**
+ * Extends `holder`'s lease by `ttlMs` from now. False when it does not hold
+ * it any more (released, or broken after it expired): the holder must stop.
+ */
+export async function renew(client: Client, bucket: string, key: string, holder: Holder, ttlMs: number, now = Date.now): Promise<boolean> {
+  for (;;) {
+    const current = await readVersioned(client, bucket, key);
+    const lease = current && parseLease(current.body, key);
+    if (!current || !lease || !sameHolder(lease.holder, holder)) return false;
+    const t = now();
+    const next: Lease = { ...lease, expiresAt: new Date(t + ttlMs).toISOString(), renewedAt: new Date(t).toISOString() };
+    if (await writeIfUnchanged(client, bucket, key, encode(next), current.etag)) return true;
+  }
 }
 
 /** Releases the lease if `holder` has it; returns whether it did. */
-export async function release(client: Client, bucket: string, key: string, holder: string): Promise<boolean> {
-  const current = await readLease(client, bucket, key);
-  if (current?.holder !== holder) return false;
-  await removeKeys(client, bucket, [key]);
-  return true;
+export async function release(client: Client, bucket: string, key: string, holder: Holder, now = Date.now): Promise<boolean> {
+  for (;;) {
+    const current = await readVersioned(client, bucket, key);
+    const lease = current && parseLease(current.body, key);
+    if (!current || !lease || !sameHolder(lease.holder, holder)) return false;
+    const t = new Date(now()).toISOString();
+    const next: Lease = { holder: null, acquiredAt: lease.acquiredAt, expiresAt: t, renewedAt: t };
+    if (await writeIfUnchanged(client, bucket, key, encode(next), current.etag)) return true;
+  }
 }

@@ -1,12 +1,18 @@
 /**
  * The deployment registry: one JSON object in the models bucket with the
- * history of deployments, plus the seed's `data/recommender/directory.txt`
+ * full history of deployments, plus the seed's `data/recommender/directory.txt`
  * (the slot that the next model goes to) kept in step for compatibility.
+ *
+ * Writes are conditional on the object's ETag (If-Match / If-None-Match):
+ * two writers that overlap never overwrite each other; the one that lost
+ * re-reads and appends again. The workflow is handed only what it needs
+ * (active, standby, the last RECENT_DEPLOYMENTS): its history stays small
+ * however long the registry grows.
  */
 import type { Client } from 'minio';
-import { getOptionalObject } from '../storage/objects';
 import type { Deployment, DeploymentState } from '../workflows/types';
 import { listClaimedVersions, listVersions } from '../savedmodel';
+import { readVersioned, writeIfUnchanged } from './versioned-object';
 
 export interface RegistryLocation {
   modelsBucket: string;
@@ -20,12 +26,13 @@ interface RegistryDocument {
   history: Deployment[];
 }
 
-export async function readHistory(client: Client, loc: RegistryLocation): Promise<Deployment[]> {
-  const bytes = await getOptionalObject(client, loc.modelsBucket, loc.registryKey);
-  if (!bytes) return [];
+/** deployments handed to the workflow (enough for a rollback to look back) */
+export const RECENT_DEPLOYMENTS = 20;
+
+function parseDocument(body: Buffer, loc: RegistryLocation): Deployment[] {
   let doc: RegistryDocument;
   try {
-    doc = JSON.parse(bytes.toString('utf8')) as RegistryDocument;
+    doc = JSON.parse(body.toString('utf8')) as RegistryDocument;
   } catch (err) {
     throw new Error(`${loc.modelsBucket}/${loc.registryKey} is not valid JSON: ${(err as Error).message}`);
   }
@@ -33,42 +40,69 @@ export async function readHistory(client: Client, loc: RegistryLocation): Promis
   return doc.history;
 }
 
+/** Every deployment ever recorded, oldest first, with the version (ETag) read; null when there is no registry yet. */
+async function readRegistry(client: Client, loc: RegistryLocation): Promise<{ history: Deployment[]; etag: string | null }> {
+  const v = await readVersioned(client, loc.modelsBucket, loc.registryKey);
+  return v ? { history: parseDocument(v.body, loc), etag: v.etag } : { history: [], etag: null };
+}
+
+/** The full history (for operators and tests; the workflow gets readDeploymentState). */
+export async function readFullHistory(client: Client, loc: RegistryLocation): Promise<Deployment[]> {
+  return (await readRegistry(client, loc)).history;
+}
+
 export function otherSlot(slots: [string, string], slot: string): string {
   return slot === slots[0] ? slots[1] : slots[0];
 }
 
-export async function readDeploymentState(client: Client, loc: RegistryLocation): Promise<DeploymentState> {
-  const history = await readHistory(client, loc);
+function stateOf(history: Deployment[], loc: RegistryLocation, slotVersions: number[]): DeploymentState {
   const active = history.at(-1) ?? null;
-  // claimed versions count too: a removed (failed) version's number is never reused
-  const versions = (
-    await Promise.all(
-      loc.slots.flatMap((s) => [listVersions(client, loc.modelsBucket, s), listClaimedVersions(client, loc.modelsBucket, s)]),
-    )
-  ).flat();
-  const maxVersion = Math.max(0, ...versions, ...history.map((d) => d.version));
-  return { active, standbySlot: active ? otherSlot(loc.slots, active.slot) : loc.slots[0], maxVersion, history };
+  const maxVersion = Math.max(0, ...slotVersions, ...history.map((d) => d.version));
+  return {
+    active,
+    standbySlot: active ? otherSlot(loc.slots, active.slot) : loc.slots[0],
+    maxVersion,
+    history: history.slice(-RECENT_DEPLOYMENTS),
+    recorded: history.length,
+  };
 }
+
+async function slotVersions(client: Client, loc: RegistryLocation): Promise<number[]> {
+  // claimed versions count too: a removed (failed) version's number is never reused
+  return (
+    await Promise.all(loc.slots.flatMap((s) => [listVersions(client, loc.modelsBucket, s), listClaimedVersions(client, loc.modelsBucket, s)]))
+  ).flat();
+}
+
+export async function readDeploymentState(client: Client, loc: RegistryLocation): Promise<DeploymentState> {
+  const [{ history }, versions] = await Promise.all([readRegistry(client, loc), slotVersions(client, loc)]);
+  return stateOf(history, loc, versions);
+}
+
+const sameRecord = (a: Deployment, b: Deployment) => a.slot === b.slot && a.version === b.version && a.runId === b.runId && a.kind === b.kind;
 
 /**
  * Appends a deployment (idempotent: the same workflow run recording the same
- * slot/version again changes nothing) and flips directory.txt to the new standby.
+ * slot/version again changes nothing) and flips directory.txt to the new
+ * standby. A concurrent writer is detected by the conditional write and the
+ * append retried on what it wrote.
  */
 export async function recordDeployment(client: Client, loc: RegistryLocation, deployment: Deployment): Promise<DeploymentState> {
-  const history = await readHistory(client, loc);
-  const last = history.at(-1);
-  const already =
-    last && last.slot === deployment.slot && last.version === deployment.version && last.runId === deployment.runId;
-  if (!already) {
+  let history: Deployment[];
+  for (let attempt = 1; ; attempt++) {
+    const current = await readRegistry(client, loc);
+    history = current.history;
+    // a retried activity whose first write went through: it is among the last few records
+    if (history.slice(-RECENT_DEPLOYMENTS).some((d) => sameRecord(d, deployment))) break;
     history.push(deployment);
-    const doc: RegistryDocument = { history };
-    await client.putObject(loc.modelsBucket, loc.registryKey, Buffer.from(JSON.stringify(doc, null, 2)), undefined, {
-      'Content-Type': 'application/json',
-    });
+    const body = Buffer.from(JSON.stringify({ history } satisfies RegistryDocument));
+    if (await writeIfUnchanged(client, loc.modelsBucket, loc.registryKey, body, current.etag)) break;
+    if (attempt >= 20) throw new Error(`${loc.modelsBucket}/${loc.registryKey} kept changing under 20 attempts to record a deployment`);
   }
-  const standby = otherSlot(loc.slots, deployment.slot);
+  // directory.txt follows the registry's newest entry (not necessarily ours, if another was recorded after it)
+  const standby = otherSlot(loc.slots, history.at(-1)!.slot);
   await client.putObject(loc.dataBucket, `${loc.dataPrefix}/directory.txt`, Buffer.from(standby), undefined, {
     'Content-Type': 'text/plain',
   });
-  return readDeploymentState(client, loc);
+  return stateOf(history, loc, await slotVersions(client, loc));
 }

@@ -36,8 +36,10 @@ export interface TrainingActivities {
     kind: 'deploy' | 'rollback';
   }): Promise<DeploymentState>;
   removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }>;
-  /** one deployment at a time (fails retryably while another run holds it) */
-  acquireDeployLock(): Promise<{ holder: string }>;
+  /** one deployment at a time (fails retryably while another live run holds its unexpired lease) */
+  acquireDeployLock(input?: { ttlSeconds?: number }): Promise<{ holder: string; expiresAt?: string }>;
+  /** extends this run's lease (fails non-retryably when it lost it) */
+  renewDeployLock(input: { ttlSeconds?: number }): Promise<{ renewed: true }>;
   releaseDeployLock(): Promise<{ released: boolean }>;
 }
 

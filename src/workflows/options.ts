@@ -5,7 +5,12 @@
  */
 import type { ActivityOptions } from '@temporalio/workflow';
 
-const nonRetryableErrorTypes = ['BadInputError', 'ConfigError', 'ModelRejectedError'];
+// ZodError: options the activity's own schema refuses (e.g. an objective the
+// ML core does not know) are as bad on the next attempt
+const nonRetryableErrorTypes = ['BadInputError', 'ConfigError', 'ModelRejectedError', 'ZodError', 'DeployLockLost'];
+
+/** The deploy lease's life; renewed while its holder works (activities/lease-renewal.ts). */
+export const DEPLOY_LEASE_TTL_SECONDS = 300;
 
 export const refreshDataOptions: ActivityOptions = {
   startToCloseTimeout: '20m',
@@ -25,6 +30,7 @@ export const trainModelOptions: ActivityOptions = {
 
 export const registryOptions: ActivityOptions = {
   startToCloseTimeout: '1m',
+  summary: 'read or update the deployment registry',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s', maximumAttempts: 20, nonRetryableErrorTypes },
 };
 

@@ -2,179 +2,326 @@
  * retrainAndDeploy: the durable replacement of the seed's Kubeflow pipeline
  * (data publisher → training → model publisher), deploying blue/green.
  *
- *   refreshData → trainModel → quality gate → exportSavedModel (standby slot)
- *   → waitForStandbyReady (serving worker) → publishModelUrl → commitActiveSlot
+ *   refreshData → trainModel → deploy lock → quality gate → exportSavedModel
+ *   (standby slot) → waitForStandbyReady (serving worker) → publishModelUrl
+ *   → commitActiveSlot → release the lock
  *
  * The active slot is never touched before the standby has the new version
  * AVAILABLE and has answered a smoke prediction; a failed or cancelled run
  * removes the version it exported and leaves serving as it was.
+ *
+ * The run's state lives in one object that the handlers (status query,
+ * progress signal, cancel update) share; each step is a method; every
+ * failure goes through `fail`. Changes since runs were first recorded sit
+ * behind patched() (test/workflows/replay.test.ts replays the old ones).
  */
 import {
   ApplicationFailure,
   CancellationScope,
+  condition,
   isCancellation,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
+  type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ServingActivities, TrainingActivities } from './activity-interfaces';
 import { cancelRunUpdate, DEFAULT_READINESS_TIMEOUT_SECONDS, DEFAULT_SERVING_TASK_QUEUE, statusQuery, trainingProgressSignal } from './definitions';
 import { qualityGate } from './gate';
-import { deployLockOptions, exportOptions, publishOptions, readinessOptions, refreshDataOptions, registryOptions, trainModelOptions } from './options';
+import { parseRetrainAndDeployInput } from './input-schema';
+import {
+  DEPLOY_LEASE_TTL_SECONDS,
+  deployLockOptions,
+  exportOptions,
+  publishOptions,
+  readinessOptions,
+  refreshDataOptions,
+  registryOptions,
+  trainModelOptions,
+} from './options';
+import { dataSummary, exportSummary, renderDetails, trainSummary } from './run-details';
 import { HIT_RATE_10, MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
-import type { ExportRef, Outcome, RetrainAndDeployInput, RetrainAndDeployResult, RunStatus } from './types';
+import type {
+  CandidateRef,
+  DataRef,
+  DeploymentState,
+  ExportRef,
+  GateDecision,
+  ModelMetrics,
+  Outcome,
+  ReadinessResult,
+  RetrainAndDeployInput,
+  RetrainAndDeployResult,
+  RunStatus,
+} from './types';
 
-const { refreshData } = proxyActivities<TrainingActivities>(refreshDataOptions);
-const { getDeploymentState, commitActiveSlot, removeModelVersion } = proxyActivities<TrainingActivities>(registryOptions);
-const { exportSavedModel } = proxyActivities<TrainingActivities>(exportOptions);
-const { acquireDeployLock, releaseDeployLock } = proxyActivities<TrainingActivities>(deployLockOptions);
-const { publishModelUrl } = proxyActivities<TrainingActivities>(publishOptions);
+const training = (options: ActivityOptions) => proxyActivities<TrainingActivities>(options);
+const lock = training(deployLockOptions);
+const release = training({ ...deployLockOptions, summary: 'release the deploy lock' });
+const readRegistry = training({ ...registryOptions, summary: 'read the deployment registry (active, standby, last deployments)' });
+
+/** A step's own verdict (bad input, standby not ready): `fail` records its message as the reason and ends the run with it. */
+class RecordedFailure extends Error {
+  constructor(readonly failure: ApplicationFailure) {
+    super(failure.message);
+  }
+}
 
 export async function retrainAndDeploy(input: RetrainAndDeployInput = {}): Promise<RetrainAndDeployResult> {
-  const info = workflowInfo();
-  const status: RunStatus = { step: 'starting' };
-  let exported: ExportRef | undefined;
-  let published = false;
-  let locked = false;
-  let cancelReason: string | undefined;
+  return new RetrainAndDeployRun(input).run();
+}
 
-  const run = new CancellationScope();
-  setHandler(statusQuery, () => status);
-  setHandler(trainingProgressSignal, (progress) => {
-    status.training = progress;
-  });
-  setHandler(cancelRunUpdate, (reason: string) => {
-    cancelReason = reason || 'cancelled by request';
-    run.cancel();
-    return `cancelling at step ${status.step}`;
-  });
+class RetrainAndDeployRun {
+  private readonly info = workflowInfo();
+  private readonly status: RunStatus = { step: 'starting' };
+  private readonly scope = new CancellationScope();
+  private input: RetrainAndDeployInput;
+  private activeMetrics: ModelMetrics | undefined;
+  private exported: ExportRef | undefined;
+  private published = false;
+  private locked = false;
+  private cancelReason: string | undefined;
 
-  const finish = (outcome: Outcome, reason: string): RetrainAndDeployResult => {
-    status.step = 'done';
-    status.outcome = outcome;
-    status.reason = reason;
+  constructor(input: RetrainAndDeployInput) {
+    this.input = input;
+    setHandler(statusQuery, () => this.status);
+    setHandler(trainingProgressSignal, (progress) => {
+      this.status.training = progress;
+      this.showDetails();
+    });
+    setHandler(
+      cancelRunUpdate,
+      (reason: string) => {
+        this.cancelReason = reason || 'cancelled by request';
+        this.scope.cancel();
+        return `cancelling at step ${this.status.step}`;
+      },
+      { validator: (_reason: string) => this.refuseCancel() },
+    );
+  }
+
+  /** Throws (the update is refused, the run untouched) when a cancel can no longer undo the run. */
+  private refuseCancel(): void {
+    if (this.status.step === 'done') throw new Error(`the run has already finished (${this.status.outcome}); nothing to cancel`);
+    if (this.published || this.status.step === 'publishing' || this.status.step === 'committing') {
+      throw new Error(`version ${this.status.version} is already being published to the model server; a cancel cannot undo it (roll back instead)`);
+    }
+    if (this.cancelReason !== undefined) throw new Error(`the run is already being cancelled (${this.cancelReason})`);
+    if (this.status.step === 'cleaning-up') throw new Error('the run has already failed and is removing its standby version');
+  }
+
+  async run(): Promise<RetrainAndDeployResult> {
+    try {
+      if (patched('validate-input')) this.input = this.validated(this.input);
+      this.showDetails();
+      return await this.scope.run(() => this.deploy());
+    } catch (err) {
+      return await this.fail(err);
+    } finally {
+      if (this.locked) await CancellationScope.nonCancellable(() => release.releaseDeployLock());
+    }
+  }
+
+  private validated(input: unknown): RetrainAndDeployInput {
+    try {
+      return parseRetrainAndDeployInput(input);
+    } catch (err) {
+      throw new RecordedFailure(ApplicationFailure.nonRetryable((err as Error).message, 'BadInputError'));
+    }
+  }
+
+  /** The steps, in order; any failure or cancel leaves through `fail`. */
+  private async deploy(): Promise<RetrainAndDeployResult> {
+    const data = await this.refreshData();
+    const candidate = await this.train(data);
+    await this.acquireLock();
+    const { state, gate } = await this.gate(candidate);
+    if (!gate.deploy) return this.finish('rejected', gate.reason);
+    const exported = await this.export(candidate, state);
+    const ready = await this.waitForStandby(exported);
+    await this.publish(exported, ready, candidate);
+    return this.commit(exported, ready, candidate, gate);
+  }
+
+  private enter(step: RunStatus['step']): void {
+    this.status.step = step;
+    this.showDetails();
+  }
+
+  private showDetails(): void {
+    setCurrentDetails(renderDetails(this.status, this.activeMetrics));
+  }
+
+  private async refreshData(): Promise<DataRef> {
+    this.enter('refreshing-data');
+    const options = this.input.data ?? {};
+    const data = await training({ ...refreshDataOptions, summary: dataSummary(options.mode) }).refreshData(options);
+    this.status.data = data;
+    upsertMemo({ data: { key: `${data.bucket}/${data.transactionsKey}`, sha256: data.sha256, rows: data.rows, badLines: data.badLines } });
+    return data;
+  }
+
+  private async train(data: DataRef): Promise<CandidateRef> {
+    this.enter('training');
+    const options = this.input.training ?? {};
+    const heartbeat = options.heartbeatTimeoutSeconds;
+    const activityOptions: ActivityOptions = heartbeat ? { ...trainModelOptions, heartbeatTimeout: heartbeat * 1000 } : trainModelOptions;
+    const candidate = await training({ ...activityOptions, summary: trainSummary(options, data) }).trainModel({
+      data,
+      options,
+      candidatePrefix: `candidates/${this.info.workflowId}/${this.info.runId}`,
+    });
+    this.status.candidate = candidate;
+    upsertSearchAttributes([{ key: HIT_RATE_10, value: candidate.metrics.hitRate10 }]);
+    upsertMemo({ metrics: candidate.metrics });
+    return candidate;
+  }
+
+  /** From the gate to the commit, one deployment at a time (rollbacks and runs started by hand too). */
+  private async acquireLock(): Promise<void> {
+    this.enter('gating');
+    // runs recorded before this lock existed replay without it
+    if (patched('deploy-lock')) {
+      await lock.acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
+      this.locked = true;
+    }
+  }
+
+  /** Renews the lease for the next step (it may outlast the default lease); fails if another run took it over. */
+  private async renewLock(ttlSeconds: number): Promise<void> {
+    if (this.locked && patched('deploy-lease-renewal')) {
+      await training({ ...registryOptions, summary: `renew the deploy lease for ${ttlSeconds} s` }).renewDeployLock({ ttlSeconds });
+    }
+  }
+
+  private async gate(candidate: CandidateRef): Promise<{ state: DeploymentState; gate: GateDecision }> {
+    const state = await readRegistry.getDeploymentState();
+    this.status.active = state.active && { slot: state.active.slot, version: state.active.version };
+    this.activeMetrics = state.active?.metrics;
+    const gate = qualityGate(candidate.metrics, state.active?.metrics, this.input.gate);
+    this.status.gate = gate;
+    upsertMemo({ gate: gate.reason });
+    this.showDetails();
+    return { state, gate };
+  }
+
+  private async export(candidate: CandidateRef, state: DeploymentState): Promise<ExportRef> {
+    this.enter('exporting');
+    const version = state.maxVersion + 1;
+    this.status.version = version;
+    this.status.standbySlot = state.standbySlot;
+    upsertSearchAttributes([
+      { key: MODEL_VERSION, value: version },
+      { key: SLOT, value: state.standbySlot },
+    ]);
+    this.showDetails();
+    const summary = exportSummary(candidate, state.standbySlot, version);
+    this.exported = await training({ ...exportOptions, summary }).exportSavedModel({ candidate, slot: state.standbySlot, version });
+    return this.exported;
+  }
+
+  private readinessTimeout(): number {
+    return this.input.readinessTimeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_SECONDS;
+  }
+
+  private async waitForStandby(exported: ExportRef): Promise<ReadinessResult> {
+    this.enter('waiting-for-standby');
+    const timeout = this.readinessTimeout();
+    await this.renewLock(timeout + 120);
+    const options = readinessOptions(this.input.servingTaskQueue ?? DEFAULT_SERVING_TASK_QUEUE, timeout);
+    const { waitForStandbyReady } = proxyActivities<ServingActivities>({
+      ...options,
+      summary: `wait until slot ${exported.slot} serves version ${exported.version} (at most ${timeout} s)`,
+    });
+    try {
+      return await waitForStandbyReady({ slot: exported.slot, version: exported.version, deadlineMs: Date.now() + timeout * 1000 });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
+      const reason = `standby slot ${exported.slot} did not serve version ${exported.version}: ${cause}; the active slot keeps serving`;
+      throw new RecordedFailure(ApplicationFailure.nonRetryable(reason, 'StandbyNotReady'));
+    }
+  }
+
+  private async publish(exported: ExportRef, ready: ReadinessResult, candidate: CandidateRef): Promise<void> {
+    this.enter('publishing');
+    await this.renewLock(DEPLOY_LEASE_TTL_SECONDS);
+    const { slot, version } = exported;
+    await training({ ...publishOptions, summary: `publish ${ready.predictUrl} on Kafka (key ${slot}/${version})` }).publishModelUrl({
+      slot,
+      version,
+      url: ready.predictUrl,
+      key: `${slot}/${version}`,
+      description: `version ${version} of ${this.info.workflowType} run ${this.info.workflowId}; HR@10 ${candidate.metrics.hitRate10.toFixed(4)}`,
+    });
+    this.published = true;
+  }
+
+  /** Once the URL is out, the registry must follow even if a cancel arrives. */
+  private async commit(exported: ExportRef, ready: ReadinessResult, candidate: CandidateRef, gate: GateDecision): Promise<RetrainAndDeployResult> {
+    this.enter('committing');
+    const { slot, version } = exported;
+    const { commitActiveSlot } = training({ ...registryOptions, summary: `record version ${version} in slot ${slot} as active` });
+    const after = await CancellationScope.nonCancellable(() =>
+      commitActiveSlot({ slot, version, url: ready.predictUrl, metrics: candidate.metrics, kind: 'deploy' }),
+    );
+    this.status.active = after.active && { slot: after.active.slot, version: after.active.version };
+    this.status.standbySlot = after.standbySlot;
+    const result = this.finish('deployed', `version ${version} serves from slot ${slot}; ${gate.reason}`);
+    return { ...result, slot, url: ready.predictUrl };
+  }
+
+  private finish(outcome: Outcome, reason: string): RetrainAndDeployResult {
+    this.status.step = 'done';
+    this.status.outcome = outcome;
+    this.status.reason = reason;
     upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
     upsertMemo({ outcome, reason });
+    this.showDetails();
     return {
       outcome,
       reason,
-      version: status.version,
-      slot: status.standbySlot,
-      metrics: status.candidate?.metrics,
-      data: status.data,
+      version: this.status.version,
+      slot: this.status.standbySlot,
+      metrics: this.status.candidate?.metrics,
+      data: this.status.data,
     };
-  };
+  }
 
   /** Remove the exported standby version unless its URL was already published. */
-  const cleanUp = async () => {
-    if (!exported || published) return;
-    status.step = 'cleaning-up';
-    await CancellationScope.nonCancellable(() => removeModelVersion({ slot: exported!.slot, version: exported!.version }));
-  };
+  private async cleanUp(): Promise<void> {
+    const exported = this.exported;
+    if (!exported || this.published) return;
+    this.enter('cleaning-up');
+    const { removeModelVersion } = training({ ...registryOptions, summary: `remove unpublished version ${exported.version} from slot ${exported.slot}` });
+    await CancellationScope.nonCancellable(() => removeModelVersion({ slot: exported.slot, version: exported.version }));
+  }
 
-  try {
-    try {
-      return await run.run(async () => {
-        status.step = 'refreshing-data';
-        const data = await refreshData(input.data ?? {});
-        status.data = data;
-        upsertMemo({ data: { key: `${data.bucket}/${data.transactionsKey}`, sha256: data.sha256, rows: data.rows, badLines: data.badLines } });
-
-        status.step = 'training';
-        const heartbeat = input.training?.heartbeatTimeoutSeconds;
-        const { trainModel } = proxyActivities<TrainingActivities>(
-          heartbeat ? { ...trainModelOptions, heartbeatTimeout: `${heartbeat}s` } : trainModelOptions,
-        );
-        const candidate = await trainModel({
-          data,
-          options: input.training ?? {},
-          candidatePrefix: `candidates/${info.workflowId}/${info.runId}`,
-        });
-        status.candidate = candidate;
-        upsertSearchAttributes([{ key: HIT_RATE_10, value: candidate.metrics.hitRate10 }]);
-        upsertMemo({ metrics: candidate.metrics });
-
-        status.step = 'gating';
-        // From here to the commit, one run at a time (runs started by hand
-        // too); runs recorded before this lock existed replay without it.
-        if (patched('deploy-lock')) {
-          await acquireDeployLock();
-          locked = true;
-        }
-        const state = await getDeploymentState();
-        status.active = state.active && { slot: state.active.slot, version: state.active.version };
-        const gate = qualityGate(candidate.metrics, state.active?.metrics, input.gate);
-        status.gate = gate;
-        upsertMemo({ gate: gate.reason });
-        if (!gate.deploy) return finish('rejected', gate.reason);
-
-        status.step = 'exporting';
-        const version = state.maxVersion + 1;
-        status.version = version;
-        status.standbySlot = state.standbySlot;
-        upsertSearchAttributes([
-          { key: MODEL_VERSION, value: version },
-          { key: SLOT, value: state.standbySlot },
-        ]);
-        exported = await exportSavedModel({ candidate, slot: state.standbySlot, version });
-
-        status.step = 'waiting-for-standby';
-        const timeout = input.readinessTimeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_SECONDS;
-        const { waitForStandbyReady } = proxyActivities<ServingActivities>(
-          readinessOptions(input.servingTaskQueue ?? DEFAULT_SERVING_TASK_QUEUE, timeout),
-        );
-        let ready;
-        try {
-          ready = await waitForStandbyReady({ slot: exported.slot, version, deadlineMs: Date.now() + timeout * 1000 });
-        } catch (err) {
-          if (isCancellation(err)) throw err;
-          await cleanUp();
-          const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
-          const reason = `standby slot ${exported.slot} did not serve version ${version}: ${cause}; the active slot keeps serving`;
-          finish('failed', reason);
-          throw ApplicationFailure.nonRetryable(reason, 'StandbyNotReady');
-        }
-
-        status.step = 'publishing';
-        await publishModelUrl({
-          slot: exported.slot,
-          version,
-          url: ready.predictUrl,
-          key: `${exported.slot}/${version}`,
-          description: `version ${version} of ${info.workflowType} run ${info.workflowId}; HR@10 ${candidate.metrics.hitRate10.toFixed(4)}`,
-        });
-        published = true;
-
-        // Once the URL is out, the registry must follow even if a cancel arrives.
-        status.step = 'committing';
-        const after = await CancellationScope.nonCancellable(() =>
-          commitActiveSlot({ slot: exported!.slot, version, url: ready.predictUrl, metrics: candidate.metrics, kind: 'deploy' }),
-        );
-        status.active = after.active && { slot: after.active.slot, version: after.active.version };
-        status.standbySlot = after.standbySlot;
-        const result = finish('deployed', `version ${version} serves from slot ${exported.slot}; ${gate.reason}`);
-        return { ...result, slot: exported.slot, url: ready.predictUrl };
-      });
-    } catch (err) {
-      if (isCancellation(err)) {
-        await cleanUp();
-        const reason = cancelReason ?? 'workflow cancelled';
-        const result = finish('cancelled', reason);
-        // A cancel through the update completes the run with outcome "cancelled";
-        // a cancel through Temporal's own API keeps Temporal's cancelled status.
-        if (cancelReason) return result;
-        throw err;
-      }
-      if (status.outcome !== 'failed') {
-        await cleanUp();
-        finish('failed', err instanceof Error ? err.message : String(err));
-      }
-      throw err;
+  /** The one failure path: clean up, record the outcome, end the run as Failed or Canceled. */
+  private async fail(err: unknown): Promise<RetrainAndDeployResult> {
+    await this.cleanUp();
+    if (isCancellation(err)) {
+      const result = this.finish('cancelled', this.cancelReason ?? 'workflow cancelled');
+      // Temporal's own cancel: the run ends Canceled
+      if (!this.cancelReason) throw err;
+      // Through the update: older runs completed with outcome "cancelled".
+      // A workflow cannot cancel itself (the server refuses), so the client
+      // follows the update with Temporal's cancel (cancelRun in
+      // src/cli/commands/cancel.ts); the run waits a minute for it, and then
+      // ends Canceled. A client that sends only the update gets a Completed run.
+      if (!patched('cancel-ends-canceled')) return result;
+      await condition(() => false, '1m'); // rejects when Temporal's cancel arrives (or has arrived)
+      return result;
     }
-  } finally {
-    if (locked) await CancellationScope.nonCancellable(() => releaseDeployLock());
+    if (err instanceof RecordedFailure) {
+      this.finish('failed', err.failure.message);
+      throw err.failure;
+    }
+    this.finish('failed', err instanceof Error ? err.message : String(err));
+    throw err;
   }
 }

@@ -111,7 +111,10 @@ export interface DeploymentState {
   standbySlot: string;
   /** largest version found in any slot or in the registry (0 when none) */
   maxVersion: number;
+  /** the last few deployments, oldest first (the registry in MinIO keeps them all) */
   history: Deployment[];
+  /** how many deployments the registry holds in all (absent from states recorded before it was kept) */
+  recorded?: number;
 }
 
 export interface ExportRef {
@@ -161,7 +164,7 @@ export type Step =
   | 'cleaning-up'
   | 'done';
 
-export type Outcome = 'deployed' | 'rejected' | 'failed' | 'cancelled';
+export type Outcome = 'deployed' | 'rolled-back' | 'rejected' | 'failed' | 'cancelled';
 
 export interface TrainingProgress {
   epoch: number;

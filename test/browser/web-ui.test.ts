@@ -3,7 +3,11 @@
  * Chromium (Debian's) driven by playwright-core: open the run's page, find
  * the training activity's last heartbeat while it trains, then the search
  * attributes (model version, slot, HR@10) and the memo, and the run in the
- * list filtered by its search attribute. Screenshots go to artifacts/web-ui/.
+ * list filtered by its search attribute, and the run's user metadata: the
+ * static summary and details it was started with, the summary of every
+ * activity call and the current details (live step and training progress,
+ * then the metrics table and the gate's decision). Screenshots go to
+ * artifacts/web-ui/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +15,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readProgress } from '../../src/cli/run-progress';
 import { workflowUrl } from '../../src/cli/ui-links';
+import { checkInput, runMetadata } from '../../src/cli/workflow-input';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
@@ -34,6 +39,12 @@ afterAll(async () => {
   await sys?.stop();
 });
 
+/** The page's text, with that of its frames (the UI renders user-metadata Markdown in sandboxed iframes). */
+async function pageText(): Promise<string> {
+  const parts = await Promise.all(page.frames().map((f) => f.innerText('body', { timeout: 300 }).catch(() => '')));
+  return parts.join('\n');
+}
+
 async function visit(url: string, shot: string, expected: RegExp[]): Promise<string> {
   let text = '';
   // A single-page app that keeps polling a running workflow (never "network
@@ -41,11 +52,16 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
   for (let attempt = 0; attempt < 3; attempt++) {
     await page.goto(url, { waitUntil: 'load' });
     for (let i = 0; i < 40; i++) {
-      text = await page.innerText('body');
+      text = await pageText();
       if (expected.every((re) => re.test(text))) break;
+      // the user-metadata tab fetches the current details once (a query to
+      // the busy training worker); its "R" key fetches them again
+      if (i % 8 === 7 && url.endsWith('/user-metadata')) await page.keyboard.press('r');
       await page.waitForTimeout(250);
     }
     if (expected.every((re) => re.test(text))) break;
+    await page.screenshot({ path: path.join(SHOTS, `attempt-${attempt}-${shot}`), fullPage: true });
+    console.log(`attempt ${attempt}: missing ${expected.filter((re) => !re.test(text)).join(', ')} in:\n${text.slice(-1500)}`);
   }
   await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
   for (const re of expected) expect(text).toMatch(re);
@@ -53,12 +69,15 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
 }
 
 describe('Temporal web UI inspection of a run', () => {
-  it('shows the training heartbeat, the search attributes, the memo and the run in the filtered list', async () => {
+  it('shows the training heartbeat, the search attributes, the memo, the user metadata and the run in the filtered list', async () => {
     const workflowId = `web-ui-${sys.id}`;
+    const input = checkInput({ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { epochs: 30 } }, 'test input');
     const handle = await sys.temporal.workflow.start('retrainAndDeploy', {
       taskQueue: sys.config.temporal.taskQueues.training,
       workflowId,
-      args: [{ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { epochs: 30 } }],
+      args: [input],
+      // as `recommender run` starts it
+      ...runMetadata('cli', input),
     });
     const runUrl = workflowUrl(sys.config.temporal, workflowId, handle.firstExecutionRunId).replace(/\/history$/, '');
     for (;;) {
@@ -67,6 +86,15 @@ describe('Temporal web UI inspection of a run', () => {
       if (p.closed) throw new Error('run ended before training heartbeated');
       await new Promise((r) => setTimeout(r, 200));
     }
+    // while it trains: what started it, and the live step (the training signal arrives once per epoch)
+    await visit(`${runUrl}/user-metadata`, 'user-metadata-training.png', [
+      /retrain & deploy: implicit objective, 30 epochs, data generate — started by hand \(recommender run\)/,
+      /Trigger: started by hand/,
+      /Current Details/,
+      /Step: Training/,
+      /Training: epoch \d+ of 30/,
+      /train implicit model, 30 epochs on [\d,]+ purchases of [\d,]+ customers/,
+    ]);
     await visit(`${runUrl}/pending-activities`, 'pending-activities-heartbeat.png', [/trainModel/, /"epoch":\s*\d+/, /"loss"/]);
 
     const result = (await handle.result()) as RetrainAndDeployResult;
@@ -78,7 +106,22 @@ describe('Temporal web UI inspection of a run', () => {
       /"RecommenderOutcome":\s*"deployed"/,
     ]);
     await visit(`${runUrl}/memo`, 'memo.png', [/"hitRate10"/, /"sha256"/, /"gate"/]);
+    // at the end: the metrics table and the gate's decision, and a summary on every activity call
+    await visit(`${runUrl}/user-metadata`, 'user-metadata-done.png', [
+      /Done: deployed/,
+      /metric\s+candidate\s+popularity\s+active model/,
+      /HR@10\s+0\.\d{4}\s+0\.\d{4}/,
+      /Gate: deploy — first model: HR@10/,
+      /Data: .*sha256 [0-9a-f]{12}/,
+      /refresh purchase history \(generate\)/,
+      /wait for the deploy lock/,
+      new RegExp(`export SavedModel version ${result.version} to standby slot ${result.slot}`),
+      new RegExp(`wait until slot ${result.slot} serves version ${result.version}`),
+      /publish http:\S+ on Kafka/,
+      new RegExp(`record version ${result.version} in slot ${result.slot} as active`),
+      /release the deploy lock/,
+    ]);
     const query = encodeURIComponent(`RecommenderSlot="${result.slot}" AND WorkflowType="retrainAndDeploy"`);
     await visit(`${sys.config.temporal.uiUrl}/namespaces/${sys.config.temporal.namespace}/workflows?query=${query}`, 'workflow-list.png', [new RegExp(workflowId)]);
-  });
+  }, 300_000);
 });

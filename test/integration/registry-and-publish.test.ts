@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/messaging/kafka';
 import { publishDescriptorOnce, readDescriptors } from '../../src/messaging/model-descriptors';
-import { readDeploymentState, recordDeployment, type RegistryLocation } from '../../src/registry/deployments';
+import { RECENT_DEPLOYMENTS, readDeploymentState, readFullHistory, recordDeployment, type RegistryLocation } from '../../src/registry/deployments';
 import { removeVersion } from '../../src/registry/model-versions';
 import { listVersions } from '../../src/savedmodel';
 import { createMinioClient } from '../../src/storage/minio-client';
@@ -52,6 +52,48 @@ describe('deployment registry in MinIO', () => {
       expect(again.history.length).toBe(first.history.length);
       expect(first.standbySlot).toBe(loc.slots[1]);
       expect((await getOptionalObject(minio, loc.dataBucket, `${loc.dataPrefix}/directory.txt`))?.toString()).toBe(loc.slots[1]);
+    } finally {
+      await minio.removeObject(loc.modelsBucket, loc.registryKey);
+    }
+  });
+});
+
+describe('deployment registry: bounded state, conditional writes', () => {
+  const deployment = (i: number, runId = `r-${run}`) => ({
+    slot: loc.slots[i % 2],
+    version: i,
+    url: `http://127.0.0.1:8501/v1/models/${loc.slots[i % 2]}/versions/${i}:predict`,
+    metrics: { ...metrics(0.3), protocol: 'leave-one-out: last purchase per customer held out, full ranking over all products' },
+    kind: 'deploy' as const,
+    workflowId: `recommender-retrain-${i}`,
+    runId,
+    deployedAt: new Date(1_800_000_000_000 + i * 3_600_000).toISOString(),
+  });
+
+  it('hands the workflow under 256 KB after 5,000 recorded deployments, and keeps all of them in MinIO', async () => {
+    try {
+      const history = Array.from({ length: 4_999 }, (_, i) => deployment(i + 1));
+      await minio.putObject(loc.modelsBucket, loc.registryKey, Buffer.from(JSON.stringify({ history })));
+      const after = await recordDeployment(minio, loc, deployment(5_000));
+      const state = await readDeploymentState(minio, loc);
+      const bytes = Buffer.byteLength(JSON.stringify(state));
+      console.log(`getDeploymentState after 5,000 deployments: ${bytes} bytes (full registry ${Buffer.byteLength(JSON.stringify({ history: await readFullHistory(minio, loc) }))} bytes)`);
+      expect(bytes).toBeLessThan(256 * 1024);
+      expect(Buffer.byteLength(JSON.stringify(after))).toBeLessThan(256 * 1024);
+      expect(state).toMatchObject({ active: { version: 5_000 }, recorded: 5_000, maxVersion: 5_000, standbySlot: loc.slots[1] });
+      expect(state.history).toHaveLength(RECENT_DEPLOYMENTS);
+      expect(state.history.at(0)?.version).toBe(5_001 - RECENT_DEPLOYMENTS);
+      expect(await readFullHistory(minio, loc)).toHaveLength(5_000);
+    } finally {
+      await minio.removeObject(loc.modelsBucket, loc.registryKey);
+    }
+  });
+
+  it('loses no deployment when writers overlap: the conditional write makes the loser re-read and append', async () => {
+    try {
+      await Promise.all(Array.from({ length: 6 }, (_, i) => recordDeployment(minio, loc, deployment(100 + i, `race-${i}`))));
+      const history = await readFullHistory(minio, loc);
+      expect(history.map((d) => d.version).sort()).toEqual([100, 101, 102, 103, 104, 105]);
     } finally {
       await minio.removeObject(loc.modelsBucket, loc.registryKey);
     }

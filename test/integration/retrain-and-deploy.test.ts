@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDescriptors } from '../../src/messaging/model-descriptors';
 import { readDeploymentState } from '../../src/registry/deployments';
+import { statusQuery } from '../../src/workflows/definitions';
 import { registryLocation } from '../../src/activities/deps';
 import { getOptionalObject, listKeys } from '../../src/storage/objects';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
@@ -22,13 +23,17 @@ afterAll(async () => {
 
 const small = { data: { mode: 'generate', users: 300, products: 60, seed: 7 }, training: { epochs: 4, evalUsers: 300 } };
 
-async function run(workflow: 'retrainAndDeploy' | 'rollbackDeployment', input: object): Promise<RetrainAndDeployResult> {
-  const handle = await sys.temporal.workflow.start(workflow, {
+function start(workflow: 'retrainAndDeploy' | 'rollbackDeployment', input: object) {
+  return sys.temporal.workflow.start(workflow, {
     taskQueue: sys.config.temporal.taskQueues.training,
-    workflowId: `it-${sys.id}-${workflow}-${randomUUID()}`,
+    // a '/' in the id: the deploy lease's holder must still be found in Temporal
+    workflowId: `it-${sys.id}/${workflow}/${randomUUID()}`,
     args: [{ servingTaskQueue: sys.config.temporal.taskQueues.serving, readinessTimeoutSeconds: 60, ...input }],
   });
-  return (await handle.result()) as RetrainAndDeployResult;
+}
+
+async function run(workflow: 'retrainAndDeploy' | 'rollbackDeployment', input: object): Promise<RetrainAndDeployResult> {
+  return (await (await start(workflow, input)).result()) as RetrainAndDeployResult;
 }
 
 describe('retrainAndDeploy with real activities', () => {
@@ -60,7 +65,7 @@ describe('retrainAndDeploy with real activities', () => {
     expect(second).toMatchObject({ outcome: 'deployed', slot: slotB.name, version: before.maxVersion + 1 });
 
     const back = await run('rollbackDeployment', {});
-    expect(back).toMatchObject({ outcome: 'deployed', slot: slotA.name, version: before.active!.version });
+    expect(back).toMatchObject({ outcome: 'rolled-back', slot: slotA.name, version: before.active!.version });
     const state = await readDeploymentState(sys.minio, registryLocation(sys.config));
     expect(state.active).toMatchObject({ slot: slotA.name, version: before.active!.version, kind: 'rollback' });
     const keys = (await readDescriptors(sys.kafka, sys.config.topics.models)).map((d) => d.key);
@@ -81,5 +86,42 @@ describe('retrainAndDeploy with real activities', () => {
       [first.slot, first.version],
       [second.slot, second.version],
     ]);
+  });
+
+  it('a rollback started while a deploy holds the lock waits for it; then the registry and Kafka agree', async () => {
+    const deploy = await start('retrainAndDeploy', { ...small, data: { mode: 'existing' } });
+    // the deploy holds the lock from the gate to the commit
+    for (let i = 0; ; i++) {
+      const step = (await deploy.query(statusQuery)).step;
+      if (['exporting', 'waiting-for-standby'].includes(step)) break;
+      if (step === 'done' || i > 3000) throw new Error(`deploy never reached the locked steps (at ${step})`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const rollback = await start('rollbackDeployment', {});
+    // the rollback is refused the lock while the deploy holds it
+    let waited = false;
+    for (let i = 0; i < 400 && !waited; i++) {
+      const pending = (await rollback.describe()).raw.pendingActivities ?? [];
+      waited = pending.some((a) => a.activityType?.name === 'acquireDeployLock' && /another deployment is in progress/.test(a.lastFailure?.message ?? ''));
+      if (!waited) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(waited).toBe(true);
+    const deployed = (await deploy.result()) as RetrainAndDeployResult;
+    const back = (await rollback.result()) as RetrainAndDeployResult;
+    expect(deployed.outcome).toBe('deployed');
+    expect(back.outcome).toBe('rolled-back');
+    expect(back.slot).not.toBe(deployed.slot);
+
+    const state = await readDeploymentState(sys.minio, registryLocation(sys.config));
+    expect(state.history.slice(-2).map((d) => [d.kind, d.slot, d.version])).toEqual([
+      ['deploy', deployed.slot, deployed.version],
+      ['rollback', back.slot, back.version],
+    ]);
+    const last = (await readDescriptors(sys.kafka, sys.config.topics.models)).at(-1)!;
+    expect(last.descriptor.url).toBe(state.active!.url);
+    expect(last.key).toMatch(new RegExp(`^${state.active!.slot}/${state.active!.version}/rollback/`));
+    // and the slot behind that URL serves it
+    const served = await fetch(`${sys.config.slots.find((s) => s.name === state.active!.slot)!.baseUrl}/v1/models/${state.active!.slot}/versions/${state.active!.version}`).then((r) => r.json());
+    expect(served).toMatchObject({ model_version_status: [{ state: 'AVAILABLE' }] });
   });
 });

@@ -4,6 +4,7 @@
  * activities are tested against real MinIO/Kafka elsewhere.
  */
 import { ApplicationFailure } from '@temporalio/common';
+import { trainingOptionsSchema } from '../../src/ml/options';
 import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
 import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';
 
@@ -30,6 +31,9 @@ export interface FakeWorld {
   readiness: 'ok' | 'deadline';
   failPublishOnce: boolean;
   trainingDelayMs: number;
+  publishDelayMs: number;
+  /** trainModel checks its options with the ML core's real schema (a ZodError for an unknown objective) */
+  checkTrainingOptions: boolean;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -42,6 +46,8 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     readiness: 'ok',
     failPublishOnce: false,
     trainingDelayMs: 0,
+    publishDelayMs: 0,
+    checkTrainingOptions: false,
     ...partial,
   };
 }
@@ -52,8 +58,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       world.calls.push('refreshData');
       return { bucket: 'data', transactionsKey: 'recommender/transactions.csv', usersKey: 'recommender/users.csv', sha256: 'abc', rows: 10, badLines: 0, badLineSamples: [], customers: 5, products: 5, purchases: 20 };
     },
-    async trainModel({ candidatePrefix }) {
+    async trainModel({ candidatePrefix, options }) {
       world.calls.push('trainModel');
+      if (world.checkTrainingOptions) trainingOptionsSchema.parse({ mode: options.objective });
       if (world.trainingDelayMs) {
         const { Context } = await import('@temporalio/activity');
         const ctx = Context.current();
@@ -76,6 +83,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     },
     async publishModelUrl({ key, url }) {
       world.calls.push(`publishModelUrl ${key}`);
+      if (world.publishDelayMs) await new Promise((r) => setTimeout(r, world.publishDelayMs));
       const first = !world.published.has(key);
       if (first) world.published.set(key, url);
       if (world.failPublishOnce) {
@@ -94,6 +102,10 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     async acquireDeployLock() {
       world.calls.push('acquireDeployLock');
       return { holder: 'w/r' };
+    },
+    async renewDeployLock() {
+      world.calls.push('renewDeployLock');
+      return { renewed: true as const };
     },
     async releaseDeployLock() {
       world.calls.push('releaseDeployLock');

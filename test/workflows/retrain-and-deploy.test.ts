@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cancelRun } from '../../src/cli/commands/cancel';
 import { connectClient } from '../../src/temporal/connection';
 import { cancelRunUpdate, statusQuery } from '../../src/workflows/definitions';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
@@ -34,7 +35,8 @@ async function runWith(world: FakeWorld, input: object = {}, during?: (workflowI
       (err: unknown) => err as Error,
     );
     const status = await handle.query(statusQuery);
-    return { result, status, workflowId };
+    const described = await handle.describe();
+    return { result, status, workflowId, described };
   } finally {
     await tw.stop();
     await sw.stop();
@@ -52,7 +54,9 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
       'acquireDeployLock',
       'getDeploymentState',
       'exportSavedModel recommender/1',
+      'renewDeployLock',
       'waitForStandbyReady recommender/1',
+      'renewDeployLock',
       'publishModelUrl recommender/1',
       'commitActiveSlot recommender/1',
       'releaseDeployLock',
@@ -97,15 +101,61 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     expect(result).toMatchObject({ outcome: 'deployed', version: 2, slot: 'recommender1' });
   });
 
-  it('cancels cleanly through the cancelRun update', async () => {
+  it('cancels cleanly through the cancelRun update: the run ends Canceled, outcome "cancelled"', async () => {
     const world = fakeWorld({ trainingDelayMs: 30_000 });
-    const { result, status } = await runWith(world, {}, async (workflowId) => {
+    const { result, status, described } = await runWith(world, {}, async (workflowId) => {
       const handle = client.workflow.getHandle(workflowId);
       for (let i = 0; i < 100 && (await handle.query(statusQuery)).step !== 'training'; i++) await new Promise((r) => setTimeout(r, 100));
-      expect(await handle.executeUpdate(cancelRunUpdate, { args: ['test says stop'] })).toBe('cancelling at step training');
+      expect(await cancelRun(client, workflowId, 'test says stop')).toBe('cancelling at step training');
+      // a second cancel is refused by the validator while the first is under way (or the run has ended)
+      const again = await handle.executeUpdate(cancelRunUpdate, { args: ['again'] }).then(() => undefined, (err: unknown) => err as WorkflowUpdateFailedError);
+      expect(String(again?.cause?.message ?? again?.message)).toMatch(/already being cancelled|already finished|completed|aborted by closing/);
     });
-    expect(result).toMatchObject({ outcome: 'cancelled', reason: 'test says stop' });
-    expect(status.step).toBe('done');
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    expect((result as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+    expect(described.status.name).toBe('CANCELLED');
+    expect(status).toMatchObject({ step: 'done', outcome: 'cancelled', reason: 'test says stop' });
+    expect(described.memo).toMatchObject({ outcome: 'cancelled', reason: 'test says stop' });
     expect(world.calls.some((c) => c.startsWith('export'))).toBe(false);
+  });
+
+  it('refuses cancelRun once the URL is being published, and the run deploys', async () => {
+    const world = fakeWorld({ publishDelayMs: 3000 });
+    const { result } = await runWith(world, {}, async (workflowId) => {
+      const handle = client.workflow.getHandle(workflowId);
+      for (let i = 0; i < 200 && (await handle.query(statusQuery)).step !== 'publishing'; i++) await new Promise((r) => setTimeout(r, 50));
+      const refused = await handle.executeUpdate(cancelRunUpdate, { args: ['too late'] }).then(() => undefined, (err: unknown) => err);
+      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+      expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/version 1 is already being published.*roll back instead/);
+    });
+    expect(result).toMatchObject({ outcome: 'deployed', version: 1 });
+    expect(world.removed).toEqual([]);
+  });
+
+  it('does not retry training options that the ML core refuses (ZodError)', async () => {
+    const world = fakeWorld({ checkTrainingOptions: true });
+    const { result } = await runWith(world, { training: { objective: 'no-such-objective' } });
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    const activityFailure = (result as WorkflowFailedError).cause;
+    expect(String((activityFailure?.cause as Error | undefined)?.message)).toMatch(/mode/);
+    expect(world.calls.filter((c) => c === 'trainModel')).toHaveLength(1);
+    expect(world.calls.some((c) => c.startsWith('export'))).toBe(false);
+  });
+
+  it.each([
+    [{ gate: { tolerance: 'x' } }, /gate\.tolerance: .*expected number/],
+    [{ readinessTimeoutSeconds: -5 }, /readinessTimeoutSeconds: .*>0|readinessTimeoutSeconds: .*positive|readinessTimeoutSeconds: Too small/],
+    [{ training: { epochs: 3, epochz: 4 } }, /training: .*Unrecognized key.*training\.epochz/],
+    [{ surprise: true }, /\(input\): .*Unrecognized key.*surprise/],
+  ])('refuses the bad input %j at start, naming the field, before any activity', async (bad, message) => {
+    const world = fakeWorld();
+    const { result, described } = await runWith(world, bad);
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    const cause = (result as WorkflowFailedError).cause;
+    expect(cause?.message).toMatch(/^invalid retrainAndDeploy input: /);
+    expect(cause?.message).toMatch(message);
+    expect((cause as { nonRetryable?: boolean }).nonRetryable).toBe(true);
+    expect(described.status.name).toBe('FAILED');
+    expect(world.calls).toEqual([]);
   });
 });

@@ -3,7 +3,10 @@ import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { connectClient } from '../../temporal/connection';
+import { describeIssues, rollbackInputSchema } from '../../workflows/input-schema';
+import type { RetrainAndDeployResult } from '../../workflows/types';
 import { workflowUrl } from '../ui-links';
+import { rollbackMetadata } from '../workflow-input';
 
 export function rollbackCommand(): Command {
   return new Command('rollback')
@@ -11,16 +14,24 @@ export function rollbackCommand(): Command {
     .option('--version <n>', 'the version to return to')
     .action(async (flags: { version?: string }) => {
       const cfg = loadConfig();
+      const parsed = rollbackInputSchema.safeParse({
+        ...(flags.version !== undefined && { version: Number(flags.version) }),
+        servingTaskQueue: cfg.temporal.taskQueues.serving,
+      });
+      if (!parsed.success) throw new Error(`--version is invalid: ${describeIssues(parsed.error)}`);
       const client = await connectClient(cfg.temporal);
       try {
         const workflowId = `recommender-rollback-${randomUUID()}`;
         const handle = await client.workflow.start('rollbackDeployment', {
           taskQueue: cfg.temporal.taskQueues.training,
           workflowId,
-          args: [{ version: flags.version ? Number(flags.version) : undefined, servingTaskQueue: cfg.temporal.taskQueues.serving }],
+          args: [parsed.data],
+          ...rollbackMetadata(parsed.data),
         });
         console.log(`web UI: ${workflowUrl(cfg.temporal, workflowId, handle.firstExecutionRunId)}`);
-        console.log(JSON.stringify(await handle.result(), null, 2));
+        const result = (await handle.result()) as RetrainAndDeployResult;
+        console.log(JSON.stringify(result, null, 2));
+        if (result.outcome !== 'rolled-back') process.exitCode = 2;
       } finally {
         await client.connection.close();
       }

@@ -5,7 +5,7 @@ import { loadConfig } from '../../config';
 import { connectClient } from '../../temporal/connection';
 import type { RetrainAndDeployResult } from '../../workflows/types';
 import { workflowUrl } from '../ui-links';
-import { addInputOptions, buildInput, type InputFlags } from '../workflow-input';
+import { addInputOptions, buildInput, runMetadata, type InputFlags } from '../workflow-input';
 import { followRun } from './status';
 
 export function runCommand(): Command {
@@ -16,12 +16,15 @@ export function runCommand(): Command {
       .option('--wait', 'follow the run until it ends'),
   ).action(async (flags: InputFlags & { id?: string; wait?: boolean }) => {
     const cfg = loadConfig();
+    // refused here, before anything is started, when a field is wrong
+    const input = buildInput(flags, cfg.temporal.taskQueues.serving);
     const client = await connectClient(cfg.temporal);
     try {
       const handle = await client.workflow.start(cfg.temporal.workflowType, {
         taskQueue: cfg.temporal.taskQueues.training,
         workflowId: flags.id ?? `recommender-retrain-manual-${randomUUID()}`,
-        args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
+        args: [input],
+        ...runMetadata('cli', input),
       });
       console.log(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
       console.log(`web UI: ${workflowUrl(cfg.temporal, handle.workflowId, handle.firstExecutionRunId)}`);

@@ -1,7 +1,7 @@
 /** `recommender status <workflowId>`: where a run is, and follow it with a progress bar. */
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import type { Client } from '@temporalio/client';
+import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { loadConfig } from '../../config';
 import { connectClient } from '../../temporal/connection';
 import { getHandle, readProgress, trainingSteps, type RunProgress } from '../run-progress';
@@ -68,7 +68,16 @@ export async function followRun(client: Client, workflowId: string, intervalMs =
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   if (barOn) bar.stop();
-  return handle.result();
+  try {
+    return await handle.result();
+  } catch (err) {
+    // a cancelled run ends Canceled: its outcome and reason are in its status
+    if (err instanceof WorkflowFailedError && err.cause instanceof CancelledFailure) {
+      const s = (await readProgress(handle)).status;
+      return { outcome: 'cancelled', reason: s?.reason ?? err.cause.message };
+    }
+    throw err;
+  }
 }
 
 /** A run's result for people: outcome, version and slot, quality against popularity, the URL. */

@@ -1,0 +1,85 @@
+/**
+ * The one schema of the workflows' inputs, checked inside the workflow before
+ * any activity runs and by the CLI before it starts a run. Strict: an unknown
+ * key is a mistake (a typo would otherwise be ignored silently). Pure zod,
+ * deterministic: safe in the workflow sandbox.
+ */
+import { z } from 'zod';
+import type { RetrainAndDeployInput, RollbackInput } from './types';
+
+const count = z.number().int().positive();
+
+export const dataOptionsSchema = z.strictObject({
+  mode: z.enum(['existing', 'generate', 'append-day']).optional(),
+  users: count.optional(),
+  products: count.optional(),
+  seed: z.number().int().nonnegative().optional(),
+});
+
+/**
+ * Bounds as in src/ml/options.ts (trainingOptionsSchema), under the workflow's
+ * names (objective → mode, evalUsers → maxEvalUsers). The objective is any
+ * name here: the ML core owns the list and refuses an unknown one (a
+ * non-retryable error), so a new objective needs no workflow change.
+ */
+export const trainingInputSchema = z.strictObject({
+  objective: z.string().min(1).optional(),
+  epochs: z.number().int().min(1).max(1000).optional(),
+  batchSize: z.number().int().min(1).max(1 << 20).optional(),
+  embeddingDim: z.number().int().min(1).max(1024).optional(),
+  learningRate: z.number().positive().max(1).optional(),
+  negatives: z.number().int().min(1).max(100).optional(),
+  evalUsers: count.optional(),
+  seed: z.number().int().min(0).max(0xffff_ffff).optional(),
+  heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).optional(),
+});
+
+export const gateOptionsSchema = z.strictObject({
+  tolerance: z.number().min(0).max(1).optional(),
+  minHitRate: z.number().min(0).max(1).optional(),
+  popularityMargin: z.number().nonnegative().optional(),
+});
+
+const readinessTimeoutSeconds = z.number().int().positive().max(86_400);
+const servingTaskQueue = z.string().min(1).max(1000);
+
+export const retrainAndDeployInputSchema = z.strictObject({
+  data: dataOptionsSchema.optional(),
+  training: trainingInputSchema.optional(),
+  gate: gateOptionsSchema.optional(),
+  readinessTimeoutSeconds: readinessTimeoutSeconds.optional(),
+  servingTaskQueue: servingTaskQueue.optional(),
+});
+
+export const rollbackInputSchema = z.strictObject({
+  version: count.optional(),
+  readinessTimeoutSeconds: readinessTimeoutSeconds.optional(),
+  servingTaskQueue: servingTaskQueue.optional(),
+});
+
+/** "gate.tolerance: Invalid input: expected number, received string; …" */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .map((i) => {
+      const where = i.path.length ? i.path.join('.') : '(input)';
+      const keys = i.code === 'unrecognized_keys' ? ` (${i.keys.map((k) => (i.path.length ? `${where}.${k}` : k)).join(', ')})` : '';
+      return `${where}: ${i.message}${keys}`;
+    })
+    .join('; ');
+}
+
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+function check<T>(schema: z.ZodType, what: string, input: unknown): T {
+  // a run started without arguments passes undefined
+  const parsed = schema.safeParse(input ?? {});
+  if (!parsed.success) throw new InputError(`invalid ${what} input: ${describeIssues(parsed.error)}`);
+  return parsed.data as T;
+}
+
+export const parseRetrainAndDeployInput = (input: unknown): RetrainAndDeployInput =>
+  check<RetrainAndDeployInput>(retrainAndDeployInputSchema, 'retrainAndDeploy', input);
+
+export const parseRollbackInput = (input: unknown): RollbackInput => check<RollbackInput>(rollbackInputSchema, 'rollbackDeployment', input);

@@ -1,0 +1,88 @@
+/**
+ * What the web UI shows of a run: one-line summaries of its activity calls
+ * and the run's current details (Markdown): the live step, the training
+ * progress and, at the end, the metrics table and the gate's decision.
+ * Pure functions of the run's status, so the workflow stays deterministic.
+ */
+import type { CandidateRef, DataRef, GateDecision, ModelMetrics, RunStatus, Step, TrainingOptions } from './types';
+
+const STEP_TITLES: Record<Step, string> = {
+  starting: 'Starting',
+  'refreshing-data': 'Refreshing the purchase history',
+  training: 'Training',
+  gating: 'Quality gate',
+  exporting: 'Exporting the SavedModel',
+  'waiting-for-standby': 'Waiting for the standby slot',
+  publishing: 'Publishing the model URL',
+  committing: 'Recording the deployment',
+  'cleaning-up': 'Cleaning up',
+  done: 'Done',
+};
+
+// not toLocaleString: the same text on every worker, whatever its locale data
+const n = (x: number) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+const fixed = (x: number | undefined, digits = 4) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
+
+export function trainSummary(options: TrainingOptions, data: DataRef): string {
+  const epochs = options.epochs === undefined ? 'default epochs' : `${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
+  return `train ${options.objective ?? 'implicit'} model, ${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;
+}
+
+export function dataSummary(mode: string | undefined): string {
+  return `refresh purchase history (${mode ?? 'generate'})`;
+}
+
+export function exportSummary(candidate: CandidateRef, slot: string, version: number): string {
+  return `export SavedModel version ${version} to standby slot ${slot} (weights ${candidate.digest.slice(0, 12)})`;
+}
+
+function metricsTable(m: ModelMetrics, active: ModelMetrics | undefined): string {
+  const row = (name: string, c: number, p: number, a: number | undefined) => `| ${name} | ${fixed(c)} | ${fixed(p)} | ${fixed(a)} |`;
+  return [
+    '| metric | candidate | popularity | active model |',
+    '| --- | --- | --- | --- |',
+    row('HR@10', m.hitRate10, m.popularityHitRate10, active?.hitRate10),
+    row('NDCG@10', m.ndcg10, m.popularityNdcg10, active?.ndcg10),
+    `| val loss | ${fixed(m.valLoss)} | | ${fixed(active?.valLoss)} |`,
+    '',
+    `objective \`${m.objective}\`, ${n(m.evaluatedUsers)} customers evaluated (${m.protocol})`,
+  ].join('\n');
+}
+
+function progressBar(epoch: number, epochs: number): string {
+  const width = 20;
+  const done = Math.max(0, Math.min(width, Math.round((epoch / Math.max(1, epochs)) * width)));
+  return `\`${'█'.repeat(done)}${'░'.repeat(width - done)}\``;
+}
+
+function gateLine(gate: GateDecision): string {
+  return `**Gate: ${gate.deploy ? 'deploy' : 'reject'}** — ${gate.reason}`;
+}
+
+/** The run's current details, Markdown. */
+export function renderDetails(status: RunStatus, activeMetrics?: ModelMetrics): string {
+  const lines: string[] = [];
+  const title = status.step === 'done' && status.outcome ? `Done: **${status.outcome}**` : `Step: **${STEP_TITLES[status.step]}**`;
+  lines.push(`### ${title}`);
+  if (status.reason) lines.push('', status.reason);
+  // the live progress first: the UI sizes its frame when it first renders
+  const t = status.training;
+  if (t && !status.candidate) {
+    const batch = t.batch !== undefined && t.batches ? `, batch ${n(t.batch)} of ${n(t.batches)}` : '';
+    lines.push('', `**Training:** epoch ${t.epoch} of ${t.epochs}${batch} ${progressBar(t.epoch, t.epochs)} loss ${fixed(t.loss)}, val loss ${fixed(t.valLoss)}`);
+  }
+  if (status.data) {
+    const d = status.data;
+    lines.push('', `**Data:** \`${d.bucket}/${d.transactionsKey}\` sha256 \`${d.sha256.slice(0, 12)}\`, ${n(d.purchases)} purchases, ${n(d.customers)} customers, ${n(d.products)} products, ${n(d.badLines)} bad lines`);
+  }
+  if (status.candidate) {
+    lines.push('', `**Candidate:** trained in ${status.candidate.trainingSeconds.toFixed(1)} s`, '', metricsTable(status.candidate.metrics, activeMetrics));
+  }
+  if (status.gate) lines.push('', gateLine(status.gate));
+  // once deployed, the standby slot is the other one: "Serving" says where the version went
+  if (status.version !== undefined && status.standbySlot && status.outcome !== 'deployed') {
+    lines.push('', `**Version:** ${status.version} in standby slot \`${status.standbySlot}\``);
+  }
+  if (status.active) lines.push('', `**Serving:** version ${status.active.version} from slot \`${status.active.slot}\``);
+  return lines.join('\n');
+}
