@@ -3,7 +3,7 @@ import { qualityGate, type CandidateMetrics } from '../../src/workflows/gate';
 import type { ModelMetrics } from '../../src/workflows/types';
 
 const metrics = (hitRate10: number, popularityHitRate10 = 0.16): ModelMetrics => ({
-  objective: 'linear',
+  objective: 'implicit',
   hitRate10,
   ndcg10: hitRate10 / 2,
   popularityHitRate10,
