@@ -61,8 +61,14 @@ export interface TrainedLinearRecommender {
   split?: HoldoutSplit;
 }
 
+/** Largest catalogue for the dense products × products form (~1.6 GB of float32 per matrix at 20k). */
+export const MAX_DENSE_PRODUCTS = 20_000;
+
 /** The item-item weight matrix W [P, P] of a variant, learned on `history`. */
 export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.Tensor2D {
+  if (history.productRows > MAX_DENSE_PRODUCTS) {
+    throw new Error(`linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; no low-rank form yet — use objective 'implicit'`);
+  }
   const ease = () => {
     const g = gramMatrix(history, o.userExponent);
     try {
