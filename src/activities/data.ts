@@ -1,10 +1,13 @@
 /**
- * refreshData: the seed's data publisher. Publishes generated purchase
- * history when asked (or when none exists), can append one more generated
- * "day", then reads the history back as the trainer will (streaming) and
+ * refreshData: the data publisher. When the bucket has no history it
+ * publishes the vendored REAL seed data (data/seed, Apache-2.0), or generated
+ * history when a size (users/products) is asked for (scale tests); it can
+ * append one more generated "day" on top of either, then reads the history back as the trainer will (streaming) and
  * returns a reference: bucket/key, counts, digest, bad-line summary.
  */
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
@@ -74,6 +77,26 @@ async function publishGenerated(deps: ActivityDeps, keys: DataKeys, options: Gen
   await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify(state, null, 2)));
 }
 
+/** The vendored real purchase data (see data/seed/README.md). */
+export const SEED_DATA_DIR = path.join(__dirname, '..', '..', 'data', 'seed');
+
+/**
+ * Publishes the vendored seed data, with a generation state sized to its id
+ * ranges so that append-day can add generated days on top.
+ */
+async function publishSeed(deps: ActivityDeps, keys: DataKeys, seed: number | undefined): Promise<void> {
+  const [transactions, users] = await Promise.all([
+    readFile(path.join(SEED_DATA_DIR, 'transactions.csv')),
+    readFile(path.join(SEED_DATA_DIR, 'users.csv')),
+  ]);
+  const history = await readPurchases(PassThrough.from(transactions), { source: 'data/seed/transactions.csv' });
+  await deps.minio.putObject(keys.bucket, keys.users, users, undefined, { 'Content-Type': 'text/csv' });
+  await deps.minio.putObject(keys.bucket, keys.transactions, transactions, undefined, { 'Content-Type': 'text/csv' });
+  const options: GenerateOptions = { users: history.userRows, products: history.productRows, ...(seed !== undefined && { seed }) };
+  const state: GenerationState = { options, days: 0 };
+  await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify({ ...state, base: 'data/seed (real)' }, null, 2)));
+}
+
 async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
   const raw = await getOptionalObject(deps.minio, keys.bucket, keys.generation);
   if (!raw) {
@@ -119,7 +142,10 @@ export function dataActivities(deps: ActivityDeps) {
       if (!present && mode === 'existing') {
         throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, 'BadInputError');
       }
-      if (!present) {
+      if (!present && options.users === undefined && options.products === undefined) {
+        log.info('publishing the vendored seed purchase data (real)');
+        await publishSeed(deps, keys, options.seed);
+      } else if (!present) {
         const gen: GenerateOptions = { users: options.users, products: options.products, seed: options.seed };
         log.info('publishing generated purchase history', { ...gen });
         await publishGenerated(deps, keys, gen);

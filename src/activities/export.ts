@@ -13,11 +13,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs-node';
 import type { io } from '@tensorflow/tfjs-core';
 import { extractWeights } from '../ml';
+import { decodeDotProductWeights } from '../ml/dot-weights';
 import { exportSavedModel, publishLineage, publishSavedModel, VersionExistsError } from '../savedmodel';
-import { getObjectBuffer } from '../storage/objects';
+import type { ExportableWeights } from '../savedmodel/export';
+import { getObjectBuffer, getOptionalObject } from '../storage/objects';
 import type { CandidateRef, ExportRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
-import { CANDIDATE_FILES } from './train';
+import { CANDIDATE_FILES, DOT_CANDIDATE_FILES } from './train';
 
 export function exportActivities(deps: ActivityDeps) {
   return {
@@ -26,32 +28,12 @@ export function exportActivities(deps: ActivityDeps) {
       const started = Date.now();
       const { bucket, prefix } = input.candidate;
       const get = (name: string) => getObjectBuffer(deps.minio, bucket, `${prefix}/${name}`);
-      const [modelJson, weightsBin, metadata, metrics, lossSvg] = await Promise.all([
-        get(CANDIDATE_FILES.modelJson),
-        get(CANDIDATE_FILES.weights),
-        get(CANDIDATE_FILES.metadata),
-        get(CANDIDATE_FILES.metrics),
-        get(CANDIDATE_FILES.loss),
-      ]);
-      const digest = createHash('sha256').update(weightsBin).digest('hex');
-      if (digest !== input.candidate.digest) {
+      const getOptional = (name: string) => getOptionalObject(deps.minio, bucket, `${prefix}/${name}`);
+      const candidate = await readCandidate(get, getOptional);
+      if (candidate.digest !== input.candidate.digest) {
         throw ApplicationFailure.nonRetryable(`candidate ${prefix} changed (weights digest mismatch)`, 'BadInputError');
       }
-      const json = JSON.parse(modelJson.toString('utf8')) as { modelTopology: io.ModelArtifacts['modelTopology']; weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
-      const model = await tf.loadLayersModel(
-        tf.io.fromMemory({
-          modelTopology: json.modelTopology,
-          weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-          weightData: weightsBin.buffer.slice(weightsBin.byteOffset, weightsBin.byteOffset + weightsBin.byteLength),
-        }),
-      );
-      const weights = (() => {
-        try {
-          return extractWeights(model);
-        } finally {
-          model.dispose();
-        }
-      })();
+      const { weights, metadata, metrics, lossSvg, tfjsModel } = candidate;
 
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), `export-${input.slot}-${input.version}-`));
       try {
@@ -75,8 +57,8 @@ export function exportActivities(deps: ActivityDeps) {
           version: published.version,
           metadata: JSON.parse(metadata.toString('utf8')),
           metrics: JSON.parse(metrics.toString('utf8')),
-          lossSvg,
-          tfjsModel: { modelJson, weightsBin },
+          ...(lossSvg && { lossSvg }),
+          ...(tfjsModel && { tfjsModel }),
         });
         const pb = manifest.files.find((f) => f.path === 'saved_model.pb');
         return {
@@ -93,4 +75,45 @@ export function exportActivities(deps: ActivityDeps) {
       }
     },
   };
+}
+
+interface Candidate {
+  weights: ExportableWeights;
+  /** sha256 of the stored weights file (what trainModel put in CandidateRef.digest) */
+  digest: string;
+  metadata: Buffer;
+  metrics: Buffer;
+  lossSvg?: Buffer;
+  /** the MLP family's tfjs model, kept in the lineage */
+  tfjsModel?: { modelJson: Buffer; weightsBin: Buffer };
+}
+
+/** Reads a candidate of either family: the linear dot-product tables, or a tfjs model (seed/implicit). */
+async function readCandidate(get: (name: string) => Promise<Buffer>, getOptional: (name: string) => Promise<Buffer | undefined>): Promise<Candidate> {
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const header = await getOptional(DOT_CANDIDATE_FILES.header);
+  if (header) {
+    const [data, metadata, metrics] = await Promise.all([get(DOT_CANDIDATE_FILES.weights), get(CANDIDATE_FILES.metadata), get(CANDIDATE_FILES.metrics)]);
+    return { weights: decodeDotProductWeights(header, data), digest: sha(data), metadata, metrics };
+  }
+  const [modelJson, weightsBin, metadata, metrics, lossSvg] = await Promise.all([
+    get(CANDIDATE_FILES.modelJson),
+    get(CANDIDATE_FILES.weights),
+    get(CANDIDATE_FILES.metadata),
+    get(CANDIDATE_FILES.metrics),
+    get(CANDIDATE_FILES.loss),
+  ]);
+  const json = JSON.parse(modelJson.toString('utf8')) as { modelTopology: io.ModelArtifacts['modelTopology']; weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
+  const model = await tf.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
+      weightData: weightsBin.buffer.slice(weightsBin.byteOffset, weightsBin.byteOffset + weightsBin.byteLength),
+    }),
+  );
+  try {
+    return { weights: extractWeights(model), digest: sha(weightsBin), metadata, metrics, lossSvg, tfjsModel: { modelJson, weightsBin } };
+  } finally {
+    model.dispose();
+  }
 }

@@ -10,13 +10,23 @@ import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs-node';
 import { renderModelReport, trainRecommender, type RecommenderMetrics, type TrainingOptionsInput } from '../ml';
+import { encodeDotProductWeights } from '../ml/dot-weights';
+import { buildLinearMetadata } from '../ml/metadata';
+import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-recommender';
+import type { CandidateMetrics } from '../workflows/gate';
+import { scoreActiveOnSplit } from './active-score';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/lineage';
 import { trainingProgressSignal } from '../workflows/definitions';
-import type { CandidateRef, DataRef, ModelMetrics, TrainingOptions } from '../workflows/types';
+import type { CandidateRef, DataRef, ModelMetrics, Objective, TrainingOptions } from '../workflows/types';
 import { dataKeys, readHistory } from './data';
 import type { ActivityDeps } from './deps';
 
 export const CANDIDATE_FILES = { modelJson: 'model.json', weights: 'weights.bin', metadata: 'metadata.json', metrics: 'metrics.json', loss: 'loss.svg' };
+/** Candidate files of the linear (dot-product) family: header + the two tables. */
+export const DOT_CANDIDATE_FILES = { header: 'dot-model.json', weights: 'dot-weights.bin' };
+
+/** No objective given: the linear item-to-item default; 'implicit' and 'seed' keep the MLP. */
+const isLinear = (o: TrainingOptions) => o.objective === undefined;
 
 export function toTrainingInput(o: TrainingOptions): TrainingOptionsInput {
   return {
@@ -28,6 +38,24 @@ export function toTrainingInput(o: TrainingOptions): TrainingOptionsInput {
     ...(o.negatives !== undefined && { negatives: o.negatives }),
     ...(o.evalUsers !== undefined && { maxEvalUsers: o.evalUsers }),
     ...(o.seed !== undefined && { seed: o.seed }),
+  };
+}
+
+export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
+  // The workflow's Objective type predates the linear family (types.ts is another helper's); the stored value says 'linear'.
+  const objective = 'linear' as Objective;
+  const e = m.evaluation;
+  if (!e) return { objective, hitRate10: NaN, ndcg10: NaN, popularityHitRate10: NaN, popularityNdcg10: NaN, valLoss: NaN, rmse: NaN, evaluatedUsers: 0, protocol: m.notEvaluatedReason ?? '' };
+  return {
+    objective,
+    hitRate10: e.hr10,
+    ndcg10: e.ndcg10,
+    popularityHitRate10: e.popularity.hr10,
+    popularityNdcg10: e.popularity.ndcg10,
+    valLoss: NaN,
+    rmse: NaN,
+    evaluatedUsers: e.users,
+    protocol: e.protocol,
   };
 }
 
@@ -75,6 +103,39 @@ export function trainActivities(deps: ActivityDeps) {
       }
       const wf = ctx.info.workflowExecution;
       const workflow = deps.temporal && wf ? deps.temporal.workflow.getHandle(wf.workflowId, wf.runId) : undefined;
+      if (isLinear(input.options)) {
+        const linear = await trainLinearRecommender(
+          history,
+          { ...(input.options.seed !== undefined && { seed: input.options.seed }), ...(input.options.evalUsers !== undefined && { maxEvalUsers: input.options.evalUsers }) },
+          {
+            signal: ctx.cancellationSignal,
+            onProgress: (p) => {
+              if (p.kind === 'evaluate') ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
+              else if (p.kind === 'epoch') ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss });
+            },
+          },
+        );
+        const { header, data } = encodeDotProductWeights(linear.weights);
+        const metadata = buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0);
+        const metrics: CandidateMetrics = linearModelMetrics(linear.metrics);
+        if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => ctx.heartbeat(p)));
+        const bucket = deps.config.buckets.models;
+        const put = (name: string, body: Buffer, type: string) =>
+          deps.minio.putObject(bucket, `${input.candidatePrefix}/${name}`, body, undefined, { 'Content-Type': type });
+        await put(DOT_CANDIDATE_FILES.weights, data, 'application/octet-stream');
+        await put(DOT_CANDIDATE_FILES.header, header, 'application/json');
+        await put(CANDIDATE_FILES.metadata, Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`), 'application/json');
+        await put(CANDIDATE_FILES.metrics, Buffer.from(`${JSON.stringify({ ...linear.metrics, sameSplit: metrics }, null, 2)}\n`), 'application/json');
+        return {
+          bucket,
+          prefix: input.candidatePrefix,
+          digest: createHash('sha256').update(data).digest('hex'),
+          userRows: metadata.userRows,
+          productRows: metadata.productRows,
+          metrics,
+          trainingSeconds: (Date.now() - started) / 1000,
+        };
+      }
       const trained = await trainRecommender(history, toTrainingInput(input.options), {
         signal: ctx.cancellationSignal,
         onProgress: (p) => {

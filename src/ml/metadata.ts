@@ -2,6 +2,7 @@ import type { PurchaseHistory } from './dataset/purchase-history';
 import type { OutputActivation } from './network-weights';
 import type { ObjectiveMode, TrainingOptions } from './options';
 import { popularityRanking } from './popularity';
+import type { LinearOptions } from './linear/linear-recommender';
 
 export const METADATA_FORMAT = 'recommender-model-metadata/v1';
 
@@ -15,7 +16,8 @@ export const POPULAR_PRODUCTS_KEPT = 100;
  */
 export interface ModelMetadata {
   format: typeof METADATA_FORMAT;
-  mode: ObjectiveMode;
+  /** 'linear': the item-to-item default (dot-product tables; embeddingDim = products, hiddenUnits 0) */
+  mode: ObjectiveMode | 'linear';
   outputActivation: OutputActivation;
   /** valid customer ids are 0..userRows-1 */
   userRows: number;
@@ -37,20 +39,25 @@ export interface ModelMetadata {
     /** pairs held out for evaluation (not learned by this model) */
     heldOutPairs: number;
   };
-  options: TrainingOptions;
+  options: TrainingOptions | LinearOptions;
 }
 
 export function buildModelMetadata(full: PurchaseHistory, options: TrainingOptions, heldOutPairs: number): ModelMetadata {
+  return { ...commonMetadata(full, heldOutPairs), mode: options.mode, outputActivation: options.outputActivation, embeddingDim: options.embeddingDim, hiddenUnits: options.hiddenUnits, options };
+}
+
+/** Metadata of a linear (dot-product) model: its tables are userRows × dim and productRows × dim. */
+export function buildLinearMetadata(full: PurchaseHistory, options: LinearOptions, dim: number, heldOutPairs: number): ModelMetadata {
+  return { ...commonMetadata(full, heldOutPairs), mode: 'linear', outputActivation: 'linear', embeddingDim: dim, hiddenUnits: 0, options };
+}
+
+function commonMetadata(full: PurchaseHistory, heldOutPairs: number): Omit<ModelMetadata, 'mode' | 'outputActivation' | 'embeddingDim' | 'hiddenUnits' | 'options'> {
   const ranking = popularityRanking(full);
   const top = Array.from(ranking.order.subarray(0, POPULAR_PRODUCTS_KEPT));
   return {
     format: METADATA_FORMAT,
-    mode: options.mode,
-    outputActivation: options.outputActivation,
     userRows: full.userRows,
     productRows: full.productRows,
-    embeddingDim: options.embeddingDim,
-    hiddenUnits: options.hiddenUnits,
     popularProducts: top,
     popularBuyers: top.map((p) => ranking.buyers[p]),
     trainedOn: {
@@ -62,6 +69,5 @@ export function buildModelMetadata(full: PurchaseHistory, options: TrainingOptio
       badLines: full.badLines.total,
       heldOutPairs,
     },
-    options,
   };
 }

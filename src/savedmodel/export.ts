@@ -15,6 +15,10 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { NetworkWeights } from '../ml/network-weights';
+import { validateDotProductWeights, type DotProductWeights } from '../ml/dot-weights';
+import type { CheckpointTensor } from './checkpoint/checkpoint-tensor';
+import type { GraphDefMessage, SaverDefMessage } from './messages';
+import { dotProductGraph, dotProductVariables } from './graph/dot-product-graph';
 import { validateNetworkWeights } from './validate-weights';
 import { modelVariables } from './model-variables';
 import { writeTensorBundle } from './checkpoint/bundle-writer';
@@ -36,23 +40,36 @@ export interface ExportOptions {
   idDtype?: IdDtype;
 }
 
+/** What the exporter accepts: the seed/implicit MLP, or the dot-product tables of the linear models. */
+export type ExportableWeights = NetworkWeights | DotProductWeights;
+
+const isDot = (w: ExportableWeights): w is DotProductWeights => 'kind' in w && w.kind === 'dot';
+
+/** Variables and graph of the weights' model kind (validated first). */
+function modelGraph(weights: ExportableWeights, idDtype: IdDtype): { variables: CheckpointTensor[]; graphDef: GraphDefMessage; saverDef: SaverDefMessage } {
+  if (isDot(weights)) {
+    validateDotProductWeights(weights);
+    return { variables: dotProductVariables(weights), ...dotProductGraph(weights, idDtype) };
+  }
+  validateNetworkWeights(weights);
+  return { variables: Object.values(modelVariables(weights)), ...recommenderGraph(weights, idDtype) };
+}
+
 /**
  * Writes the SavedModel into `dir`, which must not exist or be empty. On
  * failure, whatever this call wrote is removed again.
  */
-export async function exportSavedModel(weights: NetworkWeights, dir: string, options: ExportOptions = {}): Promise<SavedModelManifest> {
-  validateNetworkWeights(weights);
+export async function exportSavedModel(weights: ExportableWeights, dir: string, options: ExportOptions = {}): Promise<SavedModelManifest> {
   const idDtype = options.idDtype ?? 'int32';
   if (idDtype !== 'int32' && idDtype !== 'int64') throw new Error(`idDtype must be 'int32' or 'int64', got ${String(idDtype)}`);
+  const { variables, graphDef, saverDef } = modelGraph(weights, idDtype);
   const createdDir = await prepareEmptyDir(dir);
   try {
     await mkdir(path.join(dir, VARIABLES_DIR));
-    const variables = Object.values(modelVariables(weights));
     const bundle = await writeTensorBundle(path.join(dir, CHECKPOINT_PREFIX), variables);
 
     const warmup = await writeWarmupFile(dir, { userRows: weights.userEmbedding.rows, productRows: weights.productEmbedding.rows, idDtype });
     const signature = servingSignature(idDtype);
-    const { graphDef, saverDef } = recommenderGraph(weights, idDtype);
     const savedModel = encodeSavedModel(graphDef, saverDef, signature);
     await writeFile(path.join(dir, SAVED_MODEL_FILE), savedModel, { flag: 'wx' });
 
@@ -68,7 +85,7 @@ export async function exportSavedModel(weights: NetworkWeights, dir: string, opt
       totalBytes: files.reduce((n, f) => n + f.bytes, 0),
       signature,
       variables: bundle.tensors.map((t) => ({ name: t.name, shape: [...t.shape] })),
-      outputActivation: weights.outputActivation,
+      outputActivation: isDot(weights) ? 'linear' : weights.outputActivation,
     };
   } catch (error) {
     await (createdDir

@@ -39,6 +39,8 @@ export interface GateOptions {
   tolerance?: number;
   /** never deploy a model whose HR@10 is below this */
   minHitRate?: number;
+  /** refuse a candidate whose HR@10 does not beat popularity's (same split) by at least this (absolute) */
+  popularityMargin?: number;
 }
 
 export interface RetrainAndDeployInput {

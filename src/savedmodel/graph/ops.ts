@@ -98,3 +98,9 @@ export const saveV2 = (name: string, prefix: string, tensorNames: string, shapeA
   node(name, 'SaveV2', [prefix, tensorNames, shapeAndSlices, ...tensors], {
     dtypes: typeListAttr(new Array<DataTypeValue>(tensors.length).fill(F)),
   });
+
+export const mul = (name: string, a: string, b: string): NodeDefMessage => node(name, 'Mul', [a, b], { T: typeAttr(F) });
+
+/** Sum over `axis` (an int32 tensor node). */
+export const sum = (name: string, x: string, axis: string, keepDims: boolean): NodeDefMessage =>
+  node(name, 'Sum', [x, axis], { T: typeAttr(F), Tidx: typeAttr(DataType.DT_INT32), keep_dims: boolAttr(keepDims) });

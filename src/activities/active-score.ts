@@ -1,0 +1,49 @@
+/**
+ * Scores the ACTIVE model (its exported SavedModel in MinIO, found through
+ * the registry's active entry; read-only) on the candidate's held-out split,
+ * so the gate compares both models on the same customers and products.
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { HoldoutSplit } from '../ml/holdout';
+import { rankHoldout } from '../ml/linear/linear-recommender';
+import { SavedModelScorer } from '../ml/saved-model-scorer';
+import { readDeploymentState } from '../registry/deployments';
+import { getObjectBuffer, listKeys } from '../storage/objects';
+import type { ActiveOnSameSplit } from '../workflows/gate';
+import { registryLocation, type ActivityDeps } from './deps';
+
+export type SameSplitResult = { activeOnSameSplit: ActiveOnSameSplit } | { activeOnSameSplitUnavailable: string } | Record<string, never>;
+
+/** {} without an active model; otherwise its same-split HR@10/NDCG@10, or why it could not be scored. */
+export async function scoreActiveOnSplit(deps: ActivityDeps, split: HoldoutSplit, heartbeat: (detail: unknown) => void): Promise<SameSplitResult> {
+  const { active } = await readDeploymentState(deps.minio, registryLocation(deps.config));
+  if (!active) return {};
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), `active-${active.version}-`));
+  try {
+    const bucket = deps.config.buckets.models;
+    const prefix = `${active.slot}/${active.version}/`; // the layout publishSavedModel writes
+    const keys = await listKeys(deps.minio, bucket, prefix);
+    if (!keys.some((k) => k.endsWith('saved_model.pb'))) return { activeOnSameSplitUnavailable: `no SavedModel under ${bucket}/${prefix}` };
+    for (const key of keys) {
+      const file = path.join(dir, key.slice(prefix.length));
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      await fs.writeFile(file, await getObjectBuffer(deps.minio, bucket, key));
+    }
+    const scorer = await SavedModelScorer.load(dir, split.train.productRows);
+    try {
+      const e = await rankHoldout(split, (users) => scorer.score(users), {
+        onProgress: (p) => p.kind === 'evaluate' && heartbeat({ scoringActive: active.version, scored: p.scored, users: p.users }),
+      });
+      return { activeOnSameSplit: { version: active.version, hitRate10: e.hr10, ndcg10: e.ndcg10 } };
+    } finally {
+      scorer.dispose();
+    }
+  } catch (error) {
+    // e.g. the active tables are smaller than the candidate's ids (new customers or products): the gate falls back to stored metrics
+    return { activeOnSameSplitUnavailable: `active v${active.version} could not be scored on this split: ${(error as Error).message.split('\n')[0]}` };
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * The default recommender: an item-to-item linear model (EASE, RP3β or, by
+ * default, their blend) learned in closed form on the native backend,
+ * evaluated with the project's leave-one-out protocol and handed over as
+ * dot-product tables for the SavedModel exporter.
+ */
+import { setImmediate as nextTick } from 'node:timers/promises';
+import * as tf from '@tensorflow/tfjs-node';
+import { z } from 'zod';
+import type { PurchaseHistory } from '../dataset/purchase-history';
+import type { DotProductWeights } from '../dot-weights';
+import { HOLDOUT_PROTOCOL, type HoldoutEvaluation } from '../evaluate';
+import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
+import { popularityRanking } from '../popularity';
+import { TrainingCancelledError, type TrainingHooks } from '../progress';
+import { RankingAccumulator, rankAmongCandidates, rankInOrder } from '../ranking-metrics';
+import { binaryRows, blendWeights, easeWeights, gramMatrix, rp3betaWeights } from './item-item';
+
+export const linearVariants = ['blend', 'ease', 'rp3beta'] as const;
+export type LinearVariant = (typeof linearVariants)[number];
+
+export const linearOptionsSchema = z
+  .object({
+    variant: z.enum(linearVariants).default('blend'),
+    /** EASE L2 strength (tuned on the seed data's leave-one-out split) */
+    lambda: z.number().positive().optional(),
+    /** EASE: rows of X weighted by n_u^-userExponent in the Gram matrix */
+    userExponent: z.number().min(0).max(2).optional(),
+    /** RP3β popularity exponent */
+    beta: z.number().min(0).max(2).default(0.5),
+    /** blend: share of the (scale-normalised) EASE weights */
+    share: z.number().min(0).max(1).default(0.3),
+    seed: z.number().int().min(0).max(0xffff_ffff).default(42),
+    holdout: z.boolean().default(true),
+    maxEvalUsers: z.number().int().min(1).default(2000),
+  })
+  .strict();
+export type LinearOptionsInput = z.input<typeof linearOptionsSchema>;
+export type LinearOptions = z.output<typeof linearOptionsSchema> & { lambda: number; userExponent: number };
+
+/** Resolves defaults: the plain EASE anchor uses λ 200 on binary X; the blend's EASE part λ 30 on n_u^-0.25-weighted X. */
+export function resolveLinearOptions(input: LinearOptionsInput = {}): LinearOptions {
+  const o = linearOptionsSchema.parse(input);
+  const plain = o.variant === 'ease';
+  return { ...o, lambda: o.lambda ?? (plain ? 200 : 30), userExponent: o.userExponent ?? (plain ? 0 : 0.25) };
+}
+
+export interface LinearMetrics {
+  mode: 'linear';
+  variant: LinearVariant;
+  options: LinearOptions;
+  training: { seconds: number; pairs: number };
+  evaluated: boolean;
+  evaluation?: HoldoutEvaluation;
+  notEvaluatedReason?: string;
+}
+
+export interface TrainedLinearRecommender {
+  weights: DotProductWeights;
+  metrics: LinearMetrics;
+  split?: HoldoutSplit;
+}
+
+/** Largest catalogue for the dense products × products form (~1.6 GB of float32 per matrix at 20k). */
+export const MAX_DENSE_PRODUCTS = 20_000;
+
+/** The item-item weight matrix W [P, P] of a variant, learned on `history`. */
+export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.Tensor2D {
+  if (history.productRows > MAX_DENSE_PRODUCTS) {
+    throw new Error(`linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; no low-rank form yet — use objective 'implicit'`);
+  }
+  const ease = () => {
+    const g = gramMatrix(history, o.userExponent);
+    try {
+      return easeWeights(g, o.lambda);
+    } finally {
+      g.dispose();
+    }
+  };
+  if (o.variant === 'ease') return ease();
+  if (o.variant === 'rp3beta') return rp3betaWeights(history, o.beta);
+  const e = ease();
+  const r = rp3betaWeights(history, o.beta);
+  try {
+    return blendWeights(e, r, o.share);
+  } finally {
+    e.dispose();
+    r.dispose();
+  }
+}
+
+/** Floats of the [users, products] score block per evaluation chunk. */
+const SCORE_CHUNK_FLOATS = 4 * 1024 * 1024;
+
+/**
+ * Ranks each held-out product among all products the customer did not buy
+ * in training, with `score(users)` giving row-major [users.length, P] scores.
+ */
+export async function rankHoldout(split: HoldoutSplit, score: (users: Int32Array) => Float32Array, hooks: TrainingHooks = {}): Promise<HoldoutEvaluation> {
+  const { train } = split;
+  const P = train.productRows;
+  const popular = popularityRanking(train);
+  const position = new Int32Array(P);
+  popular.order.forEach((p, i) => (position[p] = i));
+  const model = new RankingAccumulator();
+  const popularity = new RankingAccumulator();
+  const chunk = Math.max(1, Math.floor(SCORE_CHUNK_FLOATS / P));
+  for (let from = 0; from < split.users.length; from += chunk) {
+    const users = split.users.subarray(from, Math.min(split.users.length, from + chunk));
+    const scores = score(users);
+    for (let i = 0; i < users.length; i++) {
+      const u = users[i];
+      const exFrom = train.userOffsets[u];
+      const exTo = train.userOffsets[u + 1];
+      model.add(rankAmongCandidates(scores, i * P, P, split.products[from + i], train.products, exFrom, exTo));
+      popularity.add(rankInOrder(position, split.products[from + i], train.products, exFrom, exTo));
+    }
+    hooks.onProgress?.({ kind: 'evaluate', scored: from + users.length, users: split.users.length });
+    await nextTick();
+    if (hooks.signal?.aborted) throw new TrainingCancelledError('evaluate', 0, from + users.length);
+  }
+  return {
+    protocol: HOLDOUT_PROTOCOL,
+    users: split.users.length,
+    eligibleUsers: split.eligibleUsers,
+    sampled: split.sampled,
+    ...model.result(),
+    popularity: popularity.result(),
+    heldOutLoss: NaN,
+    rmse: NaN,
+    heldOutTargets: 'none: a ranking model without a pointwise loss (heldOutLoss and rmse are not defined)',
+  };
+}
+
+/**
+ * Trains on the leave-one-out training split (with `holdout`), evaluates,
+ * and returns the tables of THAT model, so the metrics describe exactly the
+ * model that would be deployed. Cancellation is honoured between steps and
+ * evaluation chunks; progress is reported as one epoch (closed form) plus
+ * the evaluation events.
+ */
+export async function trainLinearRecommender(history: PurchaseHistory, input: LinearOptionsInput = {}, hooks: TrainingHooks = {}): Promise<TrainedLinearRecommender> {
+  const o = resolveLinearOptions(input);
+  const started = performance.now();
+  const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
+  const train = split?.train ?? history;
+  if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
+  const w = itemItemWeights(train, o);
+  try {
+    const seconds = (performance.now() - started) / 1000;
+    hooks.onProgress?.({ kind: 'epoch', epoch: 1, epochs: 1, loss: 0, valLoss: null, seconds, examples: train.products.length });
+    await nextTick();
+    if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
+    let evaluation: HoldoutEvaluation | undefined;
+    if (split && split.users.length > 0) {
+      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users), hooks);
+    }
+    const P = history.productRows;
+    const weights: DotProductWeights = {
+      kind: 'dot',
+      userRows: history.userRows,
+      productRows: P,
+      dim: P,
+      userFactors: binaryRows(train),
+      // productFactors[i, j] = W[j, i], so the dot product is x_u · W[:, i]
+      productFactors: tf.tidy(() => tf.transpose(w).dataSync() as Float32Array),
+    };
+    return {
+      weights,
+      split,
+      metrics: {
+        mode: 'linear',
+        variant: o.variant,
+        options: o,
+        training: { seconds, pairs: train.products.length },
+        evaluated: evaluation !== undefined,
+        ...(evaluation ? { evaluation } : { notEvaluatedReason: split ? 'no customer has at least 2 distinct products to hold one out' : 'holdout disabled by options' }),
+      },
+    };
+  } finally {
+    w.dispose();
+  }
+}
+
+function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array): Float32Array {
+  const x = tf.tensor2d(binaryRows(history, users), [users.length, history.productRows]);
+  const s = tf.matMul(x, w);
+  try {
+    return s.dataSync() as Float32Array;
+  } finally {
+    x.dispose();
+    s.dispose();
+  }
+}
