@@ -24,18 +24,20 @@ const EVAL_CHUNK = 8192;
  * Trains the network built by buildNetwork (src/ml/model.ts) one batch at a
  * time without differentiating through the embedding lookups.
  *
- * The embedding tables live here as Float32Arrays (copied out of the model
- * once): a batch's rows are gathered on the JS side into one [batch, 2·dim]
- * input, the native backend computes the loss and its gradients with
- * respect to that input and the dense layers, the dense layers take a tfjs
- * Adam step, and the input gradient is summed per distinct row and applied
- * to those rows only by lazy Adam (src/ml/lazy-adam.ts). The forward pass is
- * the model's own: concatenate (user first), dropout, dense_1 ReLU, dropout,
- * dense_2 with the output activation, and the same loss as model.compile
- * would use. Dropout masks come from the given seeded PRNG, so a run is
- * reproducible.
+ * The parameters live here as Float32Arrays (copied out of the model once):
+ * a batch's embedding rows are gathered on the JS side into one
+ * [batch, 2·dim] input; the native backend computes the loss and, by tfjs'
+ * autodiff, its gradients with respect to that input and the dense layers;
+ * Adam (src/ml/lazy-adam.ts) then updates the dense layers and only the
+ * embedding rows the batch touched, with dense Adam's semantics (the
+ * zero-gradient updates of the other rows are deferred until they are next
+ * touched or read). A step therefore costs O(batch), whatever the table
+ * sizes. The forward pass is the model's own: concatenate (user first),
+ * dropout, dense_1 ReLU, dropout, dense_2 with the output activation, and
+ * the loss model.compile would use. Dropout masks come from the given
+ * seeded PRNG, so a run is reproducible.
  *
- * The model's embedding variables are stale until writeBack().
+ * The model's variables are stale until writeBack().
  */
 export class SparseTrainingStep {
   private readonly users: AdamParameter;
@@ -61,8 +63,8 @@ export class SparseTrainingStep {
     if (userTable.shape[1] !== productTable.shape[1]) throw new Error(`embedding widths differ: users ${userTable.shape[1]}, products ${productTable.shape[1]}`);
     [this.userRows, this.dim] = userTable.shape;
     this.productRows = productTable.shape[0];
-    this.users = new AdamParameter(userTable.values, adam);
-    this.products = new AdamParameter(productTable.values, adam);
+    this.users = new AdamParameter(userTable.values, adam, this.dim);
+    this.products = new AdamParameter(productTable.values, adam, this.dim);
     this.userGradients = new RowGradients(this.userRows, this.dim, config.maxBatch);
     this.productGradients = new RowGradients(this.productRows, this.dim, config.maxBatch);
     this.dense = [LAYER_NAMES.hidden, LAYER_NAMES.output].map((layer) => {
@@ -78,7 +80,7 @@ export class SparseTrainingStep {
     const b = end - start;
     if (b <= 0 || b > this.config.maxBatch) throw new Error(`batch of ${b} examples (at most ${this.config.maxBatch})`);
     const D = this.dim;
-    const x = this.gather(users, products, start, end);
+    const x = this.gather(users, products, start, end, this.steps);
     const inputMask = this.dropoutMask(b * 2 * D);
     const hiddenMask = this.dropoutMask(b * this.hiddenUnits);
     const results = tf.tidy(() => {
@@ -115,7 +117,7 @@ export class SparseTrainingStep {
     let sum = 0;
     for (let start = 0; start < users.length; start += EVAL_CHUNK) {
       const end = Math.min(users.length, start + EVAL_CHUNK);
-      const x = this.gather(users, products, start, end);
+      const x = this.gather(users, products, start, end, this.steps);
       const chunkLoss = tf.tidy(() => {
         const [k1, b1, k2, b2] = this.denseTensors();
         const input = tf.tensor2d(x, [end - start, 2 * this.dim]);
@@ -129,6 +131,7 @@ export class SparseTrainingStep {
 
   /** Copies the trained parameters into the model's layers (then the model alone is the trained network). */
   writeBack(): void {
+    this.catchUp();
     const layers: [string, { shape: number[]; values: Float32Array }[]][] = [
       [LAYER_NAMES.userEmbedding, [{ shape: [this.userRows, this.dim], values: this.users.values }]],
       [LAYER_NAMES.productEmbedding, [{ shape: [this.productRows, this.dim], values: this.products.values }]],
@@ -148,6 +151,12 @@ export class SparseTrainingStep {
         tensors.forEach((t) => t.dispose()); // the variables keep their own reference to the data
       }
     }
+  }
+
+  /** Applies the deferred zero-gradient updates of rows that no batch touched since (see lazy-adam.ts). */
+  private catchUp(): void {
+    this.users.catchUpAll(this.steps);
+    this.products.catchUpAll(this.steps);
   }
 
   /** The dense layers' current values as fresh tensors (the caller's tidy disposes them). */
@@ -190,8 +199,11 @@ export class SparseTrainingStep {
     return tf.tensor2d(t, [t.length, 1]);
   }
 
-  /** [end-start, 2·dim]: user row then product row per example (a fresh array: tfjs-node may read it lazily). */
-  private gather(users: Int32Array, products: Int32Array, start: number, end: number): Float32Array {
+  /**
+   * [end-start, 2·dim]: user row then product row per example, each first
+   * brought up to `step` (a fresh array: tfjs-node may read it lazily).
+   */
+  private gather(users: Int32Array, products: Int32Array, start: number, end: number, step: number): Float32Array {
     const D = this.dim;
     const out = new Float32Array((end - start) * 2 * D);
     const u = this.users.values;
@@ -202,6 +214,8 @@ export class SparseTrainingStep {
       const product = products[i];
       if (!(user >= 0 && user < this.userRows)) throw new Error(`customer id ${user} outside the user table (${this.userRows} rows)`);
       if (!(product >= 0 && product < this.productRows)) throw new Error(`product id ${product} outside the product table (${this.productRows} rows)`);
+      this.users.catchUp(user, step);
+      this.products.catchUp(product, step);
       out.set(u.subarray(user * D, user * D + D), o);
       out.set(p.subarray(product * D, product * D + D), o + D);
     }

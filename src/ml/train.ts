@@ -33,9 +33,10 @@ const YIELD_EVERY_MS = 100;
 
 /**
  * Trains the network on the native backend with sparse embedding updates
- * (SparseTrainingStep: the batch's rows are gathered, the dense layers take
- * a tfjs Adam step and only the touched embedding rows a lazy Adam step),
- * so a batch costs the same on a 28,606-row table as on a 300-row one.
+ * (SparseTrainingStep: the batch's rows are gathered, and Adam updates the
+ * dense layers and only the embedding rows the batch touched, deferring the
+ * others' momentum steps), so a batch costs the same on a 28,606-row table
+ * as on a 300-row one.
  * Implicit negatives are re-sampled every epoch. Emits batch and epoch
  * progress; honours the AbortSignal between batches. Every tensor created
  * here is disposed before returning or throwing, except the returned model's
