@@ -64,7 +64,7 @@ const program = new Command()
   .option('--large-users <n>', 'customers in the large data set', (v) => Number(v), 100_000)
   .option('--large-products <n>', 'products in the large data set', (v) => Number(v), 3_000)
   .option('--large-epochs <n>', 'epochs on the large data set', (v) => Number(v), 1)
-  .option('--large-batch <n>', 'batch size of the large-set training run (dense Adam updates of the 100,000-row user table make small batches slow)', (v) => Number(v), 8192)
+  .option('--large-batch <n>', 'batch size of the large-set training run', (v) => Number(v), 8192)
   .option('--large-learning-rate <x>', 'learning rate of the large-set training run', (v) => Number(v), 0.03)
   .option('--skip-large', 'only run the seed-sized data set', false)
   .parse();
