@@ -25,12 +25,13 @@ export const CANDIDATE_FILES = { modelJson: 'model.json', weights: 'weights.bin'
 /** Candidate files of the linear (dot-product) family: header + the two tables. */
 export const DOT_CANDIDATE_FILES = { header: 'dot-model.json', weights: 'dot-weights.bin' };
 
-/** No objective given: the linear item-to-item default; 'implicit' and 'seed' keep the MLP. */
-const isLinear = (o: TrainingOptions) => o.objective === undefined;
+/** No objective given, or 'linear': the item-to-item default; 'implicit' and 'seed' keep the MLP. */
+const isLinear = (o: TrainingOptions) => o.objective === undefined || o.objective === 'linear';
 
 export function toTrainingInput(o: TrainingOptions): TrainingOptionsInput {
   return {
-    mode: o.objective ?? 'implicit',
+    // only the network objectives reach here (see isLinear); an unknown name fails the options' schema, not retried
+    mode: o.objective as TrainingOptionsInput['mode'],
     ...(o.epochs !== undefined && { epochs: o.epochs }),
     ...(o.batchSize !== undefined && { batchSize: o.batchSize }),
     ...(o.embeddingDim !== undefined && { embeddingDim: o.embeddingDim }),
@@ -42,8 +43,7 @@ export function toTrainingInput(o: TrainingOptions): TrainingOptionsInput {
 }
 
 export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
-  // The workflow's Objective type predates the linear family (types.ts is another helper's); the stored value says 'linear'.
-  const objective = 'linear' as Objective;
+  const objective: Objective = 'linear';
   const e = m.evaluation;
   if (!e) return { objective, hitRate10: NaN, ndcg10: NaN, popularityHitRate10: NaN, popularityNdcg10: NaN, valLoss: NaN, rmse: NaN, evaluatedUsers: 0, protocol: m.notEvaluatedReason ?? '' };
   return {

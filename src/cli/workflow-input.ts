@@ -5,14 +5,14 @@
  * summary and details that the web UI shows.
  */
 import { z } from 'zod';
-import { objectiveModes } from '../ml/options';
+import { DEFAULT_OBJECTIVE, TRAINING_OBJECTIVES } from '../ml/objectives';
 import { describeIssues, retrainAndDeployInputSchema } from '../workflows/input-schema';
 import type { RetrainAndDeployInput, RollbackInput } from '../workflows/types';
 
 const positiveInt = z.coerce.number().int().positive();
 
 export const inputFlagsSchema = z.object({
-  objective: z.enum(objectiveModes).optional(),
+  objective: z.enum(TRAINING_OBJECTIVES).optional(),
   epochs: positiveInt.optional(),
   dataMode: z.enum(['existing', 'generate', 'append-day']).optional(),
   users: positiveInt.optional(),
@@ -53,8 +53,8 @@ export function checkInput(input: unknown, what: string): RetrainAndDeployInput 
   const parsed = retrainAndDeployInputSchema.safeParse(input);
   if (!parsed.success) throw new Error(`${what} is invalid: ${describeIssues(parsed.error)}`);
   const objective = parsed.data.training?.objective;
-  if (objective !== undefined && !(objectiveModes as readonly string[]).includes(objective)) {
-    throw new Error(`${what} is invalid: training.objective: unknown objective "${objective}" (known: ${objectiveModes.join(', ')})`);
+  if (objective !== undefined && !(TRAINING_OBJECTIVES as readonly string[]).includes(objective)) {
+    throw new Error(`${what} is invalid: training.objective: unknown objective "${objective}" (known: ${TRAINING_OBJECTIVES.join(', ')})`);
   }
   return parsed.data as RetrainAndDeployInput;
 }
@@ -97,7 +97,7 @@ export function rollbackMetadata(input: RollbackInput): { staticSummary: string;
 
 export function addInputOptions<T extends { option(flags: string, description: string): T }>(cmd: T): T {
   return cmd
-    .option('--objective <name>', `training objective: ${objectiveModes.join(' | ')} (default implicit)`)
+    .option('--objective <name>', `training objective: ${TRAINING_OBJECTIVES.join(' | ')} (default ${DEFAULT_OBJECTIVE})`)
     .option('--epochs <n>', 'training epochs')
     .option('--data-mode <mode>', 'existing | generate | append-day')
     .option('--users <n>', 'users in generated data')

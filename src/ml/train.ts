@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs-node';
+import type * as tf from '@tensorflow/tfjs-node';
 import { pairUsers, type PurchaseHistory } from './dataset/purchase-history';
 import { implicitExamples, NegativeSampler, ratedExamples, splitPairs, type ExampleSet } from './examples';
 import { buildNetwork } from './model';
@@ -6,6 +6,7 @@ import type { TrainingOptions } from './options';
 import { TrainingCancelledError, type TrainingHooks } from './progress';
 import { deriveSeed, Random } from './random';
 import { seedRatings } from './ratings';
+import { SparseTrainingStep } from './sparse-training-step';
 
 export interface EpochLoss {
   /** 1-based */
@@ -26,11 +27,17 @@ export interface TrainedNetwork {
 }
 
 /** Seeded random streams used by training. */
-const STREAM = { split: 11, validationNegatives: 12, epoch: 13 } as const;
+const STREAM = { split: 11, validationNegatives: 12, epoch: 13, dropout: 14 } as const;
+/** Longest stretch of batches without yielding to the event loop (heartbeats, abort signals from I/O). */
+const YIELD_EVERY_MS = 100;
 
 /**
- * Trains the network on the native backend, one model.fit call per epoch so
- * implicit negatives can be re-sampled every epoch. Emits batch and epoch
+ * Trains the network on the native backend with sparse embedding updates
+ * (SparseTrainingStep: the batch's rows are gathered, and Adam updates the
+ * dense layers and only the embedding rows the batch touched, deferring the
+ * others' momentum steps), so a batch costs the same on a 28,606-row table
+ * as on a 300-row one.
+ * Implicit negatives are re-sampled every epoch. Emits batch and epoch
  * progress; honours the AbortSignal between batches. Every tensor created
  * here is disposed before returning or throwing, except the returned model's
  * weights (the caller disposes the model).
@@ -43,20 +50,8 @@ export async function trainNetwork(history: PurchaseHistory, options: TrainingOp
   if (signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
   if (history.products.length === 0) throw new Error(`${history.source}: no purchases to train on`);
 
-  const pairUser = pairUsers(history);
-  const split = splitPairs(history.products.length, options.validationSplit, new Random(deriveSeed(options.seed, STREAM.split)));
-  const ratings = options.mode === 'seed' ? seedRatings(history) : undefined;
-  const sampler = options.mode === 'implicit' ? new NegativeSampler(history, options.negativeSampling) : undefined;
-
-  const examplesFor = (pairIndices: Int32Array, rng: Random): ExampleSet =>
-    ratings
-      ? ratedExamples(pairIndices, pairUser, history, ratings)
-      : implicitExamples(pairIndices, pairUser, history, options.negatives, sampler as NegativeSampler, rng);
-
-  // Fixed validation set (negatives sampled once) so val_loss is comparable across epochs.
-  const validation = split.validation.length > 0 ? examplesFor(split.validation, new Random(deriveSeed(options.seed, STREAM.validationNegatives))) : undefined;
-  // Seed mode trains on the same (shuffled once more per epoch) examples every epoch.
-  const fixedTrain = ratings ? examplesFor(split.train, new Random(0)) : undefined;
+  const examples = trainingExamples(history, options);
+  const { validation } = examples;
 
   const model = buildNetwork({
     userRows: history.userRows,
@@ -67,10 +62,6 @@ export async function trainNetwork(history: PurchaseHistory, options: TrainingOp
     outputActivation: options.outputActivation,
     seed: options.seed,
   });
-  const optimizer = tf.train.adam(options.learningRate);
-  model.compile({ optimizer, loss: options.loss });
-
-  const validationTensors = validation ? toTensors(validation) : undefined;
   const lossHistory: EpochLoss[] = [];
   let examplesPerEpoch = 0;
   let trainedExamples = 0;
@@ -78,64 +69,63 @@ export async function trainNetwork(history: PurchaseHistory, options: TrainingOp
   const started = performance.now();
 
   try {
+    const trainer = new SparseTrainingStep(
+      model,
+      {
+        learningRate: options.learningRate,
+        dropout: options.dropout,
+        loss: options.loss,
+        outputActivation: options.outputActivation,
+        maxBatch: options.batchSize,
+      },
+      new Random(deriveSeed(options.seed, STREAM.dropout)),
+    );
+    let lastYield = performance.now();
     for (let epoch = 1; epoch <= options.epochs && !cancelledAt; epoch++) {
-      const epochRng = new Random(deriveSeed(options.seed, STREAM.epoch, epoch));
-      const train = fixedTrain ? shuffleInPlace(fixedTrain, epochRng) : examplesFor(split.train, epochRng);
+      const train = examples.forEpoch(epoch);
       examplesPerEpoch = train.users.length;
       const batches = Math.ceil(examplesPerEpoch / options.batchSize);
       const epochStarted = performance.now();
-      const [x, y] = toTensors(train);
+      let lossSum = 0;
       let batchesDone = 0;
-      try {
-        const fitted = await model.fit(x, y, {
-          epochs: 1,
-          batchSize: options.batchSize,
-          shuffle: false, // already shuffled with the seeded PRNG
-          verbose: 0,
-          validationData: validationTensors,
-          callbacks: {
-            onBatchEnd: (batch: number, logs?: tf.Logs) => {
-              batchesDone = batch + 1;
-              if (onProgress && (batchesDone % options.progressEveryBatches === 0 || batchesDone === batches)) {
-                onProgress({ kind: 'batch', epoch, epochs: options.epochs, batch: batchesDone, batches, loss: logs?.['loss'] ?? NaN });
-              }
-              if (signal?.aborted) {
-                cancelledAt = { epoch, batch: batchesDone };
-                model.stopTraining = true;
-              }
-              return Promise.resolve();
-            },
-          },
-        });
-        trainedExamples += Math.min(examplesPerEpoch, batchesDone * options.batchSize);
-        if (cancelledAt) break;
-        const loss = lastValue(fitted.history['loss']);
-        const valLoss = validationTensors ? lastValue(fitted.history['val_loss']) : null;
-        if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} after epoch ${epoch}`);
-        lossHistory.push({ epoch, loss, valLoss });
-        onProgress?.({
-          kind: 'epoch',
-          epoch,
-          epochs: options.epochs,
-          loss,
-          valLoss,
-          seconds: (performance.now() - epochStarted) / 1000,
-          examples: examplesPerEpoch,
-        });
-      } finally {
-        x.forEach((t) => t.dispose());
-        y.dispose();
+      for (let start = 0; start < examplesPerEpoch; start += options.batchSize) {
+        const end = Math.min(examplesPerEpoch, start + options.batchSize);
+        const batchLoss = trainer.step(train.users, train.products, train.labels, start, end);
+        // the epoch loss is the example-weighted mean of the batch losses, as model.fit reports it
+        lossSum += batchLoss * (end - start);
+        batchesDone++;
+        trainedExamples += end - start;
+        if (onProgress && (batchesDone % options.progressEveryBatches === 0 || batchesDone === batches)) {
+          onProgress({ kind: 'batch', epoch, epochs: options.epochs, batch: batchesDone, batches, loss: batchLoss });
+        }
+        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        if (signal?.aborted) {
+          cancelledAt = { epoch, batch: batchesDone };
+          break;
+        }
       }
-      if (signal?.aborted && !cancelledAt) cancelledAt = { epoch, batch: batchesDone };
+      if (cancelledAt) break;
+      const loss = lossSum / Math.max(1, examplesPerEpoch);
+      if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} after epoch ${epoch}`);
+      const valLoss = validation ? trainer.evaluate(validation.users, validation.products, validation.labels) : null;
+      lossHistory.push({ epoch, loss, valLoss });
+      onProgress?.({
+        kind: 'epoch',
+        epoch,
+        epochs: options.epochs,
+        loss,
+        valLoss,
+        seconds: (performance.now() - epochStarted) / 1000,
+        examples: examplesPerEpoch,
+      });
     }
+    if (!cancelledAt) trainer.writeBack();
   } catch (error) {
     model.dispose();
     throw error;
-  } finally {
-    validationTensors?.[0].forEach((t) => t.dispose());
-    validationTensors?.[1].dispose();
-    // Adam's slot variables are tensors too; the model does not own an optimizer instance passed to compile().
-    optimizer.dispose();
   }
 
   if (cancelledAt) {
@@ -153,15 +143,42 @@ export async function trainNetwork(history: PurchaseHistory, options: TrainingOp
   };
 }
 
-function toTensors(set: ExampleSet): [tf.Tensor[], tf.Tensor] {
-  const n = set.users.length;
-  return [[tf.tensor2d(set.users, [n, 1], 'int32'), tf.tensor2d(set.products, [n, 1], 'int32')], tf.tensor2d(set.labels, [n, 1], 'float32')];
+export interface TrainingExamples {
+  /** fixed (implicit negatives sampled once) so val_loss is comparable across epochs; undefined without a validation split */
+  validation: ExampleSet | undefined;
+  /**
+   * The training examples of a 1-based epoch, shuffled with the epoch's
+   * seeded stream: seed mode returns the same arrays every epoch, reshuffled
+   * in place; implicit mode re-samples its negatives.
+   */
+  forEpoch(epoch: number): ExampleSet;
 }
 
-function lastValue(values: (number | tf.Tensor)[] | undefined): number {
-  const last = values?.[values.length - 1];
-  if (last === undefined) return NaN;
-  return typeof last === 'number' ? last : (last.dataSync()[0] ?? NaN);
+/**
+ * The seeded validation split and per-epoch training examples that
+ * trainNetwork trains on (exported so a benchmark can hand the identical
+ * examples to another framework).
+ */
+export function trainingExamples(history: PurchaseHistory, options: TrainingOptions): TrainingExamples {
+  const pairUser = pairUsers(history);
+  const split = splitPairs(history.products.length, options.validationSplit, new Random(deriveSeed(options.seed, STREAM.split)));
+  const ratings = options.mode === 'seed' ? seedRatings(history) : undefined;
+  const sampler = options.mode === 'implicit' ? new NegativeSampler(history, options.negativeSampling) : undefined;
+
+  const examplesFor = (pairIndices: Int32Array, rng: Random): ExampleSet =>
+    ratings
+      ? ratedExamples(pairIndices, pairUser, history, ratings)
+      : implicitExamples(pairIndices, pairUser, history, options.negatives, sampler as NegativeSampler, rng);
+
+  const validation = split.validation.length > 0 ? examplesFor(split.validation, new Random(deriveSeed(options.seed, STREAM.validationNegatives))) : undefined;
+  const fixedTrain = ratings ? examplesFor(split.train, new Random(0)) : undefined;
+  return {
+    validation,
+    forEpoch: (epoch) => {
+      const rng = new Random(deriveSeed(options.seed, STREAM.epoch, epoch));
+      return fixedTrain ? shuffleInPlace(fixedTrain, rng) : examplesFor(split.train, rng);
+    },
+  };
 }
 
 /** Shuffles the three arrays together, in place. */

@@ -68,7 +68,10 @@ export async function exportSavedModel(weights: ExportableWeights, dir: string, 
     await mkdir(path.join(dir, VARIABLES_DIR));
     const bundle = await writeTensorBundle(path.join(dir, CHECKPOINT_PREFIX), variables);
 
-    const warmup = await writeWarmupFile(dir, { userRows: weights.userEmbedding.rows, productRows: weights.productEmbedding.rows, idDtype });
+    const rows = isDot(weights)
+      ? { userRows: weights.userRows, productRows: weights.productRows }
+      : { userRows: weights.userEmbedding.rows, productRows: weights.productEmbedding.rows };
+    const warmup = await writeWarmupFile(dir, { ...rows, idDtype });
     const signature = servingSignature(idDtype);
     const savedModel = encodeSavedModel(graphDef, saverDef, signature);
     await writeFile(path.join(dir, SAVED_MODEL_FILE), savedModel, { flag: 'wx' });

@@ -202,7 +202,9 @@ class RetrainAndDeployRun {
     const state = await readRegistry.getDeploymentState();
     this.status.active = state.active && { slot: state.active.slot, version: state.active.version };
     this.activeMetrics = state.active?.metrics;
-    const gate = qualityGate(candidate.metrics, state.active?.metrics, this.input.gate);
+    // Runs recorded before the popularity margin existed decide as they did.
+    const options = patched('gate-popularity-margin') ? this.input.gate : { popularityMargin: 0, ...this.input.gate };
+    const gate = qualityGate(candidate.metrics, state.active?.metrics, options);
     this.status.gate = gate;
     upsertMemo({ gate: gate.reason });
     this.showDetails();

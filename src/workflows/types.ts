@@ -4,7 +4,7 @@
  * and metrics only: never data, weights or credentials.
  */
 
-export type Objective = 'implicit' | 'seed';
+export type Objective = 'linear' | 'implicit' | 'seed';
 
 /** What the data step does before training. */
 export interface DataOptions {

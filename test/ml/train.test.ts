@@ -69,6 +69,34 @@ describe('training', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
+  it('yields to the event loop while training, so a timer can abort it (heartbeats and cancellation arrive that way)', async () => {
+    const before = tf.memory().numTensors;
+    const controller = new AbortController();
+    // Without yielding, 200 epochs would run to completion before the timer could fire.
+    setTimeout(() => controller.abort(), 0);
+    const error = await trainRecommender(history, { mode: 'seed', epochs: 200, holdout: false }, { signal: controller.signal }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TrainingCancelledError);
+    expect(error).toMatchObject({ phase: 'train', epoch: 1 });
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('is reproducible: the same seed gives the same weights (dropout masks are seeded too)', async () => {
+    const options = { mode: 'seed', epochs: 1, holdout: false } as const;
+    const [a, b] = [await trainRecommender(history, options), await trainRecommender(history, options)];
+    const c = await trainRecommender(history, { ...options, seed: 43 });
+    try {
+      expect(Array.from(a.weights().userEmbedding.values)).toEqual(Array.from(b.weights().userEmbedding.values));
+      expect(Array.from(a.weights().hidden.kernel)).toEqual(Array.from(b.weights().hidden.kernel));
+      expect(a.metrics.lossHistory).toEqual(b.metrics.lossHistory);
+      expect(Array.from(c.weights().hidden.kernel)).not.toEqual(Array.from(a.weights().hidden.kernel));
+    } finally {
+      [a, b, c].forEach((t) => t.dispose());
+    }
+  });
+
   it('can be cancelled during evaluation without leaking', async () => {
     const before = tf.memory().numTensors;
     const controller = new AbortController();

@@ -23,7 +23,7 @@ describe('workflow input schema', () => {
     [{ readinessTimeoutSeconds: -1 }, /--input is invalid: readinessTimeoutSeconds: /],
     [{ gate: { tolerence: 0.1 } }, /--input is invalid: gate: .*Unrecognized key.*gate\.tolerence/],
     [{ trainig: {} }, /--input is invalid: \(input\): .*Unrecognized key.*trainig/],
-    [{ training: { objective: 'magic' } }, /training\.objective: unknown objective "magic" \(known: implicit, seed/],
+    [{ training: { objective: 'magic' } }, /training\.objective: unknown objective "magic" \(known: linear, implicit, seed/],
     [{ gate: { popularityMargin: -0.1 } }, /gate\.popularityMargin: /],
   ])('refuses %j before starting, naming the field', (bad, message) => {
     expect(() => input(bad)).toThrow(message);
