@@ -71,7 +71,7 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
 describe('Temporal web UI inspection of a run', () => {
   it('shows the training heartbeat, the search attributes, the memo, the user metadata and the run in the filtered list', async () => {
     const workflowId = `web-ui-${sys.id}`;
-    const input = checkInput({ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { epochs: 30 } }, 'test input');
+    const input = checkInput({ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { objective: 'implicit', epochs: 30 } }, 'test input');
     const handle = await sys.temporal.workflow.start('retrainAndDeploy', {
       taskQueue: sys.config.temporal.taskQueues.training,
       workflowId,

@@ -21,7 +21,7 @@ export const LOG_DIR = path.resolve(__dirname, '../../artifacts/faults');
 
 export const SMALL_RUN: RetrainAndDeployInput = {
   data: { mode: 'generate', users: 1000, products: 300, seed: 21 },
-  training: { epochs: 4, heartbeatTimeoutSeconds: 5, evalUsers: 500 },
+  training: { objective: 'implicit', epochs: 4, heartbeatTimeoutSeconds: 5, evalUsers: 500 },
   gate: { tolerance: 1 },
 };
 

@@ -40,7 +40,7 @@ describe('training worker killed mid-training', () => {
         {
           servingTaskQueue: sys.config.temporal.taskQueues.serving,
           data: { mode: 'generate', users: 1000, products: 300, seed: 11 },
-          training: { epochs: 6, heartbeatTimeoutSeconds: 5 },
+          training: { objective: 'implicit', epochs: 6, heartbeatTimeoutSeconds: 5 },
           gate: { tolerance: 1 },
         },
       ],
