@@ -13,6 +13,7 @@
  * deployed model version.
  */
 import { randomUUID } from 'node:crypto';
+import { Partitioners, type Producer } from 'kafkajs';
 import { loadConfig } from '../../src/config';
 import { createKafka, ensureTopics } from '../../src/messaging/kafka';
 import { ResultsTracker } from '../../src/cli/results-tracker';
@@ -67,7 +68,7 @@ async function run(): Promise<void> {
 
   const tracker = new ResultsTracker(kafka, cfg.topics.results);
   await tracker.start();
-  const producer = kafka.producer();
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
     // The model server learns the new URL from the models topic; until then
@@ -111,7 +112,7 @@ function modelOf(r: AnyResult): string {
   return `${r.model.slot ?? r.model.name}/${r.model.version ?? '?'}`;
 }
 
-async function sendAll(producer: import('kafkajs').Producer, count: number) {
+async function sendAll(producer: Producer, count: number) {
   const sent: Parameters<ResultsTracker['expect']>[0] = [];
   await sendRequests({ kafka, producer, topic: cfg.topics.requests, count, rate: 0, shape: SHAPE, onSent: (s) => sent.push(...s) });
   return { sent };

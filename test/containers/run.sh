@@ -49,6 +49,8 @@ cleanup() {
     docker rm -f "$c" >/dev/null
   done
   [ ${#CONTAINERS[@]} -gt 0 ] && say "removed containers ${CONTAINERS[*]}"
+  # one started but not yet recorded (interrupted between run and return)
+  for c in $(docker ps -aq --filter "name=^/$TAG-" 2>/dev/null); do docker rm -f "$c" >/dev/null; done
   [ -f "${ENV_FILE:-}" ] && e2e cleanup
   for t in training-worker serving-worker slot; do docker rmi "recommender-$t:$TAG" >/dev/null 2>&1; done
   if [ "$KEEP_DAEMON" = 0 ]; then bash test/containers/daemon.sh stop; else say "dockerd left running: test/containers/daemon.sh stop"; fi
@@ -109,15 +111,17 @@ CONTAINERS_RUN_ID=$ID
 ENV
 e2e prepare
 
-start() { # start NAME IMAGE [docker run options --] ARGS...
-  local name=$1 image=$2; shift 2
+# start VAR NAME IMAGE [docker run options --] ARGS...: the container's id in
+# $VAR and in CONTAINERS (not through $(...): that would be a subshell)
+start() {
+  local var=$1 name=$2 image=$3; shift 3
   local opts=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do opts+=("$1"); shift; done
   [ "${1:-}" = -- ] && shift
   local id
   id=$(docker run -d --pull never --network host --env-file "$ENV_FILE" --name "$TAG-$name" "${opts[@]}" "$image" "$@")
   CONTAINERS+=("$id")
-  echo "$id"
+  printf -v "$var" %s "$id"
 }
 wait_log() { # wait_log CONTAINER-ID REGEX SECONDS
   local id=$1 re=$2 limit=$3 t=0
@@ -129,14 +133,14 @@ wait_log() { # wait_log CONTAINER-ID REGEX SECONDS
 }
 
 say "starting the containers ($TAG)"
-SA=$(start slot-a "recommender-slot:$TAG" -- --slot "$SLOT_A")
-SB=$(start slot-b "recommender-slot:$TAG" -- --slot "$SLOT_B")
+start SA slot-a "recommender-slot:$TAG" -- --slot "$SLOT_A"
+start SB slot-b "recommender-slot:$TAG" -- --slot "$SLOT_B"
 # The model server with a consumer group of its own: the serving worker's
 # built-in one always joins group 'model-server' (shared with other users
 # of the stack), so it runs with --no-model-server here.
-MS=$(start model-server "recommender-serving-worker:$TAG" --entrypoint node -- dist/serving/model-server/main.js --group "model-server-$TAG" --port "$PORT_MS")
-SW=$(start serving-worker "recommender-serving-worker:$TAG" -- --no-model-server)
-TW=$(start training-worker "recommender-training-worker:$TAG")
+start MS model-server "recommender-serving-worker:$TAG" --entrypoint node -- dist/serving/model-server/main.js --group "model-server-$TAG" --port "$PORT_MS"
+start SW serving-worker "recommender-serving-worker:$TAG" -- --no-model-server
+start TW training-worker "recommender-training-worker:$TAG"
 wait_log "$SA" 'serving http' 60
 wait_log "$SB" 'serving http' 60
 wait_log "$MS" 'model server started' 60
@@ -149,9 +153,16 @@ phase containers-up
 e2e run
 phase e2e
 
+# The images' own HEALTHCHECKs (deploy/docker/healthcheck.mjs) must report
+# healthy: by now every container has had its first check (intervals 10-30 s).
 for c in "${CONTAINERS[@]}"; do
-  h=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c")
-  n=$(docker inspect --format '{{.Name}}' "$c")
-  say "health of $n: $h"
-  [ "$h" != unhealthy ] || die "$n is unhealthy: $(docker inspect --format '{{json .State.Health.Log}}' "$c" | tail -c 600)"
+  n=$(docker inspect --format '{{.Name}}' "$c" | tr -d /)
+  for _ in $(seq 1 45); do
+    h=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}}' "$c")
+    [ "$h" = starting ] || break
+    sleep 1
+  done
+  [ "$h" = healthy ] || die "$n is $h: $(docker inspect --format '{{json .State.Health.Log}}' "$c" | tail -c 600)"
 done
+say "HEALTHCHECK: all ${#CONTAINERS[@]} containers healthy"
+phase healthchecks
