@@ -23,7 +23,8 @@ import { connectClient, connectionOptions } from './temporal/connection';
 function workflowSource(): { options: Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'>; description: string } {
   const codePath = path.join(__dirname, WORKFLOW_BUNDLE_FILE);
   if (fs.existsSync(codePath)) return { options: { workflowBundle: { codePath } }, description: `the prebuilt bundle ${codePath}` };
-  return { options: { workflowsPath: require.resolve('./workflows') }, description: 'src/workflows, bundled at start' };
+  const workflowsPath = require.resolve('./workflows');
+  return { options: { workflowsPath }, description: `${path.relative(process.cwd(), workflowsPath)}, bundled at start` };
 }
 
 async function main(): Promise<void> {
