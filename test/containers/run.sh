@@ -30,7 +30,8 @@ done
 T0=$SECONDS
 phase_start=$SECONDS
 TIMES=()
-phase() { TIMES+=("$1 $((SECONDS - phase_start))s"); phase_start=$SECONDS; }
+TIMES_LAST=0
+phase() { TIMES_LAST=$((SECONDS - phase_start)); TIMES+=("$1 ${TIMES_LAST}s"); phase_start=$SECONDS; }
 
 ID=$(node -e "console.log(require('crypto').randomBytes(4).toString('hex'))")
 TAG=ct-$ID
@@ -57,6 +58,7 @@ cleanup() {
   rm -f "${ENV_FILE:-}"
   if [ "$rc" -eq 0 ]; then
     rm -rf "$RUN_LOGS"
+    phase cleanup
     say "PASSED in $((SECONDS - T0)) s ($(IFS=,; echo "${TIMES[*]}" | sed 's/,/, /g'))"
   else
     say "FAILED (exit $rc); container logs in $RUN_LOGS"
@@ -67,12 +69,14 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 if bash test/containers/daemon.sh status >/dev/null 2>&1; then KEEP_DAEMON=1; else bash test/containers/daemon.sh start; fi
+phase daemon
 if [ "$COLD" = 1 ]; then
-  say "cold run: removing the base images and the build cache"
+  say "cold run: removing the base images and the build cache (not counted in the cold time)"
   docker rmi "$BASE_FULL" "$BASE_SLIM" >/dev/null 2>&1 || true
   docker builder prune -af >/dev/null
+  phase cold-prune
+  T0=$((T0 + TIMES_LAST))
 fi
-phase daemon
 
 bash test/containers/base-images.sh
 phase base-images
@@ -123,9 +127,13 @@ start() {
   CONTAINERS+=("$id")
   printf -v "$var" %s "$id"
 }
+# logged ID REGEX: the container's log has a line matching REGEX. (Not
+# `docker logs | grep -q`: under pipefail, grep -q's early exit makes
+# `docker logs` fail with SIGPIPE, and the pipeline with it.)
+logged() { local out; out=$(docker logs "$1" 2>&1); grep -Eq "$2" <<<"$out"; }
 wait_log() { # wait_log CONTAINER-ID REGEX SECONDS
   local id=$1 re=$2 limit=$3 t=0
-  until docker logs "$id" 2>&1 | grep -Eq "$re"; do
+  until logged "$id" "$re"; do
     [ "$(docker inspect --format '{{.State.Running}}' "$id")" = true ] || { docker logs "$id" 2>&1 | tail -30 >&2; die "container $id exited before logging /$re/"; }
     [ $t -ge "$limit" ] && { docker logs "$id" 2>&1 | tail -30 >&2; die "container $id did not log /$re/ within $limit s"; }
     sleep 1; t=$((t + 1))
@@ -146,7 +154,7 @@ wait_log "$SB" 'serving http' 60
 wait_log "$MS" 'model server started' 60
 wait_log "$SW" 'serving worker polling' 60
 wait_log "$TW" 'training worker polling' 120
-docker logs "$TW" 2>&1 | grep -q 'workflows from the prebuilt bundle' || die "the training worker did not load the prebuilt workflow bundle"
+logged "$TW" 'workflows from the prebuilt bundle' || die "the training worker did not load the prebuilt workflow bundle"
 say "all five containers up: $(docker ps --filter "name=$TAG" --format '{{.Names}}' | tr '\n' ' ')"
 phase containers-up
 
