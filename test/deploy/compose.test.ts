@@ -140,7 +140,7 @@ describe('Compose: the whole system on one host', () => {
     const topics = fs.readFileSync(path.join(init, 'kafka-topics.sh'), 'utf8');
     for (const t of ['TOPIC_REQUESTS:-mdata', 'TOPIC_MODELS:-models', 'TOPIC_RESULTS:-recommendations', 'TOPIC_DLQ:-mdata-dlq']) expect(topics).toContain(t);
     expect(topics).toMatch(/TOPIC_MODELS:-models}" 1 --config retention\.ms=-1/);
-    expect(fs.readFileSync(path.join(init, 'schedule.sh'), 'utf8')).toMatch(/src\/cli\/main\.ts schedule create/);
+    expect(fs.readFileSync(path.join(init, 'schedule.sh'), 'utf8')).toMatch(/node dist\/cli\/main\.js schedule create/);
     expect(fs.readFileSync(path.join(init, 'minio-buckets.sh'), 'utf8')).toMatch(/mc mb --ignore-existing/);
     // every script a service mounts exists
     for (const p of [slots, tfserving]) {

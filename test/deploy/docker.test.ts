@@ -46,6 +46,7 @@ describe('Dockerfile', () => {
   it('passes BuildKit build checks and has the three runnable targets on one runtime', () => {
     expect(summary.stages.map((s) => [s.name, s.base])).toEqual([
       ['build', 'node:${NODE_VERSION}-${DEBIAN_RELEASE}'],
+      ['compile', 'node:${NODE_VERSION}-${DEBIAN_RELEASE}'],
       ['runtime', 'node:${NODE_VERSION}-${DEBIAN_RELEASE}-slim'],
       ['training-worker', 'runtime'],
       ['serving-worker', 'runtime'],
@@ -53,9 +54,10 @@ describe('Dockerfile', () => {
     ]);
     expect(summary.metaArgs.NODE_VERSION).toMatch(/^20\.\d+\.\d+$/); // a full version, as engines >= 20.3 asks
     const byName = Object.fromEntries(summary.stages.map((s) => [s.name, s]));
-    expect(byName['training-worker'].entrypoint).toEqual(['node', '--import', 'tsx', 'src/worker.ts']);
-    expect(byName['serving-worker'].entrypoint).toEqual(['node', '--import', 'tsx', 'src/serving/worker.ts']);
-    expect(byName.slot.entrypoint).toEqual(['node', '--import', 'tsx', 'src/serving/slot/main.ts']);
+    // the production build (tsc output), no TypeScript loader
+    expect(byName['training-worker'].entrypoint).toEqual(['node', 'dist/worker.js']);
+    expect(byName['serving-worker'].entrypoint).toEqual(['node', 'dist/serving/worker.js']);
+    expect(byName.slot.entrypoint).toEqual(['node', 'dist/serving/slot/main.js']);
     expect(byName.slot.cmd).toEqual(['--slot', 'recommender']);
     expect(byName.slot.env?.SLOT_HOST).toBe('0.0.0.0');
     expect(byName['serving-worker'].expose).toEqual(['8090']);
@@ -67,13 +69,16 @@ describe('Dockerfile', () => {
     const user = (runtime.user ?? '').replace(/\$\{(\w+)\}/g, (_, a: string) => runtime.args?.[a] ?? '');
     expect(user).toMatch(/^[1-9]\d*:[1-9]\d*$/);
     expect(user).toBe('10001:10001'); // the manifests' runAsUser
-    // the runtime takes only artefacts of the build stage; no compiler or pip in it
-    expect(runtime.copyFrom).toEqual(['build', 'build']);
+    // the runtime takes only artefacts of the build stages (libtensorflow and
+    // production node_modules; dist/); no compiler, pip or dev dependency in it
+    expect(runtime.copyFrom).toEqual(['build', 'build', 'compile']);
     expect(runtime.instructions).not.toContain('RUN apt-get');
     // libtensorflow from the project's own route (PyPI wheel), with scripts still off
     const text = fs.readFileSync(DOCKERFILE, 'utf8');
     expect(text).toMatch(/bash deploy\/local\/tfjs-native\.sh/);
     expect(text).toMatch(/npm ci --omit=dev/);
+    expect(text).toMatch(/^RUN npm run build$/m); // the compile stage: tsc + the prebuilt workflow bundle
+    expect(text).not.toMatch(/^# syntax=/m); // a frontend image is a Docker Hub pull
     expect(text).not.toMatch(/ignore-scripts=false/);
   });
 

@@ -313,7 +313,7 @@ describe('Kubernetes manifests: what the system needs', () => {
     expect(script).toContain('temporal operator search-attribute create');
     const main = job.spec.template.spec.containers[0];
     expect(main.image).toBe('recommender-training-worker:0.1.0');
-    expect((main.args ?? []).join('\n')).toMatch(/src\/cli\/main\.ts schedule create/);
+    expect((main.args ?? []).join('\n')).toMatch(/node dist\/cli\/main\.js schedule create/);
     // the same attributes as the Compose set-up and the local stack
     const composeScript = fs.readFileSync(path.join(DEPLOY, 'compose/init/temporal-search-attributes.sh'), 'utf8');
     const localStack = fs.readFileSync(path.join(DEPLOY, 'local/components/temporal.sh'), 'utf8');
