@@ -6,7 +6,7 @@
 import type { Client } from 'minio';
 import { getOptionalObject } from '../storage/objects';
 import type { Deployment, DeploymentState } from '../workflows/types';
-import { listClaimedVersions, listVersions } from '../savedmodel';
+import { listClaimedVersions, listVersions } from '../model-store';
 
 export interface RegistryLocation {
   modelsBucket: string;
