@@ -22,3 +22,4 @@ export {
   type PublishedObject,
 } from './publish';
 export { completeVersionFiles, downloadVersion, latestCompleteVersion, listCompleteVersions, removeVersion } from './versions';
+export { applySlotRetention, type SlotRetention, type SlotRetentionReport } from './retention';
