@@ -5,7 +5,7 @@
  * caught up only within the catch-up window.
  */
 import { Command } from 'commander';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { loadConfig, type Config } from '../../config';
 import { connectClient } from '../../temporal/connection';
@@ -25,11 +25,23 @@ async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): P
   }
 }
 
-type CreateFlags = InputFlags & { interval?: string; cron?: string; catchupWindow: string; paused?: boolean; triggerNow?: boolean; replace?: boolean };
+type CreateFlags = InputFlags & {
+  interval?: string;
+  cron?: string;
+  timeZone?: string;
+  catchupWindow: string;
+  paused?: boolean;
+  pauseOnFailure?: boolean;
+  triggerNow?: boolean;
+  replace?: boolean;
+};
 
 export async function createSchedule(client: Client, cfg: Config, flags: CreateFlags): Promise<void> {
   if (flags.interval && flags.cron) throw new Error('give either --interval or --cron, not both');
-  const spec: ScheduleSpec = flags.cron ? { cronExpressions: [flags.cron] } : { intervals: [{ every: (flags.interval ?? '1h') as Duration }] };
+  if (flags.timeZone && !flags.cron) throw new Error('--time-zone applies to --cron specs only');
+  const spec: ScheduleSpec = flags.cron
+    ? { cronExpressions: [flags.cron], timezone: flags.timeZone }
+    : { intervals: [{ every: (flags.interval ?? '1h') as Duration }] };
   const options = {
     scheduleId: cfg.temporal.scheduleId,
     spec,
@@ -40,7 +52,7 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       workflowId: cfg.temporal.scheduleId,
       args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
     },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: false },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: Boolean(flags.pauseOnFailure) },
     // Not `triggerImmediately`: the SDK starts that run with overlap ALLOW_ALL,
     // and the server does not count such runs for the SKIP policy, so the
     // next tick could deploy concurrently. A SKIP trigger after create instead.
@@ -53,7 +65,12 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       if (!(err instanceof ScheduleNotFoundError)) throw err;
     }
   }
-  const handle = await client.schedule.create(options);
+  const handle = await client.schedule.create(options).catch(async (err: unknown) => {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    const existing = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
+    const state = existing.state.paused ? `paused${existing.state.note ? ` (${existing.state.note})` : ''}` : 'running';
+    throw new Error(`schedule ${cfg.temporal.scheduleId} already exists and is ${state}; add --replace to delete it and create it anew`);
+  });
   if (flags.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
 }
 
@@ -65,6 +82,8 @@ export function scheduleCommand(): Command {
         .description('create the schedule (interval or cron)')
         .option('--interval <duration>', 'run every <duration>, e.g. 1h, 30m (default 1h)')
         .option('--cron <expr>', 'cron expression instead of an interval')
+        .option('--time-zone <iana>', 'time zone of the cron spec, e.g. Europe/Berlin (default UTC)')
+        .option('--pause-on-failure', 'pause the schedule when a scheduled run fails')
         .option('--catchup-window <duration>', 'how late a missed run may still start', '10m')
         .option('--paused', 'create it paused')
         .option('--trigger-now', 'also start a run immediately')
