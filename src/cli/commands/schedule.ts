@@ -9,7 +9,7 @@ import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, t
 import type { Duration } from '@temporalio/common';
 import { loadConfig, type Config } from '../../config';
 import { connectClient } from '../../temporal/connection';
-import { scheduleUrl } from '../ui-links';
+import { scheduleUrl, workflowUrl } from '../ui-links';
 import { addInputOptions, buildInput, type InputFlags } from '../workflow-input';
 
 async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): Promise<T> {
@@ -96,9 +96,21 @@ export function scheduleCommand(): Command {
     ),
   );
   cmd.addCommand(
-    new Command('describe').description('show the schedule, its next and recent runs').action(() =>
+    new Command('describe').description('show the schedule, its next and recent runs').option('--json', 'print the raw form').action((f: { json?: boolean }) =>
       withClient(async (client, cfg) => {
         const d = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
+        if (!f.json) {
+          const every = d.spec.intervals?.map((i) => `every ${humanMs(Number(i.every))}`) ?? [];
+          const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
+          console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
+          console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
+          console.log(`  overlap ${String(d.policies.overlap)}, catch-up window ${humanMs(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`);
+          console.log(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
+          for (const a of d.info.recentActions) console.log(`  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`);
+          for (const a of d.info.runningActions) console.log(`  running: ${a.workflow.workflowId}`);
+          console.log(`web UI: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
+          return;
+        }
         console.log(
           JSON.stringify(
             {
@@ -139,8 +151,21 @@ export function scheduleCommand(): Command {
   cmd.addCommand(
     new Command('trigger').description('start a run now (skipped if one is running)').action(() =>
       withClient(async (client, cfg) => {
-        await client.schedule.getHandle(cfg.temporal.scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
-        console.log(`triggered ${cfg.temporal.scheduleId}`);
+        const handle = client.schedule.getHandle(cfg.temporal.scheduleId);
+        const before = new Set((await handle.describe()).info.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
+        await handle.trigger(ScheduleOverlapPolicy.SKIP);
+        // the server starts the run asynchronously: look for it for a few seconds
+        for (let i = 0; i < 20; i++) {
+          const started = (await handle.describe()).info.recentActions.find((a) => !before.has(a.action.workflow.firstExecutionRunId));
+          if (started) {
+            const { workflowId, firstExecutionRunId: runId } = started.action.workflow;
+            console.log(`triggered ${cfg.temporal.scheduleId}: run ${workflowId} / ${runId}`);
+            console.log(`web UI: ${workflowUrl(cfg.temporal, workflowId, runId)}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        console.log(`triggered ${cfg.temporal.scheduleId} (no run started: one may be running already, overlap SKIP)`);
       }),
     ),
   );
@@ -153,4 +178,18 @@ export function scheduleCommand(): Command {
     ),
   );
   return cmd;
+}
+
+function humanMs(ms: number): string {
+  if (!Number.isFinite(ms)) return 'unknown';
+  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, unit] of units) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join(' ') || `${ms} ms`;
 }
