@@ -5,6 +5,7 @@ import type { ActivityDeps } from './deps';
 import { exportActivities } from './export';
 import { publishActivities } from './publish';
 import { registryActivities } from './registry';
+import { retentionActivities } from './retention';
 import { trainActivities } from './train';
 
 export function createActivities(deps: ActivityDeps): TrainingActivities {
@@ -14,5 +15,6 @@ export function createActivities(deps: ActivityDeps): TrainingActivities {
     ...exportActivities(deps),
     ...registryActivities(deps),
     ...publishActivities(deps),
+    ...retentionActivities(deps),
   };
 }
