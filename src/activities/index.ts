@@ -6,6 +6,7 @@ import { exportActivities } from './export';
 import { renewingLease } from './lease-renewal';
 import { publishActivities } from './publish';
 import { registryActivities } from './registry';
+import { retentionActivities } from './retention';
 import { trainActivities } from './train';
 
 export function createActivities(deps: ActivityDeps): TrainingActivities {
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps): TrainingActivities {
     ...exportActivities(deps),
     ...registryActivities(deps),
     ...publishActivities(deps),
+    ...retentionActivities(deps),
   };
   // the steps that run under the deploy lease keep it alive while they work
   return {

@@ -11,7 +11,7 @@
  */
 import type { Client } from 'minio';
 import type { Deployment, DeploymentState } from '../workflows/types';
-import { listClaimedVersions, listVersions } from '../savedmodel';
+import { listClaimedVersions, listVersions } from '../model-store';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
 
 export interface RegistryLocation {

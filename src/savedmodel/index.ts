@@ -1,4 +1,4 @@
-/** Public API of the SavedModel wing: export (pure, local files) and publish (object storage). */
+/** Public API of the SavedModel wing: a pure writer of SavedModel files (publishing is src/model-store/). */
 export { exportSavedModel, type ExportOptions } from './export';
 export {
   CHECKPOINT_PREFIX,
@@ -20,19 +20,6 @@ export {
   type TensorSpec,
 } from './signature';
 export { InvalidWeightsError } from './validate-weights';
-export {
-  CLAIMS_DIR,
-  STAGING_DIR_PREFIX,
-  VersionExistsError,
-  listClaimedVersions,
-  listVersions,
-  publishSavedModel,
-  removeStaleStaging,
-  type PublishEvent,
-  type PublishOptions,
-  type PublishResult,
-  type PublishedObject,
-} from './publish';
 export {
   DEFAULT_LINEAGE_PREFIX,
   publishLineage,

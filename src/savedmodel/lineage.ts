@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from 'minio';
-import { validateSlotName } from './publish';
+import { validateSlotName } from '../model-store/publish';
 
 export const DEFAULT_LINEAGE_PREFIX = 'lineage';
 

@@ -1,12 +1,23 @@
-/** Upload a local SavedModel directory as one version of a slot (saved_model.pb last, as the exporter does). */
+/** Publish a local SavedModel directory as one version of a slot through the model store (claimed, digests recorded). */
+import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'minio';
+import { publishSavedModel } from '../../src/model-store';
+import type { SavedModelManifest } from '../../src/savedmodel';
 import { listKeys, removeKeys } from '../../src/storage/objects';
 
 export async function uploadVersionDir(client: Client, bucket: string, slot: string, version: number, dir: string): Promise<void> {
-  const files = ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb'];
-  for (const f of files) await client.fPutObject(bucket, `${slot}/${version}/${f}`, path.join(dir, f));
+  const paths = ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb'];
+  const files = await Promise.all(
+    paths.map(async (p) => {
+      const bytes = await fs.readFile(path.join(dir, p));
+      return { path: p, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    }),
+  );
+  // only `files` matters to the publisher; the rest describes the model
+  const manifest = { files } as unknown as SavedModelManifest;
+  await publishSavedModel(client, { bucket, slot, dir, manifest, version });
 }
 
 export async function removePrefix(client: Client, bucket: string, prefix: string): Promise<void> {

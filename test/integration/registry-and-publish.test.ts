@@ -5,7 +5,7 @@ import { createKafka } from '../../src/messaging/kafka';
 import { publishDescriptorOnce, readDescriptors } from '../../src/messaging/model-descriptors';
 import { RECENT_DEPLOYMENTS, readDeploymentState, readFullHistory, recordDeployment, type RegistryLocation } from '../../src/registry/deployments';
 import { removeVersion } from '../../src/registry/model-versions';
-import { listVersions } from '../../src/savedmodel';
+import { listVersions } from '../../src/model-store';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { getOptionalObject, listKeys } from '../../src/storage/objects';
 import { metrics } from '../workflows/fake-activities';

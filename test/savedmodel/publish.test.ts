@@ -21,7 +21,7 @@ import {
   publishSavedModel,
   removeStaleStaging,
   type PublishEvent,
-} from '../../src/savedmodel/publish';
+} from '../../src/model-store';
 import { MINIO, buildTfjsRecommender, makeTempDir, maxAbsDiff, minioClient, predictSavedModel, predictTfjs, sampleIds, waitForMinio, weightsOf } from './helpers';
 
 /** tfjs's io.ModelArtifacts (the namespace's types are not re-exported through tfjs-node's typings). */

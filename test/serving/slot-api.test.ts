@@ -232,8 +232,11 @@ describe('model slot (TF Serving REST API)', () => {
   });
 
   it('reports a version that fails to load and keeps serving the previous one', async () => {
-    await minio.putObject(cfg.buckets.models, `${slot}/3/variables/variables.index`, Buffer.from('garbage'));
-    await minio.putObject(cfg.buckets.models, `${slot}/3/saved_model.pb`, Buffer.from('not a protobuf'));
+    // claimed and complete (digests match), but not a SavedModel
+    const bad = path.join(work, 'bad');
+    await fs.mkdir(path.join(bad, 'variables'), { recursive: true });
+    for (const f of ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb']) await fs.writeFile(path.join(bad, f), 'garbage');
+    await uploadVersionDir(minio, cfg.buckets.models, slot, 3, bad);
     await until(async () => (await stateOf(3)) === 'END');
     const status = (await call('GET', `/v1/models/${slot}/versions/3`)).body.model_version_status as { status: { error_code: string; error_message: string } }[];
     expect(status[0].status.error_code).not.toBe('OK');

@@ -5,11 +5,11 @@
  * caught up only within the catch-up window.
  */
 import { Command } from 'commander';
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
+import { ScheduleAlreadyRunning, ScheduleNotFoundError, ScheduleOverlapPolicy, type Client, type ScheduleSpec } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { loadConfig, type Config } from '../../config';
 import { connectClient } from '../../temporal/connection';
-import { scheduleUrl } from '../ui-links';
+import { scheduleUrl, workflowUrl } from '../ui-links';
 import { addInputOptions, buildInput, type InputFlags } from '../workflow-input';
 
 async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): Promise<T> {
@@ -25,11 +25,23 @@ async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): P
   }
 }
 
-type CreateFlags = InputFlags & { interval?: string; cron?: string; catchupWindow: string; paused?: boolean; triggerNow?: boolean; replace?: boolean };
+type CreateFlags = InputFlags & {
+  interval?: string;
+  cron?: string;
+  timeZone?: string;
+  catchupWindow: string;
+  paused?: boolean;
+  pauseOnFailure?: boolean;
+  triggerNow?: boolean;
+  replace?: boolean;
+};
 
 export async function createSchedule(client: Client, cfg: Config, flags: CreateFlags): Promise<void> {
   if (flags.interval && flags.cron) throw new Error('give either --interval or --cron, not both');
-  const spec: ScheduleSpec = flags.cron ? { cronExpressions: [flags.cron] } : { intervals: [{ every: (flags.interval ?? '1h') as Duration }] };
+  if (flags.timeZone && !flags.cron) throw new Error('--time-zone applies to --cron specs only');
+  const spec: ScheduleSpec = flags.cron
+    ? { cronExpressions: [flags.cron], timezone: flags.timeZone }
+    : { intervals: [{ every: (flags.interval ?? '1h') as Duration }] };
   const options = {
     scheduleId: cfg.temporal.scheduleId,
     spec,
@@ -40,7 +52,7 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       workflowId: cfg.temporal.scheduleId,
       args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
     },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: false },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: Boolean(flags.pauseOnFailure) },
     // Not `triggerImmediately`: the SDK starts that run with overlap ALLOW_ALL,
     // and the server does not count such runs for the SKIP policy, so the
     // next tick could deploy concurrently. A SKIP trigger after create instead.
@@ -53,7 +65,12 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       if (!(err instanceof ScheduleNotFoundError)) throw err;
     }
   }
-  const handle = await client.schedule.create(options);
+  const handle = await client.schedule.create(options).catch(async (err: unknown) => {
+    if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+    const existing = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
+    const state = existing.state.paused ? `paused${existing.state.note ? ` (${existing.state.note})` : ''}` : 'running';
+    throw new Error(`schedule ${cfg.temporal.scheduleId} already exists and is ${state}; add --replace to delete it and create it anew`);
+  });
   if (flags.triggerNow) await handle.trigger(ScheduleOverlapPolicy.SKIP);
 }
 
@@ -65,6 +82,8 @@ export function scheduleCommand(): Command {
         .description('create the schedule (interval or cron)')
         .option('--interval <duration>', 'run every <duration>, e.g. 1h, 30m (default 1h)')
         .option('--cron <expr>', 'cron expression instead of an interval')
+        .option('--time-zone <iana>', 'time zone of the cron spec, e.g. Europe/Berlin (default UTC)')
+        .option('--pause-on-failure', 'pause the schedule when a scheduled run fails')
         .option('--catchup-window <duration>', 'how late a missed run may still start', '10m')
         .option('--paused', 'create it paused')
         .option('--trigger-now', 'also start a run immediately')
@@ -77,9 +96,21 @@ export function scheduleCommand(): Command {
     ),
   );
   cmd.addCommand(
-    new Command('describe').description('show the schedule, its next and recent runs').action(() =>
+    new Command('describe').description('show the schedule, its next and recent runs').option('--json', 'print the raw form').action((f: { json?: boolean }) =>
       withClient(async (client, cfg) => {
         const d = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
+        if (!f.json) {
+          const every = d.spec.intervals?.map((i) => `every ${humanMs(Number(i.every))}`) ?? [];
+          const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
+          console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
+          console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
+          console.log(`  overlap ${String(d.policies.overlap)}, catch-up window ${humanMs(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`);
+          console.log(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
+          for (const a of d.info.recentActions) console.log(`  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`);
+          for (const a of d.info.runningActions) console.log(`  running: ${a.workflow.workflowId}`);
+          console.log(`web UI: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
+          return;
+        }
         console.log(
           JSON.stringify(
             {
@@ -120,8 +151,21 @@ export function scheduleCommand(): Command {
   cmd.addCommand(
     new Command('trigger').description('start a run now (skipped if one is running)').action(() =>
       withClient(async (client, cfg) => {
-        await client.schedule.getHandle(cfg.temporal.scheduleId).trigger(ScheduleOverlapPolicy.SKIP);
-        console.log(`triggered ${cfg.temporal.scheduleId}`);
+        const handle = client.schedule.getHandle(cfg.temporal.scheduleId);
+        const before = new Set((await handle.describe()).info.recentActions.map((a) => a.action.workflow.firstExecutionRunId));
+        await handle.trigger(ScheduleOverlapPolicy.SKIP);
+        // the server starts the run asynchronously: look for it for a few seconds
+        for (let i = 0; i < 20; i++) {
+          const started = (await handle.describe()).info.recentActions.find((a) => !before.has(a.action.workflow.firstExecutionRunId));
+          if (started) {
+            const { workflowId, firstExecutionRunId: runId } = started.action.workflow;
+            console.log(`triggered ${cfg.temporal.scheduleId}: run ${workflowId} / ${runId}`);
+            console.log(`web UI: ${workflowUrl(cfg.temporal, workflowId, runId)}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 250));
+        }
+        console.log(`triggered ${cfg.temporal.scheduleId} (no run started: one may be running already, overlap SKIP)`);
       }),
     ),
   );
@@ -134,4 +178,18 @@ export function scheduleCommand(): Command {
     ),
   );
   return cmd;
+}
+
+function humanMs(ms: number): string {
+  if (!Number.isFinite(ms)) return 'unknown';
+  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [size, unit] of units) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join(' ') || `${ms} ms`;
 }

@@ -9,15 +9,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import * as tf from '@tensorflow/tfjs-node';
 import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
 import type { Client } from 'minio';
 import { readWarmupFile } from '../../savedmodel/warmup';
+import { cleanStaleCacheDirs, slotCacheDir } from './cache-dir';
 import { scoreColumns } from './scoring';
 import { idColumnsFromTensors } from './tensor-proto';
-import { downloadVersion, listCompleteVersions } from './version-source';
+import { downloadVersion, latestCompleteVersion } from './version-source';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
@@ -70,12 +70,13 @@ export class ModelManager {
   private readonly log: (msg: string) => void;
 
   constructor(private readonly opts: ModelManagerOptions) {
-    this.cacheDir = opts.cacheDir ?? path.join(os.tmpdir(), 'recommender-slots', opts.slot, randomUUID());
+    this.cacheDir = opts.cacheDir ?? slotCacheDir(opts.slot);
     this.log = opts.log ?? (() => undefined);
   }
 
   start(): void {
     const tick = async () => {
+      if (!this.opts.cacheDir) await cleanStaleCacheDirs(this.opts.slot).catch((err: unknown) => this.log(`cache clean-up failed: ${(err as Error).message}`));
       await this.pollOnce().catch((err: unknown) => this.log(`poll failed: ${(err as Error).message}`));
       if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.pollIntervalMs);
     };
@@ -87,8 +88,7 @@ export class ModelManager {
     if (this.polling) return;
     this.polling = true;
     try {
-      const versions = await listCompleteVersions(this.opts.client, this.opts.bucket, this.opts.slot);
-      const aspired = versions.at(-1);
+      const aspired = await latestCompleteVersion(this.opts.client, this.opts.bucket, this.opts.slot);
       if (aspired === undefined || aspired === this.current?.version) return;
       const known = this.statuses.get(aspired);
       // a version that failed stays failed until it is replaced (as TF Serving does)

@@ -43,7 +43,7 @@ import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { CopyDestinationOptions, CopySourceOptions, type Client } from 'minio';
-import { SAVED_MODEL_FILE, type ManifestFile, type SavedModelManifest } from './manifest';
+import { SAVED_MODEL_FILE, type ManifestFile, type SavedModelManifest } from '../savedmodel/manifest';
 import { getObjectBuffer as readObject, isNotFound, listDirectories, listObjects, objectExists, putIfAbsent, removeKeys } from '../storage/objects';
 
 export const CLAIMS_DIR = '_claims';
@@ -104,7 +104,7 @@ export class VersionExistsError extends Error {
   }
 }
 
-interface ClaimRecord {
+export interface ClaimRecord {
   kind: 'savedmodel-version-claim';
   slot: string;
   version: number;
@@ -114,14 +114,15 @@ interface ClaimRecord {
 }
 
 const SLOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-const VERSION_NAME = /^(0|[1-9][0-9]{0,15})$/;
+/** a version directory name: a positive integer of at most 16 digits, no leading zero; anything else is ignored */
+export const VERSION_NAME = /^[1-9][0-9]{0,15}$/;
 
 export function validateSlotName(slot: string): void {
   if (!SLOT_NAME.test(slot)) throw new Error(`invalid slot name ${JSON.stringify(slot)}: letters, digits, '.', '_', '-', not starting with a symbol`);
 }
 
-const claimKey = (slot: string, version: number): string => `${slot}/${CLAIMS_DIR}/${version}.json`;
-const versionPrefix = (slot: string, version: number): string => `${slot}/${version}/`;
+export const claimKey = (slot: string, version: number): string => `${slot}/${CLAIMS_DIR}/${version}.json`;
+export const versionPrefix = (slot: string, version: number): string => `${slot}/${version}/`;
 
 /** Integer version directories under `<slot>/` (complete or not), ascending. */
 export async function listVersions(client: Client, bucket: string, slot: string): Promise<number[]> {
@@ -240,7 +241,7 @@ function sameFiles(a: readonly ManifestFile[], b: readonly ManifestFile[]): bool
   return key(a) === key(b);
 }
 
-async function readClaim(client: Client, bucket: string, slot: string, version: number): Promise<ClaimRecord | undefined> {
+export async function readClaim(client: Client, bucket: string, slot: string, version: number): Promise<ClaimRecord | undefined> {
   try {
     return JSON.parse((await readObject(client, bucket, claimKey(slot, version))).toString('utf8')) as ClaimRecord;
   } catch (error) {

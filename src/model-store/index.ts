@@ -1,0 +1,25 @@
+/**
+ * The model store: the one owner of the `<slot>/<version>/` layout in the
+ * models bucket (claims, staged publish, complete versions, removal, stale
+ * staging). The exporter, the registry and the slots go through it.
+ */
+export {
+  CLAIMS_DIR,
+  STAGING_DIR_PREFIX,
+  VERSION_NAME,
+  VersionExistsError,
+  claimKey,
+  listClaimedVersions,
+  listVersions,
+  publishSavedModel,
+  removeStaleStaging,
+  validateSlotName,
+  versionPrefix,
+  type ClaimRecord,
+  type PublishEvent,
+  type PublishOptions,
+  type PublishResult,
+  type PublishedObject,
+} from './publish';
+export { completeVersionFiles, downloadVersion, latestCompleteVersion, listCompleteVersions, removeVersion } from './versions';
+export { applySlotRetention, type SlotRetention, type SlotRetentionReport } from './retention';
