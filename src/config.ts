@@ -55,6 +55,8 @@ const schema = z.object({
     .string()
     .regex(/^\d+,\d+$/, 'expected two ports, comma-separated')
     .default('8501,8502'),
+  /** most (user, product) rows the model server puts in one predict call (the slot accepts up to 100,000) */
+  PREDICT_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(20_000),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -94,6 +96,7 @@ export interface Config {
   kafka: { brokers: string[]; clientId: string };
   topics: { requests: string; models: string; results: string; dlq: string };
   slots: [SlotConfig, SlotConfig];
+  serving: { maxPredictRows: number };
 }
 
 export class ConfigError extends Error {
@@ -157,5 +160,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
     slots: [slot(0), slot(1)],
+    serving: { maxPredictRows: e.PREDICT_MAX_ROWS },
   };
 }
