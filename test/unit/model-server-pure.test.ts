@@ -180,19 +180,14 @@ describe('classifyPredictResponse', () => {
   });
   it('rejects malformed successful answers instead of ranking garbage', () => {
     expect(classifyPredictResponse(200, 'nope', 1).kind).toBe('rejected');
-    expect(classifyPredictResponse(200, '{"outputs":[[1]]}', 1).kind).toBe('rejected');
+    expect(classifyPredictResponse(200, '{"outputs":[[1]]}', 1).kind).toBe('ok'); // the columnar answer
+    expect(classifyPredictResponse(200, '{"scores":[[1]]}', 1).kind).toBe('rejected');
     expect(classifyPredictResponse(200, '{"predictions":[[1]]}', 2)).toMatchObject({ error: 'the model returned 1 predictions for 2 products' });
     expect(classifyPredictResponse(200, '{"predictions":[[null]]}', 1).kind).toBe('rejected');
     expect(classifyPredictResponse(200, '{"predictions":[[1,2]]}', 1).kind).toBe('rejected');
   });
-  it('sends one instance per product with the same user', () => {
-    expect(JSON.parse(predictBody(3, [17, 42]))).toEqual({
-      signature_name: 'serving_default',
-      instances: [
-        { users: [3], products: [17] },
-        { users: [3], products: [42] },
-      ],
-    });
+  it('sends one columnar row per product with the same user (golden bytes)', () => {
+    expect(predictBody(3, [17, 42])).toBe('{"signature_name":"serving_default","inputs":{"users":[[3],[3]],"products":[[17],[42]]}}');
   });
 });
 
