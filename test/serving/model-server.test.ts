@@ -255,7 +255,8 @@ describe('model server', () => {
     await put(good.replace('/models/recommender/', '/models/%E0/'));
     await put(slot.predictUrl('recommender1', 2));
     await eventually('the switch past the hostile records', () => server.currentModel()?.version === 2);
-    expect(server.state().descriptorsRejected).toBe(4);
+    // counted at run time (the ones skipped by the start-up read are passed over, not counted)
+    expect(server.state().descriptorsRejected).toBe(2);
     expect(server.health().ok).toBe(true);
   });
 

@@ -95,7 +95,12 @@ async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchSc
   if (group.length === 1) return [await scoreRequest(group[0], deps)];
   const users: number[] = [];
   const products: number[] = [];
-  for (const r of group) for (const p of r.products) (users.push(r.user), products.push(p));
+  for (const r of group) {
+    for (const p of r.products) {
+      users.push(r.user);
+      products.push(p);
+    }
+  }
   let lastError = 'no model has been published on the models topic yet';
   let model: ActiveModel | undefined;
   for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
