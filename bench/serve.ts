@@ -143,6 +143,10 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
       concurrency: flags.serverConcurrency,
       loadPopularity: null,
       defaultMetrics: false,
+      // the slots named by --slot-url / --switch-url are the ones this run may use
+      allowedSlots: [url, flags.switchUrl]
+        .filter((u): u is string => u !== undefined)
+        .map((u) => ({ name: parsePredictUrl(u)?.slot ?? '', baseUrl: new URL(u).origin })),
       log,
     });
 
