@@ -19,7 +19,7 @@ import { DEFAULT_SHAPE, randomRequest, sendRequests, type RequestShape } from '.
 import { loadConfig, type Config } from '../src/config';
 import { createKafka, ensureTopics } from '../src/messaging/kafka';
 import { encodeDescriptor } from '../src/messaging/schemas';
-import { ResultsTracker } from '../src/cli/results-tracker';
+import { percentile, ResultsTracker } from '../src/cli/results-tracker';
 import { Random } from '../src/ml/random';
 import { createPredictClient, parsePredictUrl, startModelServer, type Log } from '../src/serving/model-server';
 
@@ -64,12 +64,6 @@ function numberList(min: number) {
       if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected comma-separated numbers ≥ ${min}`);
       return n;
     });
-}
-
-/** Nearest-rank percentile of sorted values. */
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return Number.NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 function report(m: Measurement): void {
@@ -149,6 +143,10 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
       concurrency: flags.serverConcurrency,
       loadPopularity: null,
       defaultMetrics: false,
+      // the slots named by --slot-url / --switch-url are the ones this run may use
+      allowedSlots: [url, flags.switchUrl]
+        .filter((u): u is string => u !== undefined)
+        .map((u) => ({ name: parsePredictUrl(u)?.slot ?? '', baseUrl: new URL(u).origin })),
       log,
     });
 

@@ -64,6 +64,8 @@ const schema = z.object({
   SLOT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
   /** how the readiness check reads a slot's version status: TF Serving's REST API or its gRPC GetModelStatus */
   READINESS_API: z.enum(['rest', 'grpc']).default('rest'),
+  /** most (user, product) rows the model server puts in one predict call (the slot accepts up to 100,000) */
+  PREDICT_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(20_000),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -109,6 +111,7 @@ export interface Config {
   /** limits of one predict call to a slot */
   slotLimits: { maxBatchRows: number; maxBodyBytes: number };
   readinessApi: 'rest' | 'grpc';
+  serving: { maxPredictRows: number };
 }
 
 export class ConfigError extends Error {
@@ -183,5 +186,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slots: [slot(0), slot(1)],
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     readinessApi: e.READINESS_API,
+    serving: { maxPredictRows: e.PREDICT_MAX_ROWS },
   };
 }

@@ -18,7 +18,7 @@ import { loadConfig } from '../config';
 import { createKafka } from '../messaging/kafka';
 import { encodeRequest, type RecommendationRequest } from '../messaging/schemas';
 import { Random } from '../ml/random';
-import { requestId } from '../serving/model-server/source-record';
+import { requestId } from '../messaging/request-id';
 
 export interface RequestShape {
   /** users are drawn from 0..users-1 */

@@ -7,7 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
-import { decodeResult, type RecommendationResult } from '../serving/model-server';
+import { decodeResult, type RecommendationResult } from '../messaging/result';
 import type { SentRequest } from './request-client';
 
 export interface Answer {
@@ -30,9 +30,10 @@ export interface TrackerStats {
   window: { seconds: number; perSecond: number; p50: number; p99: number; max: number };
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+/** Nearest-rank percentile of ascending `sorted` values (NaN when empty); the one used by the tracker and bench:serve. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
 }
 
 export class ResultsTracker {

@@ -67,11 +67,34 @@ export async function readDescriptors(kafka: Kafka, topic: string, timeoutMs = 3
   } finally {
     await consumer.disconnect();
   }
-  return found.sort((a, b) => a.timestamp - b.timestamp || Number(BigInt(a.offset) - BigInt(b.offset)));
+  return found.sort(byLogPosition);
 }
 
-export async function latestDescriptor(kafka: Kafka, topic: string): Promise<PublishedDescriptor | undefined> {
-  return (await readDescriptors(kafka, topic)).at(-1);
+/**
+ * Log order: by offset (then partition). Never by the record's timestamp,
+ * which the producer sets: clock skew or a forged timestamp must not decide
+ * what a restarted server serves. (The models topic has one partition.)
+ */
+export function byLogPosition(a: { partition: number; offset: string }, b: { partition: number; offset: string }): number {
+  const d = BigInt(a.offset) - BigInt(b.offset);
+  return d < 0n ? -1 : d > 0n ? 1 : a.partition - b.partition;
+}
+
+/** The last descriptor on the topic (by offset) for which `usable` holds (default: any). */
+export async function latestDescriptor(
+  kafka: Kafka,
+  topic: string,
+  usable: (d: ModelDescriptor) => boolean = () => true,
+): Promise<PublishedDescriptor | undefined> {
+  const all = await readDescriptors(kafka, topic);
+  for (let i = all.length - 1; i >= 0; i--) {
+    try {
+      if (usable(all[i].descriptor)) return all[i];
+    } catch {
+      // an unusable descriptor is skipped
+    }
+  }
+  return undefined;
 }
 
 /**

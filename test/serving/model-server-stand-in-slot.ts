@@ -67,12 +67,18 @@ export async function startStandInSlot(models: StandInModel[], port = 0): Promis
     if (!match) return reply.code(404).send({ error: `unsupported path ${path}` });
     const model = byKey.get(`${match[1]}/${match[2]}`);
     if (!model) return reply.code(404).send({ error: `Servable not found for request: Specific(${match[1]}, ${match[2]})` });
-    const body = req.body as { instances?: unknown } | undefined;
-    if (!body || !Array.isArray(body.instances) || body.instances.length === 0) {
-      return reply.code(400).send({ error: 'Missing or empty "instances"' });
+    const body = req.body as { instances?: unknown; inputs?: { users?: unknown; products?: unknown } } | undefined;
+    // Columnar ("inputs") requests are turned into rows; the answer is then "outputs", as TF Serving does.
+    const columnar = body?.inputs !== undefined;
+    const rows: unknown =
+      columnar && Array.isArray(body.inputs?.users) && Array.isArray(body.inputs?.products) && body.inputs.users.length === body.inputs.products.length
+        ? body.inputs.users.map((u: unknown, i: number) => ({ users: u, products: (body.inputs!.products as unknown[])[i] }))
+        : body?.instances;
+    if (!body || !Array.isArray(rows) || rows.length === 0) {
+      return reply.code(400).send({ error: 'Missing or empty "instances" / "inputs"' });
     }
     const predictions: number[][] = [];
-    for (const [i, raw] of (body.instances as Instance[]).entries()) {
+    for (const [i, raw] of (rows as Instance[]).entries()) {
       const user = idOf(raw.users);
       const product = idOf(raw.products);
       if (user === undefined || product === undefined) return reply.code(400).send({ error: `instance ${i}: expected users:[int] and products:[int]` });
@@ -86,7 +92,7 @@ export async function startStandInSlot(models: StandInModel[], port = 0): Promis
       }
       predictions.push([standInScore(model.version, user, product)]);
     }
-    return { predictions };
+    return columnar ? { outputs: predictions } : { predictions };
   });
 
   await app.listen({ port, host: '127.0.0.1' });

@@ -72,6 +72,10 @@ async function freshConfig(name: string, partitions = 1): Promise<Config> {
     TOPIC_MODELS: `${id}-models`,
     TOPIC_RESULTS: `${id}-recommendations`,
     TOPIC_DLQ: `${id}-mdata-dlq`,
+    // descriptor URLs are accepted only under the configured slots: both names on the stand-in slot
+    SLOT_NAMES: MODELS.map((m) => m.name).join(','),
+    SLOT_HOST: '127.0.0.1',
+    SLOT_PORTS: `${new URL(slot.predictUrl('x', 1)).port},${new URL(slot.predictUrl('x', 1)).port}`,
   });
   await ensureTopics(kafka, cfg.topics, partitions);
   cleanups.push(async () => {
@@ -229,6 +233,31 @@ describe('model server', () => {
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ status: 'ok', model: true, consuming: true });
+  });
+
+  it('skips and counts descriptors it must not use: a foreign host, a bad %-escape, a newer timestamp that is older by offset', async () => {
+    const cfg = await freshConfig('hostile-descriptors');
+    const good = slot.predictUrl('recommender', 1);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    cleanups.push(() => producer.disconnect());
+    const put = (url: string, timestamp?: number) =>
+      producer.send({ topic: cfg.topics.models, acks: -1, messages: [{ value: encodeDescriptor({ name: 'x', description: url, url }), timestamp: timestamp === undefined ? undefined : String(timestamp) }] });
+    // the forged "newest" record comes first on the log: order is by offset
+    await put(slot.predictUrl('recommender1', 2), Date.now() + 86_400_000);
+    await put(good);
+    await put('http://203.0.113.9:8501/v1/models/recommender/versions/1:predict'); // not a configured slot
+    await put(good.replace('/models/recommender/', '/models/%E0/')); // bad percent-escape
+    const server = await startServer(cfg, `ms-test-${randomUUID()}`);
+    expect(server.currentModel()).toMatchObject({ url: good, version: 1 });
+    // the same at run time: the follower keeps going past both and takes the next usable one
+    await put('http://203.0.113.9:8501/v1/models/recommender/versions/1:predict');
+    await put(good.replace('/models/recommender/', '/models/%E0/'));
+    await put(slot.predictUrl('recommender1', 2));
+    await eventually('the switch past the hostile records', () => server.currentModel()?.version === 2);
+    // counted at run time (the ones skipped by the start-up read are passed over, not counted)
+    expect(server.state().descriptorsRejected).toBe(2);
+    expect(server.health().ok).toBe(true);
   });
 
   it('dead-letters malformed records with their reasons and keeps serving the valid ones around them', async () => {

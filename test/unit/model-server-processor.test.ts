@@ -7,11 +7,11 @@ import type { EachBatchPayload, KafkaMessage, Offsets, Producer, ProducerBatch }
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, type RecommendationRequest } from '../../src/messaging/schemas';
 import { checkDescriptor, type ActiveModel } from '../../src/serving/model-server/current-model';
-import { decodeDeadLetter } from '../../src/serving/model-server/dead-letter';
+import { decodeDeadLetter } from '../../src/messaging/dead-letter';
 import { silentLog } from '../../src/serving/model-server/log';
 import { createMetrics } from '../../src/serving/model-server/metrics';
 import { createRequestProcessor } from '../../src/serving/model-server/request-processor';
-import { decodeResult } from '../../src/serving/model-server/result';
+import { decodeResult } from '../../src/messaging/result';
 import type { ScoreOutcome } from '../../src/serving/model-server/scoring';
 import { UsageStats } from '../../src/serving/model-server/usage-stats';
 
@@ -45,9 +45,9 @@ function harness(options: { concurrency: number; chunkSize: number; score: (r: R
     topics: { results: 'results', dlq: 'dlq' },
     producer,
     limits: { maxProducts: 10 },
-    concurrency: options.concurrency,
     chunkSize: options.chunkSize,
-    score: options.score,
+    // the per-request fakes scored side by side, as one batch
+    score: (requests) => Promise.all(requests.map((r) => options.score(r))),
     cooldown: { initialMs: 5, maxMs: 5 },
     metrics: createMetrics({ defaultMetrics: false }),
     usage,

@@ -2,14 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../src/messaging/schemas';
 import { backoffDelay } from '../../src/serving/model-server/backoff';
 import { CurrentModel, checkDescriptor } from '../../src/serving/model-server/current-model';
-import { buildDeadLetter, deadLetterMessage, decodeDeadLetter } from '../../src/serving/model-server/dead-letter';
+import { buildDeadLetter, deadLetterMessage, decodeDeadLetter } from '../../src/messaging/dead-letter';
 import { classifyPredictResponse, predictBody } from '../../src/serving/model-server/predict-client';
 import { parsePredictUrl } from '../../src/serving/model-server/predict-url';
 import { cachedPopularitySource, lineageMetadataKey, popularityFromMetadata } from '../../src/serving/model-server/popularity-source';
 import { rankByPopularity, rankByScore } from '../../src/serving/model-server/ranking';
 import { validateRequest } from '../../src/serving/model-server/request-validation';
-import { buildResult, decodeResult, encodeResult } from '../../src/serving/model-server/result';
-import { requestId } from '../../src/serving/model-server/source-record';
+import { buildResult, decodeResult, encodeResult } from '../../src/messaging/result';
+import { requestId } from '../../src/messaging/request-id';
 import { UsageStats } from '../../src/serving/model-server/usage-stats';
 
 const limits = { maxProducts: 5 };
@@ -180,19 +180,14 @@ describe('classifyPredictResponse', () => {
   });
   it('rejects malformed successful answers instead of ranking garbage', () => {
     expect(classifyPredictResponse(200, 'nope', 1).kind).toBe('rejected');
-    expect(classifyPredictResponse(200, '{"outputs":[[1]]}', 1).kind).toBe('rejected');
+    expect(classifyPredictResponse(200, '{"outputs":[[1]]}', 1).kind).toBe('ok'); // the columnar answer
+    expect(classifyPredictResponse(200, '{"scores":[[1]]}', 1).kind).toBe('rejected');
     expect(classifyPredictResponse(200, '{"predictions":[[1]]}', 2)).toMatchObject({ error: 'the model returned 1 predictions for 2 products' });
     expect(classifyPredictResponse(200, '{"predictions":[[null]]}', 1).kind).toBe('rejected');
     expect(classifyPredictResponse(200, '{"predictions":[[1,2]]}', 1).kind).toBe('rejected');
   });
-  it('sends one instance per product with the same user', () => {
-    expect(JSON.parse(predictBody(3, [17, 42]))).toEqual({
-      signature_name: 'serving_default',
-      instances: [
-        { users: [3], products: [17] },
-        { users: [3], products: [42] },
-      ],
-    });
+  it('sends one columnar row per product with the same user (golden bytes)', () => {
+    expect(predictBody(3, [17, 42])).toBe('{"signature_name":"serving_default","inputs":{"users":[[3],[3]],"products":[[17],[42]]}}');
   });
 });
 
@@ -248,10 +243,11 @@ describe('popularity source', () => {
 });
 
 describe('backoffDelay', () => {
-  it('doubles up to the maximum, jittered within [d/2, d]', () => {
+  it('doubles up to the maximum, full jitter within [0, d]', () => {
     const policy = { initialMs: 100, maxMs: 1000 };
     expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelay(a, policy, () => 0.999999))).toEqual([100, 200, 400, 800, 1000, 1000]);
-    expect([0, 1, 2, 3, 4].map((a) => backoffDelay(a, policy, () => 0))).toEqual([50, 100, 200, 400, 500]);
+    expect([0, 1, 2, 3, 4].map((a) => backoffDelay(a, policy, () => 0))).toEqual([0, 0, 0, 0, 0]);
+    expect([0, 1, 2, 3, 4].map((a) => backoffDelay(a, policy, () => 0.5))).toEqual([50, 100, 200, 400, 500]);
   });
 });
 

@@ -142,10 +142,10 @@ describe('predict client over HTTP', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
-        const parsed = JSON.parse(body) as { instances: { products: number[] }[] };
+        const parsed = JSON.parse(body) as { inputs: { products: number[][] } };
         bodies.push(parsed);
         res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ predictions: parsed.instances.map((i) => [i.products[0] / 10]) }));
+        res.end(JSON.stringify({ outputs: parsed.inputs.products.map((p) => [p[0] / 10]) }));
       });
     });
     const client = createPredictClient();
@@ -154,7 +154,7 @@ describe('predict client over HTTP', () => {
     } finally {
       client.close();
     }
-    expect(bodies[0]).toEqual({ signature_name: 'serving_default', instances: [{ users: [3], products: [1] }, { users: [3], products: [2] }] });
+    expect(bodies[0]).toEqual({ signature_name: 'serving_default', inputs: { users: [[3], [3]], products: [[1], [2]] } });
     expect(sockets.size).toBe(1);
   });
 

@@ -6,7 +6,7 @@
  */
 import type { ModelDescriptor } from '../../messaging/schemas';
 import { parsePredictUrl } from './predict-url';
-import type { ModelRef } from './result';
+import type { ModelRef } from '../../messaging/result';
 
 export interface ActiveModel extends ModelRef {
   description: string;
@@ -16,10 +16,32 @@ export interface ActiveModel extends ModelRef {
 
 export type DescriptorCheck = { ok: true; model: Omit<ActiveModel, 'since'> } | { ok: false; reason: string };
 
-/** A descriptor is usable when its URL is an http(s) TF Serving predict URL. */
-export function checkDescriptor(d: ModelDescriptor): DescriptorCheck {
+/** A slot the server may send requests to: its TF Serving model name and REST base URL. */
+export interface AllowedSlot {
+  name: string;
+  baseUrl: string;
+}
+
+/**
+ * A descriptor is usable when its URL is a TF Serving predict URL under the
+ * base URL of one of the configured slots, for that slot's name: anyone who
+ * can write to the models topic could otherwise send every request's user
+ * and products to a host of their choosing and have its scores served.
+ * Without `slots` only the shape is checked (unit tests, tools).
+ */
+export function checkDescriptor(d: ModelDescriptor, slots?: readonly AllowedSlot[]): DescriptorCheck {
   const target = parsePredictUrl(d.url);
   if (!target) return { ok: false, reason: `not a TF Serving predict URL (…/v1/models/<name>[/versions/<n>]:predict): ${JSON.stringify(d.url)}` };
+  if (slots) {
+    const allowed = slots.some((s) => {
+      const prefix = `${s.baseUrl.replace(/\/+$/, '')}/v1/models/`;
+      return d.url.startsWith(prefix) && target.slot === s.name && new URL(d.url).origin === new URL(s.baseUrl).origin;
+    });
+    if (!allowed) {
+      const known = slots.map((s) => `${s.baseUrl}/v1/models/${s.name}`).join(', ');
+      return { ok: false, reason: `the URL is not under a configured slot (${known}): ${JSON.stringify(d.url)}` };
+    }
+  }
   return {
     ok: true,
     model: { name: d.name || target.slot, description: d.description, url: d.url, slot: target.slot, version: target.version },

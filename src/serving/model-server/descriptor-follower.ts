@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { latestDescriptor, type PublishedDescriptor } from '../../messaging/model-descriptors';
-import { DecodeError, decodeDescriptor } from '../../messaging/schemas';
+import { DecodeError, decodeDescriptor, type ModelDescriptor } from '../../messaging/schemas';
 import { errorText, type Log } from './log';
 
 export interface DescriptorFollower {
@@ -25,6 +25,8 @@ export interface FollowOptions {
   groupPrefix: string;
   onDescriptor: (published: PublishedDescriptor) => void;
   onUndecodable: (reason: string, partition: number, offset: string) => void;
+  /** the initial descriptor is the latest one for which this holds (an unusable newer one must not hide a usable older one) */
+  isUsable?: (d: ModelDescriptor) => boolean;
   log: Log;
 }
 
@@ -42,7 +44,7 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigi
 export async function followDescriptors(options: FollowOptions): Promise<DescriptorFollower> {
   const { kafka, topic } = options;
   const startAt = await endOffsets(kafka, topic);
-  const initial = await latestDescriptor(kafka, topic);
+  const initial = await latestDescriptor(kafka, topic, options.isUsable);
 
   // No offsets are committed: the group exists only to receive partitions,
   // and every start reads from the snapshot above.
@@ -63,18 +65,18 @@ export async function followDescriptors(options: FollowOptions): Promise<Descrip
           options.onUndecodable('empty record', partition, message.offset);
           return;
         }
+        let descriptor: ModelDescriptor;
         try {
-          const descriptor = decodeDescriptor(message.value);
-          options.onDescriptor({
-            key: message.key?.toString() ?? '',
-            descriptor,
-            partition,
-            offset: message.offset,
-            timestamp: Number(message.timestamp),
-          });
+          descriptor = decodeDescriptor(message.value);
         } catch (err) {
-          if (!(err instanceof DecodeError)) throw err;
-          options.onUndecodable(err.message, partition, message.offset);
+          options.onUndecodable(err instanceof DecodeError ? err.message : errorText(err), partition, message.offset);
+          return;
+        }
+        // A throw here would make kafkajs redeliver the record for ever: report it and move on.
+        try {
+          options.onDescriptor({ key: message.key?.toString() ?? '', descriptor, partition, offset: message.offset, timestamp: Number(message.timestamp) });
+        } catch (err) {
+          options.onUndecodable(`not applied: ${errorText(err)}`, partition, message.offset);
         }
       },
     });

@@ -16,6 +16,8 @@ export interface ServerState {
   deadLetters: number;
   /** whether the requests consumer is in its group and fetching */
   consuming: boolean;
+  /** records on the models topic skipped as unusable (undecodable, bad URL, not under a configured slot) since start */
+  descriptorsRejected: number;
 }
 
 export interface Health {

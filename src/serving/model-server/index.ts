@@ -1,7 +1,7 @@
 /** The model server's public surface. */
 export { startModelServer, type ModelServer, type ModelServerOptions } from './server';
-export { decodeResult, encodeResult, type RecommendationResult, type ResultOutcome, type ModelRef } from './result';
-export { decodeDeadLetter, type DeadLetter } from './dead-letter';
+export { decodeResult, encodeResult, type RecommendationResult, type ResultOutcome, type ModelRef } from '../../messaging/result';
+export { decodeDeadLetter, type DeadLetter } from '../../messaging/dead-letter';
 export { REJECTION_CODES, type RejectionCode } from './request-validation';
 export { parsePredictUrl, type PredictTarget } from './predict-url';
 export { createPredictClient, predictBody, type PredictClient, type PredictOutcome } from './predict-client';

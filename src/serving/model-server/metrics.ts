@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { RejectionCode } from './request-validation';
-import type { ResultOutcome } from './result';
+import type { ResultOutcome } from '../../messaging/result';
 
 export interface ServerMetrics {
   registry: Registry;

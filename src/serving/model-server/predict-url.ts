@@ -25,7 +25,19 @@ export function parsePredictUrl(url: string): PredictTarget | undefined {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return undefined;
   const match = PATH.exec(parsed.pathname);
   if (!match) return undefined;
+  let slot: string;
+  try {
+    slot = decodeURIComponent(match[1]);
+  } catch {
+    // a bad percent-escape (`%E0`): not a URL a slot could have published
+    return undefined;
+  }
   const version = match[2] === undefined ? null : Number(match[2]);
   // A version beyond 2^53 cannot be named exactly as a JSON number: treat it as unknown.
-  return { slot: decodeURIComponent(match[1]), version: version !== null && Number.isSafeInteger(version) ? version : null };
+  return { slot, version: version !== null && Number.isSafeInteger(version) ? version : null };
+}
+
+/** The predict URL of `slot` version `version` under a slot's REST base URL (what the publisher writes). */
+export function predictUrlFor(baseUrl: string, slot: string, version: number): string {
+  return `${baseUrl.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(slot)}/versions/${version}:predict`;
 }

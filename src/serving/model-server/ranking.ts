@@ -4,10 +4,9 @@
  * same ranking (results are compared and deduplicated downstream).
  */
 
-export interface RankedProduct {
-  product: number;
-  score: number;
-}
+import type { RankedProduct } from '../../messaging/result';
+
+export type { RankedProduct };
 
 /** Products by score, highest first. `scores[i]` is the score of `products[i]`. */
 export function rankByScore(products: readonly number[], scores: readonly number[]): RankedProduct[] {

@@ -1,47 +1,54 @@
 /**
  * The `mdata` consumer's batch handler: at-least-once, in offset order.
  *
- * A batch is worked through in chunks of up to `chunkSize` records, scored
- * by `concurrency` workers in parallel. For each chunk the results and dead
- * letters are written with one producer call (acks from all in-sync
- * replicas), and only then is the chunk's last offset committed: two Kafka
- * round trips per chunk, not per request. If the slot stays unavailable for a record
- * through all its retries, the records before it are written and committed,
- * it and everything after it are left unresolved, and the partition is
- * paused for a cool-down: kafkajs then fetches again from that record, so
- * nothing is lost and nothing is answered out of order. A crash between
- * write and commit re-answers a chunk; `requestId` lets consumers drop the
- * duplicates.
+ * A batch is worked through in chunks of up to `chunkSize` records. The
+ * valid requests of a chunk are scored together (`score` packs their
+ * products into as few predict calls as the slot's row limit allows); then
+ * the results and dead letters are written (split into produce calls of at
+ * most `maxWriteBytes`, under the broker's message limit) with acks from
+ * all in-sync replicas, and only then is the chunk's last offset
+ * committed. If the slot stays unavailable for a record through all its
+ * retries, the records before it are written and committed, it and
+ * everything after it are left unresolved, and the partition is paused
+ * for a cool-down: kafkajs then fetches again from that record, so nothing
+ * is lost and nothing is answered out of order. A crash between write and
+ * commit re-answers a chunk; `requestId` lets consumers drop the duplicates.
  */
 import { performance } from 'node:perf_hooks';
 import type { EachBatchPayload, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import { buildDeadLetter, deadLetterMessage } from '../../messaging/dead-letter';
+import { buildResult, encodeResult, type RecommendationResult } from '../../messaging/result';
 import type { RecommendationRequest } from '../../messaging/schemas';
+import type { SourceRecord } from '../../messaging/request-id';
 import { backoffDelay, type BackoffPolicy } from './backoff';
 import type { ActiveModel } from './current-model';
-import { buildDeadLetter, deadLetterMessage } from './dead-letter';
-import type { Log } from './log';
+import { errorText, type Log } from './log';
 import { countAnswered, countDeadLetter, type ServerMetrics } from './metrics';
+import type { PartitionProgress } from './partition-progress';
 import { validateRequest, type RejectionCode, type RequestLimits } from './request-validation';
-import { buildResult, encodeResult, type RecommendationResult } from './result';
 import type { ScoreOutcome } from './scoring';
-import type { SourceRecord } from './source-record';
 import type { UsageStats } from './usage-stats';
 
 export interface ProcessorOptions {
   topics: { results: string; dlq: string };
   producer: Producer;
   limits: RequestLimits;
-  /** records of one partition scored at the same time */
-  concurrency: number;
-  /** most records written and committed together */
+  /** most records scored, written and committed together */
   chunkSize: number;
-  score: (request: RecommendationRequest) => Promise<ScoreOutcome>;
+  /** most bytes (keys + values) in one produce call; stays well under the broker's 1 MB message limit */
+  maxWriteBytes?: number;
+  /** scores requests in offset order; one outcome each (see scoreRequests) */
+  score: (requests: RecommendationRequest[]) => Promise<ScoreOutcome[]>;
   /** pause of a partition after a record found the slot unavailable through all retries */
   cooldown: BackoffPolicy;
   metrics: ServerMetrics;
   usage: UsageStats;
+  /** where a partition's progress (or its repeated failure) is recorded for /healthz */
+  progress?: PartitionProgress;
   log: Log;
 }
+
+export const DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
 
 type Handled =
   | { kind: 'answered'; message: Message; result: RecommendationResult; model: ActiveModel }
@@ -56,81 +63,96 @@ export interface RequestProcessor {
   close(): void;
 }
 
+function deadLettered(source: SourceRecord, record: KafkaMessage, rejection: { code: RejectionCode; reason: string }): Handled {
+  const letter = buildDeadLetter(source, { key: record.key, value: record.value, timestamp: Number(record.timestamp) }, rejection, new Date());
+  return { kind: 'dead-letter', message: deadLetterMessage(letter, record.key), code: rejection.code, reason: rejection.reason };
+}
+
+function answered(source: SourceRecord, record: KafkaMessage, request: RecommendationRequest, outcome: ScoreOutcome & { kind: 'answered' }, latencyMs: number): Handled {
+  const { model } = outcome;
+  const result = buildResult(
+    {
+      source,
+      user: request.user,
+      model: { name: model.name, slot: model.slot, version: model.version, url: model.url },
+      latencyMs,
+      requestTimestamp: Number(record.timestamp),
+      servedAt: new Date(),
+    },
+    outcome.body,
+  );
+  const message: Message = {
+    key: String(request.user),
+    value: encodeResult(result),
+    headers: { 'request-id': result.requestId, 'content-type': 'application/json' },
+  };
+  return { kind: 'answered', message, result, model };
+}
+
+/** Splits messages into groups of at most `maxBytes` (a single larger message goes alone). */
+export function splitByBytes(messages: { topic: string; message: Message }[], maxBytes: number): TopicMessages[][] {
+  const size = (m: Message): number => (m.value ? Buffer.byteLength(m.value as Buffer | string) : 0) + (m.key ? Buffer.byteLength(m.key) : 0) + 64;
+  const writes: TopicMessages[][] = [];
+  let current: Map<string, Message[]> = new Map();
+  let bytes = 0;
+  const flush = (): void => {
+    if (current.size) writes.push([...current].map(([topic, msgs]) => ({ topic, messages: msgs })));
+    current = new Map();
+    bytes = 0;
+  };
+  for (const { topic, message } of messages) {
+    const s = size(message);
+    if (bytes > 0 && bytes + s > maxBytes) flush();
+    const list = current.get(topic) ?? [];
+    list.push(message);
+    current.set(topic, list);
+    bytes += s;
+  }
+  flush();
+  return writes;
+}
+
 export function createRequestProcessor(options: ProcessorOptions): RequestProcessor {
   const { topics, producer, metrics, usage, log } = options;
+  const maxWriteBytes = options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES;
   const resumeTimers = new Set<NodeJS.Timeout>();
   /** consecutive unavailable rounds per partition: grows the cool-down */
   const unavailableRounds = new Map<string, number>();
-  let deadLettered = 0;
+  let deadLetterCount = 0;
 
-  async function handle(source: SourceRecord, record: KafkaMessage): Promise<Handled> {
-    const validation = validateRequest(record.value, options.limits);
-    if (!validation.ok) {
-      const letter = buildDeadLetter(
-        source,
-        { key: record.key, value: record.value, timestamp: Number(record.timestamp) },
-        validation,
-        new Date(),
-      );
-      return { kind: 'dead-letter', message: deadLetterMessage(letter, record.key), code: validation.code, reason: validation.reason };
-    }
-    const { request } = validation;
+  /** Validates the chunk's records, scores the valid ones together, builds their results. */
+  async function handleChunk(topic: string, partition: number, chunk: KafkaMessage[]): Promise<Handled[]> {
+    const handled = new Array<Handled>(chunk.length);
+    const valid: { index: number; request: RecommendationRequest }[] = [];
+    chunk.forEach((record, i) => {
+      const validation = validateRequest(record.value, options.limits);
+      if (validation.ok) valid.push({ index: i, request: validation.request });
+      else handled[i] = deadLettered({ topic, partition, offset: record.offset }, record, validation);
+    });
+    if (valid.length === 0) return handled;
     const started = performance.now();
-    const outcome = await options.score(request);
-    if (outcome.retries > 0) metrics.predictRetries.inc(outcome.retries);
-    if (outcome.kind === 'unavailable') return { kind: 'unavailable', error: outcome.error };
-    const { model } = outcome;
-    const result = buildResult(
-      {
-        source,
-        user: request.user,
-        model: { name: model.name, slot: model.slot, version: model.version, url: model.url },
-        latencyMs: performance.now() - started,
-        requestTimestamp: Number(record.timestamp),
-        servedAt: new Date(),
-      },
-      outcome.body,
-    );
-    const message: Message = {
-      key: String(request.user),
-      value: encodeResult(result),
-      headers: { 'request-id': result.requestId, 'content-type': 'application/json' },
-    };
-    return { kind: 'answered', message, result, model };
-  }
-
-  /**
-   * Scores a chunk with `concurrency` workers taking records in offset order.
-   * Once a record finds the slot unavailable no later record is started
-   * (they would be dropped anyway); the ones already running finish.
-   */
-  async function handleChunk(topic: string, partition: number, chunk: KafkaMessage[]): Promise<(Handled | undefined)[]> {
-    const handled = new Array<Handled | undefined>(chunk.length);
-    let next = 0;
-    let stuckAt = Number.POSITIVE_INFINITY;
-    const worker = async (): Promise<void> => {
-      while (next < chunk.length && next < stuckAt) {
-        const i = next++;
-        const h = await handle({ topic, partition, offset: chunk[i].offset }, chunk[i]);
-        handled[i] = h;
-        if (h.kind === 'unavailable') stuckAt = Math.min(stuckAt, i);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(options.concurrency, chunk.length) }, worker));
+    const outcomes = await options.score(valid.map((v) => v.request));
+    const latencyMs = performance.now() - started;
+    valid.forEach(({ index, request }, j) => {
+      const outcome = outcomes[j];
+      if (outcome.retries > 0) metrics.predictRetries.inc(outcome.retries);
+      const record = chunk[index];
+      handled[index] =
+        outcome.kind === 'unavailable'
+          ? { kind: 'unavailable', error: outcome.error }
+          : answered({ topic, partition, offset: record.offset }, record, request, outcome, latencyMs);
+    });
     return handled;
   }
 
   async function write(handled: Handled[]): Promise<void> {
-    const results: Message[] = [];
-    const deadLetters: Message[] = [];
+    const messages: { topic: string; message: Message }[] = [];
     for (const h of handled) {
-      if (h.kind === 'answered') results.push(h.message);
-      else if (h.kind === 'dead-letter') deadLetters.push(h.message);
+      if (h.kind === 'answered') messages.push({ topic: topics.results, message: h.message });
+      else if (h.kind === 'dead-letter') messages.push({ topic: topics.dlq, message: h.message });
     }
-    const topicMessages: TopicMessages[] = [];
-    if (results.length) topicMessages.push({ topic: topics.results, messages: results });
-    if (deadLetters.length) topicMessages.push({ topic: topics.dlq, messages: deadLetters });
-    if (topicMessages.length) await producer.sendBatch({ acks: -1, topicMessages });
+    // In order, one call at a time: a partition's results stay in offset order.
+    for (const topicMessages of splitByBytes(messages, maxWriteBytes)) await producer.sendBatch({ acks: -1, topicMessages });
   }
 
   function account(handled: Handled[], source: { topic: string; partition: number }, offsets: string[]): void {
@@ -146,7 +168,7 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
           });
         }
       } else if (h.kind === 'dead-letter') {
-        deadLettered++;
+        deadLetterCount++;
         countDeadLetter(metrics, h.code);
         log('warn', 'request dead-lettered', { ...source, offset: offsets[i], code: h.code, reason: h.reason });
       }
@@ -173,39 +195,51 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
     resumeTimers.add(timer);
   }
 
+  /** Works through one chunk; returns false when the partition was paused (the rest of the batch waits). */
+  async function processChunk(payload: EachBatchPayload, key: string, chunk: KafkaMessage[]): Promise<boolean> {
+    const { topic, partition } = payload.batch;
+    const handled = await handleChunk(topic, partition, chunk);
+    const stuck = handled.findIndex((h) => h.kind === 'unavailable');
+    // Records after a stuck one are dropped, not written: they are re-fetched
+    // and answered in order once the stuck one is.
+    const done = stuck < 0 ? handled.length : stuck;
+    if (done > 0) {
+      const answeredPart = handled.slice(0, done);
+      await write(answeredPart);
+      const last = chunk[done - 1].offset;
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
+      for (let i = 0; i < done; i++) payload.resolveOffset(chunk[i].offset);
+      options.progress?.advanced(key);
+      account(answeredPart, { topic, partition }, chunk.slice(0, done).map((r) => r.offset));
+    }
+    if (stuck >= 0) {
+      // At shutdown the retries were cut short: leave the record for the next owner.
+      if (!payload.isRunning()) return false;
+      const h = handled[stuck];
+      pauseFor(payload, key, h.kind === 'unavailable' ? h.error : 'not scored', chunk[stuck].offset);
+      return false;
+    }
+    unavailableRounds.delete(key);
+    return true;
+  }
+
   return {
     async eachBatch(payload) {
-      const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
-      const { topic, partition } = batch;
-      const key = `${topic}|${partition}`;
-      for (let from = 0; from < batch.messages.length; from += options.chunkSize) {
-        if (!isRunning() || isStale()) return;
-        const chunk = batch.messages.slice(from, from + options.chunkSize);
-        const handled = await handleChunk(topic, partition, chunk);
-        const stuck = handled.findIndex((h) => h === undefined || h.kind === 'unavailable');
-        // Records after a stuck one are dropped, not written: they are re-fetched
-        // and answered in order once the stuck one is.
-        const done = stuck < 0 ? handled.length : stuck;
-        if (done > 0) {
-          const answered = handled.slice(0, done) as Handled[];
-          await write(answered);
-          const last = chunk[done - 1].offset;
-          await commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
-          for (let i = 0; i < done; i++) resolveOffset(chunk[i].offset);
-          account(answered, { topic, partition }, chunk.slice(0, done).map((r) => r.offset));
+      const { batch, heartbeat, isRunning, isStale } = payload;
+      const key = `${batch.topic}|${batch.partition}`;
+      try {
+        for (let from = 0; from < batch.messages.length; from += options.chunkSize) {
+          if (!isRunning() || isStale()) return;
+          if (!(await processChunk(payload, key, batch.messages.slice(from, from + options.chunkSize)))) return;
+          await heartbeat();
         }
-        if (stuck >= 0) {
-          // At shutdown the retries were cut short: leave the record for the next owner.
-          if (!isRunning()) return;
-          const h = handled[stuck];
-          pauseFor(payload, key, h?.kind === 'unavailable' ? h.error : 'not scored', chunk[stuck].offset);
-          return;
-        }
-        unavailableRounds.delete(key);
-        await heartbeat();
+      } catch (err) {
+        // kafkajs retries the batch (and restarts the consumer); health reports a partition that keeps failing.
+        options.progress?.failed(key, errorText(err));
+        throw err;
       }
     },
-    deadLetters: () => deadLettered,
+    deadLetters: () => deadLetterCount,
     close() {
       for (const timer of resumeTimers) clearTimeout(timer);
       resumeTimers.clear();

@@ -4,21 +4,10 @@
  * be rejected without asking the model is rejected here, so a bad message
  * never reaches a predict call and never stops the partition.
  */
+import type { RejectionCode } from '../../messaging/dead-letter';
 import { DecodeError, decodeRequest, type RecommendationRequest } from '../../messaging/schemas';
 
-export const REJECTION_CODES = [
-  /** no value at all (a tombstone or an empty record) */
-  'empty-message',
-  /** not a RecommendationRequest protobuf (random bytes, truncated, wrong wire types) */
-  'undecodable',
-  /** an id beyond ±2^53: it cannot be carried exactly through JSON to the model */
-  'unsafe-id',
-  'negative-id',
-  'no-products',
-  'too-many-products',
-] as const;
-
-export type RejectionCode = (typeof REJECTION_CODES)[number];
+export { REJECTION_CODES, type RejectionCode } from '../../messaging/dead-letter';
 
 export type Validation =
   | { ok: true; request: RecommendationRequest }

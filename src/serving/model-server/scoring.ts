@@ -11,7 +11,7 @@ import type { ActiveModel } from './current-model';
 import type { LoadPopularity } from './popularity-source';
 import type { PredictClient } from './predict-client';
 import { rankByPopularity, rankByScore } from './ranking';
-import type { ResultBody } from './result';
+import type { ResultBody } from '../../messaging/result';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** predict attempts per request before the request is left for a later round */
@@ -32,6 +32,106 @@ export interface ScoringDeps {
   /** aborted at shutdown: pending retries give up at once */
   signal?: AbortSignal;
   random?: () => number;
+}
+
+export interface BatchScoringDeps extends ScoringDeps {
+  /** most (user, product) rows in one predict call (the slot's batch limit) */
+  maxRows: number;
+  predictRows: PredictClient['predictRows'];
+  /** predict calls in flight at once */
+  callsInFlight: number;
+}
+
+/** Consecutive requests whose products fit in one predict call of at most `maxRows` rows. */
+export function groupByRows(requests: readonly RecommendationRequest[], maxRows: number): { from: number; to: number }[] {
+  const groups: { from: number; to: number }[] = [];
+  let from = 0;
+  let rows = 0;
+  requests.forEach((r, i) => {
+    if (i > from && rows + r.products.length > maxRows) {
+      groups.push({ from, to: i });
+      from = i;
+      rows = 0;
+    }
+    rows += r.products.length;
+  });
+  if (requests.length > from) groups.push({ from, to: requests.length });
+  return groups;
+}
+
+/**
+ * Scores `requests` (in offset order) with as few predict calls as
+ * `maxRows` allows: the products of many requests go into one columnar
+ * call, and its scores are split back per request. A call the model
+ * rejects (one request's ids outside its tables fails the whole call) is
+ * redone request by request, so only the bad request falls back. Once a
+ * call stays unavailable through its retries, it and every later request
+ * come back unavailable (the caller must not commit them).
+ */
+export async function scoreRequests(requests: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
+  const out = new Array<ScoreOutcome>(requests.length);
+  const groups = groupByRows(requests, deps.maxRows);
+  let next = 0;
+  let stuckAt = Number.POSITIVE_INFINITY;
+  const worker = async (): Promise<void> => {
+    while (next < groups.length && groups[next].from < stuckAt) {
+      const g = groups[next++];
+      const part = await scoreGroup(requests.slice(g.from, g.to), deps);
+      part.forEach((o, i) => (out[g.from + i] = o));
+      const firstStuck = part.findIndex((o) => o.kind === 'unavailable');
+      if (firstStuck >= 0) stuckAt = Math.min(stuckAt, g.from + firstStuck);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(deps.callsInFlight, groups.length) }, worker));
+  // Calls already in flight past the stuck request finished, but are dropped: an
+  // answer must not be committed ahead of an earlier unanswered request.
+  for (let i = 0; i < out.length; i++) {
+    if (out[i] === undefined || i > stuckAt) out[i] = { kind: 'unavailable', model: undefined, error: 'an earlier request is unavailable', retries: 0 };
+  }
+  return out;
+}
+
+async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
+  if (group.length === 1) return [await scoreRequest(group[0], deps)];
+  const users: number[] = [];
+  const products: number[] = [];
+  for (const r of group) {
+    for (const p of r.products) {
+      users.push(r.user);
+      products.push(p);
+    }
+  }
+  let lastError = 'no model has been published on the models topic yet';
+  let model: ActiveModel | undefined;
+  for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
+    if (attempt > 0 && !(await sleep(backoffDelay(attempt - 1, deps.retry, deps.random), deps.signal))) {
+      return group.map((_, i) => ({ kind: 'unavailable', model, error: `shutting down; last error: ${lastError}`, retries: i === 0 ? attempt - 1 : 0 }));
+    }
+    model = deps.currentModel();
+    if (!model) continue;
+    const outcome = await deps.predictRows(model.url, users, products);
+    if (outcome.kind === 'ok') {
+      const m = model;
+      let at = 0;
+      return group.map((r, i) => {
+        const scores = outcome.scores.slice(at, (at += r.products.length));
+        // the call's retries are counted once, on its first request
+        return { kind: 'answered', model: m, body: { outcome: 'scored', ranked: rankByScore(r.products, scores) }, retries: i === 0 ? attempt : 0 };
+      });
+    }
+    if (outcome.kind === 'rejected') {
+      // Find the request(s) the model refuses: one call each, in order.
+      const each: ScoreOutcome[] = [];
+      for (const r of group) {
+        const o = await scoreRequest(r, deps);
+        each.push(o);
+        if (o.kind === 'unavailable') break;
+      }
+      return group.map((_, i) => each[i] ?? { kind: 'unavailable', model, error: 'not scored', retries: 0 });
+    }
+    lastError = `${model.url}: ${outcome.error}`;
+  }
+  return group.map((_, i) => ({ kind: 'unavailable', model, error: lastError, retries: i === 0 ? Math.max(0, deps.retry.attempts - 1) : 0 }));
 }
 
 export async function scoreRequest(request: RecommendationRequest, deps: ScoringDeps): Promise<ScoreOutcome> {

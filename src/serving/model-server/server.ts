@@ -8,19 +8,20 @@ import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs'
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import { createKafka, ensureTopics } from '../../messaging/kafka';
-import type { ModelDescriptor } from '../../messaging/schemas';
+import type { PublishedDescriptor } from '../../messaging/model-descriptors';
 import { createMinioClient } from '../../storage/minio-client';
 import type { BackoffPolicy } from './backoff';
-import { CurrentModel, checkDescriptor, type ActiveModel } from './current-model';
+import { CurrentModel, checkDescriptor, type ActiveModel, type AllowedSlot } from './current-model';
 import { followDescriptors, type DescriptorFollower } from './descriptor-follower';
 import { buildHttpApi, type Health, type ServerState } from './http-api';
 import { errorText, jsonLineLog, type Log } from './log';
-import { createMetrics } from './metrics';
+import { createMetrics, type ServerMetrics } from './metrics';
+import { PartitionProgress } from './partition-progress';
 import { cachedPopularitySource, lineagePopularitySource, type LoadPopularity } from './popularity-source';
-import { createPredictClient } from './predict-client';
+import { createPredictClient, type PredictClient } from './predict-client';
 import { createRequestProcessor, type RequestProcessor } from './request-processor';
 import { DEFAULT_MAX_PRODUCTS } from './request-validation';
-import { DEFAULT_RETRY, scoreRequest, type RetryPolicy } from './scoring';
+import { DEFAULT_RETRY, scoreRequests, type RetryPolicy } from './scoring';
 import { UsageStats } from './usage-stats';
 
 export interface ModelServerOptions {
@@ -34,10 +35,21 @@ export interface ModelServerOptions {
   groupId?: string;
   /** where a new group starts on the requests topic; default true (no request published before the first start is skipped) */
   fromBeginning?: boolean;
-  /** requests of one partition scored concurrently; default 16 */
+  /** predict calls of one partition in flight at once; default 2 */
   concurrency?: number;
-  /** most requests written to Kafka and committed together; default 200 */
+  /** most requests scored, written to Kafka and committed together; default 5000 */
   chunkSize?: number;
+  /** most (user, product) rows in one predict call; default config.serving.maxPredictRows (20,000) */
+  maxPredictRows?: number;
+  /** most bytes in one produce call; default 512 KiB (the broker's limit is 1 MB) */
+  maxWriteBytes?: number;
+  /** a partition whose writes/commits keep failing this long makes /healthz unhealthy; default 30 s */
+  stallAfterMs?: number;
+  /**
+   * slots a descriptor URL may point at (name + REST base URL); default the
+   * configured slots (SLOT_NAMES, SLOT_HOST, SLOT_PORTS)
+   */
+  allowedSlots?: readonly AllowedSlot[];
   /** most distinct products per request; more goes to the dead-letter topic; default 1000 */
   maxProducts?: number;
   /** deadline of one predict call, ms; default 5000 */
@@ -71,20 +83,45 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
-export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
-  const cfg = options.config;
-  const log = options.log ?? jsonLineLog;
-  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
-  const cooldown: BackoffPolicy = { initialMs: 1_000, maxMs: 15_000, ...options.cooldown };
-  const concurrency = options.concurrency ?? 16;
-  if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
-  const chunkSize = options.chunkSize ?? 200;
-  if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be a positive integer, got ${chunkSize}`);
-  if (retry.attempts < 1) throw new RangeError(`retry.attempts must be at least 1, got ${retry.attempts}`);
-  const startedAt = new Date();
 
-  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
-  const usage = new UsageStats();
+interface Settings {
+  retry: RetryPolicy;
+  cooldown: BackoffPolicy;
+  concurrency: number;
+  chunkSize: number;
+  maxPredictRows: number;
+  stallAfterMs: number;
+  allowedSlots: readonly AllowedSlot[];
+  groupId: string;
+  port: number;
+  host: string;
+}
+
+function positiveInteger(name: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+function settingsOf(options: ModelServerOptions): Settings {
+  const cfg = options.config;
+  const retry: RetryPolicy = { ...DEFAULT_RETRY, ...options.retry };
+  if (retry.attempts < 1) throw new RangeError(`retry.attempts must be at least 1, got ${retry.attempts}`);
+  return {
+    retry,
+    cooldown: { initialMs: 1_000, maxMs: 15_000, ...options.cooldown },
+    concurrency: positiveInteger('concurrency', options.concurrency ?? 2),
+    chunkSize: positiveInteger('chunkSize', options.chunkSize ?? 5_000),
+    maxPredictRows: positiveInteger('maxPredictRows', options.maxPredictRows ?? cfg.serving.maxPredictRows),
+    stallAfterMs: options.stallAfterMs ?? 30_000,
+    allowedSlots: options.allowedSlots ?? cfg.slots.map((s) => ({ name: s.name, baseUrl: s.baseUrl })),
+    groupId: options.groupId ?? 'model-server',
+    port: options.port ?? 8090,
+    host: options.host ?? '127.0.0.1',
+  };
+}
+
+/** The current model, with its switches counted, logged and recorded in the usage statistics. */
+function trackedCurrentModel(metrics: ServerMetrics, usage: UsageStats, log: Log): CurrentModel {
   const current = new CurrentModel();
   current.onSwitch((model, previous) => {
     usage.switchedTo(model, previous);
@@ -93,52 +130,112 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     metrics.modelVersion.set({ name: model.name, slot: model.slot ?? '' }, model.version ?? -1);
     log('info', 'serving model', { name: model.name, url: model.url, version: model.version, previous: previous?.url ?? null });
   });
+  return current;
+}
 
-  const loadPopularity =
-    options.loadPopularity === null
-      ? undefined
-      : (options.loadPopularity ??
-        cachedPopularitySource(lineagePopularitySource(createMinioClient(cfg.minio), cfg.buckets.models), (err, slot, version) =>
-          log('warn', 'reading the popularity ranking failed', { slot, version, error: errorText(err) }),
-        ));
+function popularityOf(options: ModelServerOptions, log: Log): LoadPopularity | undefined {
+  if (options.loadPopularity === null) return undefined;
+  const cfg = options.config;
+  return (
+    options.loadPopularity ??
+    cachedPopularitySource(lineagePopularitySource(createMinioClient(cfg.minio), cfg.buckets.models), (err, slot, version) =>
+      log('warn', 'reading the popularity ranking failed', { slot, version, error: errorText(err) }),
+    )
+  );
+}
+
+/**
+ * Applies descriptors from the models topic to the current model. An
+ * unusable one (bad URL, not under a configured slot, undecodable) is
+ * skipped and counted; nothing a record holds can stop the follower.
+ */
+function descriptorSink(current: CurrentModel, allowedSlots: readonly AllowedSlot[], metrics: ServerMetrics, log: Log) {
+  let rejected = 0;
+  const reject = (reason: string, where: { partition: number; offset: string }): void => {
+    rejected++;
+    metrics.descriptorsRejected.inc();
+    log('warn', 'ignoring an unusable record on the models topic', { ...where, reason });
+  };
+  return {
+    apply(p: PublishedDescriptor): void {
+      const where = { partition: p.partition, offset: p.offset };
+      try {
+        const checked = checkDescriptor(p.descriptor, allowedSlots);
+        if (checked.ok) current.set(checked.model);
+        else reject(checked.reason, where);
+      } catch (err) {
+        reject(`unusable descriptor: ${errorText(err)}`, where);
+      }
+    },
+    reject,
+    rejected: () => rejected,
+  };
+}
+
+/** The REST surface's view: what /state and /healthz report. */
+function statusViews(deps: {
+  startedAt: Date;
+  current: CurrentModel;
+  usage: UsageStats;
+  progress: PartitionProgress;
+  stallAfterMs: number;
+  run: { processor?: RequestProcessor; consuming: boolean; crashed?: string };
+  descriptorsRejected: () => number;
+}) {
+  const { current, run } = deps;
+  function state(): ServerState {
+    const m = current.get();
+    return {
+      startedAt: deps.startedAt.toISOString(),
+      current: m ? { name: m.name, description: m.description, url: m.url, slot: m.slot, version: m.version, since: m.since.toISOString() } : null,
+      models: deps.usage.snapshot(),
+      deadLetters: run.processor?.deadLetters() ?? 0,
+      consuming: run.consuming,
+      descriptorsRejected: deps.descriptorsRejected(),
+    };
+  }
+  function health(): Health {
+    const problems: string[] = [];
+    if (run.crashed) problems.push(`requests consumer stopped: ${run.crashed}`);
+    const stalls = deps.progress.stalled(deps.stallAfterMs);
+    for (const s of stalls) {
+      problems.push(`partition ${s.partition} made no progress for ${Math.round((Date.now() - s.since) / 1000)} s (${s.failures} failed attempts): ${s.reason}`);
+    }
+    if (!current.get()) problems.push('waiting for the first model descriptor');
+    // Waiting for the first model is healthy (nothing to restart); a dead consumer or a wedged partition is not.
+    return { ok: !run.crashed && stalls.length === 0, problems, model: current.get() !== undefined, consuming: run.consuming };
+  }
+  return { state, health };
+}
+
+export async function startModelServer(options: ModelServerOptions): Promise<ModelServer> {
+  const cfg = options.config;
+  const log = options.log ?? jsonLineLog;
+  const settings = settingsOf(options);
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics });
+  const usage = new UsageStats();
+  const progress = new PartitionProgress();
+  const current = trackedCurrentModel(metrics, usage, log);
+  const descriptors = descriptorSink(current, settings.allowedSlots, metrics, log);
+  const loadPopularity = popularityOf(options, log);
 
   const kafka: Kafka = createKafka(cfg.kafka, '-model-server');
-  const predictClient = createPredictClient({ timeoutMs: options.predictTimeoutMs, maxSockets: Math.max(concurrency, 8) });
+  const predictClient: PredictClient = createPredictClient({ timeoutMs: options.predictTimeoutMs, maxSockets: Math.max(settings.concurrency, 8) });
   const shutdown = new AbortController();
+  const run: { processor?: RequestProcessor; consuming: boolean; crashed?: string } = { consuming: false };
+  const views = statusViews({ startedAt: new Date(), current, usage, progress, stallAfterMs: settings.stallAfterMs, run, descriptorsRejected: descriptors.rejected });
   let producer: Producer | undefined;
   let follower: DescriptorFollower | undefined;
   let consumer: Consumer | undefined;
-  let processor: RequestProcessor | undefined;
   let app: FastifyInstance | undefined;
-  let consuming = false;
-  let crashed: string | undefined;
   let closing: Promise<void> | undefined;
   let markConsuming: () => void = () => undefined;
   const consumingStarted = new Promise<void>((resolve) => (markConsuming = resolve));
 
-  function state(): ServerState {
-    const m = current.get();
-    return {
-      startedAt: startedAt.toISOString(),
-      current: m ? { name: m.name, description: m.description, url: m.url, slot: m.slot, version: m.version, since: m.since.toISOString() } : null,
-      models: usage.snapshot(),
-      deadLetters: processor?.deadLetters() ?? 0,
-      consuming,
-    };
-  }
-
-  function health(): Health {
-    const problems: string[] = [];
-    if (crashed) problems.push(`requests consumer stopped: ${crashed}`);
-    if (!current.get()) problems.push('waiting for the first model descriptor');
-    // Waiting for the first model is healthy (nothing to restart); a dead consumer is not.
-    return { ok: !crashed, problems, model: current.get() !== undefined, consuming };
-  }
-
   async function close(): Promise<void> {
     closing ??= (async () => {
       shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
-      processor?.close();
+      run.processor?.close();
       const steps: [string, (() => Promise<void>) | undefined][] = [
         ['requests consumer', consumer && (() => consumer!.disconnect())],
         ['descriptor follower', follower && (() => follower!.close())],
@@ -167,73 +264,58 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
 
-    const apply = (descriptor: ModelDescriptor, where: Record<string, unknown>): void => {
-      const checked = checkDescriptor(descriptor);
-      if (!checked.ok) {
-        metrics.descriptorsRejected.inc();
-        log('warn', 'ignoring a model descriptor', { ...where, reason: checked.reason });
-        return;
-      }
-      current.set(checked.model);
-    };
     follower = await followDescriptors({
       kafka,
       topic: cfg.topics.models,
-      groupPrefix: `${options.groupId ?? 'model-server'}-models`,
-      onDescriptor: (p) => apply(p.descriptor, { partition: p.partition, offset: p.offset }),
-      onUndecodable: (reason, partition, offset) => {
-        metrics.descriptorsRejected.inc();
-        log('warn', 'ignoring an undecodable record on the models topic', { partition, offset, reason });
-      },
+      groupPrefix: `${settings.groupId}-models`,
+      onDescriptor: descriptors.apply,
+      onUndecodable: (reason, partition, offset) => descriptors.reject(`undecodable: ${reason}`, { partition, offset }),
+      isUsable: (d) => checkDescriptor(d, settings.allowedSlots).ok,
       log,
     });
     // Applied after the follower started: a descriptor it delivers is newer than this one.
-    if (follower.initial && !current.get()) {
-      apply(follower.initial.descriptor, { partition: follower.initial.partition, offset: follower.initial.offset });
-    }
+    if (follower.initial && !current.get()) descriptors.apply(follower.initial);
 
-    processor = createRequestProcessor({
+    const processor = createRequestProcessor({
       topics: { results: cfg.topics.results, dlq: cfg.topics.dlq },
       producer,
       limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
-      concurrency,
-      chunkSize,
-      score: (request) =>
-        scoreRequest(request, { currentModel: () => current.get(), predict: predictClient.predict, loadPopularity, retry, signal: shutdown.signal }),
-      cooldown,
+      chunkSize: settings.chunkSize,
+      maxWriteBytes: options.maxWriteBytes,
+      score: (requests) =>
+        scoreRequests(requests, {
+          currentModel: () => current.get(),
+          predict: predictClient.predict,
+          predictRows: predictClient.predictRows,
+          maxRows: settings.maxPredictRows,
+          callsInFlight: settings.concurrency,
+          loadPopularity,
+          retry: settings.retry,
+          signal: shutdown.signal,
+        }),
+      cooldown: settings.cooldown,
       metrics,
       usage,
+      progress,
       log,
     });
+    run.processor = processor;
 
-    const c = kafka.consumer({ groupId: options.groupId ?? 'model-server', allowAutoTopicCreation: false, maxWaitTimeInMs: 500 });
-    consumer = c;
-    c.on(c.events.GROUP_JOIN, () => {
-      consuming = true;
-      markConsuming();
-    });
-    c.on(c.events.STOP, () => (consuming = false));
-    c.on(c.events.CRASH, (event) => {
-      consuming = false;
-      if (!event.payload.restart) crashed = errorText(event.payload.error);
-      log('error', 'requests consumer crashed', { error: errorText(event.payload.error), restart: event.payload.restart });
-    });
-    await c.connect();
-    await c.subscribe({ topic: cfg.topics.requests, fromBeginning: options.fromBeginning ?? true });
+    consumer = await requestsConsumer(kafka, cfg.topics.requests, settings.groupId, options.fromBeginning ?? true, run, markConsuming, log);
 
-    app = buildHttpApi({ state, health, registry: metrics.registry });
-    await app.listen({ port: options.port ?? 8090, host: options.host ?? '127.0.0.1' });
+    app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
+    await app.listen({ port: settings.port, host: settings.host });
 
     // Requests wait on Kafka (uncommitted) until there is a model to score them with.
-    const p = processor;
     if (!current.get()) log('info', 'no model published yet: requests wait on Kafka until one is', { topic: cfg.topics.models });
+    const c = consumer;
     void current.whenAvailable().then(async () => {
       if (closing) return;
       try {
-        await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => p.eachBatch(payload) });
+        await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => processor.eachBatch(payload) });
       } catch (err) {
-        crashed = errorText(err);
-        log('error', 'the requests consumer did not start', { error: crashed });
+        run.crashed = errorText(err);
+        log('error', 'the requests consumer did not start', { error: run.crashed });
       }
     });
   } catch (err) {
@@ -242,16 +324,42 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   }
 
   const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : (options.port ?? 8090);
-  const host = options.host ?? '127.0.0.1';
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  const host = settings.host;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     currentModel: () => current.get(),
-    state,
-    health,
+    state: views.state,
+    health: views.health,
     metrics: metrics.registry,
     whenConsuming: () => consumingStarted,
     close,
   };
+}
+
+/** The `mdata` consumer, connected and subscribed, its state mirrored into `run`. */
+async function requestsConsumer(
+  kafka: Kafka,
+  topic: string,
+  groupId: string,
+  fromBeginning: boolean,
+  run: { consuming: boolean; crashed?: string },
+  markConsuming: () => void,
+  log: Log,
+): Promise<Consumer> {
+  const c = kafka.consumer({ groupId, allowAutoTopicCreation: false, maxWaitTimeInMs: 20 });
+  c.on(c.events.GROUP_JOIN, () => {
+    run.consuming = true;
+    markConsuming();
+  });
+  c.on(c.events.STOP, () => (run.consuming = false));
+  c.on(c.events.CRASH, (event) => {
+    run.consuming = false;
+    if (!event.payload.restart) run.crashed = errorText(event.payload.error);
+    log('error', 'requests consumer crashed', { error: errorText(event.payload.error), restart: event.payload.restart });
+  });
+  await c.connect();
+  await c.subscribe({ topic, fromBeginning });
+  return c;
 }

@@ -4,7 +4,7 @@
  * answered and how long they took.
  */
 import type { ActiveModel } from './current-model';
-import type { ResultOutcome } from './result';
+import type { ResultOutcome } from '../../messaging/result';
 
 export interface ModelUsage {
   name: string;

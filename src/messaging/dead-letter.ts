@@ -7,8 +7,22 @@
  */
 import type { IHeaders, Message } from 'kafkajs';
 import { z } from 'zod';
-import { REJECTION_CODES, type RejectionCode } from './request-validation';
-import type { SourceRecord } from './source-record';
+import type { SourceRecord } from './request-id';
+
+/** Why a request record was dead-lettered (the `code` of a dead letter). */
+export const REJECTION_CODES = [
+  /** no value at all (a tombstone or an empty record) */
+  'empty-message',
+  /** not a RecommendationRequest protobuf (random bytes, truncated, wrong wire types) */
+  'undecodable',
+  /** an id beyond ±2^53: it cannot be carried exactly through JSON to the model */
+  'unsafe-id',
+  'negative-id',
+  'no-products',
+  'too-many-products',
+] as const;
+
+export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 export const DEAD_LETTER_SCHEMA_VERSION = 1;
 

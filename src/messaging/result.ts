@@ -5,8 +5,12 @@
  * the fields will grow; `schema` versions the shape.
  */
 import { z } from 'zod';
-import type { RankedProduct } from './ranking';
-import { type SourceRecord, requestId } from './source-record';
+import { type SourceRecord, requestId } from './request-id';
+
+export interface RankedProduct {
+  product: number;
+  score: number;
+}
 
 export const RESULT_SCHEMA_VERSION = 1;
 
