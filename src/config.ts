@@ -150,8 +150,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     grpcAddress: `${e.SLOT_HOST}:${grpcPorts[i]}`,
   });
   if (slotNames[0] === slotNames[1]) throw new ConfigError('SLOT_NAMES: the two slots need different names');
-  const used = [...slotPorts, ...grpcPorts];
-  if (new Set(used).size !== used.length) throw new ConfigError(`SLOT_PORTS and SLOT_GRPC_PORTS: the four ports must differ, got ${used.join(', ')}`);
+  // Two slots may share a REST port behind one host (a Service with both names); a gRPC port may not be a REST port.
+  if (grpcPorts[0] === grpcPorts[1] || grpcPorts.some((p) => slotPorts.includes(p))) {
+    throw new ConfigError(`SLOT_GRPC_PORTS: the two gRPC ports must differ from each other and from SLOT_PORTS, got ${grpcPorts.join(', ')} (REST ${slotPorts.join(', ')})`);
+  }
   return {
     temporal: {
       address: e.TEMPORAL_ADDRESS,

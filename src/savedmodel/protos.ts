@@ -31,15 +31,21 @@ export interface TensorflowProtos {
 
 let cached: TensorflowProtos | undefined;
 
-export function loadTensorflowProtos(): TensorflowProtos {
-  if (cached) return cached;
+/** Parses vendored .proto files (paths relative to PROTO_ROOT) into one resolved Root. */
+export function loadProtoRoot(entryFiles: readonly string[]): protobuf.Root {
   const root = new protobuf.Root();
   // TensorFlow's imports are relative to the source tree's root, not to the
   // importing file (protobufjs's default), so resolve them against PROTO_ROOT.
   root.resolvePath = (_origin: string, target: string): string =>
     path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target);
-  root.loadSync(ENTRY_FILES, { keepCase: false });
+  root.loadSync([...entryFiles], { keepCase: false });
   root.resolveAll();
+  return root;
+}
+
+export function loadTensorflowProtos(): TensorflowProtos {
+  if (cached) return cached;
+  const root = loadProtoRoot(ENTRY_FILES);
   const type = (name: string): protobuf.Type => root.lookupType(`tensorflow.${name}`);
   cached = {
     root,

@@ -4,9 +4,8 @@
  * does for TensorFlow's: the slot's gRPC API and the warm-up records use
  * these messages. The parsed Root is cached.
  */
-import * as path from 'node:path';
 import * as protobuf from 'protobufjs';
-import { PROTO_ROOT } from './protos';
+import { loadProtoRoot } from './protos';
 
 const ENTRY_FILES = [
   'tensorflow_serving/apis/prediction_service.proto',
@@ -32,11 +31,7 @@ let cached: ServingProtos | undefined;
 
 export function loadServingProtos(): ServingProtos {
   if (cached) return cached;
-  const root = new protobuf.Root();
-  root.resolvePath = (_origin: string, target: string): string =>
-    path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target);
-  root.loadSync(ENTRY_FILES, { keepCase: false });
-  root.resolveAll();
+  const root = loadProtoRoot(ENTRY_FILES);
   const type = (name: string): protobuf.Type => root.lookupType(`tensorflow.serving.${name}`);
   cached = {
     root,

@@ -47,7 +47,6 @@ async function until(check: () => Promise<boolean>, ms = 30_000) {
 
 /** The version directory as the publisher writes it: the warm-up file too, saved_model.pb last. */
 async function uploadWithWarmup(version: number, dir: string) {
-  await minio.fPutObject(cfg.buckets.models, `${slot}/${version}/${WARMUP_FILE}`, path.join(dir, WARMUP_FILE));
   await uploadVersionDir(minio, cfg.buckets.models, slot, version, dir);
 }
 
@@ -251,9 +250,11 @@ describe('warm-up replay failures (hostile warm-up files)', () => {
     ['a record with a bad checksum', 4, (bytes: Buffer) => { bytes[20] ^= 0xff; return bytes; }, /bad data checksum of the record at byte 0/],
     ['an id beyond the embedding table', 5, () => encodeTfRecords(warmupRecords({ userRows: 1000, productRows: 20, idDtype: 'int32', records: 3 })), /warm-up record \d failed/],
   ])('fails the version whose warm-up file has %s, and the previous version keeps serving', async (_what, version, mutate, message) => {
-    const dir = path.join(work, 'v2');
+    // a copy of v2 whose warm-up file is replaced (published with its own digest, so only the replay can catch it)
+    const dir = path.join(work, `tampered-${version}`);
+    await fs.cp(path.join(work, 'v2'), dir, { recursive: true });
     const tampered = mutate(Buffer.from(await fs.readFile(path.join(work, 'v1', WARMUP_FILE))));
-    await minio.putObject(cfg.buckets.models, `${slot}/${version}/${WARMUP_FILE}`, tampered);
+    await fs.writeFile(path.join(dir, WARMUP_FILE), tampered);
     await uploadVersionDir(minio, cfg.buckets.models, slot, version, dir);
     await until(async () => (await stateOf(version)) === 'END');
     const status = (await call('GET', `/v1/models/${slot}/versions/${version}`)).body.model_version_status as { status: { error_code: string; error_message: string } }[];

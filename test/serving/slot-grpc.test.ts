@@ -85,7 +85,6 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
     try {
       expect(await pollVersionStateGrpc(client, slot, 1)).toMatchObject({ state: 'NOT_FOUND' });
       // the publisher's layout: warm-up file among the variables, saved_model.pb last
-      await minio.fPutObject(cfg.buckets.models, `${slot}/1/${WARMUP_FILE}`, path.join(work, 'v1', WARMUP_FILE));
       await uploadVersionDir(minio, cfg.buckets.models, slot, 1, path.join(work, 'v1'));
       // readiness by gRPC GetModelStatus + a gRPC smoke prediction
       const ready = await waitUntilServing({ baseUrl: server.url, api: 'grpc', grpcAddress: server.grpcAddress, slot, version: 1, deadlineMs: Date.now() + 30_000, initialDelayMs: 100 });

@@ -64,6 +64,7 @@ describe('configuration', () => {
   });
 
   it('refuses a gRPC port that collides with a REST port', () => {
-    expect(() => loadConfig({ SLOT_PORTS: '8501,8502', SLOT_GRPC_PORTS: '8500,8502' })).toThrowError(/the four ports must differ, got 8501, 8502, 8500, 8502/);
+    expect(() => loadConfig({ SLOT_PORTS: '8501,8502', SLOT_GRPC_PORTS: '8500,8502' })).toThrowError(/SLOT_GRPC_PORTS: the two gRPC ports must differ .* got 8500, 8502/);
+    expect(() => loadConfig({ SLOT_GRPC_PORTS: '8500,8500' })).toThrowError(/SLOT_GRPC_PORTS/);
   });
 });
