@@ -1,6 +1,6 @@
 /**
  * The one place that reads the environment. Every host, port, bucket, topic,
- * task queue and credential has the local-stack default of DESIGN.md and can
+ * task queue and credential has the local-stack default of docs/design.md and can
  * be overridden by an environment variable; a malformed value stops the
  * process with a message that names the variable.
  */
@@ -11,7 +11,7 @@ const name = z.string().min(1).regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const url = z.string().url();
 
-/** Environment variable → schema, with the DESIGN.md defaults. */
+/** Environment variable → schema, with the docs/design.md defaults. */
 const schema = z.object({
   TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: name.default('default'),

@@ -1,5 +1,5 @@
 /**
- * The serving contract of the exported model (DESIGN.md "SavedModel
+ * The serving contract of the exported model (docs/design.md "SavedModel
  * contract"): tag `serve`, signature `serving_default` with method
  * `tensorflow/serving/predict`, integer inputs `users` and `products` of
  * shape [-1,1] and a float32 output `predictions` of shape [-1,1].

@@ -32,7 +32,7 @@ describe('ranking quality on seed-sized generated data with taste structure', ()
     expect(m.lossHistory.at(-1)!.loss).toBeLessThan(m.lossHistory[0].loss);
   });
 
-  it('reports the seed recipe under the same protocol (it ranks below popularity, as DESIGN.md measured)', async () => {
+  it('reports the seed recipe under the same protocol (it ranks below popularity, as measured in docs/ml.md)', async () => {
     const result = await trainRecommender(history, { mode: 'seed' });
     result.dispose();
     const m = result.metrics;

@@ -122,7 +122,7 @@ export async function makeTempDir(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'savedmodel-test-'));
 }
 
-/** The local stack's MinIO (DESIGN.md: local defaults only). */
+/** The local stack's MinIO (docs/design.md: local defaults only). */
 export const MINIO = { endpoint: 'http://127.0.0.1:9000', accessKey: 'minio', secretKey: 'minio123', bucket: 'models' };
 
 export function minioClient(): Client {

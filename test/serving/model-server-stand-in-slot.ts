@@ -1,7 +1,7 @@
 /**
  * STAND-IN for the real model slot (src/serving/slot, being written by the
  * lead): a small fastify server that implements the TF Serving predict
- * contract of DESIGN.md, with deterministic scores, so the model server can
+ * contract of docs/design.md, with deterministic scores, so the model server can
  * be tested end to end before the real slot exists. Once it does, the
  * integration tests only need a `SlotUnderTest` (predict URLs + a way to
  * make it fail) backed by startSlotServer instead of this.

@@ -1,5 +1,5 @@
 /**
- * Conformance of a model slot with the TF Serving REST subset of DESIGN.md:
+ * Conformance of a model slot with the TF Serving REST subset of docs/design.md:
  * status, metadata, both predict forms, the error cases with TF Serving's
  * status codes (400 InvalidArgument for anything malformed, 404 only for an
  * unknown model or version, 413 for a body over the limit), hostile bodies

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config';
 
 describe('configuration', () => {
-  it('has the DESIGN.md local-stack defaults', () => {
+  it('has the docs/design.md local-stack defaults', () => {
     const cfg = loadConfig({});
     expect(cfg.temporal).toMatchObject({
       address: '127.0.0.1:7233',

@@ -1,4 +1,4 @@
-# MinIO server built from its Go module, with the local credentials of DESIGN.md.
+# MinIO server built from its Go module, with the local credentials of docs/design.md.
 # Sourced by stack.sh after lib.sh.
 
 MINIO_PORT=${RECO_MINIO_PORT:-9000}

@@ -1,6 +1,6 @@
 /**
  * What a predict URL says about the model behind it. The `models` topic only
- * carries a URL (DESIGN.md: `…/v1/models/{name}/versions/{v}:predict`), yet
+ * carries a URL (docs/design.md: `…/v1/models/{name}/versions/{v}:predict`), yet
  * results must name the model version and the popularity fallback must find
  * the slot's lineage: both come from the URL's path.
  */

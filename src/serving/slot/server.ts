@@ -1,6 +1,6 @@
 /**
  * One model slot: an HTTP server speaking the TF Serving REST subset of
- * DESIGN.md for one model name, and optionally TF Serving's gRPC API on a
+ * docs/design.md for one model name, and optionally TF Serving's gRPC API on a
  * port of its own, serving the newest complete version under
  * `<bucket>/<name>/` in MinIO. The model server and the workflow cannot tell
  * it from TF Serving, and real TF Serving can take its place.
