@@ -3,6 +3,7 @@
 // tsconfig.json through the project service); Prettier owns the layout.
 import js from '@eslint/js';
 import { builtinModules } from 'node:module';
+import prettier from 'eslint-config-prettier';
 import tseslint from 'typescript-eslint';
 
 // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins,
@@ -41,10 +42,24 @@ export default tseslint.config(
       '@typescript-eslint/no-restricted-imports': [
         'error',
         {
-          paths: notInWorkflows.map((name) => ({ name, message: 'workflow code must stay deterministic (docs/design.md)', allowTypeImports: true })),
+          paths: notInWorkflows.map((name) => ({
+            name,
+            message: 'workflow code must stay deterministic (docs/design.md)',
+            allowTypeImports: true,
+          })),
           patterns: [
             {
-              group: ['../activities/*', '../serving/*', '../storage/*', '../messaging/*', '../registry/*', '../savedmodel/*', '../cli/*', '../process/*', '../config'],
+              group: [
+                '../activities/*',
+                '../serving/*',
+                '../storage/*',
+                '../messaging/*',
+                '../registry/*',
+                '../savedmodel/*',
+                '../cli/*',
+                '../process/*',
+                '../config',
+              ],
               message: 'workflow code imports only its own folder (and pure libraries); activities do the I/O',
               allowTypeImports: true,
             },
@@ -56,6 +71,10 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.mts', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' },
+    },
   },
+  // layout is Prettier's (npm run format); no lint rule may disagree with it
+  prettier,
 );

@@ -69,13 +69,17 @@ async function main(): Promise<void> {
       const manifest = await exportSavedModel(weights, dir);
       const ms = performance.now() - start;
       times.push(ms);
-      console.log(`export run ${run}: ${seconds(ms)} s, ${mb(manifest.totalBytes)} MB, ${(manifest.totalBytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`);
+      console.log(
+        `export run ${run}: ${seconds(ms)} s, ${mb(manifest.totalBytes)} MB, ${(manifest.totalBytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s`,
+      );
       if (last.dir) await rm(last.dir, { recursive: true, force: true });
       last = { dir, bytes: manifest.totalBytes, manifest };
     }
     const best = Math.min(...times);
     const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-    console.log(`export: best ${seconds(best)} s, median ${seconds(median)} s (${(last.bytes / 1e6 / (median / 1000)).toFixed(0)} MB/s, local disk, incl. SHA-256 and CRC32C)`);
+    console.log(
+      `export: best ${seconds(best)} s, median ${seconds(median)} s (${(last.bytes / 1e6 / (median / 1000)).toFixed(0)} MB/s, local disk, incl. SHA-256 and CRC32C)`,
+    );
 
     if (args.publish && last.manifest) {
       const url = new URL(args.endpoint);
@@ -91,9 +95,15 @@ async function main(): Promise<void> {
         const start = performance.now();
         const result = await publishSavedModel(client, { bucket: args.bucket, slot, dir: last.dir, manifest: last.manifest });
         const ms = performance.now() - start;
-        console.log(`publish to ${args.endpoint}/${args.bucket}/${result.prefix}: ${seconds(ms)} s (${(last.bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s: stage, verify, copy, clean up)`);
+        console.log(
+          `publish to ${args.endpoint}/${args.bucket}/${result.prefix}: ${seconds(ms)} s (${(last.bytes / 1e6 / (ms / 1000)).toFixed(0)} MB/s: stage, verify, copy, clean up)`,
+        );
       } finally {
-        await removeKeys(client, args.bucket, (await listObjects(client, args.bucket, `${slot}/`)).map((o) => o.key));
+        await removeKeys(
+          client,
+          args.bucket,
+          (await listObjects(client, args.bucket, `${slot}/`)).map((o) => o.key),
+        );
       }
     }
   } finally {

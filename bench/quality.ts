@@ -76,7 +76,8 @@ async function bench(name: string, file: string, skipSeedRecipe: boolean): Promi
     const seed = await trainRecommender(history, { mode: 'seed', maxEvalUsers: ALL });
     const s = (performance.now() - t) / 1000;
     seed.dispose();
-    if (seed.metrics.evaluated) rows.push({ model: 'seed recipe (3 epochs)', hr10: seed.metrics.hr10, ndcg10: seed.metrics.ndcg10, seconds: s });
+    if (seed.metrics.evaluated)
+      rows.push({ model: 'seed recipe (3 epochs)', hr10: seed.metrics.hr10, ndcg10: seed.metrics.ndcg10, seconds: s });
   }
   const easeRows: Row[] = [];
   for (const lambda of [100, 200, 500, 1000]) easeRows.push(await linearRow(`EASE λ=${lambda}`, history, { variant: 'ease', lambda }));
@@ -89,12 +90,19 @@ async function bench(name: string, file: string, skipSeedRecipe: boolean): Promi
 
   const anchor = rows.find((r) => r.model.includes('(anchor)'))!;
   const def = rows.at(-1)!;
-  console.log(`\n## ${name}: ${history.stats.customers} customers, ${history.productRows} products, ${ev.users} evaluated (held-out protocol)\n`);
+  console.log(
+    `\n## ${name}: ${history.stats.customers} customers, ${history.productRows} products, ${ev.users} evaluated (held-out protocol)\n`,
+  );
   console.log('| model | HR@10 | NDCG@10 | seconds |');
   console.log('| --- | --- | --- | --- |');
-  for (const r of rows) console.log(`| ${r.model} | ${r.hr10.toFixed(4)} | ${r.ndcg10.toFixed(4)} | ${r.seconds === null ? '—' : r.seconds.toFixed(2)} |`);
-  console.log(`\ndefault / EASE anchor: HR@10 ×${(def.hr10 / anchor.hr10).toFixed(3)}, NDCG@10 ×${(def.ndcg10 / anchor.ndcg10).toFixed(3)}; ${def.note ?? ''}`);
-  console.log(`targets (seed data): HR@10 ≥ 0.31 ${def.hr10 >= 0.31 ? 'met' : 'NOT met'}, NDCG@10 ≥ 0.19 ${def.ndcg10 >= 0.19 ? 'met' : 'NOT met'}, retrain ≤ 15 s ${def.seconds! <= 15 ? 'met' : 'NOT met'}`);
+  for (const r of rows)
+    console.log(`| ${r.model} | ${r.hr10.toFixed(4)} | ${r.ndcg10.toFixed(4)} | ${r.seconds === null ? '—' : r.seconds.toFixed(2)} |`);
+  console.log(
+    `\ndefault / EASE anchor: HR@10 ×${(def.hr10 / anchor.hr10).toFixed(3)}, NDCG@10 ×${(def.ndcg10 / anchor.ndcg10).toFixed(3)}; ${def.note ?? ''}`,
+  );
+  console.log(
+    `targets (seed data): HR@10 ≥ 0.31 ${def.hr10 >= 0.31 ? 'met' : 'NOT met'}, NDCG@10 ≥ 0.19 ${def.ndcg10 >= 0.19 ? 'met' : 'NOT met'}, retrain ≤ 15 s ${def.seconds! <= 15 ? 'met' : 'NOT met'}`,
+  );
 }
 
 async function main(): Promise<void> {

@@ -94,11 +94,18 @@ async function benchDirect(url: string, n: number, concurrency: number, shape: R
           const t0 = performance.now();
           const out = await client.predict(url, r.user, r.products);
           latencies.push(performance.now() - t0);
-          if (out.kind !== 'ok') other.set(`${out.kind} (${out.error.slice(0, 60)})`, (other.get(`${out.kind} (${out.error.slice(0, 60)})`) ?? 0) + 1);
+          if (out.kind !== 'ok')
+            other.set(`${out.kind} (${out.error.slice(0, 60)})`, (other.get(`${out.kind} (${out.error.slice(0, 60)})`) ?? 0) + 1);
         }
       }),
     );
-    return { label: `direct predict, ${concurrency} in flight`, requests: n, seconds: (performance.now() - started) / 1000, latenciesMs: latencies, other };
+    return {
+      label: `direct predict, ${concurrency} in flight`,
+      requests: n,
+      seconds: (performance.now() - started) / 1000,
+      latenciesMs: latencies,
+      other,
+    };
   } finally {
     client.close();
   }
@@ -135,7 +142,11 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
   let server: Awaited<ReturnType<typeof startModelServer>> | undefined;
   try {
     await producer.connect();
-    await producer.send({ topic: cfg.topics.models, acks: -1, messages: [{ value: encodeDescriptor({ name: target?.slot ?? 'bench', description: 'benchmark', url }) }] });
+    await producer.send({
+      topic: cfg.topics.models,
+      acks: -1,
+      messages: [{ value: encodeDescriptor({ name: target?.slot ?? 'bench', description: 'benchmark', url }) }],
+    });
     server = await startModelServer({
       config: cfg,
       port: 0,
@@ -193,13 +204,24 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
       // as the workflow's publish step does (blue/green)
       const rate = flags.rates.find((r) => r > 0) ?? 200;
       const switchUrl = flags.switchUrl;
-      const timer = setTimeout(() => {
-        void producer.send({
-          topic: cfg.topics.models,
-          acks: -1,
-          messages: [{ value: encodeDescriptor({ name: parsePredictUrl(switchUrl)?.slot ?? 'bench', description: 'benchmark switch', url: switchUrl }) }],
-        });
-      }, (flags.requests / rate) * 500);
+      const timer = setTimeout(
+        () => {
+          void producer.send({
+            topic: cfg.topics.models,
+            acks: -1,
+            messages: [
+              {
+                value: encodeDescriptor({
+                  name: parsePredictUrl(switchUrl)?.slot ?? 'bench',
+                  description: 'benchmark switch',
+                  url: switchUrl,
+                }),
+              },
+            ],
+          });
+        },
+        (flags.requests / rate) * 500,
+      );
       try {
         out.push(await run(`kafka end to end, ${rate}/s, URL switched halfway`, flags.requests, rate, flags.seed + 99));
       } finally {
@@ -211,7 +233,9 @@ async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promi
     await server?.close();
     await tracker.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
-    await deleteTopics(kafka, Object.values(cfg.topics)).catch((err: unknown) => console.error(`could not delete ${id}-* topics: ${String(err)}`));
+    await deleteTopics(kafka, Object.values(cfg.topics)).catch((err: unknown) =>
+      console.error(`could not delete ${id}-* topics: ${String(err)}`),
+    );
     if (warnings.length) console.error(`model server warnings (${warnings.length}), first: ${warnings[0]}`);
   }
 }
@@ -222,12 +246,24 @@ async function main(): Promise<void> {
     .description('Serving throughput and latency: direct predict calls, and end to end through Kafka and the model server')
     .requiredOption('--slot-url <url>', 'predict URL of a slot, e.g. http://127.0.0.1:8501/v1/models/recommender/versions/1:predict')
     .addOption(new Option('--requests <n>', 'requests per measurement').default(2000).argParser(integer(1)))
-    .addOption(new Option('--concurrency <list>', 'direct predict calls in flight, one measurement each').default([1, 8]).argParser(numberList(1)))
-    .addOption(new Option('--rates <list>', 'end-to-end request rates per second, one measurement each; 0 = as fast as possible').default([0, 200]).argParser(numberList(0)))
+    .addOption(
+      new Option('--concurrency <list>', 'direct predict calls in flight, one measurement each').default([1, 8]).argParser(numberList(1)),
+    )
+    .addOption(
+      new Option('--rates <list>', 'end-to-end request rates per second, one measurement each; 0 = as fast as possible')
+        .default([0, 200])
+        .argParser(numberList(0)),
+    )
     .addOption(new Option('--users <n>', 'users drawn from 0..n-1 (within the model)').default(DEFAULT_SHAPE.users).argParser(integer(1)))
-    .addOption(new Option('--products <n>', 'products drawn from 0..n-1 (within the model)').default(DEFAULT_SHAPE.products).argParser(integer(1)))
-    .addOption(new Option('--max-products <n>', 'products per request: 1..n').default(DEFAULT_SHAPE.maxProductsPerRequest).argParser(integer(1)))
-    .addOption(new Option('--server-concurrency <n>', "model server's requests scored concurrently per partition").default(16).argParser(integer(1)))
+    .addOption(
+      new Option('--products <n>', 'products drawn from 0..n-1 (within the model)').default(DEFAULT_SHAPE.products).argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--max-products <n>', 'products per request: 1..n').default(DEFAULT_SHAPE.maxProductsPerRequest).argParser(integer(1)),
+    )
+    .addOption(
+      new Option('--server-concurrency <n>', "model server's requests scored concurrently per partition").default(16).argParser(integer(1)),
+    )
     .addOption(new Option('--seed <n>', 'generator seed').default(1).argParser(integer(0)))
     .option('--no-direct', 'skip the direct predict measurements')
     .option('--no-kafka', 'skip the end-to-end measurements')
@@ -235,7 +271,8 @@ async function main(): Promise<void> {
     .parse()
     .opts<Flags>();
   if (!parsePredictUrl(flags.slotUrl)) throw new Error(`--slot-url is not a TF Serving predict URL: ${flags.slotUrl}`);
-  if (flags.switchUrl && !parsePredictUrl(flags.switchUrl)) throw new Error(`--switch-url is not a TF Serving predict URL: ${flags.switchUrl}`);
+  if (flags.switchUrl && !parsePredictUrl(flags.switchUrl))
+    throw new Error(`--switch-url is not a TF Serving predict URL: ${flags.switchUrl}`);
   const shape: RequestShape = { users: flags.users, products: flags.products, maxProductsPerRequest: flags.maxProducts };
 
   console.log(`slot ${flags.slotUrl}; ${flags.requests} requests per measurement, 1–${flags.maxProducts} products each`);

@@ -36,7 +36,8 @@ function seedWeights(): NetworkWeights {
   const dim = 50;
   const hidden = 50;
   let s = 7;
-  const rnd = (n: number) => Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.2);
+  const rnd = (n: number) =>
+    Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.2);
   return {
     userEmbedding: { rows: USERS, dim, values: rnd(USERS * dim) },
     productEmbedding: { rows: PRODUCTS, dim, values: rnd(PRODUCTS * dim) },
@@ -64,7 +65,17 @@ async function main(): Promise<void> {
   const dir = path.join(work, 'v1');
   const manifest = await exportSavedModel(seedWeights(), dir);
   for (const f of manifest.files) await minio.fPutObject(cfg.buckets.models, `${slot}/1/${f.path}`, path.join(dir, f.path));
-  const server = o.url ? undefined : await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, grpcPort: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200 });
+  const server = o.url
+    ? undefined
+    : await startSlotServer({
+        name: slot,
+        host: '127.0.0.1',
+        port: 0,
+        grpcPort: 0,
+        client: minio,
+        bucket: cfg.buckets.models,
+        pollIntervalMs: 200,
+      });
   const base = o.url ?? server!.url;
   try {
     const deadline = Date.now() + 60_000;
@@ -92,7 +103,11 @@ async function main(): Promise<void> {
     const grpcMs: number[] = [];
     if (server?.grpcAddress) {
       const client = new TfServingGrpcClient(server.grpcAddress);
-      const tensor = (v: number[][]) => ({ dtype: 3, tensorShape: { dim: [{ size: o.rows }, { size: 1 }] }, tensorContent: Buffer.from(Int32Array.from(v.map((x) => x[0])).buffer) });
+      const tensor = (v: number[][]) => ({
+        dtype: 3,
+        tensorShape: { dim: [{ size: o.rows }, { size: 1 }] },
+        tensorContent: Buffer.from(Int32Array.from(v.map((x) => x[0])).buffer),
+      });
       const request = { modelSpec: { name: slot, version: { value: 1 } }, inputs: { users: tensor(users), products: tensor(products) } };
       for (let i = 0; i < o.calls + 3; i++) {
         const t0 = performance.now();
@@ -133,11 +148,18 @@ async function main(): Promise<void> {
     const p50 = pct(http, 50);
     const anchor = pct(phases.anchor, 50);
     console.log(`slot ${base} — ${fmt(o.rows)}-row columnar predict, ${o.calls} calls (${(body.length / 1e6).toFixed(2)} MB body)`);
-    console.log(`  HTTP call:            p50 ${p50.toFixed(1)} ms, p99 ${pct(http, 99).toFixed(1)} ms → ${fmt((o.rows / p50) * 1000)} rows/s`);
-    if (grpcMs.length) console.log(`  gRPC Predict call:    p50 ${pct(grpcMs, 50).toFixed(1)} ms, p99 ${pct(grpcMs, 99).toFixed(1)} ms → ${fmt((o.rows / pct(grpcMs, 50)) * 1000)} rows/s`);
+    console.log(
+      `  HTTP call:            p50 ${p50.toFixed(1)} ms, p99 ${pct(http, 99).toFixed(1)} ms → ${fmt((o.rows / p50) * 1000)} rows/s`,
+    );
+    if (grpcMs.length)
+      console.log(
+        `  gRPC Predict call:    p50 ${pct(grpcMs, 50).toFixed(1)} ms, p99 ${pct(grpcMs, 99).toFixed(1)} ms → ${fmt((o.rows / pct(grpcMs, 50)) * 1000)} rows/s`,
+      );
     console.log(`  anchor (session run): p50 ${anchor.toFixed(1)} ms → ${fmt((o.rows / anchor) * 1000)} rows/s`);
     console.log(`  ratio HTTP call / session run: ${(anchor / p50).toFixed(2)}`);
-    console.log(`  phases of this build in-process (p50): parse JSON ${pct(phases.parse, 50).toFixed(1)} ms, score ${pct(phases.run, 50).toFixed(1)} ms, reply JSON ${pct(phases.reply, 50).toFixed(1)} ms`);
+    console.log(
+      `  phases of this build in-process (p50): parse JSON ${pct(phases.parse, 50).toFixed(1)} ms, score ${pct(phases.run, 50).toFixed(1)} ms, reply JSON ${pct(phases.reply, 50).toFixed(1)} ms`,
+    );
   } finally {
     await server?.close();
     await removeKeys(minio, cfg.buckets.models, await listKeys(minio, cfg.buckets.models, `${slot}/`));

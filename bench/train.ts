@@ -57,7 +57,10 @@ const SEED_DATA_CANDIDATES = ['data/seed/transactions.csv', '../shared/data/seed
 
 const program = new Command()
   .description('Benchmark recommender training: the seed recipe on the seed data against Keras, then generated data')
-  .option('--seed-data <file>', `the seed's transactions.csv (default: the first of ${SEED_DATA_CANDIDATES.join(', ')} that exists, relative to the repo)`)
+  .option(
+    '--seed-data <file>',
+    `the seed's transactions.csv (default: the first of ${SEED_DATA_CANDIDATES.join(', ')} that exists, relative to the repo)`,
+  )
   .option('--no-keras', 'do not run the Keras anchor')
   .option('--seed-recipe-runs <n>', 'tfjs + Keras pairs on the seed data (machines here are noisy)', (v) => Number(v), 1)
   .option('--seed-recipe-only', 'only the seed recipe on the seed data', false)
@@ -125,7 +128,8 @@ function throughput(history: PurchaseHistory, n: number, batchSize: number): num
     const step = new SparseTrainingStep(model, { ...opts, maxBatch: batchSize }, new Random(1));
     const m = examples.users.length;
     const started = performance.now();
-    for (let start = 0; start < m; start += batchSize) step.step(examples.users, examples.products, examples.labels, start, Math.min(m, start + batchSize));
+    for (let start = 0; start < m; start += batchSize)
+      step.step(examples.users, examples.products, examples.labels, start, Math.min(m, start + batchSize));
     return m / ((performance.now() - started) / 1000);
   } finally {
     model.dispose();
@@ -239,7 +243,9 @@ async function runScale(scale: Scale): Promise<void> {
     // ~40 batches (at least 50,000 examples) per measurement keeps batch 64 quick on big data.
     const n = Math.min(400_000, Math.max(50_000, batch * 40));
     const eps = throughput(history, n, batch);
-    console.log(`throughput: batch ${String(batch).padStart(4)}: ${Math.round(eps).toLocaleString()} examples/s (one pass over ${n.toLocaleString()} implicit examples)`);
+    console.log(
+      `throughput: batch ${String(batch).padStart(4)}: ${Math.round(eps).toLocaleString()} examples/s (one pass over ${n.toLocaleString()} implicit examples)`,
+    );
   }
 
   const runs: [string, TrainingOptionsInput][] = [[`implicit ${JSON.stringify(scale.training)}`, scale.training]];

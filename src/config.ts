@@ -7,13 +7,19 @@
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
-const name = z.string().min(1).regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".", "_", "-" or "/" only');
+const name = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".", "_", "-" or "/" only');
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const url = z.string().url();
 
 /** Environment variable → schema, with the docs/design.md defaults. */
 const schema = z.object({
-  TEMPORAL_ADDRESS: z.string().regex(/^[^\s:]+:\d+$/, 'expected host:port').default('127.0.0.1:7233'),
+  TEMPORAL_ADDRESS: z
+    .string()
+    .regex(/^[^\s:]+:\d+$/, 'expected host:port')
+    .default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: name.default('default'),
   TEMPORAL_TLS: bool.default(false),
   TEMPORAL_TLS_CERT_PATH: z.string().optional(),
@@ -61,7 +67,12 @@ const schema = z.object({
     .regex(/^\d+,\d+$/, 'expected two ports, comma-separated')
     .default('8500,8503'),
   SLOT_MAX_BATCH_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(100_000),
-  SLOT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(1024 * 1024 * 1024).default(16 * 1024 * 1024),
+  SLOT_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(16 * 1024 * 1024),
   /** how the readiness check reads a slot's version status: TF Serving's REST API or its gRPC GetModelStatus */
   READINESS_API: z.enum(['rest', 'grpc']).default('rest'),
   /** most (user, product) rows the model server puts in one predict call (the slot accepts up to 100,000) */
@@ -152,7 +163,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (slotNames[0] === slotNames[1]) throw new ConfigError('SLOT_NAMES: the two slots need different names');
   // Two slots may share a REST port behind one host (a Service with both names); a gRPC port may not be a REST port.
   if (grpcPorts[0] === grpcPorts[1] || grpcPorts.some((p) => slotPorts.includes(p))) {
-    throw new ConfigError(`SLOT_GRPC_PORTS: the two gRPC ports must differ from each other and from SLOT_PORTS, got ${grpcPorts.join(', ')} (REST ${slotPorts.join(', ')})`);
+    throw new ConfigError(
+      `SLOT_GRPC_PORTS: the two gRPC ports must differ from each other and from SLOT_PORTS, got ${grpcPorts.join(', ')} (REST ${slotPorts.join(', ')})`,
+    );
   }
   return {
     temporal: {

@@ -53,7 +53,9 @@ async function main(): Promise<void> {
     maxHeartbeatThrottleInterval: '3s',
   });
   console.log(`training worker: workflows from ${source.description}`);
-  console.log(`training worker polling ${cfg.temporal.taskQueues.training} on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`);
+  console.log(
+    `training worker polling ${cfg.temporal.taskQueues.training} on ${cfg.temporal.address} (namespace ${cfg.temporal.namespace})`,
+  );
   try {
     await worker.run();
   } finally {

@@ -23,7 +23,9 @@ export const KERAS_TENSORFLOW_VERSION = '2.21.0';
 
 /** Same cache as deploy/local/lib.sh (STACK_HOME); the venv never goes into the repo. */
 function stackHome(): string {
-  return process.env['RECO_STACK_HOME'] ?? path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'recommender-stack');
+  return (
+    process.env['RECO_STACK_HOME'] ?? path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'recommender-stack')
+  );
 }
 
 export interface KerasRecipe {
@@ -71,7 +73,9 @@ export async function kerasPython(log: (line: string) => void): Promise<Availabi
       log(`creating the Keras venv ${venv} (first run only)`);
       await execFileAsync('python3', ['-m', 'venv', venv]);
     }
-    log(`installing ${path.relative(process.cwd(), REQUIREMENTS)} into it from PyPI (tensorflow-cpu ${KERAS_TENSORFLOW_VERSION}, ~600 MB; log ${pipLog})`);
+    log(
+      `installing ${path.relative(process.cwd(), REQUIREMENTS)} into it from PyPI (tensorflow-cpu ${KERAS_TENSORFLOW_VERSION}, ~600 MB; log ${pipLog})`,
+    );
     const wheels = path.join(stackHome(), 'wheels');
     const findLinks = existsSync(wheels) ? ['--find-links', wheels] : [];
     await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', ...findLinks, '-r', REQUIREMENTS], pipLog);
@@ -79,7 +83,8 @@ export async function kerasPython(log: (line: string) => void): Promise<Availabi
     return { unavailable: `Python TensorFlow ${KERAS_TENSORFLOW_VERSION} could not be installed (${firstLine(error)}; see ${pipLog})` };
   }
   const after = await tensorflowVersion(python);
-  if (after !== KERAS_TENSORFLOW_VERSION) return { unavailable: `the Keras venv imports TensorFlow ${after ?? 'not at all'}, expected ${KERAS_TENSORFLOW_VERSION}` };
+  if (after !== KERAS_TENSORFLOW_VERSION)
+    return { unavailable: `the Keras venv imports TensorFlow ${after ?? 'not at all'}, expected ${KERAS_TENSORFLOW_VERSION}` };
   return { python };
 }
 
@@ -94,7 +99,8 @@ export async function writeKerasInputs(dir: string, train: ExampleSet, validatio
     ['val_products.i32', validation.products],
     ['val_labels.f32', validation.labels],
   ];
-  for (const [name, values] of files) await writeFile(path.join(dir, name), Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+  for (const [name, values] of files)
+    await writeFile(path.join(dir, name), Buffer.from(values.buffer, values.byteOffset, values.byteLength));
   await writeFile(path.join(dir, 'meta.json'), JSON.stringify(recipe));
 }
 

@@ -104,7 +104,12 @@ async function checkModelServer() {
   if (args.includes('--no-model-server')) return checkTemporal();
   // --model-server-port: the serving worker's; --port / MODEL_SERVER_PORT:
   // the stand-alone model server's (dist/serving/model-server/main.js)
-  const port = process.env.HEALTHCHECK_PORT ?? option(args, '--model-server-port') ?? option(args, '--port') ?? process.env.MODEL_SERVER_PORT ?? '8090';
+  const port =
+    process.env.HEALTHCHECK_PORT ??
+    option(args, '--model-server-port') ??
+    option(args, '--port') ??
+    process.env.MODEL_SERVER_PORT ??
+    '8090';
   await httpOk(`http://127.0.0.1:${port}/healthz`);
 }
 

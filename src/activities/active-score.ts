@@ -17,7 +17,11 @@ import { registryLocation, type ActivityDeps } from './deps';
 export type SameSplitResult = { activeOnSameSplit: ActiveOnSameSplit } | { activeOnSameSplitUnavailable: string } | Record<string, never>;
 
 /** {} without an active model; otherwise its same-split HR@10/NDCG@10, or why it could not be scored. */
-export async function scoreActiveOnSplit(deps: ActivityDeps, split: HoldoutSplit, heartbeat: (detail: unknown) => void): Promise<SameSplitResult> {
+export async function scoreActiveOnSplit(
+  deps: ActivityDeps,
+  split: HoldoutSplit,
+  heartbeat: (detail: unknown) => void,
+): Promise<SameSplitResult> {
   const { active } = await readDeploymentState(deps.minio, registryLocation(deps.config));
   if (!active) return {};
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `active-${active.version}-`));
@@ -42,7 +46,9 @@ export async function scoreActiveOnSplit(deps: ActivityDeps, split: HoldoutSplit
     }
   } catch (error) {
     // e.g. the active tables are smaller than the candidate's ids (new customers or products): the gate falls back to stored metrics
-    return { activeOnSameSplitUnavailable: `active v${active.version} could not be scored on this split: ${(error as Error).message.split('\n')[0]}` };
+    return {
+      activeOnSameSplitUnavailable: `active v${active.version} could not be scored on this split: ${(error as Error).message.split('\n')[0]}`,
+    };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

@@ -90,11 +90,18 @@ interface Candidate {
 }
 
 /** Reads a candidate of either family: the linear dot-product tables, or a tfjs model (seed/implicit). */
-async function readCandidate(get: (name: string) => Promise<Buffer>, getOptional: (name: string) => Promise<Buffer | undefined>): Promise<Candidate> {
+async function readCandidate(
+  get: (name: string) => Promise<Buffer>,
+  getOptional: (name: string) => Promise<Buffer | undefined>,
+): Promise<Candidate> {
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   const header = await getOptional(DOT_CANDIDATE_FILES.header);
   if (header) {
-    const [data, metadata, metrics] = await Promise.all([get(DOT_CANDIDATE_FILES.weights), get(CANDIDATE_FILES.metadata), get(CANDIDATE_FILES.metrics)]);
+    const [data, metadata, metrics] = await Promise.all([
+      get(DOT_CANDIDATE_FILES.weights),
+      get(CANDIDATE_FILES.metadata),
+      get(CANDIDATE_FILES.metrics),
+    ]);
     return { weights: decodeDotProductWeights(header, data), digest: sha(data), metadata, metrics };
   }
   const [modelJson, weightsBin, metadata, metrics, lossSvg] = await Promise.all([
@@ -104,7 +111,10 @@ async function readCandidate(get: (name: string) => Promise<Buffer>, getOptional
     get(CANDIDATE_FILES.metrics),
     get(CANDIDATE_FILES.loss),
   ]);
-  const json = JSON.parse(modelJson.toString('utf8')) as { modelTopology: io.ModelArtifacts['modelTopology']; weightsManifest: { weights: io.WeightsManifestEntry[] }[] };
+  const json = JSON.parse(modelJson.toString('utf8')) as {
+    modelTopology: io.ModelArtifacts['modelTopology'];
+    weightsManifest: { weights: io.WeightsManifestEntry[] }[];
+  };
   const model = await tf.loadLayersModel(
     tf.io.fromMemory({
       modelTopology: json.modelTopology,

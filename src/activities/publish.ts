@@ -16,11 +16,18 @@ export function publishActivities(deps: ActivityDeps) {
       description: string;
     }): Promise<PublishResult> {
       const slot = deps.config.slots.find((s) => s.name === input.slot);
-      if (!slot) throw new Error(`publishModelUrl: ${JSON.stringify(input.slot)} is not a configured slot (${deps.config.slots.map((s) => s.name).join(', ')})`);
-      if (!Number.isSafeInteger(input.version) || input.version < 1) throw new Error(`publishModelUrl: version ${input.version} is not a positive integer`);
+      if (!slot)
+        throw new Error(
+          `publishModelUrl: ${JSON.stringify(input.slot)} is not a configured slot (${deps.config.slots.map((s) => s.name).join(', ')})`,
+        );
+      if (!Number.isSafeInteger(input.version) || input.version < 1)
+        throw new Error(`publishModelUrl: version ${input.version} is not a positive integer`);
       const url = predictUrlFor(slot.baseUrl, slot.name, input.version);
       if (input.url !== undefined && input.url !== url) {
-        Context.current().log.warn('ignoring the URL handed to publishModelUrl: publishing the configured slot\'s URL', { given: input.url, url });
+        Context.current().log.warn("ignoring the URL handed to publishModelUrl: publishing the configured slot's URL", {
+          given: input.url,
+          url,
+        });
       }
       const result = await publishDescriptorOnce(deps.kafka, deps.config.topics.models, input.key, {
         name: input.slot,

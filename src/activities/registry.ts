@@ -2,7 +2,16 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readDescriptors } from '../messaging/model-descriptors';
-import { DEFAULT_LEASE_TTL_MS, describeHolder, lockKey, release, renew, tryAcquire, type Holder, type Liveness } from '../registry/deploy-lock';
+import {
+  DEFAULT_LEASE_TTL_MS,
+  describeHolder,
+  lockKey,
+  release,
+  renew,
+  tryAcquire,
+  type Holder,
+  type Liveness,
+} from '../registry/deploy-lock';
 import { readDeploymentState, recordDeployment } from '../registry/deployments';
 import { removeVersion } from '../registry/model-versions';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
@@ -61,21 +70,28 @@ export function registryActivities(deps: ActivityDeps) {
      */
     async acquireDeployLock(input?: { ttlSeconds?: number }): Promise<{ holder: string; expiresAt?: string }> {
       const holder = callingRun();
-      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, { ttlMs: ttlMs(input?.ttlSeconds), liveness: holderLiveness(deps) });
+      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, {
+        ttlMs: ttlMs(input?.ttlSeconds),
+        liveness: holderLiveness(deps),
+      });
       if (!attempt.acquired) {
         throw ApplicationFailure.retryable(
           `another deployment is in progress (${describeHolder(attempt.heldBy.holder)}, since ${attempt.heldBy.acquiredAt}, lease until ${attempt.heldBy.expiresAt}); waiting for it`,
           'DeployLockHeld',
         );
       }
-      if (attempt.brokeFrom) Context.current().log.warn(`took over the deploy lease of ${describeHolder(attempt.brokeFrom)}: ${attempt.why}`);
+      if (attempt.brokeFrom)
+        Context.current().log.warn(`took over the deploy lease of ${describeHolder(attempt.brokeFrom)}: ${attempt.why}`);
       return { holder: `${holder.workflowId}/${holder.runId}`, expiresAt: attempt.lease.expiresAt };
     },
 
     /** Extends this run's lease; a run that lost it must not go on deploying. */
     async renewDeployLock(input: { ttlSeconds?: number }): Promise<{ renewed: true }> {
       if (!(await renew(deps.minio, loc.modelsBucket, key, callingRun(), ttlMs(input.ttlSeconds)))) {
-        throw ApplicationFailure.nonRetryable('this run no longer holds the deploy lock (its lease expired and another run took it)', 'DeployLockLost');
+        throw ApplicationFailure.nonRetryable(
+          'this run no longer holds the deploy lock (its lease expired and another run took it)',
+          'DeployLockLost',
+        );
       }
       return { renewed: true };
     },

@@ -31,7 +31,10 @@ export function retentionActivities(deps: ActivityDeps) {
       const holder: Holder = { workflowId: wf?.workflowId ?? 'retention', runId: wf?.runId ?? 'unknown' };
       const key = lockKey(loc.registryKey);
       // Never breaks a live deploy's lease (only an expired one); held for the few seconds the pruning takes.
-      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, { ttlMs: RETENTION_LEASE_TTL_MS, liveness: async () => 'running' });
+      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, {
+        ttlMs: RETENTION_LEASE_TTL_MS,
+        liveness: async () => 'running',
+      });
       if (!attempt.acquired) return { skipped: true, heldBy: describeHolder(attempt.heldBy.holder) };
       try {
         const state = await readDeploymentState(deps.minio, loc);

@@ -21,7 +21,13 @@ import type { CandidateRef, DataRef, ModelMetrics, Objective, TrainingOptions } 
 import { dataKeys, readHistory } from './data';
 import type { ActivityDeps } from './deps';
 
-export const CANDIDATE_FILES = { modelJson: 'model.json', weights: 'weights.bin', metadata: 'metadata.json', metrics: 'metrics.json', loss: 'loss.svg' };
+export const CANDIDATE_FILES = {
+  modelJson: 'model.json',
+  weights: 'weights.bin',
+  metadata: 'metadata.json',
+  metrics: 'metrics.json',
+  loss: 'loss.svg',
+};
 /** Candidate files of the linear (dot-product) family: header + the two tables. */
 export const DOT_CANDIDATE_FILES = { header: 'dot-model.json', weights: 'dot-weights.bin' };
 
@@ -45,7 +51,18 @@ export function toTrainingInput(o: TrainingOptions): TrainingOptionsInput {
 export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
   const objective: Objective = 'linear';
   const e = m.evaluation;
-  if (!e) return { objective, hitRate10: NaN, ndcg10: NaN, popularityHitRate10: NaN, popularityNdcg10: NaN, valLoss: NaN, rmse: NaN, evaluatedUsers: 0, protocol: m.notEvaluatedReason ?? '' };
+  if (!e)
+    return {
+      objective,
+      hitRate10: NaN,
+      ndcg10: NaN,
+      popularityHitRate10: NaN,
+      popularityNdcg10: NaN,
+      valLoss: NaN,
+      rmse: NaN,
+      evaluatedUsers: 0,
+      protocol: m.notEvaluatedReason ?? '',
+    };
   return {
     objective,
     hitRate10: e.hr10,
@@ -61,7 +78,17 @@ export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
 
 export function toModelMetrics(m: RecommenderMetrics): ModelMetrics {
   if (!m.evaluated) {
-    return { objective: m.mode, hitRate10: NaN, ndcg10: NaN, popularityHitRate10: NaN, popularityNdcg10: NaN, valLoss: m.valLoss ?? NaN, rmse: NaN, evaluatedUsers: 0, protocol: m.notEvaluatedReason };
+    return {
+      objective: m.mode,
+      hitRate10: NaN,
+      ndcg10: NaN,
+      popularityHitRate10: NaN,
+      popularityNdcg10: NaN,
+      valLoss: m.valLoss ?? NaN,
+      rmse: NaN,
+      evaluatedUsers: 0,
+      protocol: m.notEvaluatedReason,
+    };
   }
   return {
     objective: m.mode,
@@ -106,7 +133,10 @@ export function trainActivities(deps: ActivityDeps) {
       if (isLinear(input.options)) {
         const linear = await trainLinearRecommender(
           history,
-          { ...(input.options.seed !== undefined && { seed: input.options.seed }), ...(input.options.evalUsers !== undefined && { maxEvalUsers: input.options.evalUsers }) },
+          {
+            ...(input.options.seed !== undefined && { seed: input.options.seed }),
+            ...(input.options.evalUsers !== undefined && { maxEvalUsers: input.options.evalUsers }),
+          },
           {
             signal: ctx.cancellationSignal,
             onProgress: (p) => {
@@ -125,7 +155,11 @@ export function trainActivities(deps: ActivityDeps) {
         await put(DOT_CANDIDATE_FILES.weights, data, 'application/octet-stream');
         await put(DOT_CANDIDATE_FILES.header, header, 'application/json');
         await put(CANDIDATE_FILES.metadata, Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`), 'application/json');
-        await put(CANDIDATE_FILES.metrics, Buffer.from(`${JSON.stringify({ ...linear.metrics, sameSplit: metrics }, null, 2)}\n`), 'application/json');
+        await put(
+          CANDIDATE_FILES.metrics,
+          Buffer.from(`${JSON.stringify({ ...linear.metrics, sameSplit: metrics }, null, 2)}\n`),
+          'application/json',
+        );
         return {
           bucket,
           prefix: input.candidatePrefix,

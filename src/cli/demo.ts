@@ -79,7 +79,10 @@ async function main(): Promise<void> {
     const spawnOptions = { exitWithParent: !o.keepRunning };
     children.push(spawnEntry('training-worker', 'src/worker.ts', [], logDir, spawnOptions));
     children.push(spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir, spawnOptions));
-    await Promise.all([waitForLog(children[0], /training worker polling/, 120_000), waitForLog(children[1], /serving worker polling/, 120_000)]);
+    await Promise.all([
+      waitForLog(children[0], /training worker polling/, 120_000),
+      waitForLog(children[1], /serving worker polling/, 120_000),
+    ]);
     display.log(`workers up (logs in ${path.relative(process.cwd(), logDir)}/)`);
 
     await createSchedule(client, cfg, {
@@ -89,7 +92,9 @@ async function main(): Promise<void> {
       replace: true,
       input: JSON.stringify({ data: { mode: 'append-day' } }),
     });
-    display.log(`schedule ${cfg.temporal.scheduleId}: every ${o.interval}, first run now — ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
+    display.log(
+      `schedule ${cfg.temporal.scheduleId}: every ${o.interval}, first run now — ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`,
+    );
 
     await tracker.start();
     sending = sendRequests({
@@ -103,7 +108,10 @@ async function main(): Promise<void> {
     });
     const ticker = setInterval(() => {
       const s = tracker.stats();
-      const models = Object.entries(s.byModel).map(([m, n]) => `${m}:${n}`).join(' ') || 'no model yet';
+      const models =
+        Object.entries(s.byModel)
+          .map(([m, n]) => `${m}:${n}`)
+          .join(' ') || 'no model yet';
       // no answer in the window yet: no latency to show (not NaN)
       const latency = Number.isFinite(s.window.p50) ? `p50 ${s.window.p50.toFixed(0)} ms p99 ${s.window.p99.toFixed(0)} ms` : 'p50 – p99 –';
       display.servingSummary(
@@ -122,10 +130,15 @@ async function main(): Promise<void> {
     const s = tracker.stats();
     display.stop();
     console.log('\nSummary');
-    for (const r of runs) console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${r.result.reason}` : `failed — ${r.error}`}`);
-    console.log(`  requests sent ${s.sent}, answered ${s.answered}, unanswered ${s.pending}, errors ${s.errors}, fallbacks ${s.fallbacks}, duplicates ${s.duplicates}`);
+    for (const r of runs)
+      console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${r.result.reason}` : `failed — ${r.error}`}`);
+    console.log(
+      `  requests sent ${s.sent}, answered ${s.answered}, unanswered ${s.pending}, errors ${s.errors}, fallbacks ${s.fallbacks}, duplicates ${s.duplicates}`,
+    );
     console.log(`  answers by model: ${JSON.stringify(s.byModel)}`);
-    console.log(`  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${cfg.temporal.workflowType}"`)}`);
+    console.log(
+      `  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${cfg.temporal.workflowType}"`)}`,
+    );
     ok = !abort.signal.aborted || runs.filter((r) => r.result?.outcome === 'deployed').length >= o.deployments;
     ok = ok && s.pending === 0 && s.errors === 0;
     if (!ok) process.exitCode = 1;
@@ -135,8 +148,12 @@ async function main(): Promise<void> {
     await sending;
     await tracker.stop().catch(() => undefined);
     if (o.keepRunning) {
-      console.log(`\n--keep-running: workers (pids ${children.map((c) => c.child.pid).join(', ')}), schedule ${cfg.temporal.scheduleId} and stack left running.`);
-      console.log(`  stop them with: kill ${children.map((c) => c.child.pid).join(' ')}; SCHEDULE_ID=${cfg.temporal.scheduleId} npm run recommender -- schedule delete; npm run stack:stop`);
+      console.log(
+        `\n--keep-running: workers (pids ${children.map((c) => c.child.pid).join(', ')}), schedule ${cfg.temporal.scheduleId} and stack left running.`,
+      );
+      console.log(
+        `  stop them with: kill ${children.map((c) => c.child.pid).join(' ')}; SCHEDULE_ID=${cfg.temporal.scheduleId} npm run recommender -- schedule delete; npm run stack:stop`,
+      );
       for (const c of children) c.child.unref();
     } else {
       // The runs it started stay in the web UI's list; the schedule goes.
@@ -146,7 +163,9 @@ async function main(): Promise<void> {
         .catch(() => undefined);
       await Promise.all(children.map((c) => stopProcess(c)));
       if (startedByUs.length) stopStack(startedByUs);
-      console.log(`stopped the workers${startedByUs.length ? ` and ${startedByUs.join(', ')}` : ''} and deleted the demo's schedule ${cfg.temporal.scheduleId}; its runs stay in the web UI.`);
+      console.log(
+        `stopped the workers${startedByUs.length ? ` and ${startedByUs.join(', ')}` : ''} and deleted the demo's schedule ${cfg.temporal.scheduleId}; its runs stay in the web UI.`,
+      );
     }
     await client.connection.close();
   }

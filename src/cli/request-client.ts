@@ -126,7 +126,8 @@ export async function sendRequests(options: SendRequestsOptions): Promise<SendSu
   }
   const rng = new Random(options.seed ?? Math.floor(Math.random() * 2 ** 32));
   const partitions = await partitionCount(options.kafka, options.topic);
-  const producer = options.producer ?? options.kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer =
+    options.producer ?? options.kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   if (!options.producer) await producer.connect();
 
   const seen = new Map<number, { first: string; last: string }>();
@@ -210,7 +211,11 @@ async function main(): Promise<void> {
     .description('Publishes random recommendation requests to the requests topic (mdata)')
     .addOption(new Option('--users <n>', 'users drawn from 0..n-1').default(DEFAULT_SHAPE.users).argParser(integer(1)))
     .addOption(new Option('--products <n>', 'products drawn from 0..n-1').default(DEFAULT_SHAPE.products).argParser(integer(1)))
-    .addOption(new Option('--max-products <n>', 'at most n distinct products per request').default(DEFAULT_SHAPE.maxProductsPerRequest).argParser(integer(1)))
+    .addOption(
+      new Option('--max-products <n>', 'at most n distinct products per request')
+        .default(DEFAULT_SHAPE.maxProductsPerRequest)
+        .argParser(integer(1)),
+    )
     .addOption(new Option('--rate <perSecond>', 'requests per second; 0 = as fast as possible').default(1).argParser(nonNegative))
     .addOption(new Option('--count <n>', 'stop after n requests (default: until Ctrl-C)').argParser(integer(1)))
     .addOption(new Option('--seed <n>', 'seed of the generator (default: random)').argParser(integer(0)))
@@ -227,7 +232,10 @@ async function main(): Promise<void> {
 
   const bar =
     flags.count !== undefined && process.stderr.isTTY
-      ? new SingleBar({ format: 'requests [{bar}] {value}/{total} {percentage}% | {rate}/s | eta {eta_formatted}', hideCursor: true }, Presets.shades_classic)
+      ? new SingleBar(
+          { format: 'requests [{bar}] {value}/{total} {percentage}% | {rate}/s | eta {eta_formatted}', hideCursor: true },
+          Presets.shades_classic,
+        )
       : undefined;
   const verbose = bar === undefined && flags.rate > 0 && flags.rate <= 10;
   let lastStatus = Date.now();

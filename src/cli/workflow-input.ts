@@ -39,7 +39,13 @@ export function buildInput(flags: InputFlags, servingTaskQueue: string): Retrain
   }
   const input: RetrainAndDeployInput = {
     ...base,
-    data: { ...base.data, ...(f.dataMode && { mode: f.dataMode }), ...(f.users && { users: f.users }), ...(f.products && { products: f.products }), ...(f.seed !== undefined && { seed: f.seed }) },
+    data: {
+      ...base.data,
+      ...(f.dataMode && { mode: f.dataMode }),
+      ...(f.users && { users: f.users }),
+      ...(f.products && { products: f.products }),
+      ...(f.seed !== undefined && { seed: f.seed }),
+    },
     training: { ...base.training, ...(f.objective && { objective: f.objective }), ...(f.epochs && { epochs: f.epochs }) },
     gate: { ...base.gate, ...(f.tolerance !== undefined && { tolerance: f.tolerance }) },
     servingTaskQueue: base.servingTaskQueue ?? servingTaskQueue,
@@ -91,7 +97,14 @@ export function rollbackMetadata(input: RollbackInput): { staticSummary: string;
   const to = input.version === undefined ? 'the previous deployment' : `version ${input.version}`;
   return {
     staticSummary: `rollback to ${to} — ${TRIGGERS.rollback}`,
-    staticDetails: [`- **Trigger:** ${TRIGGERS.rollback}`, `- **Target:** ${to}`, '', '```json', JSON.stringify(input, null, 2), '```'].join('\n'),
+    staticDetails: [
+      `- **Trigger:** ${TRIGGERS.rollback}`,
+      `- **Target:** ${to}`,
+      '',
+      '```json',
+      JSON.stringify(input, null, 2),
+      '```',
+    ].join('\n'),
   };
 }
 

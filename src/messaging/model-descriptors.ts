@@ -110,7 +110,9 @@ export async function publishDescriptorOnce(
   const existing = (await readDescriptors(kafka, topic)).find((d) => d.key === key);
   if (existing) {
     if (existing.descriptor.url !== descriptor.url) {
-      throw new Error(`key ${key} was already published with another URL (${existing.descriptor.url}); refusing to publish ${descriptor.url}`);
+      throw new Error(
+        `key ${key} was already published with another URL (${existing.descriptor.url}); refusing to publish ${descriptor.url}`,
+      );
     }
     return { published: false, partition: existing.partition, offset: existing.offset };
   }

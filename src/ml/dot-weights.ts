@@ -20,15 +20,24 @@ export interface DotProductWeights {
 }
 
 export function validateDotProductWeights(w: DotProductWeights): void {
-  for (const [name, value] of [['userRows', w.userRows], ['productRows', w.productRows], ['dim', w.dim]] as const) {
+  for (const [name, value] of [
+    ['userRows', w.userRows],
+    ['productRows', w.productRows],
+    ['dim', w.dim],
+  ] as const) {
     if (!Number.isInteger(value) || value < 1) throw new Error(`dot-product weights: ${name} must be a positive integer, got ${value}`);
   }
-  if (w.userFactors.length !== w.userRows * w.dim) throw new Error(`dot-product weights: userFactors has ${w.userFactors.length} floats, expected ${w.userRows}×${w.dim}`);
+  if (w.userFactors.length !== w.userRows * w.dim)
+    throw new Error(`dot-product weights: userFactors has ${w.userFactors.length} floats, expected ${w.userRows}×${w.dim}`);
   if (w.productFactors.length !== w.productRows * w.dim) {
     throw new Error(`dot-product weights: productFactors has ${w.productFactors.length} floats, expected ${w.productRows}×${w.dim}`);
   }
-  for (const [name, values] of [['userFactors', w.userFactors], ['productFactors', w.productFactors]] as const) {
-    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) throw new Error(`dot-product weights: ${name}[${i}] is not finite (${values[i]})`);
+  for (const [name, values] of [
+    ['userFactors', w.userFactors],
+    ['productFactors', w.productFactors],
+  ] as const) {
+    for (let i = 0; i < values.length; i++)
+      if (!Number.isFinite(values[i])) throw new Error(`dot-product weights: ${name}[${i}] is not finite (${values[i]})`);
   }
 }
 

@@ -117,7 +117,11 @@ function seedHeldOutError(model: tf.LayersModel, split: HoldoutSplit, full: Purc
     se += (predicted[i] - targets[i]) ** 2;
   }
   const n = Math.max(1, predicted.length);
-  return { heldOutLoss: msle / n, rmse: Math.sqrt(se / n), heldOutTargets: 'seed rating (min–max scaled count on the full history) of each held-out pair' };
+  return {
+    heldOutLoss: msle / n,
+    rmse: Math.sqrt(se / n),
+    heldOutTargets: 'seed rating (min–max scaled count on the full history) of each held-out pair',
+  };
 }
 
 /**

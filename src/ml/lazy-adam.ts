@@ -119,7 +119,8 @@ export class AdamParameter {
 
   /** A step with a gradient for every value. `step` is 1-based and global across all parameters. */
   apply(gradient: Float32Array, step: number): void {
-    if (gradient.length !== this.values.length) throw new Error(`gradient of ${gradient.length} values for a parameter of ${this.values.length}`);
+    if (gradient.length !== this.values.length)
+      throw new Error(`gradient of ${gradient.length} values for a parameter of ${this.values.length}`);
     this.catchUpAll(step - 1);
     this.update(0, gradient, 0, this.values.length, step);
     this.stepOf.fill(step);

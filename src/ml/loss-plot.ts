@@ -59,9 +59,13 @@ export function renderLossPlot(history: readonly EpochLoss[], title = 'Loss per 
   lines.push(`<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 6}" text-anchor="middle">epoch</text>`);
 
   const series = (pick: (h: EpochLoss) => number | null, color: string, label: string, legendY: number): void => {
-    const points = history.filter((h) => pick(h) !== null && Number.isFinite(pick(h) as number)).map((h) => [x(h.epoch), y(pick(h) as number)]);
+    const points = history
+      .filter((h) => pick(h) !== null && Number.isFinite(pick(h) as number))
+      .map((h) => [x(h.epoch), y(pick(h) as number)]);
     if (points.length === 0) return;
-    lines.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map(([a, b]) => `${fmt(a)},${fmt(b)}`).join(' ')}"/>`);
+    lines.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" points="${points.map(([a, b]) => `${fmt(a)},${fmt(b)}`).join(' ')}"/>`,
+    );
     for (const [a, b] of points) lines.push(`<circle cx="${fmt(a)}" cy="${fmt(b)}" r="3" fill="${color}"/>`);
     const lx = MARGIN.left + plotW - 110;
     lines.push(

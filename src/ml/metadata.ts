@@ -43,7 +43,14 @@ export interface ModelMetadata {
 }
 
 export function buildModelMetadata(full: PurchaseHistory, options: TrainingOptions, heldOutPairs: number): ModelMetadata {
-  return { ...commonMetadata(full, heldOutPairs), mode: options.mode, outputActivation: options.outputActivation, embeddingDim: options.embeddingDim, hiddenUnits: options.hiddenUnits, options };
+  return {
+    ...commonMetadata(full, heldOutPairs),
+    mode: options.mode,
+    outputActivation: options.outputActivation,
+    embeddingDim: options.embeddingDim,
+    hiddenUnits: options.hiddenUnits,
+    options,
+  };
 }
 
 /** Metadata of a linear (dot-product) model: its tables are userRows × dim and productRows × dim. */
@@ -51,7 +58,10 @@ export function buildLinearMetadata(full: PurchaseHistory, options: LinearOption
   return { ...commonMetadata(full, heldOutPairs), mode: 'linear', outputActivation: 'linear', embeddingDim: dim, hiddenUnits: 0, options };
 }
 
-function commonMetadata(full: PurchaseHistory, heldOutPairs: number): Omit<ModelMetadata, 'mode' | 'outputActivation' | 'embeddingDim' | 'hiddenUnits' | 'options'> {
+function commonMetadata(
+  full: PurchaseHistory,
+  heldOutPairs: number,
+): Omit<ModelMetadata, 'mode' | 'outputActivation' | 'embeddingDim' | 'hiddenUnits' | 'options'> {
   const ranking = popularityRanking(full);
   const top = Array.from(ranking.order.subarray(0, POPULAR_PRODUCTS_KEPT));
   return {

@@ -19,7 +19,12 @@ export const trainingOptionsSchema = z
     hiddenUnits: z.number().int().min(1).max(4096).optional(),
     dropout: z.number().min(0).max(0.95).optional(),
     learningRate: z.number().positive().max(1).optional(),
-    batchSize: z.number().int().min(1).max(1 << 20).optional(),
+    batchSize: z
+      .number()
+      .int()
+      .min(1)
+      .max(1 << 20)
+      .optional(),
     epochs: z.number().int().min(1).max(1000).optional(),
     /** share of training examples kept aside for val_loss (seeded shuffle, then split) */
     validationSplit: z.number().min(0).max(0.9).optional(),
@@ -63,7 +68,15 @@ export interface TrainingOptions {
 
 type ModeDefaults = Pick<
   TrainingOptions,
-  'embeddingDim' | 'hiddenUnits' | 'dropout' | 'learningRate' | 'batchSize' | 'epochs' | 'validationSplit' | 'negatives' | 'negativeSampling'
+  | 'embeddingDim'
+  | 'hiddenUnits'
+  | 'dropout'
+  | 'learningRate'
+  | 'batchSize'
+  | 'epochs'
+  | 'validationSplit'
+  | 'negatives'
+  | 'negativeSampling'
 >;
 
 /** The seed notebook's hyperparameters, unchanged. */

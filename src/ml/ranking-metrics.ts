@@ -7,7 +7,15 @@ export const RANK_CUTOFF = 10;
  * broken by lower id first (the same order the popularity ranking uses).
  * `scores` holds P scores starting at `offset`.
  */
-export function rankAmongCandidates(scores: Float32Array, offset: number, P: number, target: number, exclude: Int32Array, excludeFrom: number, excludeTo: number): number {
+export function rankAmongCandidates(
+  scores: Float32Array,
+  offset: number,
+  P: number,
+  target: number,
+  exclude: Int32Array,
+  excludeFrom: number,
+  excludeTo: number,
+): number {
   const t = scores[offset + target];
   let ahead = 0;
   let e = excludeFrom;

@@ -27,7 +27,7 @@ export interface TrainingSummary {
 
 /** JSON-serializable metrics of a trained model; `evaluated` tells whether the held-out metrics exist. */
 export type RecommenderMetrics = TrainingSummary &
-  ({ evaluated: true } & HoldoutEvaluation | { evaluated: false; notEvaluatedReason: string });
+  (({ evaluated: true } & HoldoutEvaluation) | { evaluated: false; notEvaluatedReason: string });
 
 export interface TrainedRecommender {
   /**
@@ -55,7 +55,11 @@ export interface TrainedRecommender {
  * Throws ZodError for invalid options and TrainingCancelledError when the
  * signal aborts (no tensors are left behind in either case).
  */
-export async function trainRecommender(history: PurchaseHistory, options: TrainingOptionsInput = {}, hooks: TrainingHooks = {}): Promise<TrainedRecommender> {
+export async function trainRecommender(
+  history: PurchaseHistory,
+  options: TrainingOptionsInput = {},
+  hooks: TrainingHooks = {},
+): Promise<TrainedRecommender> {
   const opts = resolveTrainingOptions(options);
   const split = opts.holdout ? holdOutOnePerUser(history, opts.maxEvalUsers, opts.seed) : undefined;
   const trained = await trainNetwork(split?.train ?? history, opts, hooks);
@@ -108,7 +112,9 @@ export async function trainRecommender(history: PurchaseHistory, options: Traini
  * The small files to store next to a model (names are suggestions):
  * metrics.json, metadata.json and loss.svg.
  */
-export function renderModelReport(result: Pick<TrainedRecommender, 'metrics' | 'metadata'>): Record<'metrics.json' | 'metadata.json' | 'loss.svg', Buffer> {
+export function renderModelReport(
+  result: Pick<TrainedRecommender, 'metrics' | 'metadata'>,
+): Record<'metrics.json' | 'metadata.json' | 'loss.svg', Buffer> {
   const title = `${result.metrics.mode} objective — loss per epoch`;
   return {
     'metrics.json': Buffer.from(`${JSON.stringify(result.metrics, null, 2)}\n`),

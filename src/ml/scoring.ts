@@ -37,7 +37,9 @@ export class CatalogueScorer {
     this.outputKernel = outKernel as tf.Tensor2D;
     this.outputBias = outBias as tf.Tensor1D;
     this.userKernel = tf.slice(kernel, [0, 0], [dim, -1]) as tf.Tensor2D;
-    this.productPart = tf.tidy(() => tf.add(tf.matMul(productTable as tf.Tensor2D, tf.slice(kernel, [dim, 0], [-1, -1]) as tf.Tensor2D), bias)) as tf.Tensor2D;
+    this.productPart = tf.tidy(() =>
+      tf.add(tf.matMul(productTable as tf.Tensor2D, tf.slice(kernel, [dim, 0], [-1, -1]) as tf.Tensor2D), bias),
+    ) as tf.Tensor2D;
     this.sigmoid = model.getLayer(LAYER_NAMES.output).getConfig()['activation'] === 'sigmoid';
   }
 
@@ -83,9 +85,12 @@ export function predictPairs(model: tf.LayersModel, users: Int32Array, products:
     const to = Math.min(users.length, from + chunk);
     const n = to - from;
     const prediction = tf.tidy(() => {
-      const result = model.predict([tf.tensor2d(users.subarray(from, to), [n, 1], 'int32'), tf.tensor2d(products.subarray(from, to), [n, 1], 'int32')], {
-        batchSize: chunk,
-      });
+      const result = model.predict(
+        [tf.tensor2d(users.subarray(from, to), [n, 1], 'int32'), tf.tensor2d(products.subarray(from, to), [n, 1], 'int32')],
+        {
+          batchSize: chunk,
+        },
+      );
       return Array.isArray(result) ? result[0] : result;
     });
     try {

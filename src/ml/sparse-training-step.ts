@@ -60,7 +60,8 @@ export class SparseTrainingStep {
     const adam = { learningRate: config.learningRate };
     const [userTable] = weightsOf(model, LAYER_NAMES.userEmbedding);
     const [productTable] = weightsOf(model, LAYER_NAMES.productEmbedding);
-    if (userTable.shape[1] !== productTable.shape[1]) throw new Error(`embedding widths differ: users ${userTable.shape[1]}, products ${productTable.shape[1]}`);
+    if (userTable.shape[1] !== productTable.shape[1])
+      throw new Error(`embedding widths differ: users ${userTable.shape[1]}, products ${productTable.shape[1]}`);
     [this.userRows, this.dim] = userTable.shape;
     this.productRows = productTable.shape[0];
     this.users = new AdamParameter(userTable.values, adam, this.dim);
@@ -72,7 +73,8 @@ export class SparseTrainingStep {
       return { layer, kernel: new AdamParameter(kernel.values, adam), bias: new AdamParameter(bias.values, adam) };
     });
     this.hiddenUnits = this.dense[0].bias.values.length;
-    if (this.dense[0].kernel.values.length !== 2 * this.dim * this.hiddenUnits) throw new Error(`${LAYER_NAMES.hidden} does not take the two ${this.dim}-wide embeddings`);
+    if (this.dense[0].kernel.values.length !== 2 * this.dim * this.hiddenUnits)
+      throw new Error(`${LAYER_NAMES.hidden} does not take the two ${this.dim}-wide embeddings`);
   }
 
   /** One optimizer step on examples [start, end) of the arrays; returns the batch's mean loss (dropout on, before the step). */
@@ -171,7 +173,14 @@ export class SparseTrainingStep {
     ];
   }
 
-  private forward(x: tf.Tensor, k1: tf.Tensor, b1: tf.Tensor, k2: tf.Tensor, b2: tf.Tensor, masks: { input: tf.Tensor; hidden: tf.Tensor } | undefined): tf.Tensor {
+  private forward(
+    x: tf.Tensor,
+    k1: tf.Tensor,
+    b1: tf.Tensor,
+    k2: tf.Tensor,
+    b2: tf.Tensor,
+    masks: { input: tf.Tensor; hidden: tf.Tensor } | undefined,
+  ): tf.Tensor {
     const input = masks ? tf.mul(x, masks.input) : x;
     let hidden = tf.relu(tf.add(tf.matMul(input, k1), b1));
     if (masks) hidden = tf.mul(hidden, masks.hidden);
@@ -213,7 +222,8 @@ export class SparseTrainingStep {
       const user = users[i];
       const product = products[i];
       if (!(user >= 0 && user < this.userRows)) throw new Error(`customer id ${user} outside the user table (${this.userRows} rows)`);
-      if (!(product >= 0 && product < this.productRows)) throw new Error(`product id ${product} outside the product table (${this.productRows} rows)`);
+      if (!(product >= 0 && product < this.productRows))
+        throw new Error(`product id ${product} outside the product table (${this.productRows} rows)`);
       this.users.catchUp(user, step);
       this.products.catchUp(product, step);
       out.set(u.subarray(user * D, user * D + D), o);
@@ -232,11 +242,13 @@ export class SparseTrainingStep {
     for (let i = 0; i < n; i++) mask[i] = this.rng.nextUint32() >= threshold ? kept : 0;
     return mask;
   }
-
 }
 
 /** A layer's weights as independent Float32Arrays with their shapes. */
 function weightsOf(model: tf.LayersModel, name: string): { shape: number[]; values: Float32Array }[] {
   // dataSync copies on the tensorflow backend; slice() makes that explicit.
-  return model.getLayer(name).getWeights().map((w) => ({ shape: w.shape, values: (w.dataSync() as Float32Array).slice() }));
+  return model
+    .getLayer(name)
+    .getWeights()
+    .map((w) => ({ shape: w.shape, values: (w.dataSync() as Float32Array).slice() }));
 }

@@ -170,7 +170,10 @@ export function trainingExamples(history: PurchaseHistory, options: TrainingOpti
       ? ratedExamples(pairIndices, pairUser, history, ratings)
       : implicitExamples(pairIndices, pairUser, history, options.negatives, sampler as NegativeSampler, rng);
 
-  const validation = split.validation.length > 0 ? examplesFor(split.validation, new Random(deriveSeed(options.seed, STREAM.validationNegatives))) : undefined;
+  const validation =
+    split.validation.length > 0
+      ? examplesFor(split.validation, new Random(deriveSeed(options.seed, STREAM.validationNegatives)))
+      : undefined;
   const fixedTrain = ratings ? examplesFor(split.train, new Random(0)) : undefined;
   return {
     validation,

@@ -44,7 +44,15 @@ import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { CopyDestinationOptions, CopySourceOptions, type Client } from 'minio';
 import { SAVED_MODEL_FILE, type ManifestFile, type SavedModelManifest } from '../savedmodel/manifest';
-import { getObjectBuffer as readObject, isNotFound, listDirectories, listObjects, objectExists, putIfAbsent, removeKeys } from '../storage/objects';
+import {
+  getObjectBuffer as readObject,
+  isNotFound,
+  listDirectories,
+  listObjects,
+  objectExists,
+  putIfAbsent,
+  removeKeys,
+} from '../storage/objects';
 
 export const CLAIMS_DIR = '_claims';
 export const STAGING_DIR_PREFIX = '_staging-';
@@ -118,7 +126,8 @@ const SLOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 export const VERSION_NAME = /^[1-9][0-9]{0,15}$/;
 
 export function validateSlotName(slot: string): void {
-  if (!SLOT_NAME.test(slot)) throw new Error(`invalid slot name ${JSON.stringify(slot)}: letters, digits, '.', '_', '-', not starting with a symbol`);
+  if (!SLOT_NAME.test(slot))
+    throw new Error(`invalid slot name ${JSON.stringify(slot)}: letters, digits, '.', '_', '-', not starting with a symbol`);
 }
 
 export const claimKey = (slot: string, version: number): string => `${slot}/${CLAIMS_DIR}/${version}.json`;
@@ -161,7 +170,10 @@ export async function publishSavedModel(client: Client, options: PublishOptions)
   await emit({ kind: 'claimed', version, claimKey: claimKey(slot, version), resumed });
   const prefix = versionPrefix(slot, version);
   // Visible order: everything else first, saved_model.pb last.
-  const ordered = [...manifest.files.filter((f) => f.path !== SAVED_MODEL_FILE), ...manifest.files.filter((f) => f.path === SAVED_MODEL_FILE)];
+  const ordered = [
+    ...manifest.files.filter((f) => f.path !== SAVED_MODEL_FILE),
+    ...manifest.files.filter((f) => f.path === SAVED_MODEL_FILE),
+  ];
   const objects = ordered.map((f) => ({ key: prefix + f.path, bytes: f.bytes, sha256: f.sha256 }));
   const base = { bucket, slot, version, prefix, objects, resumed };
 
@@ -179,7 +191,13 @@ export async function publishSavedModel(client: Client, options: PublishOptions)
       await emit({ kind: 'staged', key });
     }
     for (const file of ordered) {
-      if (file.path === SAVED_MODEL_FILE) await verifyStored(client, bucket, prefix, ordered.filter((f) => f.path !== SAVED_MODEL_FILE));
+      if (file.path === SAVED_MODEL_FILE)
+        await verifyStored(
+          client,
+          bucket,
+          prefix,
+          ordered.filter((f) => f.path !== SAVED_MODEL_FILE),
+        );
       await client.copyObject(
         new CopySourceOptions({ Bucket: bucket, Object: staging + file.path }),
         new CopyDestinationOptions({ Bucket: bucket, Object: prefix + file.path }),
@@ -213,7 +231,11 @@ export async function removeStaleStaging(client: Client, bucket: string, slot: s
     const prefix = `${slot}/${name}/`;
     const objects = await listObjects(client, bucket, prefix);
     if (objects.every((o) => o.lastModified.getTime() < cutoff)) {
-      await removeKeys(client, bucket, objects.map((o) => o.key));
+      await removeKeys(
+        client,
+        bucket,
+        objects.map((o) => o.key),
+      );
       removed.push(prefix);
     }
   }
@@ -288,7 +310,8 @@ async function claimVersion(
 
   if (explicit !== undefined) {
     const outcome = await tryClaim(explicit);
-    if (outcome === 'taken') throw new VersionExistsError(slot, explicit, 'claimed or written with different files; versions are never overwritten');
+    if (outcome === 'taken')
+      throw new VersionExistsError(slot, explicit, 'claimed or written with different files; versions are never overwritten');
     return { version: explicit, resumed: outcome === 'resumed' };
   }
   for (let attempt = 0; attempt < MAX_CLAIM_ATTEMPTS; attempt++) {

@@ -30,7 +30,9 @@ function validClaim(claim: ClaimRecord | undefined, slot: string, version: numbe
     claim.version === version &&
     Array.isArray(claim.files) &&
     claim.files.some((f) => f.path === SAVED_MODEL_FILE) &&
-    claim.files.every((f) => typeof f.path === 'string' && safePath(f.path) && Number.isSafeInteger(f.bytes) && /^[0-9a-f]{64}$/.test(f.sha256))
+    claim.files.every(
+      (f) => typeof f.path === 'string' && safePath(f.path) && Number.isSafeInteger(f.bytes) && /^[0-9a-f]{64}$/.test(f.sha256),
+    )
   );
 }
 
@@ -45,7 +47,12 @@ async function claimOf(client: Client, bucket: string, slot: string, version: nu
 }
 
 /** The claimed files of `version` if it is complete (claimed, all files stored with their sizes and digests), else undefined. */
-export async function completeVersionFiles(client: Client, bucket: string, slot: string, version: number): Promise<ManifestFile[] | undefined> {
+export async function completeVersionFiles(
+  client: Client,
+  bucket: string,
+  slot: string,
+  version: number,
+): Promise<ManifestFile[] | undefined> {
   validateSlotName(slot);
   const claim = await claimOf(client, bucket, slot, version);
   if (!claim) return undefined;
@@ -126,4 +133,3 @@ export async function removeVersion(client: Client, bucket: string, slot: string
   for (const key of keys) await client.removeObject(bucket, key);
   return keys.length;
 }
-

@@ -63,7 +63,8 @@ export async function waitForLog(p: Managed, pattern: RegExp, timeoutMs = 60_000
   for (;;) {
     const text = fs.existsSync(p.logFile) ? fs.readFileSync(p.logFile).subarray(p.logOffset).toString('utf8') : '';
     if (pattern.test(text)) return;
-    if (p.child.exitCode !== null) throw new Error(`${p.name} exited (code ${p.child.exitCode}) before logging ${pattern}; see ${p.logFile}`);
+    if (p.child.exitCode !== null)
+      throw new Error(`${p.name} exited (code ${p.child.exitCode}) before logging ${pattern}; see ${p.logFile}`);
     if (Date.now() > end) throw new Error(`${p.name} did not log ${pattern} within ${timeoutMs} ms; see ${p.logFile}`);
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -32,9 +32,7 @@ export interface Lease {
 /** What Temporal says about a holder: only 'gone' breaks a live lease. */
 export type Liveness = 'running' | 'gone' | 'unknown';
 
-export type LockAttempt =
-  | { acquired: true; lease: Lease; brokeFrom?: Holder; why?: string }
-  | { acquired: false; heldBy: Lease };
+export type LockAttempt = { acquired: true; lease: Lease; brokeFrom?: Holder; why?: string } | { acquired: false; heldBy: Lease };
 
 export interface LeaseOptions {
   ttlMs: number;

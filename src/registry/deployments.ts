@@ -70,7 +70,9 @@ function stateOf(history: Deployment[], loc: RegistryLocation, slotVersions: num
 async function slotVersions(client: Client, loc: RegistryLocation): Promise<number[]> {
   // claimed versions count too: a removed (failed) version's number is never reused
   return (
-    await Promise.all(loc.slots.flatMap((s) => [listVersions(client, loc.modelsBucket, s), listClaimedVersions(client, loc.modelsBucket, s)]))
+    await Promise.all(
+      loc.slots.flatMap((s) => [listVersions(client, loc.modelsBucket, s), listClaimedVersions(client, loc.modelsBucket, s)]),
+    )
   ).flat();
 }
 
@@ -79,7 +81,8 @@ export async function readDeploymentState(client: Client, loc: RegistryLocation)
   return stateOf(history, loc, versions);
 }
 
-const sameRecord = (a: Deployment, b: Deployment) => a.slot === b.slot && a.version === b.version && a.runId === b.runId && a.kind === b.kind;
+const sameRecord = (a: Deployment, b: Deployment) =>
+  a.slot === b.slot && a.version === b.version && a.runId === b.runId && a.kind === b.kind;
 
 /**
  * Appends a deployment (idempotent: the same workflow run recording the same

@@ -46,7 +46,10 @@ export type ExportableWeights = NetworkWeights | DotProductWeights;
 const isDot = (w: ExportableWeights): w is DotProductWeights => 'kind' in w && w.kind === 'dot';
 
 /** Variables and graph of the weights' model kind (validated first). */
-function modelGraph(weights: ExportableWeights, idDtype: IdDtype): { variables: CheckpointTensor[]; graphDef: GraphDefMessage; saverDef: SaverDefMessage } {
+function modelGraph(
+  weights: ExportableWeights,
+  idDtype: IdDtype,
+): { variables: CheckpointTensor[]; graphDef: GraphDefMessage; saverDef: SaverDefMessage } {
   if (isDot(weights)) {
     validateDotProductWeights(weights);
     return { variables: dotProductVariables(weights), ...dotProductGraph(weights, idDtype) };

@@ -64,9 +64,11 @@ export const TFJS_WEIGHTS_FILE = 'weights.bin';
 
 export async function publishLineage(client: Client, input: LineageInput): Promise<LineageResult> {
   validateSlotName(input.slot);
-  if (!Number.isSafeInteger(input.version) || input.version < 1) throw new Error(`version must be a positive integer, got ${input.version}`);
+  if (!Number.isSafeInteger(input.version) || input.version < 1)
+    throw new Error(`version must be a positive integer, got ${input.version}`);
   const root = (input.prefix ?? DEFAULT_LINEAGE_PREFIX).replace(/\/+$/, '');
-  if (root === '' || root === input.slot) throw new Error(`lineage prefix ${JSON.stringify(root)} must be non-empty and differ from the slot`);
+  if (root === '' || root === input.slot)
+    throw new Error(`lineage prefix ${JSON.stringify(root)} must be non-empty and differ from the slot`);
   const prefix = `${root}/${input.slot}/${input.version}/`;
 
   const files: { name: string; body: Buffer; contentType: string }[] = [];

@@ -9,10 +9,7 @@ import * as protobuf from 'protobufjs';
 /** Directory holding `tensorflow/core/...` so TensorFlow's import paths resolve as written. */
 export const PROTO_ROOT = path.join(__dirname, 'proto');
 
-const ENTRY_FILES = [
-  'tensorflow/core/protobuf/saved_model.proto',
-  'tensorflow/core/protobuf/tensor_bundle.proto',
-];
+const ENTRY_FILES = ['tensorflow/core/protobuf/saved_model.proto', 'tensorflow/core/protobuf/tensor_bundle.proto'];
 
 export interface TensorflowProtos {
   root: protobuf.Root;
@@ -36,8 +33,7 @@ export function loadProtoRoot(entryFiles: readonly string[]): protobuf.Root {
   const root = new protobuf.Root();
   // TensorFlow's imports are relative to the source tree's root, not to the
   // importing file (protobufjs's default), so resolve them against PROTO_ROOT.
-  root.resolvePath = (_origin: string, target: string): string =>
-    path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target);
+  root.resolvePath = (_origin: string, target: string): string => (path.isAbsolute(target) ? target : path.join(PROTO_ROOT, target));
   root.loadSync([...entryFiles], { keepCase: false });
   root.resolveAll();
   return root;

@@ -123,7 +123,13 @@ export function warmupRecords(options: WarmupOptions): Buffer[] {
       predictLog: {
         request: {
           modelSpec: { signatureName: 'serving_default' },
-          inputs: { users: idTensor(options.idDtype, products.map(() => user)), products: idTensor(options.idDtype, products) },
+          inputs: {
+            users: idTensor(
+              options.idDtype,
+              products.map(() => user),
+            ),
+            products: idTensor(options.idDtype, products),
+          },
         },
       },
     };

@@ -87,7 +87,11 @@ export async function smokePredict(baseUrl: string, slot: string, version: numbe
 
 const STATE_NAMES: Record<number, string> = { 0: 'UNKNOWN', 10: 'START', 20: 'LOADING', 30: 'AVAILABLE', 40: 'UNLOADING', 50: 'END' };
 
-type UnaryCall = (request: object, options: grpc.CallOptions, callback: (err: grpc.ServiceError | null, response?: unknown) => void) => void;
+type UnaryCall = (
+  request: object,
+  options: grpc.CallOptions,
+  callback: (err: grpc.ServiceError | null, response?: unknown) => void,
+) => void;
 
 /** A TF Serving gRPC client for one slot address: ModelService and PredictionService. */
 export class TfServingGrpcClient {
@@ -98,9 +102,13 @@ export class TfServingGrpcClient {
     const { ModelService, PredictionService } = loadServingProtos();
     const credentials = grpc.credentials.createInsecure();
     this.models = new (grpc.makeGenericClientConstructor(serviceDefinition(ModelService), 'ModelService'))(address, credentials);
-    this.predictions = new (grpc.makeGenericClientConstructor(serviceDefinition(PredictionService), 'PredictionService'))(address, credentials, {
-      'grpc.max_receive_message_length': -1,
-    });
+    this.predictions = new (grpc.makeGenericClientConstructor(serviceDefinition(PredictionService), 'PredictionService'))(
+      address,
+      credentials,
+      {
+        'grpc.max_receive_message_length': -1,
+      },
+    );
   }
 
   private call(client: grpc.Client, method: string, request: object, timeoutMs: number): Promise<unknown> {
@@ -111,7 +119,12 @@ export class TfServingGrpcClient {
   }
 
   getModelStatus(name: string, version?: number, timeoutMs = 5000) {
-    return this.call(this.models, 'GetModelStatus', { modelSpec: { name, ...(version === undefined ? {} : { version: { value: version } }) } }, timeoutMs) as Promise<{
+    return this.call(
+      this.models,
+      'GetModelStatus',
+      { modelSpec: { name, ...(version === undefined ? {} : { version: { value: version } }) } },
+      timeoutMs,
+    ) as Promise<{
       modelVersionStatus?: { version?: number; state?: number; status?: { errorCode?: number; errorMessage?: string } }[];
     }>;
   }
@@ -129,7 +142,11 @@ export class TfServingGrpcClient {
 }
 
 /** One poll by gRPC GetModelStatus, in the same terms as pollVersionState. */
-export async function pollVersionStateGrpc(client: TfServingGrpcClient, slot: string, version: number): Promise<{ state: string; detail: string }> {
+export async function pollVersionStateGrpc(
+  client: TfServingGrpcClient,
+  slot: string,
+  version: number,
+): Promise<{ state: string; detail: string }> {
   try {
     const response = await client.getModelStatus(slot, version);
     const entry = response.modelVersionStatus?.find((s) => s.version === version);
@@ -148,22 +165,31 @@ export async function pollVersionStateGrpc(client: TfServingGrpcClient, slot: st
 
 export async function smokePredictGrpc(client: TfServingGrpcClient, slot: string, version: number): Promise<number> {
   const ids = { dtype: 3 /* DT_INT32 */, tensorShape: { dim: [{ size: 1 }, { size: 1 }] }, intVal: [0] };
-  const response = await client.predict({ modelSpec: { name: slot, version: { value: version }, signatureName: 'serving_default' }, inputs: { users: ids, products: ids } });
+  const response = await client.predict({
+    modelSpec: { name: slot, version: { value: version }, signatureName: 'serving_default' },
+    inputs: { users: ids, products: ids },
+  });
   const out = response.outputs?.predictions;
   const dims = (out?.tensorShape?.dim ?? []).map((d) => d.size ?? 0);
-  if (!out || dims.length !== 2 || dims[0] !== 1 || dims[1] !== 1) throw new Error(`smoke prediction (gRPC): expected predictions of shape [1,1], got ${JSON.stringify(dims)}`);
+  if (!out || dims.length !== 2 || dims[0] !== 1 || dims[1] !== 1)
+    throw new Error(`smoke prediction (gRPC): expected predictions of shape [1,1], got ${JSON.stringify(dims)}`);
   const content = out.tensorContent && out.tensorContent.length === 4 ? Buffer.from(out.tensorContent).readFloatLE(0) : out.floatVal?.[0];
-  if (typeof content !== 'number' || !Number.isFinite(content)) throw new Error(`smoke prediction (gRPC) is not finite: ${String(content)}`);
+  if (typeof content !== 'number' || !Number.isFinite(content))
+    throw new Error(`smoke prediction (gRPC) is not finite: ${String(content)}`);
   return content;
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      },
+      { once: true },
+    );
   });
 
 /** Polls with exponential back-off until AVAILABLE, then smoke-predicts; returns the predict URL. */
@@ -176,7 +202,9 @@ export async function waitUntilServing(check: ReadinessCheck): Promise<{ predict
   const client = check.api === 'grpc' ? new TfServingGrpcClient(check.grpcAddress!) : undefined;
   try {
     for (;;) {
-      last = client ? await pollVersionStateGrpc(client, check.slot, check.version) : await pollVersionState(check.baseUrl, check.slot, check.version);
+      last = client
+        ? await pollVersionStateGrpc(client, check.slot, check.version)
+        : await pollVersionState(check.baseUrl, check.slot, check.version);
       polls += 1;
       check.onPoll?.({ polls, ...last });
       if (last.state === 'AVAILABLE') break;
@@ -192,7 +220,9 @@ export async function waitUntilServing(check: ReadinessCheck): Promise<{ predict
       await sleep(Math.min(delay, left), check.signal);
       delay = Math.min(delay * 2, maxDelay);
     }
-    const smokePrediction = client ? await smokePredictGrpc(client, check.slot, check.version) : await smokePredict(check.baseUrl, check.slot, check.version);
+    const smokePrediction = client
+      ? await smokePredictGrpc(client, check.slot, check.version)
+      : await smokePredict(check.baseUrl, check.slot, check.version);
     return { predictUrl: `${check.baseUrl}/v1/models/${check.slot}/versions/${check.version}:predict`, polls, smokePrediction };
   } finally {
     client?.close();

@@ -92,5 +92,6 @@ export async function objectExists(client: Client, bucket: string, key: string):
 export async function removeKeys(client: Client, bucket: string, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return;
   const failures = (await client.removeObjects(bucket, [...keys])).filter((r) => r != null);
-  if (failures.length > 0) throw new Error(`could not delete ${failures.length} object(s) from ${bucket}: ${JSON.stringify(failures).slice(0, 500)}`);
+  if (failures.length > 0)
+    throw new Error(`could not delete ${failures.length} object(s) from ${bucket}: ${JSON.stringify(failures).slice(0, 500)}`);
 }

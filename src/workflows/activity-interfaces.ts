@@ -21,13 +21,7 @@ export interface TrainingActivities {
   trainModel(input: { data: DataRef; options: TrainingOptions; candidatePrefix: string }): Promise<CandidateRef>;
   getDeploymentState(): Promise<DeploymentState>;
   exportSavedModel(input: { candidate: CandidateRef; slot: string; version: number }): Promise<ExportRef>;
-  publishModelUrl(input: {
-    slot: string;
-    version: number;
-    url: string;
-    key: string;
-    description: string;
-  }): Promise<PublishResult>;
+  publishModelUrl(input: { slot: string; version: number; url: string; key: string; description: string }): Promise<PublishResult>;
   commitActiveSlot(input: {
     slot: string;
     version: number;

@@ -25,7 +25,12 @@ export const dataOptionsSchema = z.strictObject({
 export const trainingInputSchema = z.strictObject({
   objective: z.string().min(1).optional(),
   epochs: z.number().int().min(1).max(1000).optional(),
-  batchSize: z.number().int().min(1).max(1 << 20).optional(),
+  batchSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(1 << 20)
+    .optional(),
   embeddingDim: z.number().int().min(1).max(1024).optional(),
   learningRate: z.number().positive().max(1).optional(),
   negatives: z.number().int().min(1).max(100).optional(),

@@ -56,7 +56,12 @@ export function readinessOptions(taskQueue: string, timeoutSeconds: number): Act
     scheduleToCloseTimeout: `${timeoutSeconds + 60}s`,
     startToCloseTimeout: `${timeoutSeconds + 30}s`,
     heartbeatTimeout: '20s',
-    retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '10s', nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ReadinessDeadlineError', 'VersionLoadFailedError'] },
+    retry: {
+      initialInterval: '1s',
+      backoffCoefficient: 2,
+      maximumInterval: '10s',
+      nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ReadinessDeadlineError', 'VersionLoadFailedError'],
+    },
     summary: 'wait until the standby slot serves the new version',
   };
 }

@@ -25,6 +25,7 @@ const { applyRetention } = proxyActivities<RetentionActivities>({
 export async function retention(input: RetentionInput = {}): Promise<unknown> {
   const keepVersions = input.keepVersions ?? 3;
   const stagingOlderThanHours = input.stagingOlderThanHours ?? 24;
-  if (!Number.isSafeInteger(keepVersions) || keepVersions < 1) throw new Error(`keepVersions must be a positive integer, got ${keepVersions}`);
+  if (!Number.isSafeInteger(keepVersions) || keepVersions < 1)
+    throw new Error(`keepVersions must be a positive integer, got ${keepVersions}`);
   return applyRetention({ keepVersions, stagingOlderThanHours, dryRun: input.dryRun });
 }

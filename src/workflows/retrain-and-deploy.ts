@@ -30,7 +30,13 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { ServingActivities, TrainingActivities } from './activity-interfaces';
-import { cancelRunUpdate, DEFAULT_READINESS_TIMEOUT_SECONDS, DEFAULT_SERVING_TASK_QUEUE, statusQuery, trainingProgressSignal } from './definitions';
+import {
+  cancelRunUpdate,
+  DEFAULT_READINESS_TIMEOUT_SECONDS,
+  DEFAULT_SERVING_TASK_QUEUE,
+  statusQuery,
+  trainingProgressSignal,
+} from './definitions';
 import { qualityGate } from './gate';
 import { parseRetrainAndDeployInput } from './input-schema';
 import {
@@ -108,7 +114,9 @@ class RetrainAndDeployRun {
   private refuseCancel(): void {
     if (this.status.step === 'done') throw new Error(`the run has already finished (${this.status.outcome}); nothing to cancel`);
     if (this.published || this.status.step === 'publishing' || this.status.step === 'committing') {
-      throw new Error(`version ${this.status.version} is already being published to the model server; a cancel cannot undo it (roll back instead)`);
+      throw new Error(
+        `version ${this.status.version} is already being published to the model server; a cancel cannot undo it (roll back instead)`,
+      );
     }
     if (this.cancelReason !== undefined) throw new Error(`the run is already being cancelled (${this.cancelReason})`);
     if (this.status.step === 'cleaning-up') throw new Error('the run has already failed and is removing its standby version');
@@ -264,7 +272,12 @@ class RetrainAndDeployRun {
   }
 
   /** Once the URL is out, the registry must follow even if a cancel arrives. */
-  private async commit(exported: ExportRef, ready: ReadinessResult, candidate: CandidateRef, gate: GateDecision): Promise<RetrainAndDeployResult> {
+  private async commit(
+    exported: ExportRef,
+    ready: ReadinessResult,
+    candidate: CandidateRef,
+    gate: GateDecision,
+  ): Promise<RetrainAndDeployResult> {
     this.enter('committing');
     const { slot, version } = exported;
     const { commitActiveSlot } = training({ ...registryOptions, summary: `record version ${version} in slot ${slot} as active` });
@@ -299,7 +312,10 @@ class RetrainAndDeployRun {
     const exported = this.exported;
     if (!exported || this.published) return;
     this.enter('cleaning-up');
-    const { removeModelVersion } = training({ ...registryOptions, summary: `remove unpublished version ${exported.version} from slot ${exported.slot}` });
+    const { removeModelVersion } = training({
+      ...registryOptions,
+      summary: `remove unpublished version ${exported.version} from slot ${exported.slot}`,
+    });
     await CancellationScope.nonCancellable(() => removeModelVersion({ slot: exported.slot, version: exported.version }));
   }
 

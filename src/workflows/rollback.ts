@@ -22,10 +22,19 @@ import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessO
 import { MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
 import type { Deployment, DeploymentState, RetrainAndDeployResult, RollbackInput } from './types';
 
-const { getDeploymentState } = proxyActivities<TrainingActivities>({ ...registryOptions, summary: 'read the deployment registry (active, standby, last deployments)' });
-const { commitActiveSlot } = proxyActivities<TrainingActivities>({ ...registryOptions, summary: 'record the rollback as the active deployment' });
+const { getDeploymentState } = proxyActivities<TrainingActivities>({
+  ...registryOptions,
+  summary: 'read the deployment registry (active, standby, last deployments)',
+});
+const { commitActiveSlot } = proxyActivities<TrainingActivities>({
+  ...registryOptions,
+  summary: 'record the rollback as the active deployment',
+});
 const { renewDeployLock } = proxyActivities<TrainingActivities>({ ...registryOptions, summary: 'renew the deploy lease' });
-const { publishModelUrl } = proxyActivities<TrainingActivities>({ ...publishOptions, summary: 'publish the rolled-back version\'s URL on Kafka' });
+const { publishModelUrl } = proxyActivities<TrainingActivities>({
+  ...publishOptions,
+  summary: "publish the rolled-back version's URL on Kafka",
+});
 const { acquireDeployLock } = proxyActivities<TrainingActivities>(deployLockOptions);
 const { releaseDeployLock } = proxyActivities<TrainingActivities>({ ...deployLockOptions, summary: 'release the deploy lock' });
 
@@ -34,8 +43,7 @@ export function rollbackTarget(state: DeploymentState, version?: number): Deploy
   const active = state.active;
   if (!active) return 'nothing is deployed yet';
   const candidates = state.history.filter((d) => d.slot !== active.slot);
-  const target =
-    version === undefined ? candidates.at(-1) : state.history.filter((d) => d.version === version).at(-1);
+  const target = version === undefined ? candidates.at(-1) : state.history.filter((d) => d.version === version).at(-1);
   if (!target) {
     if (version === undefined) return 'no earlier deployment in the other slot';
     return `version ${version} is not among the last ${state.history.length} deployments`;
@@ -106,5 +114,12 @@ async function rollBack(input: RollbackInput, v2: boolean): Promise<RetrainAndDe
   upsertMemo({ outcome: 'rolled-back', reason });
   if (v2) setCurrentDetails(`### Done: **rolled-back**\n\n${reason}`);
   // runs recorded before this returned "deployed" (their history says so)
-  return { outcome: v2 ? 'rolled-back' : 'deployed', reason, version: target.version, slot: target.slot, url: ready.predictUrl, metrics: target.metrics };
+  return {
+    outcome: v2 ? 'rolled-back' : 'deployed',
+    reason,
+    version: target.version,
+    slot: target.slot,
+    url: ready.predictUrl,
+    metrics: target.metrics,
+  };
 }

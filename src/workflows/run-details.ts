@@ -69,14 +69,25 @@ export function renderDetails(status: RunStatus, activeMetrics?: ModelMetrics): 
   const t = status.training;
   if (t && !status.candidate) {
     const batch = t.batch !== undefined && t.batches ? `, batch ${n(t.batch)} of ${n(t.batches)}` : '';
-    lines.push('', `**Training:** epoch ${t.epoch} of ${t.epochs}${batch} ${progressBar(t.epoch, t.epochs)} loss ${fixed(t.loss)}, val loss ${fixed(t.valLoss)}`);
+    lines.push(
+      '',
+      `**Training:** epoch ${t.epoch} of ${t.epochs}${batch} ${progressBar(t.epoch, t.epochs)} loss ${fixed(t.loss)}, val loss ${fixed(t.valLoss)}`,
+    );
   }
   if (status.data) {
     const d = status.data;
-    lines.push('', `**Data:** \`${d.bucket}/${d.transactionsKey}\` sha256 \`${d.sha256.slice(0, 12)}\`, ${n(d.purchases)} purchases, ${n(d.customers)} customers, ${n(d.products)} products, ${n(d.badLines)} bad lines`);
+    lines.push(
+      '',
+      `**Data:** \`${d.bucket}/${d.transactionsKey}\` sha256 \`${d.sha256.slice(0, 12)}\`, ${n(d.purchases)} purchases, ${n(d.customers)} customers, ${n(d.products)} products, ${n(d.badLines)} bad lines`,
+    );
   }
   if (status.candidate) {
-    lines.push('', `**Candidate:** trained in ${status.candidate.trainingSeconds.toFixed(1)} s`, '', metricsTable(status.candidate.metrics, activeMetrics));
+    lines.push(
+      '',
+      `**Candidate:** trained in ${status.candidate.trainingSeconds.toFixed(1)} s`,
+      '',
+      metricsTable(status.candidate.metrics, activeMetrics),
+    );
   }
   if (status.gate) lines.push('', gateLine(status.gate));
   // once deployed, the standby slot is the other one: "Serving" says where the version went

@@ -30,7 +30,15 @@ beforeAll(async () => {
   sys = await startTestSystem();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
 });
@@ -71,7 +79,14 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
 describe('Temporal web UI inspection of a run', () => {
   it('shows the training heartbeat, the search attributes, the memo, the user metadata and the run in the filtered list', async () => {
     const workflowId = `web-ui-${sys.id}`;
-    const input = checkInput({ servingTaskQueue: sys.config.temporal.taskQueues.serving, data: { mode: 'generate', seed: 4 }, training: { objective: 'implicit', epochs: 30 } }, 'test input');
+    const input = checkInput(
+      {
+        servingTaskQueue: sys.config.temporal.taskQueues.serving,
+        data: { mode: 'generate', seed: 4 },
+        training: { objective: 'implicit', epochs: 30 },
+      },
+      'test input',
+    );
     const handle = await sys.temporal.workflow.start('retrainAndDeploy', {
       taskQueue: sys.config.temporal.taskQueues.training,
       workflowId,
@@ -122,6 +137,8 @@ describe('Temporal web UI inspection of a run', () => {
       /release the deploy lock/,
     ]);
     const query = encodeURIComponent(`RecommenderSlot="${result.slot}" AND WorkflowType="retrainAndDeploy"`);
-    await visit(`${sys.config.temporal.uiUrl}/namespaces/${sys.config.temporal.namespace}/workflows?query=${query}`, 'workflow-list.png', [new RegExp(workflowId)]);
+    await visit(`${sys.config.temporal.uiUrl}/namespaces/${sys.config.temporal.namespace}/workflows?query=${query}`, 'workflow-list.png', [
+      new RegExp(workflowId),
+    ]);
   }, 300_000);
 });

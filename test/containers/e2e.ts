@@ -62,7 +62,8 @@ async function run(): Promise<void> {
     await temporal.connection.close();
   }
   const runSeconds = (Date.now() - started) / 1000;
-  if (result.outcome !== 'deployed') throw new Error(`retrainAndDeploy ended '${result.outcome}', not 'deployed': ${JSON.stringify(result)}`);
+  if (result.outcome !== 'deployed')
+    throw new Error(`retrainAndDeploy ended '${result.outcome}', not 'deployed': ${JSON.stringify(result)}`);
   const deployed = `${result.slot}/${result.version}`;
   log(`deployed ${deployed} in ${runSeconds.toFixed(1)} s: ${result.url} (HR@10 ${result.metrics?.hitRate10})`);
 
@@ -79,8 +80,15 @@ async function run(): Promise<void> {
       const before = tracker.all().length;
       tracker.expect((await sendAll(producer, 5)).sent);
       await tracker.drain(15_000);
-      if (tracker.all().slice(before).some((a) => modelOf(a.result) === deployed)) break;
-      if (Date.now() > deadline) throw new Error(`no result from the deployed model ${deployed} within 90 s: ${JSON.stringify(tracker.stats())}`);
+      if (
+        tracker
+          .all()
+          .slice(before)
+          .some((a) => modelOf(a.result) === deployed)
+      )
+        break;
+      if (Date.now() > deadline)
+        throw new Error(`no result from the deployed model ${deployed} within 90 s: ${JSON.stringify(tracker.stats())}`);
     }
     const batchStart = Date.now();
     const { sent } = await sendAll(producer, FINAL_BATCH);

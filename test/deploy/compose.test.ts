@@ -52,7 +52,14 @@ describe('Compose: the whole system on one host', () => {
   it('loads with the project slots by default and with TF Serving under the tfserving profile', () => {
     expect(Object.keys(slots.services).sort()).toEqual([...INFRA, ...PROJECT, 'slot-recommender', 'slot-recommender1'].sort());
     expect(Object.keys(tfserving.services).sort()).toEqual(
-      [...INFRA, ...PROJECT, 'tfserving-recommender', 'tfserving-recommender1', 'tfserving-sync-recommender', 'tfserving-sync-recommender1'].sort(),
+      [
+        ...INFRA,
+        ...PROJECT,
+        'tfserving-recommender',
+        'tfserving-recommender1',
+        'tfserving-sync-recommender',
+        'tfserving-sync-recommender1',
+      ].sort(),
     );
     // --profile on the command line wins like COMPOSE_PROFILES from the shell
     expect(Object.keys(load(['-profile', 'tfserving']).project!.services)).toContain('tfserving-recommender1');
@@ -111,8 +118,11 @@ describe('Compose: the whole system on one host', () => {
       expect(s.environment?.SLOT_HOST).toBe('0.0.0.0');
       expect(s.command).toEqual(['--slot', name.replace('slot-', '')]);
     }
-    for (const name of ['tfserving-recommender', 'tfserving-recommender1']) expect(tfserving.services[name].network_mode).toBe('service:slots');
-    const restPorts = ['tfserving-recommender', 'tfserving-recommender1'].map((n) => tfserving.services[n].command!.find((a) => a.startsWith('--rest_api_port=')));
+    for (const name of ['tfserving-recommender', 'tfserving-recommender1'])
+      expect(tfserving.services[name].network_mode).toBe('service:slots');
+    const restPorts = ['tfserving-recommender', 'tfserving-recommender1'].map((n) =>
+      tfserving.services[n].command!.find((a) => a.startsWith('--rest_api_port=')),
+    );
     expect(restPorts).toEqual(['--rest_api_port=8501', '--rest_api_port=8502']);
     expect(slots.services.slots.ports?.map((p) => [p.host_ip, p.published, p.target])).toEqual([
       ['127.0.0.1', '8501', 8501],
@@ -123,7 +133,8 @@ describe('Compose: the whole system on one host', () => {
   it('starts the workers only after the one-shot set-up jobs succeeded', () => {
     for (const w of ['training-worker', 'serving-worker']) {
       const deps = slots.services[w].depends_on ?? {};
-      for (const init of ['temporal-init', 'kafka-init', 'minio-init']) expect(deps[init]?.condition, `${w} -> ${init}`).toBe('service_completed_successfully');
+      for (const init of ['temporal-init', 'kafka-init', 'minio-init'])
+        expect(deps[init]?.condition, `${w} -> ${init}`).toBe('service_completed_successfully');
     }
     expect(slots.services['schedule-init'].depends_on?.['temporal-init']?.condition).toBe('service_completed_successfully');
     for (const s of ['postgresql', 'temporal', 'kafka', 'minio']) expect(slots.services[s].healthcheck?.test?.length, s).toBeGreaterThan(0);
@@ -138,7 +149,8 @@ describe('Compose: the whole system on one host', () => {
       expect(r.status, `${f}: ${r.stderr}`).toBe(0);
     }
     const topics = fs.readFileSync(path.join(init, 'kafka-topics.sh'), 'utf8');
-    for (const t of ['TOPIC_REQUESTS:-mdata', 'TOPIC_MODELS:-models', 'TOPIC_RESULTS:-recommendations', 'TOPIC_DLQ:-mdata-dlq']) expect(topics).toContain(t);
+    for (const t of ['TOPIC_REQUESTS:-mdata', 'TOPIC_MODELS:-models', 'TOPIC_RESULTS:-recommendations', 'TOPIC_DLQ:-mdata-dlq'])
+      expect(topics).toContain(t);
     expect(topics).toMatch(/TOPIC_MODELS:-models}" 1 --config retention\.ms=-1/);
     expect(fs.readFileSync(path.join(init, 'schedule.sh'), 'utf8')).toMatch(/node dist\/cli\/main\.js schedule create/);
     expect(fs.readFileSync(path.join(init, 'minio-buckets.sh'), 'utf8')).toMatch(/mc mb --ignore-existing/);

@@ -61,7 +61,11 @@ describe('Dockerfile', () => {
     expect(byName.slot.cmd).toEqual(['--slot', 'recommender']);
     expect(byName.slot.env?.SLOT_HOST).toBe('0.0.0.0');
     expect(byName['serving-worker'].expose).toEqual(['8090']);
-    for (const [target, kind] of [['training-worker', 'temporal'], ['serving-worker', 'model-server'], ['slot', 'slot']]) {
+    for (const [target, kind] of [
+      ['training-worker', 'temporal'],
+      ['serving-worker', 'model-server'],
+      ['slot', 'slot'],
+    ]) {
       expect(byName[target].healthcheck, target).toEqual(['CMD', 'node', '/app/deploy/docker/healthcheck.mjs', kind]);
     }
     // non-root, numeric (Kubernetes' runAsNonRoot can verify it)
@@ -152,7 +156,12 @@ describe('healthcheck.mjs (the images’ HEALTHCHECK and the Kubernetes exec pro
 
   it('slot: healthy on 200 from /healthz at the slot port from SLOT_NAMES/SLOT_PORTS, unhealthy otherwise', async () => {
     status = 200;
-    const env = { HEALTHCHECK_SLOT: 'recommender1', SLOT_NAMES: 'recommender,recommender1', SLOT_PORTS: `${closedPort},${port}`, SLOT_HOST: '0.0.0.0' };
+    const env = {
+      HEALTHCHECK_SLOT: 'recommender1',
+      SLOT_NAMES: 'recommender,recommender1',
+      SLOT_PORTS: `${closedPort},${port}`,
+      SLOT_HOST: '0.0.0.0',
+    };
     const ok = await healthcheck(['slot'], env);
     expect(ok, ok.out).toMatchObject({ status: 0 });
     expect(ok.out).toContain(`http://127.0.0.1:${port}/healthz`);

@@ -44,11 +44,22 @@ type Container = {
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   startupProbe?: Probe;
-  securityContext?: { runAsNonRoot?: boolean; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[] };
+  };
 };
 type Probe = { httpGet?: { path: string; port: string | number }; exec?: { command: string[] }; tcpSocket?: unknown };
 type PodSpec = { containers: Container[]; initContainers?: Container[]; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number } };
-type Workload = K8sObject & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: PodSpec } } };
+type Workload = K8sObject & {
+  spec: {
+    replicas?: number;
+    selector: { matchLabels: Record<string, string> };
+    template: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+  };
+};
 
 const rendered = new Map<string, string>();
 const reports = new Map<string, ValidationReport>();
@@ -77,11 +88,21 @@ export function strimziProblems(objects: K8sObject[], topicNames: string[]): str
   }
   if (kafkas.length !== 1) return [...problems, `expected one Kafka, found ${kafkas.length}`];
   const kafka = kafkas[0] as K8sObject & {
-    spec: { kafka: { version: string; metadataVersion?: string; listeners: { name: string; port: number; type: string; tls: boolean }[]; config: Record<string, unknown> }; zookeeper?: unknown; entityOperator?: { topicOperator?: unknown } };
+    spec: {
+      kafka: {
+        version: string;
+        metadataVersion?: string;
+        listeners: { name: string; port: number; type: string; tls: boolean }[];
+        config: Record<string, unknown>;
+      };
+      zookeeper?: unknown;
+      entityOperator?: { topicOperator?: unknown };
+    };
   };
   const cluster = kafka.metadata.name;
   const ann = kafka.metadata.annotations ?? {};
-  if (ann['strimzi.io/kraft'] !== 'enabled' || ann['strimzi.io/node-pools'] !== 'enabled') problems.push('Kafka: KRaft/node-pool annotations missing (required up to Strimzi 0.47)');
+  if (ann['strimzi.io/kraft'] !== 'enabled' || ann['strimzi.io/node-pools'] !== 'enabled')
+    problems.push('Kafka: KRaft/node-pool annotations missing (required up to Strimzi 0.47)');
   if (kafka.spec.zookeeper !== undefined) problems.push('Kafka: has a zookeeper section (KRaft only)');
   if (!/^\d+\.\d+\.\d+$/.test(kafka.spec.kafka.version)) problems.push(`Kafka: version ${kafka.spec.kafka.version} not pinned`);
   const plain = kafka.spec.kafka.listeners.find((l) => l.type === 'internal' && !l.tls);
@@ -89,10 +110,14 @@ export function strimziProblems(objects: K8sObject[], topicNames: string[]): str
   if (kafka.spec.entityOperator?.topicOperator === undefined) problems.push('Kafka: no topic operator for the KafkaTopics');
   if (pools.length === 0) problems.push('no KafkaNodePool');
   let brokers = 0;
-  for (const p of pools as (K8sObject & { spec: { replicas: number; roles: string[]; storage: { type: string; volumes?: { kraftMetadata?: string }[] } } })[]) {
-    if (p.metadata.labels?.['strimzi.io/cluster'] !== cluster) problems.push(`KafkaNodePool/${p.metadata.name}: not labelled strimzi.io/cluster=${cluster}`);
+  for (const p of pools as (K8sObject & {
+    spec: { replicas: number; roles: string[]; storage: { type: string; volumes?: { kraftMetadata?: string }[] } };
+  })[]) {
+    if (p.metadata.labels?.['strimzi.io/cluster'] !== cluster)
+      problems.push(`KafkaNodePool/${p.metadata.name}: not labelled strimzi.io/cluster=${cluster}`);
     if (!Number.isInteger(p.spec.replicas) || p.spec.replicas < 1) problems.push(`KafkaNodePool/${p.metadata.name}: replicas`);
-    if (!p.spec.roles.every((r) => ['broker', 'controller'].includes(r))) problems.push(`KafkaNodePool/${p.metadata.name}: roles ${p.spec.roles.join(',')}`);
+    if (!p.spec.roles.every((r) => ['broker', 'controller'].includes(r)))
+      problems.push(`KafkaNodePool/${p.metadata.name}: roles ${p.spec.roles.join(',')}`);
     if (p.spec.roles.includes('broker')) brokers += p.spec.replicas;
   }
   if (!pools.some((p) => (p.spec as { roles: string[] }).roles.includes('controller'))) problems.push('no KRaft controller node pool');
@@ -100,12 +125,16 @@ export function strimziProblems(objects: K8sObject[], topicNames: string[]): str
   const minIsr = Number(kafka.spec.kafka.config['min.insync.replicas'] ?? 1);
   if (rf > brokers || minIsr > rf) problems.push(`Kafka: replication ${rf} / min.insync ${minIsr} with ${brokers} brokers`);
   const seen = new Set<string>();
-  for (const t of topics as (K8sObject & { spec: { topicName?: string; partitions: number; replicas: number; config?: Record<string, unknown> } })[]) {
+  for (const t of topics as (K8sObject & {
+    spec: { topicName?: string; partitions: number; replicas: number; config?: Record<string, unknown> };
+  })[]) {
     const name = t.spec.topicName ?? t.metadata.name;
     seen.add(name);
-    if (t.metadata.labels?.['strimzi.io/cluster'] !== cluster) problems.push(`KafkaTopic/${name}: not labelled strimzi.io/cluster=${cluster}`);
+    if (t.metadata.labels?.['strimzi.io/cluster'] !== cluster)
+      problems.push(`KafkaTopic/${name}: not labelled strimzi.io/cluster=${cluster}`);
     if (!Number.isInteger(t.spec.partitions) || t.spec.partitions < 1) problems.push(`KafkaTopic/${name}: partitions ${t.spec.partitions}`);
-    if (!Number.isInteger(t.spec.replicas) || t.spec.replicas < 1 || t.spec.replicas > brokers) problems.push(`KafkaTopic/${name}: replicas ${t.spec.replicas} with ${brokers} brokers`);
+    if (!Number.isInteger(t.spec.replicas) || t.spec.replicas < 1 || t.spec.replicas > brokers)
+      problems.push(`KafkaTopic/${name}: replicas ${t.spec.replicas} with ${brokers} brokers`);
     if (t.spec.replicas < minIsr) problems.push(`KafkaTopic/${name}: replicas ${t.spec.replicas} < min.insync.replicas ${minIsr}`);
   }
   for (const n of topicNames) if (!seen.has(n)) problems.push(`no KafkaTopic for ${n}`);
@@ -212,7 +241,11 @@ describe('Kubernetes manifests: what the system needs', () => {
           expect(c.securityContext?.capabilities?.drop, where).toEqual(['ALL']);
           // named HTTP probe ports exist on the container
           for (const p of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
-            if (p?.httpGet) expect(c.ports?.some((x) => x.name === p.httpGet!.port || x.containerPort === p.httpGet!.port), where).toBe(true);
+            if (p?.httpGet)
+              expect(
+                c.ports?.some((x) => x.name === p.httpGet!.port || x.containerPort === p.httpGet!.port),
+                where,
+              ).toBe(true);
             if (p?.exec) expect(p.exec.command.slice(0, 2)).toEqual(['node', '/app/deploy/docker/healthcheck.mjs']);
           }
         }
@@ -228,14 +261,26 @@ describe('Kubernetes manifests: what the system needs', () => {
       ['recommender1', 'recommender-slot:0.1.0', ['--slot', 'recommender1'], [8502]],
     ]);
     for (const c of slots) expect(c.env?.find((e) => e.name === 'SLOT_HOST')?.value).toBe('0.0.0.0');
-    const svc = find<K8sObject & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } }>(objects, 'Service', 'recommender-slots');
-    expect(svc.spec.ports.map((p) => [p.port, p.targetPort])).toEqual([[8501, 'recommender'], [8502, 'recommender1']]);
+    const svc = find<K8sObject & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } }>(
+      objects,
+      'Service',
+      'recommender-slots',
+    );
+    expect(svc.spec.ports.map((p) => [p.port, p.targetPort])).toEqual([
+      [8501, 'recommender'],
+      [8502, 'recommender1'],
+    ]);
     expect(matches(svc.spec.selector, find<Workload>(objects, 'Deployment', 'slots').spec.template.metadata.labels)).toBe(true);
-    expect(find<Workload>(objects, 'Deployment', 'training-worker').spec.template.spec.containers[0].image).toBe('recommender-training-worker:0.1.0');
-    expect(find<Workload>(objects, 'Deployment', 'serving-worker').spec.template.spec.containers[0].image).toBe('recommender-serving-worker:0.1.0');
+    expect(find<Workload>(objects, 'Deployment', 'training-worker').spec.template.spec.containers[0].image).toBe(
+      'recommender-training-worker:0.1.0',
+    );
+    expect(find<Workload>(objects, 'Deployment', 'serving-worker').spec.template.spec.containers[0].image).toBe(
+      'recommender-serving-worker:0.1.0',
+    );
     // production: registry images, never :latest
     for (const d of docs('overlays/production').filter((o) => o.kind === 'Deployment') as Workload[]) {
-      for (const c of d.spec.template.spec.containers) expect(c.image).toMatch(/^registry\.example\.internal\/recommender\/[a-z-]+:\d+\.\d+\.\d+$/);
+      for (const c of d.spec.template.spec.containers)
+        expect(c.image).toMatch(/^registry\.example\.internal\/recommender\/[a-z-]+:\d+\.\d+\.\d+$/);
     }
   });
 
@@ -257,7 +302,9 @@ describe('Kubernetes manifests: what the system needs', () => {
       const unknown = Object.keys(data).filter((v) => !known.has(v) && !v.startsWith('TF_'));
       expect(unknown, `${k}: variables src/config.ts does not read`).toEqual([]);
       // every non-credential variable is set explicitly
-      const missing = [...known].filter((v) => !v.startsWith('MINIO_ACCESS') && !v.startsWith('MINIO_SECRET') && !v.startsWith('TEMPORAL_TLS_') && !(v in data));
+      const missing = [...known].filter(
+        (v) => !v.startsWith('MINIO_ACCESS') && !v.startsWith('MINIO_SECRET') && !v.startsWith('TEMPORAL_TLS_') && !(v in data),
+      );
       expect(missing, k).toEqual([]);
       const cfg = loadConfig({ ...data, MINIO_ACCESS_KEY: 'k', MINIO_SECRET_KEY: 's' });
       expect(cfg.slots.map((s) => s.baseUrl)).toEqual(['http://recommender-slots:8501', 'http://recommender-slots:8502']);
@@ -267,7 +314,9 @@ describe('Kubernetes manifests: what the system needs', () => {
         for (const c of d.spec.template.spec.containers) {
           if (c.image.startsWith('minio/')) continue;
           expect(c.envFrom?.map((e) => e.configMapRef?.name)).toContain(cm!.metadata.name);
-          const secretRefs = (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef.name, e.valueFrom!.secretKeyRef.key]);
+          const secretRefs = (c.env ?? [])
+            .filter((e) => e.valueFrom?.secretKeyRef)
+            .map((e) => [e.name, e.valueFrom!.secretKeyRef.name, e.valueFrom!.secretKeyRef.key]);
           expect(secretRefs.map((s) => s[0]).sort(), `${k} ${d.metadata.name}/${c.name}`).toEqual(['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY']);
           const secretName = secretRefs[0][1]!;
           if (k === 'overlays/demo') {
@@ -286,20 +335,28 @@ describe('Kubernetes manifests: what the system needs', () => {
   it('autoscaling and disruption budgets cover the workloads', () => {
     const objects = docs('base');
     const deployments = objects.filter((o) => o.kind === 'Deployment') as Workload[];
-    const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler') as (K8sObject & { spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number } })[];
+    const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler') as (K8sObject & {
+      spec: { scaleTargetRef: { kind: string; name: string }; minReplicas: number; maxReplicas: number };
+    })[];
     expect(hpas.map((h) => h.spec.scaleTargetRef.name).sort()).toEqual(['serving-worker', 'slots']);
     for (const h of hpas) {
-      expect(deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name && h.spec.scaleTargetRef.kind === 'Deployment')).toBe(true);
+      expect(deployments.some((d) => d.metadata.name === h.spec.scaleTargetRef.name && h.spec.scaleTargetRef.kind === 'Deployment')).toBe(
+        true,
+      );
       expect(h.spec.minReplicas).toBeGreaterThanOrEqual(2);
       expect(h.spec.maxReplicas).toBeGreaterThan(h.spec.minReplicas);
     }
-    const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget') as (K8sObject & { spec: { selector: { matchLabels: Record<string, string> } } })[];
+    const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget') as (K8sObject & {
+      spec: { selector: { matchLabels: Record<string, string> } };
+    })[];
     for (const d of deployments) {
       const covering = pdbs.filter((p) => matches(p.spec.selector.matchLabels, d.spec.template.metadata.labels));
       expect(covering.length, `PDB for ${d.metadata.name}`).toBe(1);
     }
     // the model server scales to at most one consumer per mdata partition
-    const mdata = docs('infra/kafka').find((o) => o.kind === 'KafkaTopic' && o.metadata.name === 'mdata') as K8sObject & { spec: { partitions: number } };
+    const mdata = docs('infra/kafka').find((o) => o.kind === 'KafkaTopic' && o.metadata.name === 'mdata') as K8sObject & {
+      spec: { partitions: number };
+    };
     const serving = hpas.find((h) => h.spec.scaleTargetRef.name === 'serving-worker')!;
     expect(serving.spec.maxReplicas).toBeLessThanOrEqual(mdata.spec.partitions);
   });
@@ -331,10 +388,18 @@ describe('Kubernetes manifests: what the system needs', () => {
       expect(strimziProblems(docs(k), topics), k).toEqual([]);
     }
     const kafkaObjects = docs('infra/kafka');
-    const kafka = find<K8sObject & { spec: { kafka: { listeners: { port: number; tls: boolean }[] } } }>(kafkaObjects, 'Kafka', 'recommender');
+    const kafka = find<K8sObject & { spec: { kafka: { listeners: { port: number; tls: boolean }[] } } }>(
+      kafkaObjects,
+      'Kafka',
+      'recommender',
+    );
     // KAFKA_BROKERS names the bootstrap Service Strimzi creates for this cluster and listener
     expect(data.KAFKA_BROKERS).toBe(`${kafka.metadata.name}-kafka-bootstrap:${kafka.spec.kafka.listeners.find((l) => !l.tls)!.port}`);
-    const models = find<K8sObject & { spec: { partitions: number; config: Record<string, unknown> } }>(kafkaObjects, 'KafkaTopic', 'models');
+    const models = find<K8sObject & { spec: { partitions: number; config: Record<string, unknown> } }>(
+      kafkaObjects,
+      'KafkaTopic',
+      'models',
+    );
     expect(models.spec.partitions).toBe(1);
     expect(models.spec.config['retention.ms']).toBe(-1);
     // and the structural check fails when it should
@@ -342,7 +407,10 @@ describe('Kubernetes manifests: what the system needs', () => {
     const topic = broken.find((o) => o.kind === 'KafkaTopic' && o.metadata.name === 'recommendations')!;
     delete topic.metadata.labels!['strimzi.io/cluster'];
     (topic.spec as { replicas: number }).replicas = 5;
-    const problems = strimziProblems(broken.filter((o) => o.metadata.name !== 'mdata-dlq'), topics);
+    const problems = strimziProblems(
+      broken.filter((o) => o.metadata.name !== 'mdata-dlq'),
+      topics,
+    );
     expect(problems).toEqual(
       expect.arrayContaining([
         'KafkaTopic/recommendations: not labelled strimzi.io/cluster=recommender',
@@ -354,7 +422,15 @@ describe('Kubernetes manifests: what the system needs', () => {
 
   it('Temporal Helm values: PostgreSQL persistence, the default namespace, the frontend address the workers use', () => {
     const [values] = yamlDocuments<{
-      server: { config: { persistence: { numHistoryShards: number; datastores: Record<string, { sql: { pluginName: string; existingSecret: string; password?: string } }> }; namespaces: { create: boolean; namespace: { name: string }[] } } };
+      server: {
+        config: {
+          persistence: {
+            numHistoryShards: number;
+            datastores: Record<string, { sql: { pluginName: string; existingSecret: string; password?: string } }>;
+          };
+          namespaces: { create: boolean; namespace: { name: string }[] };
+        };
+      };
       web: { enabled: boolean };
     }>(path.join(K8S, 'infra/temporal/values.yaml'));
     const p = values.server.config.persistence;

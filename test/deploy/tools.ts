@@ -115,7 +115,10 @@ export function scratchDir(prefix: string): string {
 /** The environment variable names src/config.ts reads (its zod schema's keys). */
 export function configVariables(): Set<string> {
   const source = fs.readFileSync(path.join(REPO, 'src/config.ts'), 'utf8');
-  const body = source.slice(source.indexOf('const schema = z.object({'), source.indexOf('});', source.indexOf('const schema = z.object({')));
+  const body = source.slice(
+    source.indexOf('const schema = z.object({'),
+    source.indexOf('});', source.indexOf('const schema = z.object({')),
+  );
   return new Set([...body.matchAll(/^\s{2}([A-Z][A-Z0-9_]+):/gm)].map((m) => m[1]));
 }
 

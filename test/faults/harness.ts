@@ -84,7 +84,12 @@ export class FaultRig {
   }
 
   /** Polls the run's status until `pred` holds. */
-  async waitFor(handle: WorkflowHandle, pred: (step: Step | undefined, batch: number) => boolean, timeoutMs = 120_000, everyMs = 50): Promise<void> {
+  async waitFor(
+    handle: WorkflowHandle,
+    pred: (step: Step | undefined, batch: number) => boolean,
+    timeoutMs = 120_000,
+    everyMs = 50,
+  ): Promise<void> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const p = await readProgress(handle);

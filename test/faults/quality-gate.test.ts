@@ -24,14 +24,20 @@ describe('fault 8: a worse model', () => {
     const good = (await (await rig.start({ ...SMALL_RUN, gate: {} })).result()) as RetrainAndDeployResult;
     expect(good.outcome).toBe('deployed');
     const before = await readDeploymentState(rig.sys.minio, registryLocation(rig.sys.config));
-    const worse = (await (await rig.start({ ...SMALL_RUN, data: { mode: 'existing' }, training: { objective: 'seed', epochs: 2 }, gate: {} })).result()) as RetrainAndDeployResult;
+    const worse = (await (
+      await rig.start({ ...SMALL_RUN, data: { mode: 'existing' }, training: { objective: 'seed', epochs: 2 }, gate: {} })
+    ).result()) as RetrainAndDeployResult;
     expect(worse.outcome).toBe('rejected');
     expect(worse.reason).toMatch(/worse than the active model's/);
     const after = await readDeploymentState(rig.sys.minio, registryLocation(rig.sys.config));
     expect(after.history).toEqual(before.history);
     for (const slot of rig.sys.config.slots) {
-      expect(Math.max(0, ...(await listVersions(rig.sys.minio, rig.sys.config.buckets.models, slot.name)))).toBeLessThanOrEqual(good.version!);
+      expect(Math.max(0, ...(await listVersions(rig.sys.minio, rig.sys.config.buckets.models, slot.name)))).toBeLessThanOrEqual(
+        good.version!,
+      );
     }
-    expect((await readDescriptors(rig.sys.kafka, rig.sys.config.topics.models)).map((d) => d.key)).toEqual([`${good.slot}/${good.version}`]);
+    expect((await readDescriptors(rig.sys.kafka, rig.sys.config.topics.models)).map((d) => d.key)).toEqual([
+      `${good.slot}/${good.version}`,
+    ]);
   });
 });

@@ -30,7 +30,14 @@ async function restartSlot(i: 0 | 1): Promise<void> {
   const old = rig.sys.slots[i];
   const port = Number(new URL(old.url).port);
   await old.close();
-  rig.sys.slots[i] = await startSlotServer({ name: rig.sys.config.slots[i].name, host: '127.0.0.1', port, client: rig.sys.minio, bucket: rig.sys.config.buckets.models, pollIntervalMs: 300 });
+  rig.sys.slots[i] = await startSlotServer({
+    name: rig.sys.config.slots[i].name,
+    host: '127.0.0.1',
+    port,
+    client: rig.sys.minio,
+    bucket: rig.sys.config.buckets.models,
+    pollIntervalMs: 300,
+  });
 }
 
 describe('serving-side faults', () => {
@@ -59,7 +66,9 @@ describe('serving-side faults', () => {
     const before = rig.tracker!.stats().answered;
     const handle = await rig.start({ ...SMALL_RUN, data: { mode: 'append-day' }, readinessTimeoutSeconds: 15 });
     const err = await handle.result().catch((e: unknown) => e);
-    expect(failureMessages(err)).toMatch(new RegExp(`standby slot ${standby.name} did not serve version \\d+: .*before the deadline.*the active slot keeps serving`));
+    expect(failureMessages(err)).toMatch(
+      new RegExp(`standby slot ${standby.name} did not serve version \\d+: .*before the deadline.*the active slot keeps serving`),
+    );
     const status = await handle.query('status');
     expect(status).toMatchObject({ outcome: 'failed' });
     // the exported version was removed again; requests went on being answered by the active slot

@@ -11,7 +11,10 @@ import { listKeys, removeKeys } from '../../src/storage/objects';
 export async function uploadVersionDir(client: Client, bucket: string, slot: string, version: number, dir: string): Promise<void> {
   const paths = ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb'];
   // the exporter's warm-up records, when the directory has them
-  const hasWarmup = await fs.stat(path.join(dir, WARMUP_FILE)).then(() => true, () => false);
+  const hasWarmup = await fs.stat(path.join(dir, WARMUP_FILE)).then(
+    () => true,
+    () => false,
+  );
   if (hasWarmup) paths.splice(2, 0, WARMUP_FILE);
   const files = await Promise.all(
     paths.map(async (p) => {

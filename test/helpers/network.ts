@@ -12,7 +12,14 @@ function seeded(seed: number): () => number {
   };
 }
 
-export function randomWeights(users: number, products: number, dim = 8, hidden = 6, seed = 1, outputActivation: OutputActivation = 'sigmoid'): NetworkWeights {
+export function randomWeights(
+  users: number,
+  products: number,
+  dim = 8,
+  hidden = 6,
+  seed = 1,
+  outputActivation: OutputActivation = 'sigmoid',
+): NetworkWeights {
   const r = seeded(seed);
   const fill = (n: number) => Float32Array.from({ length: n }, () => r() - 0.5);
   return {
@@ -26,7 +33,10 @@ export function randomWeights(users: number, products: number, dim = 8, hidden =
 
 export function forward(w: NetworkWeights, user: number, product: number): number {
   const d = w.userEmbedding.dim;
-  const x = [...w.userEmbedding.values.subarray(user * d, user * d + d), ...w.productEmbedding.values.subarray(product * d, product * d + d)];
+  const x = [
+    ...w.userEmbedding.values.subarray(user * d, user * d + d),
+    ...w.productEmbedding.values.subarray(product * d, product * d + d),
+  ];
   const h = Array.from({ length: w.hidden.units }, (_, j) => {
     let s = w.hidden.bias[j];
     for (let i = 0; i < x.length; i++) s += x[i] * w.hidden.kernel[i * w.hidden.units + j];

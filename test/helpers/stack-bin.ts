@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-const stackHome = process.env.RECO_STACK_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'recommender-stack');
+const stackHome =
+  process.env.RECO_STACK_HOME ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'recommender-stack');
 
 export const TEMPORAL_BIN = path.join(stackHome, 'bin', 'temporal');
 export const TCTL_BIN = path.join(stackHome, 'bin', 'tctl');

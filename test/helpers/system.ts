@@ -38,7 +38,9 @@ export async function startTestSystem(
     options.slots === false
       ? []
       : await Promise.all(
-          slotNames.map((name) => startSlotServer({ name, host: '127.0.0.1', port: 0, client: minio, bucket: base.buckets.models, pollIntervalMs: 300 })),
+          slotNames.map((name) =>
+            startSlotServer({ name, host: '127.0.0.1', port: 0, client: minio, bucket: base.buckets.models, pollIntervalMs: 300 }),
+          ),
         );
   const ports = slots.length ? slots.map((s) => new URL(s.url).port) : ['1', '2'];
   const env: NodeJS.ProcessEnv = {

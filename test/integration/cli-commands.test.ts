@@ -33,14 +33,23 @@ describe('command lines of the README', () => {
   it('temporal schedule create, trigger: the scheduled run deploys', async () => {
     const scheduleId = `it-${sys.id}-schedule`;
     await run(TEMPORAL_BIN, [
-      'schedule', 'create', ...address(),
-      '--schedule-id', scheduleId,
-      '--interval', '1h',
-      '--overlap-policy', 'Skip',
-      '--workflow-id', `it-${sys.id}-scheduled`,
-      '--type', 'retrainAndDeploy',
-      '--task-queue', sys.config.temporal.taskQueues.training,
-      '--input', input(),
+      'schedule',
+      'create',
+      ...address(),
+      '--schedule-id',
+      scheduleId,
+      '--interval',
+      '1h',
+      '--overlap-policy',
+      'Skip',
+      '--workflow-id',
+      `it-${sys.id}-scheduled`,
+      '--type',
+      'retrainAndDeploy',
+      '--task-queue',
+      sys.config.temporal.taskQueues.training,
+      '--input',
+      input(),
     ]);
     try {
       await run(TEMPORAL_BIN, ['schedule', 'trigger', ...address(), '--schedule-id', scheduleId]);
@@ -61,15 +70,41 @@ describe('command lines of the README', () => {
 
   it('temporal workflow start: a run deploys', async () => {
     const workflowId = `it-${sys.id}-cli-start`;
-    await run(TEMPORAL_BIN, ['workflow', 'start', ...address(), '--type', 'retrainAndDeploy', '--task-queue', sys.config.temporal.taskQueues.training, '--workflow-id', workflowId, '--input', input()]);
+    await run(TEMPORAL_BIN, [
+      'workflow',
+      'start',
+      ...address(),
+      '--type',
+      'retrainAndDeploy',
+      '--task-queue',
+      sys.config.temporal.taskQueues.training,
+      '--workflow-id',
+      workflowId,
+      '--input',
+      input(),
+    ]);
     expect(await resultOf(workflowId)).toMatchObject({ outcome: 'deployed' });
   });
 
   it('tctl workflow start: a run deploys', async () => {
     const workflowId = `it-${sys.id}-tctl-start`;
     const out = await run(TCTL_BIN, [
-      '--address', sys.config.temporal.address, '--namespace', sys.config.temporal.namespace,
-      'workflow', 'start', '--tq', sys.config.temporal.taskQueues.training, '--wt', 'retrainAndDeploy', '-w', workflowId, '-i', input(), '--et', '3600',
+      '--address',
+      sys.config.temporal.address,
+      '--namespace',
+      sys.config.temporal.namespace,
+      'workflow',
+      'start',
+      '--tq',
+      sys.config.temporal.taskQueues.training,
+      '--wt',
+      'retrainAndDeploy',
+      '-w',
+      workflowId,
+      '-i',
+      input(),
+      '--et',
+      '3600',
     ]);
     expect(out).toMatch(/Started Workflow Id/i);
     expect(await resultOf(workflowId)).toMatchObject({ outcome: 'deployed' });

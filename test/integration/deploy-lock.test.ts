@@ -55,7 +55,10 @@ describe('deploy lease in MinIO', () => {
     expect(key).toBe(`${prefix}/${n}/deploy.lock`);
     expect(await tryAcquire(minio, bucket, key, h('A'), { ttlMs: minute, liveness: running })).toMatchObject({ acquired: true });
     expect(await tryAcquire(minio, bucket, key, h('A'), { ttlMs: minute, liveness: running })).toMatchObject({ acquired: true });
-    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness: running })).toMatchObject({ acquired: false, heldBy: { holder: h('A') } });
+    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness: running })).toMatchObject({
+      acquired: false,
+      heldBy: { holder: h('A') },
+    });
     expect(await release(minio, bucket, key, h('B'))).toBe(false);
     expect(await renew(minio, bucket, key, h('B'), minute)).toBe(false);
     expect(await release(minio, bucket, key, h('A'))).toBe(true);
@@ -67,7 +70,10 @@ describe('deploy lease in MinIO', () => {
   it('is broken when Temporal says its holder is gone', async () => {
     const key = freshKey();
     await tryAcquire(minio, bucket, key, h('A'), { ttlMs: minute, liveness: running });
-    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness: gone })).toMatchObject({ acquired: true, brokeFrom: h('A') });
+    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness: gone })).toMatchObject({
+      acquired: true,
+      brokeFrom: h('A'),
+    });
     expect(await release(minio, bucket, key, h('A'))).toBe(false);
   });
 
@@ -79,7 +85,9 @@ describe('deploy lease in MinIO', () => {
       if (stale === 'expired') clock.t += 2 * minute;
       // only the old holder is gone; the winner is alive
       const liveness = async (holder: Holder): Promise<Liveness> => (stale === 'gone' && holder.workflowId === 'old' ? 'gone' : 'running');
-      const contenders = ['X', 'Y', 'Z', 'W'].map((id) => tryAcquire(minio, bucket, key, h(id), { ttlMs: minute, liveness, now: () => clock.t }));
+      const contenders = ['X', 'Y', 'Z', 'W'].map((id) =>
+        tryAcquire(minio, bucket, key, h(id), { ttlMs: minute, liveness, now: () => clock.t }),
+      );
       const results = await Promise.all(contenders);
       const winners = results.flatMap((r, i) => (r.acquired ? [['X', 'Y', 'Z', 'W'][i]] : []));
       expect(winners, stale).toHaveLength(1);
@@ -91,12 +99,17 @@ describe('deploy lease in MinIO', () => {
   it('a transient describe() error never breaks a live lease; an expired one is broken; renewal keeps it', async () => {
     const key = freshKey();
     const warnings: string[] = [];
-    const flaky = { workflow: { getHandle: () => ({ describe: () => Promise.reject(new Error('14 UNAVAILABLE: connection reset')) }) } } as unknown as Client;
+    const flaky = {
+      workflow: { getHandle: () => ({ describe: () => Promise.reject(new Error('14 UNAVAILABLE: connection reset')) }) },
+    } as unknown as Client;
     const liveness = holderLiveness({ temporal: flaky }, (m) => warnings.push(m));
     const clock = { t: Date.now() };
     const now = () => clock.t;
     await tryAcquire(minio, bucket, key, h('A'), { ttlMs: minute, liveness: running, now });
-    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness, now })).toMatchObject({ acquired: false, heldBy: { holder: h('A') } });
+    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness, now })).toMatchObject({
+      acquired: false,
+      heldBy: { holder: h('A') },
+    });
     expect(warnings).toEqual([expect.stringMatching(/lease stands/)]);
     // the holder renews: still its lease well past the first expiry
     clock.t += 50_000;
@@ -105,7 +118,11 @@ describe('deploy lease in MinIO', () => {
     expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness, now })).toMatchObject({ acquired: false });
     // it stops renewing (stuck): after the expiry anyone may take it, even while Temporal cannot be asked
     clock.t += minute;
-    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness, now })).toMatchObject({ acquired: true, brokeFrom: h('A'), why: expect.stringMatching(/expired/) });
+    expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness, now })).toMatchObject({
+      acquired: true,
+      brokeFrom: h('A'),
+      why: expect.stringMatching(/expired/),
+    });
     expect(await renew(minio, bucket, key, h('A'), minute, now)).toBe(false);
   });
 
@@ -119,10 +136,16 @@ describe('deploy lease in MinIO', () => {
       expect(await liveness(holder)).toBe('running');
       const key = freshKey();
       await tryAcquire(minio, bucket, key, holder, { ttlMs: minute, liveness: running });
-      expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness })).toMatchObject({ acquired: false, heldBy: { holder } });
+      expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness })).toMatchObject({
+        acquired: false,
+        heldBy: { holder },
+      });
       await handle.terminate('test over');
       expect(await liveness(holder)).toBe('gone');
-      expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness })).toMatchObject({ acquired: true, brokeFrom: holder });
+      expect(await tryAcquire(minio, bucket, key, h('B'), { ttlMs: minute, liveness })).toMatchObject({
+        acquired: true,
+        brokeFrom: holder,
+      });
       expect(await liveness({ workflowId: `never/started/${randomUUID()}`, runId: randomUUID() })).toBe('gone');
     } finally {
       await handle.terminate('test over').catch(() => undefined);

@@ -3,7 +3,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/messaging/kafka';
 import { publishDescriptorOnce, readDescriptors } from '../../src/messaging/model-descriptors';
-import { RECENT_DEPLOYMENTS, readDeploymentState, readFullHistory, recordDeployment, type RegistryLocation } from '../../src/registry/deployments';
+import {
+  RECENT_DEPLOYMENTS,
+  readDeploymentState,
+  readFullHistory,
+  recordDeployment,
+  type RegistryLocation,
+} from '../../src/registry/deployments';
 import { removeVersion } from '../../src/registry/model-versions';
 import { listVersions } from '../../src/model-store';
 import { createMinioClient } from '../../src/storage/minio-client';
@@ -45,7 +51,16 @@ describe('deployment registry in MinIO', () => {
 
   it('records deployments idempotently and keeps directory.txt on the standby slot', async () => {
     try {
-      const d = { slot: loc.slots[0], version: 90_001, url: 'http://x', metrics: metrics(0.3), kind: 'deploy' as const, workflowId: 'w', runId: `r-${run}`, deployedAt: new Date().toISOString() };
+      const d = {
+        slot: loc.slots[0],
+        version: 90_001,
+        url: 'http://x',
+        metrics: metrics(0.3),
+        kind: 'deploy' as const,
+        workflowId: 'w',
+        runId: `r-${run}`,
+        deployedAt: new Date().toISOString(),
+      };
       const first = await recordDeployment(minio, loc, d);
       const again = await recordDeployment(minio, loc, d);
       expect(first.active).toMatchObject({ slot: loc.slots[0], version: 90_001 });
@@ -77,7 +92,9 @@ describe('deployment registry: bounded state, conditional writes', () => {
       const after = await recordDeployment(minio, loc, deployment(5_000));
       const state = await readDeploymentState(minio, loc);
       const bytes = Buffer.byteLength(JSON.stringify(state));
-      console.log(`getDeploymentState after 5,000 deployments: ${bytes} bytes (full registry ${Buffer.byteLength(JSON.stringify({ history: await readFullHistory(minio, loc) }))} bytes)`);
+      console.log(
+        `getDeploymentState after 5,000 deployments: ${bytes} bytes (full registry ${Buffer.byteLength(JSON.stringify({ history: await readFullHistory(minio, loc) }))} bytes)`,
+      );
       expect(bytes).toBeLessThan(256 * 1024);
       expect(Buffer.byteLength(JSON.stringify(after))).toBeLessThan(256 * 1024);
       expect(state).toMatchObject({ active: { version: 5_000 }, recorded: 5_000, maxVersion: 5_000, standbySlot: loc.slots[1] });
@@ -109,7 +126,9 @@ describe('model URL publication on Kafka', () => {
     const second = await publishDescriptorOnce(kafka, topic, 'recommender1/7', d);
     expect(first.published).toBe(true);
     expect(second).toMatchObject({ published: false, offset: first.offset });
-    await expect(publishDescriptorOnce(kafka, topic, 'recommender1/7', { ...d, url: 'http://other' })).rejects.toThrow(/already published with another URL/);
+    await expect(publishDescriptorOnce(kafka, topic, 'recommender1/7', { ...d, url: 'http://other' })).rejects.toThrow(
+      /already published with another URL/,
+    );
     await publishDescriptorOnce(kafka, topic, 'recommender/8', { ...d, name: 'recommender', url: 'http://v8' });
     const all = await readDescriptors(kafka, topic);
     expect(all.map((x) => x.key)).toEqual(['recommender1/7', 'recommender/8']);

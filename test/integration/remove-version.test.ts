@@ -24,7 +24,11 @@ describe('removeModelVersion', () => {
     const { removeModelVersion } = registryActivities({ config: sys.config, minio: sys.minio, kafka: sys.kafka });
     const slot = sys.config.slots[0].name;
     for (const v of [1, 2]) await sys.minio.putObject(sys.config.buckets.models, `${slot}/${v}/saved_model.pb`, Buffer.from('x'));
-    await publishDescriptorOnce(sys.kafka, sys.config.topics.models, `${slot}/2`, { name: slot, description: 'v2', url: 'http://x/v1/models/s/versions/2:predict' });
+    await publishDescriptorOnce(sys.kafka, sys.config.topics.models, `${slot}/2`, {
+      name: slot,
+      description: 'v2',
+      url: 'http://x/v1/models/s/versions/2:predict',
+    });
     const env = new MockActivityEnvironment();
     expect(await env.run(removeModelVersion, { slot, version: 1 })).toEqual({ removed: 1 });
     expect(await env.run(removeModelVersion, { slot, version: 2 })).toEqual({ removed: 0 });

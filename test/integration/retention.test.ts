@@ -31,7 +31,16 @@ describe('applyRetention', () => {
     for (const v of [1, 3, 5]) await uploadVersionDir(sys.minio, loc.modelsBucket, a, v, dir);
     for (const v of [2, 4, 6]) await uploadVersionDir(sys.minio, loc.modelsBucket, b, v, dir);
     const metrics = {} as Parameters<typeof recordDeployment>[2]['metrics'];
-    const dep = (slot: string, version: number) => ({ slot, version, url: `http://x/${slot}/${version}`, metrics, kind: 'deploy' as const, workflowId: 'w', runId: `r${version}`, deployedAt: new Date().toISOString() });
+    const dep = (slot: string, version: number) => ({
+      slot,
+      version,
+      url: `http://x/${slot}/${version}`,
+      metrics,
+      kind: 'deploy' as const,
+      workflowId: 'w',
+      runId: `r${version}`,
+      deployedAt: new Date().toISOString(),
+    });
     await recordDeployment(sys.minio, loc, dep(a, 1)); // standby of slot a: version 1 (old, but protected)
     await recordDeployment(sys.minio, loc, dep(b, 4)); // active: version 4 of slot b
 
@@ -39,8 +48,13 @@ describe('applyRetention', () => {
     const env = new MockActivityEnvironment();
     const key = lockKey(loc.registryKey);
     const deploy = { workflowId: 'deploy', runId: 'run' };
-    expect(await tryAcquire(sys.minio, loc.modelsBucket, key, deploy, { ttlMs: 60_000, liveness: async () => 'running' })).toMatchObject({ acquired: true });
-    expect(await env.run(applyRetention, { keepVersions: 1, stagingOlderThanHours: 1 })).toEqual({ skipped: true, heldBy: 'deploy (run run)' });
+    expect(await tryAcquire(sys.minio, loc.modelsBucket, key, deploy, { ttlMs: 60_000, liveness: async () => 'running' })).toMatchObject({
+      acquired: true,
+    });
+    expect(await env.run(applyRetention, { keepVersions: 1, stagingOlderThanHours: 1 })).toEqual({
+      skipped: true,
+      heldBy: 'deploy (run run)',
+    });
     await release(sys.minio, loc.modelsBucket, key, deploy);
 
     const report = (await env.run(applyRetention, { keepVersions: 1, stagingOlderThanHours: 1 })) as { skipped: boolean };

@@ -37,7 +37,6 @@ async function run(workflow: 'retrainAndDeploy' | 'rollbackDeployment', input: o
 }
 
 describe('retrainAndDeploy with real activities', () => {
-
   it('deploys version 1 to the first slot, publishes its URL once and records it', async () => {
     const [slotA] = sys.config.slots;
     const result = await run('retrainAndDeploy', small);
@@ -50,7 +49,9 @@ describe('retrainAndDeploy with real activities', () => {
 
     const state = await readDeploymentState(sys.minio, registryLocation(sys.config));
     expect(state.active).toMatchObject({ slot: slotA.name, version: result.version, kind: 'deploy' });
-    expect((await getOptionalObject(sys.minio, sys.config.buckets.data, `${sys.config.dataPrefix}/directory.txt`))?.toString()).toBe(sys.config.slots[1].name);
+    expect((await getOptionalObject(sys.minio, sys.config.buckets.data, `${sys.config.dataPrefix}/directory.txt`))?.toString()).toBe(
+      sys.config.slots[1].name,
+    );
 
     const lineage = await listKeys(sys.minio, sys.config.buckets.models, `lineage/${slotA.name}/${result.version}/`);
     expect(lineage.map((k) => k.split('/').slice(3).join('/')).sort()).toEqual(expect.arrayContaining(['metadata.json', 'metrics.json']));
@@ -102,7 +103,9 @@ describe('retrainAndDeploy with real activities', () => {
     let waited = false;
     for (let i = 0; i < 400 && !waited; i++) {
       const pending = (await rollback.describe()).raw.pendingActivities ?? [];
-      waited = pending.some((a) => a.activityType?.name === 'acquireDeployLock' && /another deployment is in progress/.test(a.lastFailure?.message ?? ''));
+      waited = pending.some(
+        (a) => a.activityType?.name === 'acquireDeployLock' && /another deployment is in progress/.test(a.lastFailure?.message ?? ''),
+      );
       if (!waited) await new Promise((r) => setTimeout(r, 50));
     }
     expect(waited).toBe(true);
@@ -121,7 +124,9 @@ describe('retrainAndDeploy with real activities', () => {
     expect(last.descriptor.url).toBe(state.active!.url);
     expect(last.key).toMatch(new RegExp(`^${state.active!.slot}/${state.active!.version}/rollback/`));
     // and the slot behind that URL serves it
-    const served = await fetch(`${sys.config.slots.find((s) => s.name === state.active!.slot)!.baseUrl}/v1/models/${state.active!.slot}/versions/${state.active!.version}`).then((r) => r.json());
+    const served = await fetch(
+      `${sys.config.slots.find((s) => s.name === state.active!.slot)!.baseUrl}/v1/models/${state.active!.slot}/versions/${state.active!.version}`,
+    ).then((r) => r.json());
     expect(served).toMatchObject({ model_version_status: [{ state: 'AVAILABLE' }] });
   });
 });

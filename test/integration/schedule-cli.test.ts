@@ -25,7 +25,10 @@ describe('schedule create', () => {
       await createSchedule(sys.temporal, cfg, { ...flags, paused: false, replace: true });
       expect((await sys.temporal.schedule.getHandle(scheduleId).describe()).state.paused).toBe(false);
     } finally {
-      await sys.temporal.schedule.getHandle(scheduleId).delete().catch(() => undefined);
+      await sys.temporal.schedule
+        .getHandle(scheduleId)
+        .delete()
+        .catch(() => undefined);
     }
   });
 });

@@ -59,7 +59,9 @@ describe('training worker killed mid-training', () => {
     const descriptors = await readDescriptors(sys.kafka, sys.config.topics.models);
     expect(descriptors.map((d) => d.key)).toEqual([`${result.slot}/${result.version}`]);
     const history = await handle.fetchHistory();
-    const attempts = history.events?.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    const attempts = history.events
+      ?.filter((e) => e.activityTaskStartedEventAttributes)
+      .map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(attempts).toContain(2); // the training activity ran a second attempt
   });
 });

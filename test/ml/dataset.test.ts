@@ -88,14 +88,18 @@ describe('readPurchases', () => {
   it('throws a clear error naming the source when no row is usable', async () => {
     const read = readPurchases(textStream('customerId,products\nfoo,bar\n,\n'), { source: 's3://data/recommender/transactions.csv' });
     await expect(read).rejects.toBeInstanceOf(NoUsableRowsError);
-    await expect(readPurchases(textStream('customerId,products\nfoo,bar\n,\n'), { source: 's3://data/recommender/transactions.csv' })).rejects.toThrow(
+    await expect(
+      readPurchases(textStream('customerId,products\nfoo,bar\n,\n'), { source: 's3://data/recommender/transactions.csv' }),
+    ).rejects.toThrow(
       /^s3:\/\/data\/recommender\/transactions\.csv: no usable rows \(2 data lines read, 2 bad lines \(line 2: customerId "foo" is not a non-negative integer; line 3: /,
     );
   });
 
   it('throws on an empty file and on a header-only file', async () => {
     await expect(readPurchases(textStream(''), { source: 'empty.csv' })).rejects.toThrow(/empty\.csv: no usable rows/);
-    await expect(readPurchases(textStream('customerId,products\r\n\r\n'), { source: 'header.csv' })).rejects.toThrow(/header\.csv: no usable rows \(0 data lines/);
+    await expect(readPurchases(textStream('customerId,products\r\n\r\n'), { source: 'header.csv' })).rejects.toThrow(
+      /header\.csv: no usable rows \(0 data lines/,
+    );
   });
 
   it('rejects invalid reader options', async () => {

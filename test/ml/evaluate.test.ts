@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { hasPurchased, holdOutOnePerUser, popularityRanking, readPurchases, renderLossPlot, renderModelReport, trainRecommender } from '../../src/ml';
+import {
+  hasPurchased,
+  holdOutOnePerUser,
+  popularityRanking,
+  readPurchases,
+  renderLossPlot,
+  renderModelReport,
+  trainRecommender,
+} from '../../src/ml';
 import { RankingAccumulator, rankAmongCandidates, rankInOrder } from '../../src/ml/ranking-metrics';
 import { generatedHistory, textStream } from './helpers';
 

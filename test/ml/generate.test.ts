@@ -11,7 +11,11 @@ describe('generatePurchaseHistory', () => {
     const a = generatePurchaseHistory({ seed: 5, users: 300, products: 80 });
     const b = generatePurchaseHistory({ seed: 5, users: 300, products: 80 });
     const c = generatePurchaseHistory({ seed: 6, users: 300, products: 80 });
-    const [ta, tb, tc] = await Promise.all([streamToBuffer(a.transactions), streamToBuffer(b.transactions), streamToBuffer(c.transactions)]);
+    const [ta, tb, tc] = await Promise.all([
+      streamToBuffer(a.transactions),
+      streamToBuffer(b.transactions),
+      streamToBuffer(c.transactions),
+    ]);
     expect(sha(ta)).toBe(sha(tb));
     expect(sha(ta)).not.toBe(sha(tc));
     expect((await streamToBuffer(a.users)).equals(await streamToBuffer(b.users))).toBe(true);

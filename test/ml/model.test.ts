@@ -72,7 +72,11 @@ describe('network', () => {
     ];
     for (const t of trained) {
       const w = extractWeights(t.model);
-      const predicted = predictPairs(t.model, Int32Array.from(pairs, (p) => p[0]), Int32Array.from(pairs, (p) => p[1]));
+      const predicted = predictPairs(
+        t.model,
+        Int32Array.from(pairs, (p) => p[0]),
+        Int32Array.from(pairs, (p) => p[1]),
+      );
       pairs.forEach(([u, p], i) => expect(Math.abs(forward(w, u, p) - predicted[i])).toBeLessThan(1e-5));
     }
   });

@@ -46,7 +46,13 @@ describe('lazy Adam on Float32Arrays', () => {
       const dense = new AdamParameter(initial.slice(), { learningRate: 0.01 });
       const batch = new RowGradients(rows, dim, 4);
       // gaps of 1 to 300 steps between touches (longer than MAX_CATCH_UP)
-      const touches = (step: number): number[] => [0, ...(step % 3 === 0 ? [1] : []), ...(step % 17 === 0 ? [2, 2] : []), ...(step === 5 || step === 320 ? [3] : []), ...(step === 2 ? [4] : [])];
+      const touches = (step: number): number[] => [
+        0,
+        ...(step % 3 === 0 ? [1] : []),
+        ...(step % 17 === 0 ? [2, 2] : []),
+        ...(step === 5 || step === 320 ? [3] : []),
+        ...(step === 2 ? [4] : []),
+      ];
       for (let step = 1; step <= 330; step++) {
         const full = new Float32Array(rows * dim);
         for (const row of touches(step)) {
@@ -122,7 +128,11 @@ describe('sparse training step', () => {
       const history = await fitted.fit(xs, y, { epochs: 3, batchSize, shuffle: false, verbose: 0 });
 
       const sparse = buildNetwork(shape);
-      const step = new SparseTrainingStep(sparse, { learningRate: 0.05, dropout: 0, loss, outputActivation, maxBatch: batchSize }, new Random(1));
+      const step = new SparseTrainingStep(
+        sparse,
+        { learningRate: 0.05, dropout: 0, loss, outputActivation, maxBatch: batchSize },
+        new Random(1),
+      );
       const epochLosses = [0, 1, 2].map(() => {
         let sum = 0;
         for (let start = 0; start < n; start += batchSize) {
@@ -155,10 +165,24 @@ describe('sparse training step', () => {
   }
 
   it('rejects ids outside the tables and oversized batches', () => {
-    const model = buildNetwork({ userRows: 50, productRows: 10, embeddingDim: 4, hiddenUnits: 5, dropout: 0.2, outputActivation: 'sigmoid', seed: 1 });
+    const model = buildNetwork({
+      userRows: 50,
+      productRows: 10,
+      embeddingDim: 4,
+      hiddenUnits: 5,
+      dropout: 0.2,
+      outputActivation: 'sigmoid',
+      seed: 1,
+    });
     try {
-      const step = new SparseTrainingStep(model, { learningRate: 0.01, dropout: 0.2, loss: 'binaryCrossentropy', outputActivation: 'sigmoid', maxBatch: 4 }, new Random(2));
-      expect(() => step.step(Int32Array.from([50]), Int32Array.from([0]), Float32Array.from([1]), 0, 1)).toThrow(/customer id 50 outside the user table \(50 rows\)/);
+      const step = new SparseTrainingStep(
+        model,
+        { learningRate: 0.01, dropout: 0.2, loss: 'binaryCrossentropy', outputActivation: 'sigmoid', maxBatch: 4 },
+        new Random(2),
+      );
+      expect(() => step.step(Int32Array.from([50]), Int32Array.from([0]), Float32Array.from([1]), 0, 1)).toThrow(
+        /customer id 50 outside the user table \(50 rows\)/,
+      );
       expect(() => step.step(Int32Array.from([0]), Int32Array.from([-1]), Float32Array.from([1]), 0, 1)).toThrow(/product id -1 outside/);
       expect(() => step.step(new Int32Array(5), new Int32Array(5), new Float32Array(5), 0, 5)).toThrow(/batch of 5 examples \(at most 4\)/);
     } finally {

@@ -46,7 +46,16 @@ async function until(check: () => Promise<boolean>, ms = 30_000): Promise<void> 
 beforeAll(async () => {
   work = await tempDir('store-test');
   await exportSavedModel(randomWeights(40, 20, 8, 6, 1, 'sigmoid'), path.join(work, 'm'));
-  server = await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, client: minio, bucket, pollIntervalMs: 200, maxBatch: 100, bodyLimit: 64 * 1024 });
+  server = await startSlotServer({
+    name: slot,
+    host: '127.0.0.1',
+    port: 0,
+    client: minio,
+    bucket,
+    pollIntervalMs: 200,
+    maxBatch: 100,
+    bodyLimit: 64 * 1024,
+  });
 });
 
 afterAll(async () => {

@@ -66,9 +66,15 @@ describe('child processes', () => {
   it('slots stop when the serving worker is SIGKILLed', async () => {
     sys = await startTestSystem({ withWorkers: false, slots: false });
     const ports = [await freePort(), await freePort()];
-    worker = spawnEntry(`serving-${sys.id}`, 'src/serving/worker.ts', ['--with-slots', '--no-model-server', '--slot-log-dir', logDir], logDir, {
-      env: { ...sys.env, SLOT_PORTS: ports.join(',') },
-    });
+    worker = spawnEntry(
+      `serving-${sys.id}`,
+      'src/serving/worker.ts',
+      ['--with-slots', '--no-model-server', '--slot-log-dir', logDir],
+      logDir,
+      {
+        env: { ...sys.env, SLOT_PORTS: ports.join(',') },
+      },
+    );
     await waitForLog(worker, /serving worker polling/, 120_000);
     const slots = childrenOf(worker.child.pid!).filter((pid) => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('slot/main.ts'));
     expect(slots).toHaveLength(2);

@@ -22,7 +22,13 @@ describe('CRC32C', () => {
   it('accumulates over chunks to the CRC of the whole', () => {
     const data = Buffer.from(Array.from({ length: 1000 }, (_, i) => (i * 7919) & 0xff));
     const acc = new Crc32cAccumulator();
-    for (const cut of [[0, 1], [1, 333], [333, 334], [334, 1000]]) acc.update(data.subarray(cut[0], cut[1]));
+    for (const cut of [
+      [0, 1],
+      [1, 333],
+      [333, 334],
+      [334, 1000],
+    ])
+      acc.update(data.subarray(cut[0], cut[1]));
     expect(acc.value()).toBe(crc32c(data));
     expect(new Crc32cAccumulator().value()).toBe(crc32c(new Uint8Array(0)));
   });

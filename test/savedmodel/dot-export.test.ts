@@ -66,7 +66,14 @@ describe('dot-product SavedModel, loaded by TensorFlow', () => {
   it('rejects inconsistent tables before writing anything', async () => {
     const dir = await tmp();
     try {
-      const bad: DotProductWeights = { kind: 'dot', userRows: 2, productRows: 2, dim: 2, userFactors: new Float32Array(3), productFactors: new Float32Array(4) };
+      const bad: DotProductWeights = {
+        kind: 'dot',
+        userRows: 2,
+        productRows: 2,
+        dim: 2,
+        userFactors: new Float32Array(3),
+        productFactors: new Float32Array(4),
+      };
       await expect(exportSavedModel(bad, path.join(dir, 'm'))).rejects.toThrow(/userFactors has 3 floats/);
       await expect(fs.readdir(dir)).resolves.toEqual([]);
     } finally {

@@ -129,7 +129,8 @@ describe.each(['linear', 'sigmoid'] as const)('seed-sized model, %s output', (ac
     for (const n of meta.graphDef.node) {
       expect(Object.keys(knownAttrs), `op ${n.op}`).toContain(n.op);
       expect(Object.keys(n.attr ?? {}).sort(), `${n.name} (${n.op})`).toEqual(knownAttrs[n.op]);
-      for (const input of n.input ?? []) expect(nodes.has(input.replace(/^\^/, '').replace(/:\d+$/, '')), `${n.name} ← ${input}`).toBe(true);
+      for (const input of n.input ?? [])
+        expect(nodes.has(input.replace(/^\^/, '').replace(/:\d+$/, '')), `${n.name} ← ${input}`).toBe(true);
     }
     const variables = ['dense_1/bias', 'dense_1/kernel', 'dense_2/bias', 'dense_2/kernel', 'product_embedding', 'user_embedding'];
     for (const v of variables) expect(nodes.get(v)?.op).toBe('VarHandleOp');
@@ -169,7 +170,12 @@ describe('manifest and files', () => {
       expect(createHash('sha256').update(bytes).digest('hex')).toBe(f.sha256);
     }
     expect(manifest.totalBytes).toBe(manifest.files.reduce((n, f) => n + f.bytes, 0));
-    const floats = (SEED_SIZE.users + SEED_SIZE.products) * SEED_SIZE.dim + 2 * SEED_SIZE.dim * SEED_SIZE.hidden + SEED_SIZE.hidden + SEED_SIZE.hidden + 1;
+    const floats =
+      (SEED_SIZE.users + SEED_SIZE.products) * SEED_SIZE.dim +
+      2 * SEED_SIZE.dim * SEED_SIZE.hidden +
+      SEED_SIZE.hidden +
+      SEED_SIZE.hidden +
+      1;
     expect(manifest.files[0].bytes).toBe(floats * 4);
     expect(manifest.signature).toEqual({
       tags: ['serve'],
@@ -208,8 +214,16 @@ describe('refusals', () => {
   it('rejects weights that do not fit the architecture, or are not finite, and writes nothing', async () => {
     const cases: [string, (w: NetworkWeights) => void, RegExp][] = [
       ['short embedding', (w) => (w.userEmbedding.values = new Float32Array(5)), /userEmbedding.values has 5 values, expected 6/],
-      ['wrong concat width', (w) => Object.assign(w.hidden, { inputs: 5, kernel: new Float32Array(15) }), /hidden.inputs is 5, but the concatenated embeddings are 4 wide/],
-      ['two outputs', (w) => Object.assign(w.output, { units: 2, kernel: new Float32Array(6), bias: new Float32Array(2) }), /output.units must be 1/],
+      [
+        'wrong concat width',
+        (w) => Object.assign(w.hidden, { inputs: 5, kernel: new Float32Array(15) }),
+        /hidden.inputs is 5, but the concatenated embeddings are 4 wide/,
+      ],
+      [
+        'two outputs',
+        (w) => Object.assign(w.output, { units: 2, kernel: new Float32Array(6), bias: new Float32Array(2) }),
+        /output.units must be 1/,
+      ],
       ['NaN', (w) => (w.hidden.kernel[4] = Number.NaN), /hidden.kernel\[4\] is NaN/],
       ['Infinity', (w) => (w.productEmbedding.values[0] = Number.POSITIVE_INFINITY), /productEmbedding.values\[0\] is Infinity/],
       ['activation', (w) => ((w as { outputActivation: string }).outputActivation = 'tanh'), /outputActivation/],

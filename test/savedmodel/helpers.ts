@@ -35,11 +35,24 @@ export function buildTfjsRecommender(spec: TestModelSpec): tf.LayersModel {
   const embed = (rows: number, name: string, s: number, input: tf.SymbolicTensor): tf.SymbolicTensor =>
     tf.layers.flatten().apply(
       tf.layers
-        .embedding({ inputDim: rows, outputDim: spec.dim, name, embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.5, seed: s }) })
+        .embedding({
+          inputDim: rows,
+          outputDim: spec.dim,
+          name,
+          embeddingsInitializer: tf.initializers.randomNormal({ stddev: 0.5, seed: s }),
+        })
         .apply(input),
     ) as tf.SymbolicTensor;
-  const concat = tf.layers.concatenate().apply([embed(spec.users, 'user_embedding', seed, users), embed(spec.products, 'product_embedding', seed + 1, products)]);
-  const dense = (units: number, name: string, activation: 'relu' | 'linear' | 'sigmoid', s: number, input: tf.SymbolicTensor): tf.SymbolicTensor =>
+  const concat = tf.layers
+    .concatenate()
+    .apply([embed(spec.users, 'user_embedding', seed, users), embed(spec.products, 'product_embedding', seed + 1, products)]);
+  const dense = (
+    units: number,
+    name: string,
+    activation: 'relu' | 'linear' | 'sigmoid',
+    s: number,
+    input: tf.SymbolicTensor,
+  ): tf.SymbolicTensor =>
     tf.layers
       .dense({
         units,
@@ -55,7 +68,10 @@ export function buildTfjsRecommender(spec: TestModelSpec): tf.LayersModel {
 }
 
 function layerWeights(model: tf.LayersModel, name: string): { shape: number[]; values: Float32Array }[] {
-  return model.getLayer(name).getWeights().map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
+  return model
+    .getLayer(name)
+    .getWeights()
+    .map((w) => ({ shape: w.shape, values: w.dataSync() as Float32Array }));
 }
 
 export function weightsOf(model: tf.LayersModel, activation: OutputActivation): NetworkWeights {
@@ -93,7 +109,11 @@ export function predictTfjs(model: tf.LayersModel, users: Int32Array, products: 
 }
 
 /** Loads with TensorFlow's own loader (C API), predicts, disposes the session. */
-export async function predictSavedModel(dir: string, users: Int32Array, products: Int32Array): Promise<{ values: Float32Array; shape: number[] }> {
+export async function predictSavedModel(
+  dir: string,
+  users: Int32Array,
+  products: Int32Array,
+): Promise<{ values: Float32Array; shape: number[] }> {
   const model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
   try {
     return tf.tidy(() => {
@@ -127,7 +147,13 @@ export const MINIO = { endpoint: 'http://127.0.0.1:9000', accessKey: 'minio', se
 
 export function minioClient(): Client {
   const url = new URL(MINIO.endpoint);
-  return new Client({ endPoint: url.hostname, port: Number(url.port), useSSL: false, accessKey: MINIO.accessKey, secretKey: MINIO.secretKey });
+  return new Client({
+    endPoint: url.hostname,
+    port: Number(url.port),
+    useSSL: false,
+    accessKey: MINIO.accessKey,
+    secretKey: MINIO.secretKey,
+  });
 }
 
 /** Waits for MinIO to report ready (the stack may still be starting). */

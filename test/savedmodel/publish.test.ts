@@ -22,7 +22,18 @@ import {
   removeStaleStaging,
   type PublishEvent,
 } from '../../src/model-store';
-import { MINIO, buildTfjsRecommender, makeTempDir, maxAbsDiff, minioClient, predictSavedModel, predictTfjs, sampleIds, waitForMinio, weightsOf } from './helpers';
+import {
+  MINIO,
+  buildTfjsRecommender,
+  makeTempDir,
+  maxAbsDiff,
+  minioClient,
+  predictSavedModel,
+  predictTfjs,
+  sampleIds,
+  waitForMinio,
+  weightsOf,
+} from './helpers';
 
 /** tfjs's io.ModelArtifacts (the namespace's types are not re-exported through tfjs-node's typings). */
 type ModelArtifacts = Parameters<Parameters<typeof tf.io.withSaveHandler>[0]>[0];
@@ -77,7 +88,9 @@ async function completeVersions(slot: string): Promise<number[]> {
 }
 
 async function sha256Of(key: string): Promise<string> {
-  return createHash('sha256').update(await readObject(client, bucket, key)).digest('hex');
+  return createHash('sha256')
+    .update(await readObject(client, bucket, key))
+    .digest('hex');
 }
 
 async function expectVersionHolds(slot: string, version: number, e: Exported): Promise<void> {
@@ -109,7 +122,18 @@ describe('publishSavedModel', () => {
 
     expect(result).toMatchObject({ bucket, slot, version: 1, prefix: `${slot}/1/`, resumed: false, alreadyComplete: false });
     expect(result.stagingLeftBehind).toBeUndefined();
-    expect(events.map((e) => e.kind)).toEqual(['claimed', 'staged', 'staged', 'staged', 'staged', 'copied', 'copied', 'copied', 'copied', 'staging-removed']);
+    expect(events.map((e) => e.kind)).toEqual([
+      'claimed',
+      'staged',
+      'staged',
+      'staged',
+      'staged',
+      'copied',
+      'copied',
+      'copied',
+      'copied',
+      'staging-removed',
+    ]);
     const copied = events.flatMap((e) => (e.kind === 'copied' ? [e.key] : []));
     expect(copied).toEqual([
       `${slot}/1/variables/variables.data-00000-of-00001`,
@@ -130,7 +154,9 @@ describe('publishSavedModel', () => {
     }
     const users = sampleIds(40, 100, 1);
     const products = sampleIds(15, 100, 2);
-    expect(maxAbsDiff((await predictSavedModel(local, users, products)).values, predictTfjs(A().model, users, products))).toBeLessThanOrEqual(1e-5);
+    expect(
+      maxAbsDiff((await predictSavedModel(local, users, products)).values, predictTfjs(A().model, users, products)),
+    ).toBeLessThanOrEqual(1e-5);
   });
 
   it('numbers versions one above the highest, and a retry of the same files returns the same version', async () => {
@@ -208,7 +234,9 @@ describe('publishSavedModel', () => {
 
   it('rejects slot names that are not plain directory names', async () => {
     for (const slot of ['', '../x', 'a/b', '_staging', '.hidden']) {
-      await expect(publishSavedModel(client, { bucket, slot, dir: A().dir, manifest: A().manifest }), slot).rejects.toThrow(/invalid slot name/);
+      await expect(publishSavedModel(client, { bucket, slot, dir: A().dir, manifest: A().manifest }), slot).rejects.toThrow(
+        /invalid slot name/,
+      );
     }
   });
 });
@@ -222,7 +250,13 @@ describe('removeStaleStaging', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(await removeStaleStaging(client, bucket, slot, 1000)).toEqual([`${slot}/_staging-2-abcdef012345/`]);
     expect((await listObjects(client, bucket, `${slot}/`)).map((o) => o.key).sort()).toEqual(
-      [`${slot}/1/saved_model.pb`, `${slot}/1/assets.extra/tf_serving_warmup_requests`, `${slot}/1/variables/variables.data-00000-of-00001`, `${slot}/1/variables/variables.index`, `${slot}/_claims/1.json`].sort(),
+      [
+        `${slot}/1/saved_model.pb`,
+        `${slot}/1/assets.extra/tf_serving_warmup_requests`,
+        `${slot}/1/variables/variables.data-00000-of-00001`,
+        `${slot}/1/variables/variables.index`,
+        `${slot}/_claims/1.json`,
+      ].sort(),
     );
   });
 });
@@ -241,7 +275,15 @@ describe('publishLineage', () => {
     if (!artifacts) throw new Error('no artifacts captured');
     const metadata = { users: 40, products: 15, popularity: [3, 1, 4, 1, 5] };
     const metrics = { hitRate10: 0.29, ndcg10: 0.18 };
-    const result = await publishLineage(client, { bucket, slot, version: 2, metadata, metrics, lossSvg: '<svg xmlns="http://www.w3.org/2000/svg"/>', tfjsModel: artifacts });
+    const result = await publishLineage(client, {
+      bucket,
+      slot,
+      version: 2,
+      metadata,
+      metrics,
+      lossSvg: '<svg xmlns="http://www.w3.org/2000/svg"/>',
+      tfjsModel: artifacts,
+    });
 
     expect(result.prefix).toBe(`lineage/${slot}/2/`);
     expect(result.objects.map((o) => o.key)).toEqual(
@@ -272,8 +314,20 @@ describe('publishLineage', () => {
 
     // Already-serialised files are stored as given.
     const files = tfjsFiles(artifacts);
-    const again = await publishLineage(client, { bucket, slot, version: 3, metadata, metrics, tfjsModel: { modelJson: files.modelJson, weightsBin: files.weightsBin } });
-    expect(again.objects.map((o) => o.key.slice(again.prefix.length))).toEqual(['tfjs/weights.bin', 'tfjs/model.json', 'metrics.json', 'metadata.json']);
+    const again = await publishLineage(client, {
+      bucket,
+      slot,
+      version: 3,
+      metadata,
+      metrics,
+      tfjsModel: { modelJson: files.modelJson, weightsBin: files.weightsBin },
+    });
+    expect(again.objects.map((o) => o.key.slice(again.prefix.length))).toEqual([
+      'tfjs/weights.bin',
+      'tfjs/model.json',
+      'metrics.json',
+      'metadata.json',
+    ]);
     expect(await sha256Of(`${again.prefix}tfjs/model.json`)).toBe(createHash('sha256').update(files.modelJson).digest('hex'));
   });
 });

@@ -37,7 +37,9 @@ describe('TFRecord framing', () => {
   });
 
   it('refuses more records than TF Serving reads', () => {
-    expect(() => decodeTfRecords(encodeTfRecords(Array.from({ length: 4 }, () => Buffer.from('x'))), 'f', 3)).toThrowError(/more than 3 records/);
+    expect(() => decodeTfRecords(encodeTfRecords(Array.from({ length: 4 }, () => Buffer.from('x'))), 'f', 3)).toThrowError(
+      /more than 3 records/,
+    );
   });
 });
 
@@ -68,7 +70,10 @@ describe('warm-up records', () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'warmup-'));
     dirs.push(dir);
     await mkdir(path.join(dir, WARMUP_DIR));
-    await writeFile(path.join(dir, WARMUP_FILE), encodeTfRecords(warmupRecords({ userRows: 5, productRows: 5, idDtype: 'int64', records: 3 })));
+    await writeFile(
+      path.join(dir, WARMUP_FILE),
+      encodeTfRecords(warmupRecords({ userRows: 5, productRows: 5, idDtype: 'int64', records: 3 })),
+    );
     const [first] = await readWarmupFile(dir);
     expect(first.inputs.users.dtype).toBe(9); // DT_INT64
     expect(first.inputs.users.int64Val!.length).toBeGreaterThan(0);

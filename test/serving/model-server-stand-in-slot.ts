@@ -71,7 +71,10 @@ export async function startStandInSlot(models: StandInModel[], port = 0): Promis
     // Columnar ("inputs") requests are turned into rows; the answer is then "outputs", as TF Serving does.
     const columnar = body?.inputs !== undefined;
     const rows: unknown =
-      columnar && Array.isArray(body.inputs?.users) && Array.isArray(body.inputs?.products) && body.inputs.users.length === body.inputs.products.length
+      columnar &&
+      Array.isArray(body.inputs?.users) &&
+      Array.isArray(body.inputs?.products) &&
+      body.inputs.users.length === body.inputs.products.length
         ? body.inputs.users.map((u: unknown, i: number) => ({ users: u, products: (body.inputs!.products as unknown[])[i] }))
         : body?.instances;
     if (!body || !Array.isArray(rows) || rows.length === 0) {
@@ -81,14 +84,17 @@ export async function startStandInSlot(models: StandInModel[], port = 0): Promis
     for (const [i, raw] of (rows as Instance[]).entries()) {
       const user = idOf(raw.users);
       const product = idOf(raw.products);
-      if (user === undefined || product === undefined) return reply.code(400).send({ error: `instance ${i}: expected users:[int] and products:[int]` });
+      if (user === undefined || product === undefined)
+        return reply.code(400).send({ error: `instance ${i}: expected users:[int] and products:[int]` });
       if (user < 0 || user >= model.users) {
-        return reply.code(400).send({ error: `indices[${i}] = ${user} is not in [0, ${model.users})\n\t [[{{node model/user_embedding/embedding_lookup}}]]` });
-      }
-      if (product < 0 || product >= model.products) {
         return reply
           .code(400)
-          .send({ error: `indices[${i}] = ${product} is not in [0, ${model.products})\n\t [[{{node model/product_embedding/embedding_lookup}}]]` });
+          .send({ error: `indices[${i}] = ${user} is not in [0, ${model.users})\n\t [[{{node model/user_embedding/embedding_lookup}}]]` });
+      }
+      if (product < 0 || product >= model.products) {
+        return reply.code(400).send({
+          error: `indices[${i}] = ${product} is not in [0, ${model.products})\n\t [[{{node model/product_embedding/embedding_lookup}}]]`,
+        });
       }
       predictions.push([standInScore(model.version, user, product)]);
     }

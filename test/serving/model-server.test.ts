@@ -94,7 +94,11 @@ async function publishModel(cfg: Config, name: string, version: number): Promise
   const url = slot.predictUrl(name, version);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
-  await producer.send({ topic: cfg.topics.models, acks: -1, messages: [{ key: `${name}-${version}`, value: encodeDescriptor({ name, description: `${name} v${version}`, url }) }] });
+  await producer.send({
+    topic: cfg.topics.models,
+    acks: -1,
+    messages: [{ key: `${name}-${version}`, value: encodeDescriptor({ name, description: `${name} v${version}`, url }) }],
+  });
   await producer.disconnect();
   return url;
 }
@@ -160,7 +164,11 @@ async function sendRaw(cfg: Config, values: (Buffer | null)[]): Promise<string[]
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
-    const [meta] = await producer.send({ topic: cfg.topics.requests, acks: -1, messages: values.map((value, i) => ({ key: `k${i}`, value, partition: 0 })) });
+    const [meta] = await producer.send({
+      topic: cfg.topics.requests,
+      acks: -1,
+      messages: values.map((value, i) => ({ key: `k${i}`, value, partition: 0 })),
+    });
     return values.map((_, i) => (BigInt(meta.baseOffset!) + BigInt(i)).toString());
   } finally {
     await producer.disconnect();
@@ -206,7 +214,12 @@ describe('model server', () => {
     }
     // Ids outside the model's tables: the slot answers 400, the server falls back to popularity.
     const fallbackUser = byId.get(`${cfg.topics.requests}:0:${beyondUser}`);
-    expect(fallbackUser).toMatchObject({ outcome: 'fallback', fallback: 'popularity', user: 5000, reason: expect.stringMatching(/indices\[0\] = 5000 is not in \[0, 1000\)/) as unknown });
+    expect(fallbackUser).toMatchObject({
+      outcome: 'fallback',
+      fallback: 'popularity',
+      user: 5000,
+      reason: expect.stringMatching(/indices\[0\] = 5000 is not in \[0, 1000\)/) as unknown,
+    });
     expect(fallbackUser?.outcome === 'fallback' && fallbackUser.ranked.map((x) => x.product)).toEqual([250, 17, 3]);
     const fallbackProduct = byId.get(`${cfg.topics.requests}:0:${beyondProduct}`);
     expect(fallbackProduct?.outcome === 'fallback' && fallbackProduct.ranked).toEqual([
@@ -220,7 +233,14 @@ describe('model server', () => {
 
     const state = (await (await fetch(`${server.url}/state`)).json()) as Record<string, unknown>;
     expect(state).toMatchObject({ current: { url, version: 1, name: 'recommender' }, deadLetters: 0, consuming: true });
-    expect((state.models as Record<string, unknown>[])[0]).toMatchObject({ url, count: 27, scored: 25, fallbacks: 2, errors: 0, until: null });
+    expect((state.models as Record<string, unknown>[])[0]).toMatchObject({
+      url,
+      count: 27,
+      scored: 25,
+      fallbacks: 2,
+      errors: 0,
+      until: null,
+    });
     const usage = (state.models as { meanLatencyMs: number; minLatencyMs: number; maxLatencyMs: number }[])[0];
     expect(usage.minLatencyMs).toBeLessThanOrEqual(usage.meanLatencyMs);
     expect(usage.meanLatencyMs).toBeLessThanOrEqual(usage.maxLatencyMs);
@@ -242,7 +262,16 @@ describe('model server', () => {
     await producer.connect();
     cleanups.push(() => producer.disconnect());
     const put = (url: string, timestamp?: number) =>
-      producer.send({ topic: cfg.topics.models, acks: -1, messages: [{ value: encodeDescriptor({ name: 'x', description: url, url }), timestamp: timestamp === undefined ? undefined : String(timestamp) }] });
+      producer.send({
+        topic: cfg.topics.models,
+        acks: -1,
+        messages: [
+          {
+            value: encodeDescriptor({ name: 'x', description: url, url }),
+            timestamp: timestamp === undefined ? undefined : String(timestamp),
+          },
+        ],
+      });
     // the forged "newest" record comes first on the log: order is by offset
     await put(slot.predictUrl('recommender1', 2), Date.now() + 86_400_000);
     await put(good);
@@ -282,7 +311,10 @@ describe('model server', () => {
       [null, 'empty-message'],
       [valid(3), null],
     ];
-    const offsets = await sendRaw(cfg, records.map(([v]) => v));
+    const offsets = await sendRaw(
+      cfg,
+      records.map(([v]) => v),
+    );
     const bad = records.filter(([, code]) => code !== null).length;
     await out.until('all answers', () => out.results.length >= 3 && out.deadLetters.length >= bad);
 
@@ -293,7 +325,11 @@ describe('model server', () => {
     records.forEach(([value, code], i) => {
       if (code === null) return;
       const letter = letters.get(offsets[i]);
-      expect(letter, `record ${i}`).toMatchObject({ code, source: { topic: cfg.topics.requests, partition: 0, offset: offsets[i] }, key: Buffer.from(`k${i}`).toString('base64') });
+      expect(letter, `record ${i}`).toMatchObject({
+        code,
+        source: { topic: cfg.topics.requests, partition: 0, offset: offsets[i] },
+        key: Buffer.from(`k${i}`).toString('base64'),
+      });
       expect(letter?.reason.length).toBeGreaterThan(0);
       expect(letter?.value == null ? null : Buffer.from(letter.value, 'base64')).toEqual(value);
     });
@@ -324,10 +360,15 @@ describe('model server', () => {
     expect(byId.get(`${cfg.topics.requests}:0:${outOfRange}`)).toMatchObject({
       outcome: 'error',
       fallback: null,
-      error: expect.stringMatching(/indices\[1\] = 900 is not in \[0, 300\).*no popularity ranking is known for recommender1 version 2/s) as unknown,
+      error: expect.stringMatching(
+        /indices\[1\] = 900 is not in \[0, 300\).*no popularity ranking is known for recommender1 version 2/s,
+      ) as unknown,
     });
 
-    const state = (await (await fetch(`${server.url}/state`)).json()) as { current: { url: string; version: number }; models: Record<string, unknown>[] };
+    const state = (await (await fetch(`${server.url}/state`)).json()) as {
+      current: { url: string; version: number };
+      models: Record<string, unknown>[];
+    };
     expect(state.current).toMatchObject({ url: v2, version: 2 });
     expect(state.models.map((m) => [m.url, m.count, m.until === null])).toEqual([
       [v2, 11, true],
@@ -342,7 +383,10 @@ describe('model server', () => {
     const cfg = await freshConfig('outage');
     await publishModel(cfg, 'recommender', 1);
     const group = `ms-test-${randomUUID()}`;
-    const options: Partial<ModelServerOptions> = { retry: { attempts: 2, initialMs: 20, maxMs: 40 }, cooldown: { initialMs: 200, maxMs: 400 } };
+    const options: Partial<ModelServerOptions> = {
+      retry: { attempts: 2, initialMs: 20, maxMs: 40 },
+      cooldown: { initialMs: 200, maxMs: 400 },
+    };
     let server = await startServer(cfg, group, options);
     const out = await collect(cfg);
     const topic = cfg.topics.requests;
@@ -362,7 +406,12 @@ describe('model server', () => {
       expect(await (await fetch(`${server.url}/metrics`)).text()).toMatch(/model_server_unavailable_pauses_total [1-9]/);
       slot.failWith(null);
       await out.until('the delayed result', () => out.results.some((r) => r.requestId === during.requestId));
-      expectRankedByModel(out.results.find((r) => r.requestId === during.requestId), during.request.user, during.request.products, 1);
+      expectRankedByModel(
+        out.results.find((r) => r.requestId === during.requestId),
+        during.request.user,
+        during.request.products,
+        1,
+      );
       await eventually('offset 2 committed', async () => (await committedOffset(group, topic)) === '2');
 
       // Outage across a restart: the request waits on Kafka for the next server.
@@ -376,7 +425,12 @@ describe('model server', () => {
       slot.failWith(null);
       server = await startServer(cfg, group, options);
       await out.until('the result after restart', () => out.results.some((r) => r.requestId === acrossRestart.requestId));
-      expectRankedByModel(out.results.find((r) => r.requestId === acrossRestart.requestId), acrossRestart.request.user, acrossRestart.request.products, 1);
+      expectRankedByModel(
+        out.results.find((r) => r.requestId === acrossRestart.requestId),
+        acrossRestart.request.user,
+        acrossRestart.request.products,
+        1,
+      );
       await eventually('offset 3 committed', async () => (await committedOffset(group, topic)) === '3');
       // Nothing was answered twice.
       expect(new Set(out.results.map((r) => r.requestId)).size).toBe(out.results.length);
@@ -401,7 +455,9 @@ describe('model server', () => {
     try {
       await eventually('all partitions committed', async () => {
         const [t] = await admin.fetchOffsets({ groupId: group, topics: [cfg.topics.requests] });
-        return [0, 1, 2].every((p) => t.partitions.find((x) => x.partition === p)?.offset === String(sent.filter((s) => s.partition === p).length));
+        return [0, 1, 2].every(
+          (p) => t.partitions.find((x) => x.partition === p)?.offset === String(sent.filter((s) => s.partition === p).length),
+        );
       });
     } finally {
       await admin.disconnect();
@@ -419,7 +475,13 @@ describe('model server', () => {
     // An unusable descriptor is ignored.
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
-    await producer.send({ topic: cfg.topics.models, messages: [{ value: encodeDescriptor({ name: 'x', description: '', url: 'http://nowhere/predict' }) }, { value: Buffer.from([0xff, 0x01]) }] });
+    await producer.send({
+      topic: cfg.topics.models,
+      messages: [
+        { value: encodeDescriptor({ name: 'x', description: '', url: 'http://nowhere/predict' }) },
+        { value: Buffer.from([0xff, 0x01]) },
+      ],
+    });
     await producer.disconnect();
 
     const sent = await send(cfg, 5, 31);
@@ -428,7 +490,12 @@ describe('model server', () => {
     await publishModel(cfg, 'recommender', 1);
     await out.until('5 results', () => out.results.length >= 5);
     for (const s of sent) {
-      expectRankedByModel(out.results.find((r) => r.requestId === s.requestId), s.request.user, s.request.products, 1);
+      expectRankedByModel(
+        out.results.find((r) => r.requestId === s.requestId),
+        s.request.user,
+        s.request.products,
+        1,
+      );
     }
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/model_server_descriptors_rejected_total 2/);

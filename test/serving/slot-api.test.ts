@@ -63,7 +63,16 @@ beforeAll(async () => {
   work = await tempDir('slot-test');
   await exportSavedModel(w1, path.join(work, 'v1'));
   await exportSavedModel(w2, path.join(work, 'v2'));
-  server = await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200, maxBatch: 100, bodyLimit: 64 * 1024 });
+  server = await startSlotServer({
+    name: slot,
+    host: '127.0.0.1',
+    port: 0,
+    client: minio,
+    bucket: cfg.buckets.models,
+    pollIntervalMs: 200,
+    maxBatch: 100,
+    bodyLimit: 64 * 1024,
+  });
   big = await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200 });
 });
 
@@ -76,7 +85,10 @@ afterAll(async () => {
 
 describe('model slot (TF Serving REST API)', () => {
   it('answers 404 with an error before any version exists', async () => {
-    expect(await call('GET', `/v1/models/${slot}`)).toEqual({ status: 404, body: { error: `Could not find any versions of model ${slot}` } });
+    expect(await call('GET', `/v1/models/${slot}`)).toEqual({
+      status: 404,
+      body: { error: `Could not find any versions of model ${slot}` },
+    });
     expect(await call('POST', `/v1/models/${slot}:predict`, { instances: [{ users: [0], products: [0] }] })).toEqual({
       status: 404,
       body: { error: `Servable not found for request: Latest(${slot})` },
@@ -97,7 +109,20 @@ describe('model slot (TF Serving REST API)', () => {
     const { status, body } = await call('GET', `/v1/models/${slot}/versions/1/metadata`);
     expect(status).toBe(200);
     expect(body.model_spec).toEqual({ name: slot, signature_name: '', version: '1' });
-    const sig = (body.metadata as { signature_def: { signature_def: Record<string, { inputs: Record<string, { dtype: string; tensor_shape: { dim: { size: string }[] }; name: string }>; outputs: Record<string, { dtype: string; name: string }>; method_name: string }> } }).signature_def.signature_def.serving_default;
+    const sig = (
+      body.metadata as {
+        signature_def: {
+          signature_def: Record<
+            string,
+            {
+              inputs: Record<string, { dtype: string; tensor_shape: { dim: { size: string }[] }; name: string }>;
+              outputs: Record<string, { dtype: string; name: string }>;
+              method_name: string;
+            }
+          >;
+        };
+      }
+    ).signature_def.signature_def.serving_default;
     expect(sig.method_name).toBe('tensorflow/serving/predict');
     expect(Object.keys(sig.inputs).sort()).toEqual(['products', 'users']);
     expect(sig.inputs.users.tensor_shape.dim.map((d) => d.size)).toEqual(['-1', '1']);
@@ -106,7 +131,12 @@ describe('model slot (TF Serving REST API)', () => {
   });
 
   it('predicts in the row (instances) form, matching the network computed by hand', async () => {
-    const pairs = [[0, 0], [3, 17], [49, 19], [7, 7]];
+    const pairs = [
+      [0, 0],
+      [3, 17],
+      [49, 19],
+      [7, 7],
+    ];
     const { status, body } = await call('POST', `/v1/models/${slot}:predict`, {
       signature_name: 'serving_default',
       instances: pairs.map(([u, p]) => ({ users: [u], products: [p] })),
@@ -118,7 +148,9 @@ describe('model slot (TF Serving REST API)', () => {
   });
 
   it('predicts in the columnar (inputs) form at a named version', async () => {
-    const { status, body } = await call('POST', `/v1/models/${slot}/versions/1:predict`, { inputs: { users: [[3], [3]], products: [[17], [2]] } });
+    const { status, body } = await call('POST', `/v1/models/${slot}/versions/1:predict`, {
+      inputs: { users: [[3], [3]], products: [[17], [2]] },
+    });
     expect(status).toBe(200);
     const outputs = body.outputs as number[][];
     expect(outputs[0][0]).toBeCloseTo(forward(w1, 3, 17), 5);
@@ -139,7 +171,11 @@ describe('model slot (TF Serving REST API)', () => {
     ['a non-object body', '[1, 2]', /must be a JSON object/],
     ['an empty body', '', /JSON Parse error/],
     ['nesting beyond the depth limit', `{"instances": ${'['.repeat(40)}${']'.repeat(40)}}`, /nesting deeper than 32 levels at offset 45/],
-    ['ids of unequal length in the columnar form', { inputs: { users: [[1], [2]], products: [[1]] } }, /inputs\.(users|products) has \d rows but inputs\.(users|products) has \d/],
+    [
+      'ids of unequal length in the columnar form',
+      { inputs: { users: [[1], [2]], products: [[1]] } },
+      /inputs\.(users|products) has \d rows but inputs\.(users|products) has \d/,
+    ],
     ['an unknown input', { inputs: { users: [[1]], products: [[1]], extra: [[1]] } }, /unknown input "extra"/],
     ['an id beyond int32', { instances: [{ users: [2 ** 31], products: [1] }] }, /outside \[0, 2147483647\]/],
   ])('rejects %s with a 400 and an error message', async (_what, body, message) => {
@@ -152,9 +188,18 @@ describe('model slot (TF Serving REST API)', () => {
 
   it('answers 404 for an unknown model or version, with TF Serving’s messages', async () => {
     expect(await call('GET', `/v1/models/nope`)).toEqual({ status: 404, body: { error: 'Could not find any versions of model nope' } });
-    expect(await call('GET', `/v1/models/${slot}/versions/42`)).toEqual({ status: 404, body: { error: `Could not find version 42 of model ${slot}` } });
-    expect(await call('GET', `/v1/models/${slot}/versions/42/metadata`)).toEqual({ status: 404, body: { error: `Servable not found for request: Specific(${slot}, 42)` } });
-    expect(await call('POST', `/v1/models/nope:predict`, { instances: [{ users: [1], products: [1] }] })).toEqual({ status: 404, body: { error: 'Servable not found for request: Latest(nope)' } });
+    expect(await call('GET', `/v1/models/${slot}/versions/42`)).toEqual({
+      status: 404,
+      body: { error: `Could not find version 42 of model ${slot}` },
+    });
+    expect(await call('GET', `/v1/models/${slot}/versions/42/metadata`)).toEqual({
+      status: 404,
+      body: { error: `Servable not found for request: Specific(${slot}, 42)` },
+    });
+    expect(await call('POST', `/v1/models/nope:predict`, { instances: [{ users: [1], products: [1] }] })).toEqual({
+      status: 404,
+      body: { error: 'Servable not found for request: Latest(nope)' },
+    });
     expect(await call('POST', `/v1/models/${slot}/versions/42:predict`, { instances: [{ users: [1], products: [1] }] })).toEqual({
       status: 404,
       body: { error: `Servable not found for request: Specific(${slot}, 42)` },
@@ -172,7 +217,11 @@ describe('model slot (TF Serving REST API)', () => {
     ['an unknown path under /v1', 'GET', `/labels/stable/extra`, /^Malformed request/],
     [':classify on a predict signature', 'POST', `:classify`, /classify is not supported/],
   ])('answers %s with a 400 (InvalidArgument), as TF Serving does', async (_what, method, suffix, message) => {
-    const res = await call(method, `/v1/models/${slot}${suffix}`, method === 'GET' ? undefined : { instances: [{ users: [1], products: [1] }] });
+    const res = await call(
+      method,
+      `/v1/models/${slot}${suffix}`,
+      method === 'GET' ? undefined : { instances: [{ users: [1], products: [1] }] },
+    );
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(message);
     expect(await call('GET', '/v1/models')).toEqual({ status: 400, body: { error: 'Missing model name in request.' } });
@@ -190,7 +239,10 @@ describe('model slot (TF Serving REST API)', () => {
     const body = `{"inputs": {"users": ${'['.repeat(depth)}${']'.repeat(depth)}}}`;
     expect(body.length).toBeGreaterThan(6_000_000);
     const started = performance.now();
-    const [res, health] = await Promise.all([call('POST', `/v1/models/${slot}:predict`, body, big), call('GET', '/healthz', undefined, big)]);
+    const [res, health] = await Promise.all([
+      call('POST', `/v1/models/${slot}:predict`, body, big),
+      call('GET', '/healthz', undefined, big),
+    ]);
     const ms = performance.now() - started;
     expect(res.status).toBe(400);
     expect(res.body.error).toMatch(/nesting deeper than 32 levels at offset 51/);
@@ -234,10 +286,13 @@ describe('model slot (TF Serving REST API)', () => {
     // claimed and complete (digests match), but not a SavedModel
     const bad = path.join(work, 'bad');
     await fs.mkdir(path.join(bad, 'variables'), { recursive: true });
-    for (const f of ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb']) await fs.writeFile(path.join(bad, f), 'garbage');
+    for (const f of ['variables/variables.data-00000-of-00001', 'variables/variables.index', 'saved_model.pb'])
+      await fs.writeFile(path.join(bad, f), 'garbage');
     await uploadVersionDir(minio, cfg.buckets.models, slot, 3, bad);
     await until(async () => (await stateOf(3)) === 'END');
-    const status = (await call('GET', `/v1/models/${slot}/versions/3`)).body.model_version_status as { status: { error_code: string; error_message: string } }[];
+    const status = (await call('GET', `/v1/models/${slot}/versions/3`)).body.model_version_status as {
+      status: { error_code: string; error_message: string };
+    }[];
     expect(status[0].status.error_code).not.toBe('OK');
     expect(status[0].status.error_message).toMatch(/Failed to load version 3/);
     expect(await stateOf(2)).toBe('AVAILABLE');
@@ -247,8 +302,21 @@ describe('model slot (TF Serving REST API)', () => {
 
 describe('warm-up replay failures (hostile warm-up files)', () => {
   it.each([
-    ['a record with a bad checksum', 4, (bytes: Buffer) => { bytes[20] ^= 0xff; return bytes; }, /bad data checksum of the record at byte 0/],
-    ['an id beyond the embedding table', 5, () => encodeTfRecords(warmupRecords({ userRows: 1000, productRows: 20, idDtype: 'int32', records: 3 })), /warm-up record \d failed/],
+    [
+      'a record with a bad checksum',
+      4,
+      (bytes: Buffer) => {
+        bytes[20] ^= 0xff;
+        return bytes;
+      },
+      /bad data checksum of the record at byte 0/,
+    ],
+    [
+      'an id beyond the embedding table',
+      5,
+      () => encodeTfRecords(warmupRecords({ userRows: 1000, productRows: 20, idDtype: 'int32', records: 3 })),
+      /warm-up record \d failed/,
+    ],
   ])('fails the version whose warm-up file has %s, and the previous version keeps serving', async (_what, version, mutate, message) => {
     // a copy of v2 whose warm-up file is replaced (published with its own digest, so only the replay can catch it)
     const dir = path.join(work, `tampered-${version}`);
@@ -257,7 +325,9 @@ describe('warm-up replay failures (hostile warm-up files)', () => {
     await fs.writeFile(path.join(dir, WARMUP_FILE), tampered);
     await uploadVersionDir(minio, cfg.buckets.models, slot, version, dir);
     await until(async () => (await stateOf(version)) === 'END');
-    const status = (await call('GET', `/v1/models/${slot}/versions/${version}`)).body.model_version_status as { status: { error_code: string; error_message: string } }[];
+    const status = (await call('GET', `/v1/models/${slot}/versions/${version}`)).body.model_version_status as {
+      status: { error_code: string; error_message: string };
+    }[];
     expect(status[0].status.error_code).toBe('UNKNOWN');
     expect(status[0].status.error_message).toMatch(message);
     expect(await stateOf(2)).toBe('AVAILABLE');

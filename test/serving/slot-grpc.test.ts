@@ -50,7 +50,15 @@ beforeAll(async () => {
   venvPython = stdout.trim().split('\n').at(-1)!;
   work = await tempDir('slot-grpc');
   await exportSavedModel(w1, path.join(work, 'v1'));
-  server = await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, grpcPort: 0, client: minio, bucket: cfg.buckets.models, pollIntervalMs: 200 });
+  server = await startSlotServer({
+    name: slot,
+    host: '127.0.0.1',
+    port: 0,
+    grpcPort: 0,
+    client: minio,
+    bucket: cfg.buckets.models,
+    pollIntervalMs: 200,
+  });
 }, 900_000);
 
 afterAll(async () => {
@@ -62,7 +70,15 @@ afterAll(async () => {
 describe('slot gRPC API with the official TF Serving Python client', () => {
   it('writes a warm-up file that TensorFlow reads as TFRecord and tensorflow-serving-api parses as PredictionLog', async () => {
     const { records } = (await python('warmup', path.join(work, 'v1', WARMUP_FILE))) as {
-      records: { signature_name: string; users_shape: number[]; products_shape: number[]; dtype: string; one_user: boolean; max_user: number; max_product: number }[];
+      records: {
+        signature_name: string;
+        users_shape: number[];
+        products_shape: number[];
+        dtype: string;
+        one_user: boolean;
+        max_user: number;
+        max_product: number;
+      }[];
     };
     expect(records).toHaveLength(300);
     for (const r of records) {
@@ -87,7 +103,15 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
       // the publisher's layout: warm-up file among the variables, saved_model.pb last
       await uploadVersionDir(minio, cfg.buckets.models, slot, 1, path.join(work, 'v1'));
       // readiness by gRPC GetModelStatus + a gRPC smoke prediction
-      const ready = await waitUntilServing({ baseUrl: server.url, api: 'grpc', grpcAddress: server.grpcAddress, slot, version: 1, deadlineMs: Date.now() + 30_000, initialDelayMs: 100 });
+      const ready = await waitUntilServing({
+        baseUrl: server.url,
+        api: 'grpc',
+        grpcAddress: server.grpcAddress,
+        slot,
+        version: 1,
+        deadlineMs: Date.now() + 30_000,
+        initialDelayMs: 100,
+      });
       expect(ready.smokePrediction).toBeCloseTo(forward(w1, 0, 0), 5);
     } finally {
       client.close();
@@ -99,12 +123,21 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
       predict: { shape: number[]; dtype: string; scores: number[]; model_spec: { name: string; version: number } };
       predict_int64: number[];
       errors: Record<string, { code: string; details: string }>;
-      metadata: { version: number; method_name: string; inputs: Record<string, { dtype: string; shape: number[] }>; outputs: Record<string, { dtype: string; shape: number[] }> };
+      metadata: {
+        version: number;
+        method_name: string;
+        inputs: Record<string, { dtype: string; shape: number[] }>;
+        outputs: Record<string, { dtype: string; shape: number[] }>;
+      };
       status: { version: number; state: string; error_code: number; error_message: string }[];
     };
     expect(out.predict.shape).toEqual([3, 1]);
     expect(out.predict.dtype).toBe('float32');
-    [[0, 0], [3, 17], [3, 2]].forEach(([u, p], i) => expect(out.predict.scores[i]).toBeCloseTo(forward(w1, u, p), 5));
+    [
+      [0, 0],
+      [3, 17],
+      [3, 2],
+    ].forEach(([u, p], i) => expect(out.predict.scores[i]).toBeCloseTo(forward(w1, u, p), 5));
     expect(out.predict.model_spec).toEqual({ name: slot, version: 1 });
     expect(out.predict_int64[0]).toBeCloseTo(forward(w1, 3, 17), 5);
     expect(out.errors.unknown_model).toEqual({ code: 'NOT_FOUND', details: 'Servable not found for request: Latest(nope)' });
@@ -121,21 +154,43 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
 
   it('answers hostile gRPC calls with TF Serving’s status codes and keeps serving', async () => {
     const client = new TfServingGrpcClient(server.grpcAddress!);
-    const ids = (n: number, dtype = 3) => ({ dtype, tensorShape: { dim: [{ size: n }, { size: 1 }] }, intVal: Array.from({ length: n }, () => 1) });
+    const ids = (n: number, dtype = 3) => ({
+      dtype,
+      tensorShape: { dim: [{ size: n }, { size: 1 }] },
+      intVal: Array.from({ length: n }, () => 1),
+    });
     const spec = { name: slot, signatureName: 'serving_default' };
-    const codeOf = async (call: Promise<unknown>) => call.then(() => 'OK', (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`);
+    const codeOf = async (call: Promise<unknown>) =>
+      call.then(
+        () => 'OK',
+        (e: grpc.ServiceError) => `${grpc.status[e.code]}: ${e.details}`,
+      );
     try {
       expect(await codeOf(client.predict({ inputs: { users: ids(1), products: ids(1) } }))).toBe('INVALID_ARGUMENT: Missing ModelSpec');
-      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: input "products" is missing/);
-      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1, 1), products: ids(1, 1) } }))).toMatch(/^INVALID_ARGUMENT: input "\w+": expects dtype DT_INT32 or DT_INT64, got DT_FLOAT/);
-      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(2), products: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: input "\w+" has \d rows but "\w+" has \d/);
-      expect(await codeOf(client.predict({ modelSpec: { ...spec, signatureName: 'other' }, inputs: { users: ids(1), products: ids(1) } }))).toMatch(/^INVALID_ARGUMENT: Serving signature name: "other" not found/);
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1) } }))).toMatch(
+        /^INVALID_ARGUMENT: input "products" is missing/,
+      );
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(1, 1), products: ids(1, 1) } }))).toMatch(
+        /^INVALID_ARGUMENT: input "\w+": expects dtype DT_INT32 or DT_INT64, got DT_FLOAT/,
+      );
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: ids(2), products: ids(1) } }))).toMatch(
+        /^INVALID_ARGUMENT: input "\w+" has \d rows but "\w+" has \d/,
+      );
+      expect(
+        await codeOf(client.predict({ modelSpec: { ...spec, signatureName: 'other' }, inputs: { users: ids(1), products: ids(1) } })),
+      ).toMatch(/^INVALID_ARGUMENT: Serving signature name: "other" not found/);
       const negative = { dtype: 3, tensorShape: { dim: [{ size: -5 }, { size: 1 }] }, intVal: [] };
-      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: negative, products: negative } }))).toMatch(/^INVALID_ARGUMENT: input "\w+": dimension 0 is -5/);
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: negative, products: negative } }))).toMatch(
+        /^INVALID_ARGUMENT: input "\w+": dimension 0 is -5/,
+      );
       const content = { dtype: 3, tensorShape: { dim: [{ size: 2 }, { size: 1 }] }, tensorContent: Buffer.alloc(7) };
-      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: content, products: content } }))).toMatch(/tensor_content has 7 bytes, expected 8/);
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: content, products: content } }))).toMatch(
+        /tensor_content has 7 bytes, expected 8/,
+      );
       const tooMany = { dtype: 3, tensorShape: { dim: [{ size: 100_001 }, { size: 1 }] }, tensorContent: Buffer.alloc(400_004) };
-      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: tooMany, products: tooMany } }))).toMatch(/^INVALID_ARGUMENT: batch of 100001 rows exceeds the maximum of 100000/);
+      expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: tooMany, products: tooMany } }))).toMatch(
+        /^INVALID_ARGUMENT: batch of 100001 rows exceeds the maximum of 100000/,
+      );
       // one message over the 16 MiB limit is refused by gRPC itself
       const huge = { dtype: 3, tensorShape: { dim: [{ size: 4_200_000 }, { size: 1 }] }, tensorContent: Buffer.alloc(16_800_000) };
       expect(await codeOf(client.predict({ modelSpec: spec, inputs: { users: huge } }))).toMatch(/^RESOURCE_EXHAUSTED/);
@@ -145,7 +200,11 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
       const n = 20_000;
       const users = Int32Array.from({ length: n }, (_, i) => i % 50);
       const products = Int32Array.from({ length: n }, (_, i) => (i * 7) % 20);
-      const tensor = (v: Int32Array) => ({ dtype: 3, tensorShape: { dim: [{ size: n }, { size: 1 }] }, tensorContent: Buffer.from(v.buffer) });
+      const tensor = (v: Int32Array) => ({
+        dtype: 3,
+        tensorShape: { dim: [{ size: n }, { size: 1 }] },
+        tensorContent: Buffer.from(v.buffer),
+      });
       const res = await client.predict({ modelSpec: spec, inputs: { users: tensor(users), products: tensor(products) } });
       const scores = new Float32Array(Uint8Array.from(res.outputs!.predictions.tensorContent!).buffer);
       expect(scores).toHaveLength(n);
@@ -167,13 +226,17 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
     const env = new MockActivityEnvironment();
     const polls: unknown[] = [];
     env.on('heartbeat', (d: unknown) => polls.push(d));
-    const result: ReadinessResult = await env.run(servingActivities(config).waitForStandbyReady, { slot, version: 1, deadlineMs: Date.now() + 20_000 });
+    const result: ReadinessResult = await env.run(servingActivities(config).waitForStandbyReady, {
+      slot,
+      version: 1,
+      deadlineMs: Date.now() + 20_000,
+    });
     expect(result).toMatchObject({ slot, version: 1, polls: 1 });
     expect(result.smokePrediction).toBeCloseTo(forward(w1, 0, 0), 5);
     expect(polls).toEqual([{ polls: 1, state: 'AVAILABLE', detail: '' }]);
     // an unknown version is NOT_FOUND by gRPC too, until the deadline
-    await expect(env.run(servingActivities(config).waitForStandbyReady, { slot, version: 9, deadlineMs: Date.now() + 500 })).rejects.toThrow(
-      /did not report version 9 AVAILABLE before the deadline .*last: NOT_FOUND Could not find version 9 of model/,
-    );
+    await expect(
+      env.run(servingActivities(config).waitForStandbyReady, { slot, version: 9, deadlineMs: Date.now() + 500 }),
+    ).rejects.toThrow(/did not report version 9 AVAILABLE before the deadline .*last: NOT_FOUND Could not find version 9 of model/);
   }, 60_000);
 });

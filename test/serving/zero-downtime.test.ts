@@ -40,7 +40,11 @@ async function deploy(slotIndex: 0 | 1, version: number, seed: number): Promise<
   const manifest = await exportSavedModel(randomWeights(1000, 300, 16, 16, seed), dir);
   await publishSavedModel(sys.minio, { bucket: sys.config.buckets.models, slot: slot.name, dir, manifest, version });
   const ready = await waitUntilServing({ baseUrl: slot.baseUrl, slot: slot.name, version, deadlineMs: Date.now() + 60_000 });
-  await publishDescriptorOnce(sys.kafka, sys.config.topics.models, `${slot.name}/${version}`, { name: slot.name, description: `v${version}`, url: ready.predictUrl });
+  await publishDescriptorOnce(sys.kafka, sys.config.topics.models, `${slot.name}/${version}`, {
+    name: slot.name,
+    description: `v${version}`,
+    url: ready.predictUrl,
+  });
   return slot.name;
 }
 
@@ -50,7 +54,14 @@ describe('zero-downtime model switch through Kafka', () => {
     const tracker = new ResultsTracker(sys.kafka, sys.config.topics.results);
     await tracker.start();
     const abort = new AbortController();
-    const sending = sendRequests({ kafka: sys.kafka, topic: sys.config.topics.requests, rate: 50, seed: 5, signal: abort.signal, onSent: (s) => tracker.expect(s) });
+    const sending = sendRequests({
+      kafka: sys.kafka,
+      topic: sys.config.topics.requests,
+      rate: 50,
+      seed: 5,
+      signal: abort.signal,
+      onSent: (s) => tracker.expect(s),
+    });
 
     await new Promise((r) => setTimeout(r, 3000));
     const slotB = await deploy(1, 2, 2);

@@ -10,7 +10,17 @@ describe('native TensorFlow backend', () => {
 
   it('runs a tensor op and frees its tensors', () => {
     const before = tf.memory().numTensors;
-    const product = tf.tidy(() => tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]])).arraySync());
+    const product = tf.tidy(() =>
+      tf
+        .matMul(
+          tf.tensor2d([
+            [1, 2],
+            [3, 4],
+          ]),
+          tf.tensor2d([[5], [6]]),
+        )
+        .arraySync(),
+    );
     expect(product).toEqual([[17], [39]]);
     expect(tf.memory().numTensors).toBe(before);
   });

@@ -57,14 +57,21 @@ describe('configuration', () => {
     ]);
     expect(cfg.slotLimits).toEqual({ maxBatchRows: 100_000, maxBodyBytes: 16 * 1024 * 1024 });
     expect(cfg.readinessApi).toBe('rest');
-    const custom = loadConfig({ SLOT_GRPC_PORTS: '9500,9501', SLOT_MAX_BATCH_ROWS: '20000', SLOT_MAX_BODY_BYTES: '1048576', READINESS_API: 'grpc' });
+    const custom = loadConfig({
+      SLOT_GRPC_PORTS: '9500,9501',
+      SLOT_MAX_BATCH_ROWS: '20000',
+      SLOT_MAX_BODY_BYTES: '1048576',
+      READINESS_API: 'grpc',
+    });
     expect(custom.slots.map((s) => s.grpcPort)).toEqual([9500, 9501]);
     expect(custom.slotLimits).toEqual({ maxBatchRows: 20_000, maxBodyBytes: 1_048_576 });
     expect(custom.readinessApi).toBe('grpc');
   });
 
   it('refuses a gRPC port that collides with a REST port', () => {
-    expect(() => loadConfig({ SLOT_PORTS: '8501,8502', SLOT_GRPC_PORTS: '8500,8502' })).toThrowError(/SLOT_GRPC_PORTS: the two gRPC ports must differ .* got 8500, 8502/);
+    expect(() => loadConfig({ SLOT_PORTS: '8501,8502', SLOT_GRPC_PORTS: '8500,8502' })).toThrowError(
+      /SLOT_GRPC_PORTS: the two gRPC ports must differ .* got 8500, 8502/,
+    );
     expect(() => loadConfig({ SLOT_GRPC_PORTS: '8500,8500' })).toThrowError(/SLOT_GRPC_PORTS/);
   });
 });

@@ -20,10 +20,22 @@ if (!checked.ok) throw new Error(checked.reason);
 const model: ActiveModel = { ...checked.model, since: new Date() };
 
 function record(offset: number, value: Buffer | null): KafkaMessage {
-  return { key: Buffer.from(`k${offset}`), value, offset: String(offset), timestamp: '1700000000000', attributes: 0, headers: {} } as KafkaMessage;
+  return {
+    key: Buffer.from(`k${offset}`),
+    value,
+    offset: String(offset),
+    timestamp: '1700000000000',
+    attributes: 0,
+    headers: {},
+  } as KafkaMessage;
 }
 
-function harness(options: { concurrency: number; chunkSize: number; score: (r: RecommendationRequest) => Promise<ScoreOutcome>; failSend?: boolean }) {
+function harness(options: {
+  concurrency: number;
+  chunkSize: number;
+  score: (r: RecommendationRequest) => Promise<ScoreOutcome>;
+  failSend?: boolean;
+}) {
   const sends: ProducerBatch[] = [];
   const commits: string[] = [];
   const resolved: string[] = [];
@@ -86,7 +98,13 @@ const valid = (user: number) => encodeRequest({ user, products: [1, 2] });
 describe('request processor', () => {
   it('writes each chunk, then commits its end, in offset order; bad records go to the DLQ in place', async () => {
     const h = harness({ concurrency: 2, chunkSize: 2, score: scored });
-    await h.run([record(10, valid(0)), record(11, Buffer.from([0xff, 0xff])), record(12, valid(2)), record(13, valid(3)), record(14, valid(4))]);
+    await h.run([
+      record(10, valid(0)),
+      record(11, Buffer.from([0xff, 0xff])),
+      record(12, valid(2)),
+      record(13, valid(3)),
+      record(14, valid(4)),
+    ]);
     expect(h.events).toEqual(['send', 'commit 12', 'send', 'commit 14', 'send', 'commit 15']);
     expect(h.resolved).toEqual(['10', '11', '12', '13', '14']);
     const results = h.sends.flatMap((b) => b.topicMessages!.filter((t) => t.topic === 'results').flatMap((t) => t.messages));

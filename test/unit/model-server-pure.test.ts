@@ -16,8 +16,14 @@ const limits = { maxProducts: 5 };
 
 describe('parsePredictUrl', () => {
   it('reads slot and version from a TF Serving predict URL', () => {
-    expect(parsePredictUrl('http://127.0.0.1:8502/v1/models/recommender1/versions/7:predict')).toEqual({ slot: 'recommender1', version: 7 });
-    expect(parsePredictUrl('https://serving.example/v1/models/recommender/versions/123:predict')).toEqual({ slot: 'recommender', version: 123 });
+    expect(parsePredictUrl('http://127.0.0.1:8502/v1/models/recommender1/versions/7:predict')).toEqual({
+      slot: 'recommender1',
+      version: 7,
+    });
+    expect(parsePredictUrl('https://serving.example/v1/models/recommender/versions/123:predict')).toEqual({
+      slot: 'recommender',
+      version: 123,
+    });
   });
   it('gives a null version when the URL predicts with the latest version', () => {
     expect(parsePredictUrl('http://h:8501/v1/models/recommender:predict')).toEqual({ slot: 'recommender', version: null });
@@ -106,14 +112,24 @@ describe('dead-letter encoding', () => {
     const letter = buildDeadLetter(source, original, { code: 'undecodable', reason: 'bad wire type' }, new Date('2025-01-01T00:00:00Z'));
     const msg = deadLetterMessage(letter, original.key);
     expect(msg.key).toEqual(Buffer.from('k'));
-    expect(msg.headers).toMatchObject({ 'dlq-code': 'undecodable', 'dlq-reason': 'bad wire type', 'dlq-source-offset': '41', 'dlq-source-partition': '2' });
+    expect(msg.headers).toMatchObject({
+      'dlq-code': 'undecodable',
+      'dlq-reason': 'bad wire type',
+      'dlq-source-offset': '41',
+      'dlq-source-partition': '2',
+    });
     const decoded = decodeDeadLetter(msg.value as Buffer);
     expect(decoded).toEqual(letter);
     expect(Buffer.from(decoded.value!, 'base64')).toEqual(original.value);
     expect(decoded.deadLetteredAt).toBe('2025-01-01T00:00:00.000Z');
   });
   it('keeps a missing value as null', () => {
-    const letter = buildDeadLetter({ topic: 't', partition: 0, offset: '0' }, { key: null, value: null, timestamp: 0 }, { code: 'empty-message', reason: 'x' }, new Date());
+    const letter = buildDeadLetter(
+      { topic: 't', partition: 0, offset: '0' },
+      { key: null, value: null, timestamp: 0 },
+      { code: 'empty-message', reason: 'x' },
+      new Date(),
+    );
     expect(decodeDeadLetter(deadLetterMessage(letter, null).value as Buffer)).toMatchObject({ key: null, value: null });
   });
 });
@@ -182,7 +198,9 @@ describe('classifyPredictResponse', () => {
     expect(classifyPredictResponse(200, 'nope', 1).kind).toBe('rejected');
     expect(classifyPredictResponse(200, '{"outputs":[[1]]}', 1).kind).toBe('ok'); // the columnar answer
     expect(classifyPredictResponse(200, '{"scores":[[1]]}', 1).kind).toBe('rejected');
-    expect(classifyPredictResponse(200, '{"predictions":[[1]]}', 2)).toMatchObject({ error: 'the model returned 1 predictions for 2 products' });
+    expect(classifyPredictResponse(200, '{"predictions":[[1]]}', 2)).toMatchObject({
+      error: 'the model returned 1 predictions for 2 products',
+    });
     expect(classifyPredictResponse(200, '{"predictions":[[null]]}', 1).kind).toBe('rejected');
     expect(classifyPredictResponse(200, '{"predictions":[[1,2]]}', 1).kind).toBe('rejected');
   });
@@ -194,7 +212,9 @@ describe('classifyPredictResponse', () => {
 describe('popularity source', () => {
   it('finds the ranking in the accepted metadata shapes', () => {
     expect(lineageMetadataKey('recommender1', 7)).toBe('lineage/recommender1/7/metadata.json');
-    expect(popularityFromMetadata({ format: 'recommender-model-metadata/v1', popularProducts: [8, 6], popularBuyers: [40, 30] })).toEqual([8, 6]);
+    expect(popularityFromMetadata({ format: 'recommender-model-metadata/v1', popularProducts: [8, 6], popularBuyers: [40, 30] })).toEqual([
+      8, 6,
+    ]);
     expect(popularityFromMetadata({ popularity: [3, 1, 2] })).toEqual([3, 1, 2]);
     expect(popularityFromMetadata({ popularity: { order: [5, 4] } })).toEqual([5, 4]);
     expect(popularityFromMetadata({ popularityOrder: [9] })).toEqual([9]);
@@ -232,11 +252,14 @@ describe('popularity source', () => {
   });
   it('shares one lookup between concurrent callers', async () => {
     let calls = 0;
-    const source = cachedPopularitySource(async () => {
-      calls++;
-      await new Promise((r) => setTimeout(r, 10));
-      return [1];
-    }, () => undefined);
+    const source = cachedPopularitySource(
+      async () => {
+        calls++;
+        await new Promise((r) => setTimeout(r, 10));
+        return [1];
+      },
+      () => undefined,
+    );
     await Promise.all([source('a', 1), source('a', 1), source('a', 1)]);
     expect(calls).toBe(1);
   });
@@ -252,7 +275,11 @@ describe('backoffDelay', () => {
 });
 
 describe('current model and usage statistics', () => {
-  const d = (version: number) => ({ name: 'rec', description: `v${version}`, url: `http://h/v1/models/recommender/versions/${version}:predict` });
+  const d = (version: number) => ({
+    name: 'rec',
+    description: `v${version}`,
+    url: `http://h/v1/models/recommender/versions/${version}:predict`,
+  });
   it('checks descriptors and switches only on a new URL', async () => {
     expect(checkDescriptor({ name: '', description: '', url: 'http://h/nothing' }).ok).toBe(false);
     const checked = checkDescriptor({ ...d(1), name: '' });

@@ -11,8 +11,11 @@ describe('request client generator', () => {
     for (let i = 0; i < 3000; i++) {
       const r = randomRequest(rng, shape);
       const ok =
-        Number.isInteger(r.user) && r.user >= 0 && r.user < 1000 &&
-        r.products.length >= 1 && r.products.length <= 30 &&
+        Number.isInteger(r.user) &&
+        r.user >= 0 &&
+        r.user < 1000 &&
+        r.products.length >= 1 &&
+        r.products.length <= 30 &&
         new Set(r.products).size === r.products.length &&
         r.products.every((p) => Number.isInteger(p) && p >= 0 && p < 300);
       if (!ok) bad.push(JSON.stringify(r));

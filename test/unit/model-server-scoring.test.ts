@@ -35,7 +35,11 @@ describe('scoreRequest', () => {
   it('ranks with one predict call', async () => {
     const d = deps([{ kind: 'ok', scores: [0.1, 0.7, 0.3] }]);
     const out = await scoreRequest({ user: 1, products: [0, 1, 2] }, d);
-    expect(out).toMatchObject({ kind: 'answered', retries: 0, body: { outcome: 'scored', ranked: [{ product: 1 }, { product: 2 }, { product: 0 }] } });
+    expect(out).toMatchObject({
+      kind: 'answered',
+      retries: 0,
+      body: { outcome: 'scored', ranked: [{ product: 1 }, { product: 2 }, { product: 0 }] },
+    });
     expect(d.urls).toHaveLength(1);
   });
 
@@ -57,9 +61,15 @@ describe('scoreRequest', () => {
 
   it('moves to a newly published model between attempts', async () => {
     let current = model(1, 'recommender');
-    const d = deps([{ kind: 'unavailable', status: 503, error: 'down' }, { kind: 'ok', scores: [0.5] }], {
-      currentModel: () => current,
-    });
+    const d = deps(
+      [
+        { kind: 'unavailable', status: 503, error: 'down' },
+        { kind: 'ok', scores: [0.5] },
+      ],
+      {
+        currentModel: () => current,
+      },
+    );
     const predict = d.predict;
     d.predict = async (url, user, products) => {
       const out = await predict(url, user, products);
@@ -91,7 +101,10 @@ describe('scoreRequest', () => {
   it('answers with an error result when no popularity ranking is known or the store fails', async () => {
     const rejected: PredictOutcome = { kind: 'rejected', status: 400, error: 'HTTP 400: bad' };
     const none = await scoreRequest({ user: 1, products: [1] }, deps([rejected], { loadPopularity: async () => undefined }));
-    expect(none).toMatchObject({ kind: 'answered', body: { outcome: 'error', error: expect.stringMatching(/no popularity ranking is known for recommender version 7/) as unknown } });
+    expect(none).toMatchObject({
+      kind: 'answered',
+      body: { outcome: 'error', error: expect.stringMatching(/no popularity ranking is known for recommender version 7/) as unknown },
+    });
     const failing = await scoreRequest(
       { user: 1, products: [1] },
       deps([rejected], {
@@ -107,7 +120,10 @@ describe('scoreRequest', () => {
 
   it('gives up at once when shutting down', async () => {
     const stop = new AbortController();
-    const d = deps([{ kind: 'unavailable', status: 503, error: 'down' }], { retry: { attempts: 5, initialMs: 60_000, maxMs: 60_000 }, signal: stop.signal });
+    const d = deps([{ kind: 'unavailable', status: 503, error: 'down' }], {
+      retry: { attempts: 5, initialMs: 60_000, maxMs: 60_000 },
+      signal: stop.signal,
+    });
     const started = Date.now();
     const pending = scoreRequest({ user: 1, products: [1] }, d);
     setTimeout(() => stop.abort(), 20);
@@ -162,7 +178,10 @@ describe('predict client over HTTP', () => {
     const url = await serve(() => undefined); // never answers
     const client = createPredictClient({ timeoutMs: 100 });
     try {
-      expect(await client.predict(url, 1, [1])).toMatchObject({ kind: 'unavailable', error: expect.stringMatching(/no answer within 100 ms/) as unknown });
+      expect(await client.predict(url, 1, [1])).toMatchObject({
+        kind: 'unavailable',
+        error: expect.stringMatching(/no answer within 100 ms/) as unknown,
+      });
       expect(await client.predict('http://127.0.0.1:1/v1/models/m/versions/1:predict', 1, [1])).toMatchObject({
         kind: 'unavailable',
         error: expect.stringMatching(/ECONNREFUSED/) as unknown,
@@ -179,7 +198,10 @@ describe('predict client over HTTP', () => {
     });
     const client = createPredictClient({ maxResponseBytes: 1000 });
     try {
-      expect(await client.predict(url, 1, [1])).toMatchObject({ kind: 'rejected', error: expect.stringMatching(/exceeds 1000 bytes/) as unknown });
+      expect(await client.predict(url, 1, [1])).toMatchObject({
+        kind: 'rejected',
+        error: expect.stringMatching(/exceeds 1000 bytes/) as unknown,
+      });
     } finally {
       client.close();
     }

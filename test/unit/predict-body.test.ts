@@ -13,7 +13,10 @@ const NAMES = ['users', 'products'];
 describe('columnar fast scan', () => {
   it.each([
     ['plain', '{"inputs":{"users":[[1],[2]],"products":[[3],[4]]}}'],
-    ['whitespace and signature', ' {\n "signature_name" : "serving_default",\t"inputs" : { "products" : [ [3] , [4] ] , "users" : [ [1] , [2] ] } } '],
+    [
+      'whitespace and signature',
+      ' {\n "signature_name" : "serving_default",\t"inputs" : { "products" : [ [3] , [4] ] , "users" : [ [1] , [2] ] } } ',
+    ],
     ['bare ids', '{"inputs":{"users":[1,2],"products":[3,0]}}'],
     ['largest id', '{"inputs":{"users":[[2147483647]],"products":[[0]]}}'],
   ])('reads a %s body exactly as JSON.parse does', (_what, raw) => {
@@ -92,7 +95,9 @@ describe('predict body limits', () => {
     expect(() => parsePredictBody(JSON.stringify({ inputs: { users: rows, products: rows } }), NAMES, 10)).toThrowError(
       /batch of 11 rows exceeds the maximum of 10 rows per predict call/,
     );
-    expect(() => parsePredictBody(JSON.stringify({ instances: rows.map(() => ({ users: 1, products: 1 })) }), NAMES, 10)).toThrowError(BadRequestError);
+    expect(() => parsePredictBody(JSON.stringify({ instances: rows.map(() => ({ users: 1, products: 1 })) }), NAMES, 10)).toThrowError(
+      BadRequestError,
+    );
   });
 });
 

@@ -56,7 +56,18 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
   return {
     async refreshData() {
       world.calls.push('refreshData');
-      return { bucket: 'data', transactionsKey: 'recommender/transactions.csv', usersKey: 'recommender/users.csv', sha256: 'abc', rows: 10, badLines: 0, badLineSamples: [], customers: 5, products: 5, purchases: 20 };
+      return {
+        bucket: 'data',
+        transactionsKey: 'recommender/transactions.csv',
+        usersKey: 'recommender/users.csv',
+        sha256: 'abc',
+        rows: 10,
+        badLines: 0,
+        badLineSamples: [],
+        customers: 5,
+        products: 5,
+        purchases: 20,
+      };
     },
     async trainModel({ candidatePrefix, options }) {
       world.calls.push('trainModel');
@@ -70,7 +81,15 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
           await ctx.sleep(100);
         }
       }
-      const candidate: CandidateRef = { bucket: 'models', prefix: candidatePrefix, digest: 'd1', userRows: 5, productRows: 5, metrics: metrics(world.candidateHitRate), trainingSeconds: 1 };
+      const candidate: CandidateRef = {
+        bucket: 'models',
+        prefix: candidatePrefix,
+        digest: 'd1',
+        userRows: 5,
+        productRows: 5,
+        metrics: metrics(world.candidateHitRate),
+        trainingSeconds: 1,
+      };
       return candidate;
     },
     async getDeploymentState() {
@@ -96,7 +115,12 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     async commitActiveSlot({ slot, version, url, metrics: m, kind }) {
       world.calls.push(`commitActiveSlot ${slot}/${version}`);
       const d = { slot, version, url, metrics: m, kind, workflowId: 'w', runId: 'r', deployedAt: new Date().toISOString() };
-      world.state = { active: d, standbySlot: slot === 'recommender' ? 'recommender1' : 'recommender', maxVersion: version, history: [...world.state.history, d] };
+      world.state = {
+        active: d,
+        standbySlot: slot === 'recommender' ? 'recommender1' : 'recommender',
+        maxVersion: version,
+        history: [...world.state.history, d],
+      };
       return world.state;
     },
     async acquireDeployLock() {
@@ -124,9 +148,18 @@ export function fakeServingActivities(world: FakeWorld): ServingActivities {
     async waitForStandbyReady({ slot, version }) {
       world.calls.push(`waitForStandbyReady ${slot}/${version}`);
       if (world.readiness === 'deadline') {
-        throw ApplicationFailure.nonRetryable(`slot ${slot} did not report version ${version} AVAILABLE before the deadline`, 'ReadinessDeadlineError');
+        throw ApplicationFailure.nonRetryable(
+          `slot ${slot} did not report version ${version} AVAILABLE before the deadline`,
+          'ReadinessDeadlineError',
+        );
       }
-      return { slot, version, predictUrl: `http://127.0.0.1:1/v1/models/${slot}/versions/${version}:predict`, polls: 1, smokePrediction: 0.5 };
+      return {
+        slot,
+        version,
+        predictUrl: `http://127.0.0.1:1/v1/models/${slot}/versions/${version}:predict`,
+        polls: 1,
+        smokePrediction: 0.5,
+      };
     },
   };
 }

@@ -8,12 +8,22 @@ const input = (json: object) => buildInput({ input: JSON.stringify(json) }, 'ser
 
 describe('workflow input schema', () => {
   it('accepts what the README and the schedule pass', () => {
-    expect(input({ data: { mode: 'generate', users: 300, seed: 7 }, training: { epochs: 4, evalUsers: 300 }, gate: { tolerance: 0.05, popularityMargin: 0.01 } })).toMatchObject({
+    expect(
+      input({
+        data: { mode: 'generate', users: 300, seed: 7 },
+        training: { epochs: 4, evalUsers: 300 },
+        gate: { tolerance: 0.05, popularityMargin: 0.01 },
+      }),
+    ).toMatchObject({
       training: { epochs: 4 },
       gate: { tolerance: 0.05, popularityMargin: 0.01 },
       servingTaskQueue: 'serving-q',
     });
-    expect(buildInput({ epochs: '3', tolerance: '0.1', readinessTimeout: '60' }, 'q')).toMatchObject({ training: { epochs: 3 }, gate: { tolerance: 0.1 }, readinessTimeoutSeconds: 60 });
+    expect(buildInput({ epochs: '3', tolerance: '0.1', readinessTimeout: '60' }, 'q')).toMatchObject({
+      training: { epochs: 3 },
+      gate: { tolerance: 0.1 },
+      readinessTimeoutSeconds: 60,
+    });
     expect(parseRetrainAndDeployInput(undefined)).toEqual({});
     expect(parseRollbackInput({ version: 3 })).toEqual({ version: 3 });
   });
@@ -60,8 +70,11 @@ describe('recommender run --input (the real CLI)', () => {
     // an address nothing listens on: had the CLI tried to start the run, it would fail differently
     const env = { ...process.env, TEMPORAL_ADDRESS: '127.0.0.1:1' };
     const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = execFile(path.join(root, 'node_modules/.bin/tsx'), ['src/cli/main.ts', 'run', '--input', '{"gate":{"tolerance":"x"}}'], { cwd: root, env }, (_err, _out, err) =>
-        resolve({ code: child.exitCode, stderr: err }),
+      const child = execFile(
+        path.join(root, 'node_modules/.bin/tsx'),
+        ['src/cli/main.ts', 'run', '--input', '{"gate":{"tolerance":"x"}}'],
+        { cwd: root, env },
+        (_err, _out, err) => resolve({ code: child.exitCode, stderr: err }),
       );
     });
     expect(code).toBe(1);

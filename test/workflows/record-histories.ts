@@ -30,7 +30,14 @@ interface Scenario {
 }
 
 const deployment = (slot: string, version: number, hitRate: number): Deployment => ({
-  slot, version, url: `http://127.0.0.1:1/v1/models/${slot}/versions/${version}:predict`, metrics: metrics(hitRate), kind: 'deploy', workflowId: 'w', runId: `r${version}`, deployedAt: '2026-01-01T00:00:00Z',
+  slot,
+  version,
+  url: `http://127.0.0.1:1/v1/models/${slot}/versions/${version}:predict`,
+  metrics: metrics(hitRate),
+  kind: 'deploy',
+  workflowId: 'w',
+  runId: `r${version}`,
+  deployedAt: '2026-01-01T00:00:00Z',
 });
 
 const retrain = (world: () => FakeWorld, extra: Partial<Scenario> = {}): Scenario => ({ workflow: 'retrainAndDeploy', world, ...extra });
@@ -39,7 +46,16 @@ const scenarios: Record<string, Scenario> = {
   'retrain-and-deploy-deployed': retrain(() => fakeWorld()),
   'retrain-and-deploy-rejected': retrain(() => {
     const w = fakeWorld({ candidateHitRate: 0.1 });
-    const active = { slot: 'recommender', version: 3, url: 'u', metrics: metrics(0.3), kind: 'deploy' as const, workflowId: 'w', runId: 'r', deployedAt: '2026-01-01T00:00:00Z' };
+    const active = {
+      slot: 'recommender',
+      version: 3,
+      url: 'u',
+      metrics: metrics(0.3),
+      kind: 'deploy' as const,
+      workflowId: 'w',
+      runId: 'r',
+      deployedAt: '2026-01-01T00:00:00Z',
+    };
     w.state = { active, standbySlot: 'recommender1', maxVersion: 3, history: [active] };
     return w;
   }),
@@ -82,7 +98,16 @@ async function main(): Promise<void> {
     await handle.result().catch(() => undefined);
     const file = path.join(__dirname, 'histories', `${name}-${VERSION}.json`);
     // the CLI's JSON export is what historyFromJSON reads (also what the web UI downloads)
-    const json = await run(TEMPORAL_BIN, ['workflow', 'show', '--address', testConfig.temporal.address, '-w', handle.workflowId, '-o', 'json']);
+    const json = await run(TEMPORAL_BIN, [
+      'workflow',
+      'show',
+      '--address',
+      testConfig.temporal.address,
+      '-w',
+      handle.workflowId,
+      '-o',
+      'json',
+    ]);
     await fs.writeFile(file, json);
     console.log(`recorded ${file}`);
     await tw.stop();

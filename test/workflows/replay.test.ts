@@ -17,8 +17,8 @@ describe('replay of recorded histories', () => {
   it('has recorded histories to replay', () => {
     expect(files.length).toBeGreaterThanOrEqual(15);
     // every version of the workflow code that ran is kept, and the rollback too
-    for (const v of ["v1", "v2", "v3"]) expect(files.some((f) => f.endsWith(`-${v}.json`))).toBe(true);
-    expect(files).toContain("rollback-rolled-back-v3.json");
+    for (const v of ['v1', 'v2', 'v3']) expect(files.some((f) => f.endsWith(`-${v}.json`))).toBe(true);
+    expect(files).toContain('rollback-rolled-back-v3.json');
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {

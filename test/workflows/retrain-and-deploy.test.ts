@@ -61,12 +61,26 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
       'commitActiveSlot recommender/1',
       'releaseDeployLock',
     ]);
-    expect(status).toMatchObject({ step: 'done', outcome: 'deployed', active: { slot: 'recommender', version: 1 }, standbySlot: 'recommender1' });
+    expect(status).toMatchObject({
+      step: 'done',
+      outcome: 'deployed',
+      active: { slot: 'recommender', version: 1 },
+      standbySlot: 'recommender1',
+    });
   });
 
   it('rejects a model worse than the active one and leaves the active slot untouched', async () => {
     const world = fakeWorld({ candidateHitRate: 0.2 });
-    const active = { slot: 'recommender', version: 4, url: 'u', metrics: metrics(0.3), kind: 'deploy' as const, workflowId: 'w', runId: 'r', deployedAt: '' };
+    const active = {
+      slot: 'recommender',
+      version: 4,
+      url: 'u',
+      metrics: metrics(0.3),
+      kind: 'deploy' as const,
+      workflowId: 'w',
+      runId: 'r',
+      deployedAt: '',
+    };
     world.state = { active, standbySlot: 'recommender1', maxVersion: 4, history: [active] };
     const { result } = await runWith(world, { gate: { tolerance: 0.05 } });
     expect(result).toMatchObject({ outcome: 'rejected' });
@@ -108,8 +122,13 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
       for (let i = 0; i < 100 && (await handle.query(statusQuery)).step !== 'training'; i++) await new Promise((r) => setTimeout(r, 100));
       expect(await cancelRun(client, workflowId, 'test says stop')).toBe('cancelling at step training');
       // a second cancel is refused by the validator while the first is under way (or the run has ended)
-      const again = await handle.executeUpdate(cancelRunUpdate, { args: ['again'] }).then(() => undefined, (err: unknown) => err as WorkflowUpdateFailedError);
-      expect(String(again?.cause?.message ?? again?.message)).toMatch(/already being cancelled|already finished|completed|aborted by closing/);
+      const again = await handle.executeUpdate(cancelRunUpdate, { args: ['again'] }).then(
+        () => undefined,
+        (err: unknown) => err as WorkflowUpdateFailedError,
+      );
+      expect(String(again?.cause?.message ?? again?.message)).toMatch(
+        /already being cancelled|already finished|completed|aborted by closing/,
+      );
     });
     expect(result).toBeInstanceOf(WorkflowFailedError);
     expect((result as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
@@ -124,9 +143,14 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     const { result } = await runWith(world, {}, async (workflowId) => {
       const handle = client.workflow.getHandle(workflowId);
       for (let i = 0; i < 200 && (await handle.query(statusQuery)).step !== 'publishing'; i++) await new Promise((r) => setTimeout(r, 50));
-      const refused = await handle.executeUpdate(cancelRunUpdate, { args: ['too late'] }).then(() => undefined, (err: unknown) => err);
+      const refused = await handle.executeUpdate(cancelRunUpdate, { args: ['too late'] }).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-      expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/version 1 is already being published.*roll back instead/);
+      expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(
+        /version 1 is already being published.*roll back instead/,
+      );
     });
     expect(result).toMatchObject({ outcome: 'deployed', version: 1 });
     expect(world.removed).toEqual([]);
@@ -144,7 +168,10 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
 
   it.each([
     [{ gate: { tolerance: 'x' } }, /gate\.tolerance: .*expected number/],
-    [{ readinessTimeoutSeconds: -5 }, /readinessTimeoutSeconds: .*>0|readinessTimeoutSeconds: .*positive|readinessTimeoutSeconds: Too small/],
+    [
+      { readinessTimeoutSeconds: -5 },
+      /readinessTimeoutSeconds: .*>0|readinessTimeoutSeconds: .*positive|readinessTimeoutSeconds: Too small/,
+    ],
     [{ training: { epochs: 3, epochz: 4 } }, /training: .*Unrecognized key.*training\.epochz/],
     [{ surprise: true }, /\(input\): .*Unrecognized key.*surprise/],
   ])('refuses the bad input %j at start, naming the field, before any activity', async (bad, message) => {

@@ -52,7 +52,11 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       workflowId: cfg.temporal.scheduleId,
       args: [buildInput(flags, cfg.temporal.taskQueues.serving)],
     },
-    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: flags.catchupWindow as Duration, pauseOnFailure: Boolean(flags.pauseOnFailure) },
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: flags.catchupWindow as Duration,
+      pauseOnFailure: Boolean(flags.pauseOnFailure),
+    },
     // Not `triggerImmediately`: the SDK starts that run with overlap ALLOW_ALL,
     // and the server does not count such runs for the SKIP policy, so the
     // next tick could deploy concurrently. A SKIP trigger after create instead.
@@ -96,57 +100,68 @@ export function scheduleCommand(): Command {
     ),
   );
   cmd.addCommand(
-    new Command('describe').description('show the schedule, its next and recent runs').option('--json', 'print the raw form').action((f: { json?: boolean }) =>
-      withClient(async (client, cfg) => {
-        const d = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
-        if (!f.json) {
-          const every = d.spec.intervals?.map((i) => `every ${humanMs(Number(i.every))}`) ?? [];
-          const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
-          console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
-          console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
-          console.log(`  overlap ${String(d.policies.overlap)}, catch-up window ${humanMs(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`);
-          console.log(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
-          for (const a of d.info.recentActions) console.log(`  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`);
-          for (const a of d.info.runningActions) console.log(`  running: ${a.workflow.workflowId}`);
+    new Command('describe')
+      .description('show the schedule, its next and recent runs')
+      .option('--json', 'print the raw form')
+      .action((f: { json?: boolean }) =>
+        withClient(async (client, cfg) => {
+          const d = await client.schedule.getHandle(cfg.temporal.scheduleId).describe();
+          if (!f.json) {
+            const every = d.spec.intervals?.map((i) => `every ${humanMs(Number(i.every))}`) ?? [];
+            const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
+            console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
+            console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
+            console.log(
+              `  overlap ${String(d.policies.overlap)}, catch-up window ${humanMs(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`,
+            );
+            console.log(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
+            for (const a of d.info.recentActions) console.log(`  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`);
+            for (const a of d.info.runningActions) console.log(`  running: ${a.workflow.workflowId}`);
+            console.log(`web UI: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
+            return;
+          }
+          console.log(
+            JSON.stringify(
+              {
+                scheduleId: d.scheduleId,
+                spec: d.spec,
+                paused: d.state.paused,
+                note: d.state.note,
+                overlap: d.policies.overlap,
+                catchupWindowMs: d.policies.catchupWindow,
+                nextActionTimes: d.info.nextActionTimes,
+                recentActions: d.info.recentActions.map((a) => ({ at: a.takenAt, workflowId: a.action.workflow.workflowId })),
+                running: d.info.runningActions.map((a) => a.workflow.workflowId),
+              },
+              null,
+              2,
+            ),
+          );
           console.log(`web UI: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
-          return;
-        }
-        console.log(
-          JSON.stringify(
-            {
-              scheduleId: d.scheduleId,
-              spec: d.spec,
-              paused: d.state.paused,
-              note: d.state.note,
-              overlap: d.policies.overlap,
-              catchupWindowMs: d.policies.catchupWindow,
-              nextActionTimes: d.info.nextActionTimes,
-              recentActions: d.info.recentActions.map((a) => ({ at: a.takenAt, workflowId: a.action.workflow.workflowId })),
-              running: d.info.runningActions.map((a) => a.workflow.workflowId),
-            },
-            null,
-            2,
-          ),
-        );
-        console.log(`web UI: ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`);
-      }),
-    ),
+        }),
+      ),
   );
   cmd.addCommand(
-    new Command('pause').description('pause the schedule').option('--note <text>', 'why').action((f: { note?: string }) =>
-      withClient(async (client, cfg) => {
-        await client.schedule.getHandle(cfg.temporal.scheduleId).pause(f.note);
-        console.log(`paused ${cfg.temporal.scheduleId}`);
-      }),
-    ),
+    new Command('pause')
+      .description('pause the schedule')
+      .option('--note <text>', 'why')
+      .action((f: { note?: string }) =>
+        withClient(async (client, cfg) => {
+          await client.schedule.getHandle(cfg.temporal.scheduleId).pause(f.note);
+          console.log(`paused ${cfg.temporal.scheduleId}`);
+        }),
+      ),
   );
   cmd.addCommand(
-    new Command('unpause').description('resume the schedule').option('--note <text>', 'why').action((f: { note?: string }) =>
-      withClient(async (client, cfg) => {
-        await client.schedule.getHandle(cfg.temporal.scheduleId).unpause(f.note);
-        console.log(`unpaused ${cfg.temporal.scheduleId}`);
-      }),
-    ),
+    new Command('unpause')
+      .description('resume the schedule')
+      .option('--note <text>', 'why')
+      .action((f: { note?: string }) =>
+        withClient(async (client, cfg) => {
+          await client.schedule.getHandle(cfg.temporal.scheduleId).unpause(f.note);
+          console.log(`unpaused ${cfg.temporal.scheduleId}`);
+        }),
+      ),
   );
   cmd.addCommand(
     new Command('trigger').description('start a run now (skipped if one is running)').action(() =>
@@ -182,7 +197,12 @@ export function scheduleCommand(): Command {
 
 function humanMs(ms: number): string {
   if (!Number.isFinite(ms)) return 'unknown';
-  const units: [number, string][] = [[86_400_000, 'd'], [3_600_000, 'h'], [60_000, 'm'], [1000, 's']];
+  const units: [number, string][] = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'm'],
+    [1000, 's'],
+  ];
   const parts: string[] = [];
   let rest = ms;
   for (const [size, unit] of units) {

@@ -89,7 +89,9 @@ export function formatResult(result: unknown): string {
   const m = r.metrics;
   if (m && Number.isFinite(m.hitRate10)) {
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
-    lines.push(`  HR@10 ${pct(m.hitRate10)}, NDCG@10 ${m.ndcg10.toFixed(3)} (popularity ${pct(m.popularityHitRate10)}, ${m.popularityNdcg10.toFixed(3)}) on ${m.evaluatedUsers} customers`);
+    lines.push(
+      `  HR@10 ${pct(m.hitRate10)}, NDCG@10 ${m.ndcg10.toFixed(3)} (popularity ${pct(m.popularityHitRate10)}, ${m.popularityNdcg10.toFixed(3)}) on ${m.evaluatedUsers} customers`,
+    );
   }
   if (r.data) lines.push(`  data ${r.data.bucket}/${r.data.transactionsKey} (sha256 ${r.data.sha256.slice(0, 12)}…)`);
   if (r.url) lines.push(`  predict URL ${r.url}`);

@@ -13,8 +13,6 @@ export class NoUsableRowsError extends Error {
     readonly badLines: BadLineSummary,
     readonly dataLines: number,
   ) {
-    super(
-      `${source}: no usable rows (${dataLines} data line${dataLines === 1 ? '' : 's'} read, ${describeBadLines(badLines)})`,
-    );
+    super(`${source}: no usable rows (${dataLines} data line${dataLines === 1 ? '' : 's'} read, ${describeBadLines(badLines)})`);
   }
 }

@@ -143,9 +143,7 @@ export class PurchaseHistoryBuilder {
         }
         continue;
       }
-      const order = Array.from({ length: to - from }, (_, k) => from + k).sort(
-        (a, b) => byUserProduct[a] - byUserProduct[b],
-      );
+      const order = Array.from({ length: to - from }, (_, k) => from + k).sort((a, b) => byUserProduct[a] - byUserProduct[b]);
       const segProducts = order.map((i) => byUserProduct[i]);
       const segCounts = order.map((i) => byUserCount[i]);
       for (let k = 0; k < segProducts.length; k++) {

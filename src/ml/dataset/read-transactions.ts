@@ -38,7 +38,6 @@ export async function readPurchases(input: Readable | NodeJS.ReadableStream, opt
   return builder.build(opts.source, bad.summary());
 }
 
-
 /**
  * Parses one data row into `basket` (cleared first). Returns the customer id,
  * or the reason the row is unusable.

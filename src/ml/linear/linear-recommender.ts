@@ -67,7 +67,9 @@ export const MAX_DENSE_PRODUCTS = 20_000;
 /** The item-item weight matrix W [P, P] of a variant, learned on `history`. */
 export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.Tensor2D {
   if (history.productRows > MAX_DENSE_PRODUCTS) {
-    throw new Error(`linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; no low-rank form yet — use objective 'implicit'`);
+    throw new Error(
+      `linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; no low-rank form yet — use objective 'implicit'`,
+    );
   }
   const ease = () => {
     const g = gramMatrix(history, o.userExponent);
@@ -96,7 +98,11 @@ const SCORE_CHUNK_FLOATS = 4 * 1024 * 1024;
  * Ranks each held-out product among all products the customer did not buy
  * in training, with `score(users)` giving row-major [users.length, P] scores.
  */
-export async function rankHoldout(split: HoldoutSplit, score: (users: Int32Array) => Float32Array, hooks: TrainingHooks = {}): Promise<HoldoutEvaluation> {
+export async function rankHoldout(
+  split: HoldoutSplit,
+  score: (users: Int32Array) => Float32Array,
+  hooks: TrainingHooks = {},
+): Promise<HoldoutEvaluation> {
   const { train } = split;
   const P = train.productRows;
   const popular = popularityRanking(train);
@@ -139,7 +145,11 @@ export async function rankHoldout(split: HoldoutSplit, score: (users: Int32Array
  * evaluation chunks; progress is reported as one epoch (closed form) plus
  * the evaluation events.
  */
-export async function trainLinearRecommender(history: PurchaseHistory, input: LinearOptionsInput = {}, hooks: TrainingHooks = {}): Promise<TrainedLinearRecommender> {
+export async function trainLinearRecommender(
+  history: PurchaseHistory,
+  input: LinearOptionsInput = {},
+  hooks: TrainingHooks = {},
+): Promise<TrainedLinearRecommender> {
   const o = resolveLinearOptions(input);
   const started = performance.now();
   const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
@@ -174,7 +184,9 @@ export async function trainLinearRecommender(history: PurchaseHistory, input: Li
         options: o,
         training: { seconds, pairs: train.products.length },
         evaluated: evaluation !== undefined,
-        ...(evaluation ? { evaluation } : { notEvaluatedReason: split ? 'no customer has at least 2 distinct products to hold one out' : 'holdout disabled by options' }),
+        ...(evaluation
+          ? { evaluation }
+          : { notEvaluatedReason: split ? 'no customer has at least 2 distinct products to hold one out' : 'holdout disabled by options' }),
       },
     };
   } finally {

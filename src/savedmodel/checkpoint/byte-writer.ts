@@ -72,4 +72,3 @@ export class ByteWriter {
     this.len = 0;
   }
 }
-

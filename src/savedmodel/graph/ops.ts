@@ -10,15 +10,7 @@
  */
 import type { AttrValueMessage, DataTypeValue, NodeDefMessage } from '../messages';
 import { DataType } from '../messages';
-import {
-  boolAttr,
-  intAttr,
-  shapeAttr,
-  stringAttr,
-  tensorAttr,
-  typeAttr,
-  typeListAttr,
-} from './attrs';
+import { boolAttr, intAttr, shapeAttr, stringAttr, tensorAttr, typeAttr, typeListAttr } from './attrs';
 import type { TensorMessage } from '../messages';
 
 const F = DataType.DT_FLOAT;
@@ -87,14 +79,19 @@ export const sigmoid = (name: string, x: string): NodeDefMessage => node(name, '
 export const identity = (name: string, x: string, dtype: DataTypeValue = F, controls: readonly string[] = []): NodeDefMessage =>
   node(name, 'Identity', [x, ...controls.map(control)], { T: typeAttr(dtype) });
 
-export const noOp = (name: string, controls: readonly string[]): NodeDefMessage =>
-  node(name, 'NoOp', controls.map(control), {});
+export const noOp = (name: string, controls: readonly string[]): NodeDefMessage => node(name, 'NoOp', controls.map(control), {});
 
 /** Reads the listed tensors of a V2 checkpoint; output i is tensor_names[i]. */
 export const restoreV2 = (name: string, prefix: string, tensorNames: string, shapeAndSlices: string, count: number): NodeDefMessage =>
   node(name, 'RestoreV2', [prefix, tensorNames, shapeAndSlices], { dtypes: typeListAttr(new Array<DataTypeValue>(count).fill(F)) });
 
-export const saveV2 = (name: string, prefix: string, tensorNames: string, shapeAndSlices: string, tensors: readonly string[]): NodeDefMessage =>
+export const saveV2 = (
+  name: string,
+  prefix: string,
+  tensorNames: string,
+  shapeAndSlices: string,
+  tensors: readonly string[],
+): NodeDefMessage =>
   node(name, 'SaveV2', [prefix, tensorNames, shapeAndSlices, ...tensors], {
     dtypes: typeListAttr(new Array<DataTypeValue>(tensors.length).fill(F)),
   });

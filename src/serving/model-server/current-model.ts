@@ -31,7 +31,8 @@ export interface AllowedSlot {
  */
 export function checkDescriptor(d: ModelDescriptor, slots?: readonly AllowedSlot[]): DescriptorCheck {
   const target = parsePredictUrl(d.url);
-  if (!target) return { ok: false, reason: `not a TF Serving predict URL (…/v1/models/<name>[/versions/<n>]:predict): ${JSON.stringify(d.url)}` };
+  if (!target)
+    return { ok: false, reason: `not a TF Serving predict URL (…/v1/models/<name>[/versions/<n>]:predict): ${JSON.stringify(d.url)}` };
   if (slots) {
     const allowed = slots.some((s) => {
       const prefix = `${s.baseUrl.replace(/\/+$/, '')}/v1/models/`;

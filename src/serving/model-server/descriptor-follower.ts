@@ -74,14 +74,22 @@ export async function followDescriptors(options: FollowOptions): Promise<Descrip
         }
         // A throw here would make kafkajs redeliver the record for ever: report it and move on.
         try {
-          options.onDescriptor({ key: message.key?.toString() ?? '', descriptor, partition, offset: message.offset, timestamp: Number(message.timestamp) });
+          options.onDescriptor({
+            key: message.key?.toString() ?? '',
+            descriptor,
+            partition,
+            offset: message.offset,
+            timestamp: Number(message.timestamp),
+          });
         } catch (err) {
           options.onUndecodable(`not applied: ${errorText(err)}`, partition, message.offset);
         }
       },
     });
   } catch (err) {
-    await consumer.disconnect().catch((e: unknown) => options.log('warn', 'descriptor consumer disconnect failed', { error: errorText(e) }));
+    await consumer
+      .disconnect()
+      .catch((e: unknown) => options.log('warn', 'descriptor consumer disconnect failed', { error: errorText(e) }));
     throw err;
   }
   return { initial, close: () => consumer.disconnect() };

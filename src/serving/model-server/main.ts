@@ -40,9 +40,13 @@ async function main(): Promise<void> {
     .addOption(new Option('--group <id>', 'consumer group on the requests topic').env('MODEL_SERVER_GROUP').default('model-server'))
     .addOption(new Option('--concurrency <n>', 'requests of one partition scored concurrently').default(16).argParser(integer(1, 1024)))
     .addOption(new Option('--chunk-size <n>', 'most requests written and committed together').default(200).argParser(integer(1, 100_000)))
-    .addOption(new Option('--max-products <n>', 'most distinct products per request (more: dead letter)').default(1000).argParser(integer(1)))
+    .addOption(
+      new Option('--max-products <n>', 'most distinct products per request (more: dead letter)').default(1000).argParser(integer(1)),
+    )
     .addOption(new Option('--predict-timeout <ms>', 'deadline of one predict call').default(5000).argParser(integer(1)))
-    .addOption(new Option('--retries <n>', 'predict attempts per request while the slot is unavailable').default(4).argParser(integer(1, 100)))
+    .addOption(
+      new Option('--retries <n>', 'predict attempts per request while the slot is unavailable').default(4).argParser(integer(1, 100)),
+    )
     .addOption(new Option('--no-popularity', 'no popularity fallback: requests the model rejects get an error result'))
     .addOption(new Option('--no-from-beginning', 'a new consumer group starts at the end of the requests topic'))
     .parse();

@@ -59,7 +59,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
       help: 'Records on the models topic ignored as undecodable or not naming a predict URL',
       registers,
     }),
-    predictRetries: new Counter({ name: 'model_server_predict_retries_total', help: 'Predict calls retried after an unavailable slot', registers }),
+    predictRetries: new Counter({
+      name: 'model_server_predict_retries_total',
+      help: 'Predict calls retried after an unavailable slot',
+      registers,
+    }),
     unavailablePauses: new Counter({
       name: 'model_server_unavailable_pauses_total',
       help: 'Partitions paused because the slot stayed unavailable through all retries (requests left uncommitted)',

@@ -84,8 +84,15 @@ export function classifyPredictResponse(status: number, body: string, expected: 
     return { kind: 'rejected', status, error: `the predict response is not JSON: ${errorMessage(body)}` };
   }
   const predictions =
-    parsed && typeof parsed === 'object' ? ('outputs' in parsed ? parsed.outputs : 'predictions' in parsed ? parsed.predictions : undefined) : undefined;
-  if (!Array.isArray(predictions)) return { kind: 'rejected', status, error: 'the predict response has no "outputs" or "predictions" list' };
+    parsed && typeof parsed === 'object'
+      ? 'outputs' in parsed
+        ? parsed.outputs
+        : 'predictions' in parsed
+          ? parsed.predictions
+          : undefined
+      : undefined;
+  if (!Array.isArray(predictions))
+    return { kind: 'rejected', status, error: 'the predict response has no "outputs" or "predictions" list' };
   if (predictions.length !== expected) {
     return { kind: 'rejected', status, error: `the model returned ${predictions.length} predictions for ${expected} products` };
   }

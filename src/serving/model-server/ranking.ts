@@ -13,9 +13,7 @@ export function rankByScore(products: readonly number[], scores: readonly number
   if (products.length !== scores.length) {
     throw new RangeError(`${products.length} products but ${scores.length} scores`);
   }
-  return products
-    .map((product, i) => ({ product, score: scores[i] }))
-    .sort((a, b) => b.score - a.score || a.product - b.product);
+  return products.map((product, i) => ({ product, score: scores[i] })).sort((a, b) => b.score - a.score || a.product - b.product);
 }
 
 /**

@@ -64,11 +64,22 @@ export interface RequestProcessor {
 }
 
 function deadLettered(source: SourceRecord, record: KafkaMessage, rejection: { code: RejectionCode; reason: string }): Handled {
-  const letter = buildDeadLetter(source, { key: record.key, value: record.value, timestamp: Number(record.timestamp) }, rejection, new Date());
+  const letter = buildDeadLetter(
+    source,
+    { key: record.key, value: record.value, timestamp: Number(record.timestamp) },
+    rejection,
+    new Date(),
+  );
   return { kind: 'dead-letter', message: deadLetterMessage(letter, record.key), code: rejection.code, reason: rejection.reason };
 }
 
-function answered(source: SourceRecord, record: KafkaMessage, request: RecommendationRequest, outcome: ScoreOutcome & { kind: 'answered' }, latencyMs: number): Handled {
+function answered(
+  source: SourceRecord,
+  record: KafkaMessage,
+  request: RecommendationRequest,
+  outcome: ScoreOutcome & { kind: 'answered' },
+  latencyMs: number,
+): Handled {
   const { model } = outcome;
   const result = buildResult(
     {
@@ -91,7 +102,8 @@ function answered(source: SourceRecord, record: KafkaMessage, request: Recommend
 
 /** Splits messages into groups of at most `maxBytes` (a single larger message goes alone). */
 export function splitByBytes(messages: { topic: string; message: Message }[], maxBytes: number): TopicMessages[][] {
-  const size = (m: Message): number => (m.value ? Buffer.byteLength(m.value as Buffer | string) : 0) + (m.key ? Buffer.byteLength(m.key) : 0) + 64;
+  const size = (m: Message): number =>
+    (m.value ? Buffer.byteLength(m.value as Buffer | string) : 0) + (m.key ? Buffer.byteLength(m.key) : 0) + 64;
   const writes: TopicMessages[][] = [];
   let current: Map<string, Message[]> = new Map();
   let bytes = 0;
@@ -210,7 +222,11 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
       await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
       for (let i = 0; i < done; i++) payload.resolveOffset(chunk[i].offset);
       options.progress?.advanced(key);
-      account(answeredPart, { topic, partition }, chunk.slice(0, done).map((r) => r.offset));
+      account(
+        answeredPart,
+        { topic, partition },
+        chunk.slice(0, done).map((r) => r.offset),
+      );
     }
     if (stuck >= 0) {
       // At shutdown the retries were cut short: leave the record for the next owner.

@@ -9,9 +9,7 @@ import { DecodeError, decodeRequest, type RecommendationRequest } from '../../me
 
 export { REJECTION_CODES, type RejectionCode } from '../../messaging/dead-letter';
 
-export type Validation =
-  | { ok: true; request: RecommendationRequest }
-  | { ok: false; code: RejectionCode; reason: string };
+export type Validation = { ok: true; request: RecommendationRequest } | { ok: false; code: RejectionCode; reason: string };
 
 export interface RequestLimits {
   /** most distinct products one request may ask to rank (one predict instance each) */

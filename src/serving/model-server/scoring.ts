@@ -86,7 +86,8 @@ export async function scoreRequests(requests: readonly RecommendationRequest[], 
   // Calls already in flight past the stuck request finished, but are dropped: an
   // answer must not be committed ahead of an earlier unanswered request.
   for (let i = 0; i < out.length; i++) {
-    if (out[i] === undefined || i > stuckAt) out[i] = { kind: 'unavailable', model: undefined, error: 'an earlier request is unavailable', retries: 0 };
+    if (out[i] === undefined || i > stuckAt)
+      out[i] = { kind: 'unavailable', model: undefined, error: 'an earlier request is unavailable', retries: 0 };
   }
   return out;
 }
@@ -105,7 +106,12 @@ async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchSc
   let model: ActiveModel | undefined;
   for (let attempt = 0; attempt < deps.retry.attempts; attempt++) {
     if (attempt > 0 && !(await sleep(backoffDelay(attempt - 1, deps.retry, deps.random), deps.signal))) {
-      return group.map((_, i) => ({ kind: 'unavailable', model, error: `shutting down; last error: ${lastError}`, retries: i === 0 ? attempt - 1 : 0 }));
+      return group.map((_, i) => ({
+        kind: 'unavailable',
+        model,
+        error: `shutting down; last error: ${lastError}`,
+        retries: i === 0 ? attempt - 1 : 0,
+      }));
     }
     model = deps.currentModel();
     if (!model) continue;
@@ -116,7 +122,12 @@ async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchSc
       return group.map((r, i) => {
         const scores = outcome.scores.slice(at, (at += r.products.length));
         // the call's retries are counted once, on its first request
-        return { kind: 'answered', model: m, body: { outcome: 'scored', ranked: rankByScore(r.products, scores) }, retries: i === 0 ? attempt : 0 };
+        return {
+          kind: 'answered',
+          model: m,
+          body: { outcome: 'scored', ranked: rankByScore(r.products, scores) },
+          retries: i === 0 ? attempt : 0,
+        };
       });
     }
     if (outcome.kind === 'rejected') {
@@ -131,7 +142,12 @@ async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchSc
     }
     lastError = `${model.url}: ${outcome.error}`;
   }
-  return group.map((_, i) => ({ kind: 'unavailable', model, error: lastError, retries: i === 0 ? Math.max(0, deps.retry.attempts - 1) : 0 }));
+  return group.map((_, i) => ({
+    kind: 'unavailable',
+    model,
+    error: lastError,
+    retries: i === 0 ? Math.max(0, deps.retry.attempts - 1) : 0,
+  }));
 }
 
 export async function scoreRequest(request: RecommendationRequest, deps: ScoringDeps): Promise<ScoreOutcome> {
@@ -145,7 +161,12 @@ export async function scoreRequest(request: RecommendationRequest, deps: Scoring
     if (!model) continue;
     const outcome = await deps.predict(model.url, request.user, request.products);
     if (outcome.kind === 'ok') {
-      return { kind: 'answered', model, body: { outcome: 'scored', ranked: rankByScore(request.products, outcome.scores) }, retries: attempt };
+      return {
+        kind: 'answered',
+        model,
+        body: { outcome: 'scored', ranked: rankByScore(request.products, outcome.scores) },
+        retries: attempt,
+      };
     }
     if (outcome.kind === 'rejected') {
       return { kind: 'answered', model, body: await fallback(request, model, outcome.error, deps.loadPopularity), retries: attempt };

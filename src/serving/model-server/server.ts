@@ -83,7 +83,6 @@ export interface ModelServer {
   close(): Promise<void>;
 }
 
-
 interface Settings {
   retry: RetryPolicy;
   cooldown: BackoffPolicy;
@@ -187,7 +186,9 @@ function statusViews(deps: {
     const m = current.get();
     return {
       startedAt: deps.startedAt.toISOString(),
-      current: m ? { name: m.name, description: m.description, url: m.url, slot: m.slot, version: m.version, since: m.since.toISOString() } : null,
+      current: m
+        ? { name: m.name, description: m.description, url: m.url, slot: m.slot, version: m.version, since: m.since.toISOString() }
+        : null,
       models: deps.usage.snapshot(),
       deadLetters: run.processor?.deadLetters() ?? 0,
       consuming: run.consuming,
@@ -199,7 +200,9 @@ function statusViews(deps: {
     if (run.crashed) problems.push(`requests consumer stopped: ${run.crashed}`);
     const stalls = deps.progress.stalled(deps.stallAfterMs);
     for (const s of stalls) {
-      problems.push(`partition ${s.partition} made no progress for ${Math.round((Date.now() - s.since) / 1000)} s (${s.failures} failed attempts): ${s.reason}`);
+      problems.push(
+        `partition ${s.partition} made no progress for ${Math.round((Date.now() - s.since) / 1000)} s (${s.failures} failed attempts): ${s.reason}`,
+      );
     }
     if (!current.get()) problems.push('waiting for the first model descriptor');
     // Waiting for the first model is healthy (nothing to restart); a dead consumer or a wedged partition is not.
@@ -220,10 +223,21 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const loadPopularity = popularityOf(options, log);
 
   const kafka: Kafka = createKafka(cfg.kafka, '-model-server');
-  const predictClient: PredictClient = createPredictClient({ timeoutMs: options.predictTimeoutMs, maxSockets: Math.max(settings.concurrency, 8) });
+  const predictClient: PredictClient = createPredictClient({
+    timeoutMs: options.predictTimeoutMs,
+    maxSockets: Math.max(settings.concurrency, 8),
+  });
   const shutdown = new AbortController();
   const run: { processor?: RequestProcessor; consuming: boolean; crashed?: string } = { consuming: false };
-  const views = statusViews({ startedAt: new Date(), current, usage, progress, stallAfterMs: settings.stallAfterMs, run, descriptorsRejected: descriptors.rejected });
+  const views = statusViews({
+    startedAt: new Date(),
+    current,
+    usage,
+    progress,
+    stallAfterMs: settings.stallAfterMs,
+    run,
+    descriptorsRejected: descriptors.rejected,
+  });
   let producer: Producer | undefined;
   let follower: DescriptorFollower | undefined;
   let consumer: Consumer | undefined;
@@ -261,7 +275,11 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     // Not idempotent: kafkajs' idempotence needs unlimited retries (a send could then
     // hang forever); a duplicate from a retried send is harmless, results carry requestId.
     // One request in flight keeps results in offset order across retries.
-    producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+    producer = kafka.producer({
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
     await producer.connect();
 
     follower = await followDescriptors({

@@ -32,7 +32,8 @@ export function serviceDefinition(service: protobuf.Service): grpc.ServiceDefini
       const bytes = type.encode(type.fromObject(message)).finish();
       return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     };
-    const decode = (type: protobuf.Type) => (bytes: Buffer) => type.toObject(type.decode(bytes), { longs: Number, enums: Number, defaults: false });
+    const decode = (type: protobuf.Type) => (bytes: Buffer) =>
+      type.toObject(type.decode(bytes), { longs: Number, enums: Number, defaults: false });
     definition[method.name] = {
       path: `/${service.fullName.replace(/^\./, '')}/${method.name}`,
       requestStream: false,
@@ -54,7 +55,10 @@ interface ModelSpecObject {
 }
 
 class RpcError extends Error {
-  constructor(readonly code: grpc.status, message: string) {
+  constructor(
+    readonly code: grpc.status,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -93,7 +97,8 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
   const servableFor = (spec: ModelSpecObject | undefined) => {
     if (!spec) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Missing ModelSpec');
     const name = spec.name ?? '';
-    if (spec.versionLabel) throw new RpcError(grpc.status.INVALID_ARGUMENT, `version labels are not served by this slot (got "${spec.versionLabel}")`);
+    if (spec.versionLabel)
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, `version labels are not served by this slot (got "${spec.versionLabel}")`);
     const version = spec.version?.value;
     const servable = name === opts.name ? manager.servable(version) : undefined;
     if (!servable) throw new RpcError(grpc.status.NOT_FOUND, notFound(name, version));
@@ -111,7 +116,8 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
       const servable = servableFor(request.modelSpec);
       const outputNames = Object.keys(servable.signature.outputs);
       for (const f of request.outputFilter ?? []) {
-        if (!outputNames.includes(f)) throw new BadRequestError(`output_filter "${f}" is not an output of the signature (${outputNames.join(', ')})`);
+        if (!outputNames.includes(f))
+          throw new BadRequestError(`output_filter "${f}" is not an output of the signature (${outputNames.join(', ')})`);
       }
       const { columns, size } = idColumnsFromTensors(request.inputs ?? {}, Object.keys(servable.signature.inputs), opts.maxRows);
       const scores = scoreColumns(servable.model, columns, size);
@@ -121,7 +127,12 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
         outputs: { [outputNames[0]]: scoresTensor(scores) },
       };
     } catch (err) {
-      outcome = err instanceof RpcError && err.code === grpc.status.NOT_FOUND ? 'not_found' : err instanceof BadRequestError || err instanceof RpcError ? 'invalid' : 'error';
+      outcome =
+        err instanceof RpcError && err.code === grpc.status.NOT_FOUND
+          ? 'not_found'
+          : err instanceof BadRequestError || err instanceof RpcError
+            ? 'invalid'
+            : 'error';
       throw err;
     } finally {
       opts.metrics.predictCalls.inc({ api: 'grpc', outcome });
@@ -131,12 +142,15 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
 
   const getModelMetadata = (request: { modelSpec?: ModelSpecObject; metadataField?: string[] }) => {
     const fields = request.metadataField ?? [];
-    if (fields.length === 0) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'GetModelMetadataRequest must specify at least one metadata_field');
+    if (fields.length === 0)
+      throw new RpcError(grpc.status.INVALID_ARGUMENT, 'GetModelMetadataRequest must specify at least one metadata_field');
     const unsupported = fields.find((f) => f !== 'signature_def');
     if (unsupported) throw new RpcError(grpc.status.INVALID_ARGUMENT, `Metadata field ${unsupported} is not supported`);
     const servable = servableFor(request.modelSpec);
     const { SignatureDefMap } = loadServingProtos();
-    const value = SignatureDefMap.encode(SignatureDefMap.fromObject({ signatureDef: { serving_default: signatureDef(servable.signature) } })).finish();
+    const value = SignatureDefMap.encode(
+      SignatureDefMap.fromObject({ signatureDef: { serving_default: signatureDef(servable.signature) } }),
+    ).finish();
     return {
       modelSpec: { name: opts.name, version: { value: servable.version } },
       // protobufjs's bundled google.protobuf.Any keeps its snake_case field names
@@ -149,7 +163,8 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
     if (!spec) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Missing ModelSpec');
     const name = spec.name ?? '';
     const version = spec.version?.value;
-    const statuses = name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
+    const statuses =
+      name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
     if (statuses.length === 0) throw new RpcError(grpc.status.NOT_FOUND, modelStatusNotFound(name, version));
     return {
       modelVersionStatus: statuses.map((s) => ({
@@ -167,7 +182,12 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
 }
 
 /** Starts the gRPC server on host:port (0 = any free port); resolves with the bound port. */
-export async function startGrpcServer(host: string, port: number, maxMessageBytes: number, opts: GrpcApiOptions): Promise<{ port: number; server: grpc.Server }> {
+export async function startGrpcServer(
+  host: string,
+  port: number,
+  maxMessageBytes: number,
+  opts: GrpcApiOptions,
+): Promise<{ port: number; server: grpc.Server }> {
   const { PredictionService, ModelService } = loadServingProtos();
   const server = new grpc.Server({
     'grpc.max_receive_message_length': maxMessageBytes,

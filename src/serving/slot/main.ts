@@ -26,9 +26,22 @@ async function main(): Promise<void> {
     .option('--no-grpc', 'serve the REST API only')
     .option('--poll-ms <ms>', 'how often to look for new versions', integer, 1000)
     .option('--max-batch <n>', 'most rows one predict call may carry (default: SLOT_MAX_BATCH_ROWS)', integer, cfg.slotLimits.maxBatchRows)
-    .option('--body-limit <bytes>', 'largest predict body / gRPC message (default: SLOT_MAX_BODY_BYTES)', integer, cfg.slotLimits.maxBodyBytes)
+    .option(
+      '--body-limit <bytes>',
+      'largest predict body / gRPC message (default: SLOT_MAX_BODY_BYTES)',
+      integer,
+      cfg.slotLimits.maxBodyBytes,
+    )
     .parse();
-  const o = program.opts<{ slot: string; port?: number; grpcPort?: number; grpc: boolean; pollMs: number; maxBatch: number; bodyLimit: number }>();
+  const o = program.opts<{
+    slot: string;
+    port?: number;
+    grpcPort?: number;
+    grpc: boolean;
+    pollMs: number;
+    maxBatch: number;
+    bodyLimit: number;
+  }>();
   const slot = cfg.slots.find((s) => s.name === o.slot);
   if (!slot && o.port === undefined) {
     program.error(`unknown slot "${o.slot}": configured slots are ${cfg.slots.map((s) => s.name).join(', ')} (or pass --port)`);

@@ -76,7 +76,8 @@ export class ModelManager {
 
   start(): void {
     const tick = async () => {
-      if (!this.opts.cacheDir) await cleanStaleCacheDirs(this.opts.slot).catch((err: unknown) => this.log(`cache clean-up failed: ${(err as Error).message}`));
+      if (!this.opts.cacheDir)
+        await cleanStaleCacheDirs(this.opts.slot).catch((err: unknown) => this.log(`cache clean-up failed: ${(err as Error).message}`));
       await this.pollOnce().catch((err: unknown) => this.log(`poll failed: ${(err as Error).message}`));
       if (!this.stopped) this.timer = setTimeout(() => void tick(), this.opts.pollIntervalMs);
     };

@@ -10,7 +10,10 @@ import { scanColumnarBody } from './columnar-scan';
 
 export class BadRequestError extends Error {
   override name = 'BadRequestError';
-  constructor(message: string, readonly status: 400 | 404 | 413 = 400) {
+  constructor(
+    message: string,
+    readonly status: 400 | 404 | 413 = 400,
+  ) {
     super(message);
   }
 }

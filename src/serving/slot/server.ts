@@ -81,7 +81,9 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
   });
   app.setNotFoundHandler((req, reply) =>
     // under /v1/ TF Serving answers InvalidArgument ("Malformed request"); elsewhere nothing is served
-    /^\/v1\//i.test(req.url) ? fail(reply, 400, `Malformed request: ${req.method} ${req.url}`) : fail(reply, 404, `Not found: ${req.method} ${req.url}`),
+    /^\/v1\//i.test(req.url)
+      ? fail(reply, 400, `Malformed request: ${req.method} ${req.url}`)
+      : fail(reply, 404, `Not found: ${req.method} ${req.url}`),
   );
 
   app.get('/healthz', async () => ({ ok: true }));
@@ -127,7 +129,8 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
       if (!servable) return fail(reply, 404, notFound(name, version));
       return metadataBody(name, servable.version, servable.signature);
     }
-    const statuses = name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
+    const statuses =
+      name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
     if (statuses.length === 0) return fail(reply, 404, modelStatusNotFound(name, version));
     return versionStatusBody(statuses);
   };

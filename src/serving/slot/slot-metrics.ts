@@ -21,7 +21,12 @@ export function createSlotMetrics(): SlotMetrics {
   const registers = [registry];
   return {
     registry,
-    predictCalls: new Counter({ name: 'slot_predict_calls_total', help: 'Predict calls answered, by API and outcome', labelNames: ['api', 'outcome'], registers }),
+    predictCalls: new Counter({
+      name: 'slot_predict_calls_total',
+      help: 'Predict calls answered, by API and outcome',
+      labelNames: ['api', 'outcome'],
+      registers,
+    }),
     predictRows: new Counter({ name: 'slot_predict_rows_total', help: 'Rows scored by predict calls', labelNames: ['api'], registers }),
     predictSeconds: new Histogram({
       name: 'slot_predict_seconds',
@@ -30,7 +35,12 @@ export function createSlotMetrics(): SlotMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
       registers,
     }),
-    warmupRecords: new Counter({ name: 'slot_warmup_records_total', help: 'Warm-up records (assets.extra/tf_serving_warmup_requests) replayed before a version became AVAILABLE', labelNames: ['version'], registers }),
+    warmupRecords: new Counter({
+      name: 'slot_warmup_records_total',
+      help: 'Warm-up records (assets.extra/tf_serving_warmup_requests) replayed before a version became AVAILABLE',
+      labelNames: ['version'],
+      registers,
+    }),
   };
 }
 

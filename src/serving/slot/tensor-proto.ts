@@ -25,7 +25,8 @@ function idsOf(name: string, t: TensorProtoObject): Int32Array {
   const content = t.tensorContent && t.tensorContent.length > 0 ? Buffer.from(t.tensorContent) : undefined;
   if (t.dtype === DataType.DT_INT32) {
     if (content) {
-      if (content.length !== n * 4) throw new BadRequestError(`input "${name}": tensor_content has ${content.length} bytes, expected ${n * 4} for ${n} int32 values`);
+      if (content.length !== n * 4)
+        throw new BadRequestError(`input "${name}": tensor_content has ${content.length} bytes, expected ${n * 4} for ${n} int32 values`);
       ids = new Int32Array(n);
       for (let i = 0; i < n; i++) ids[i] = content.readInt32LE(i * 4);
     } else {
@@ -34,7 +35,8 @@ function idsOf(name: string, t: TensorProtoObject): Int32Array {
   } else if (t.dtype === DataType.DT_INT64) {
     ids = new Int32Array(n);
     if (content) {
-      if (content.length !== n * 8) throw new BadRequestError(`input "${name}": tensor_content has ${content.length} bytes, expected ${n * 8} for ${n} int64 values`);
+      if (content.length !== n * 8)
+        throw new BadRequestError(`input "${name}": tensor_content has ${content.length} bytes, expected ${n * 8} for ${n} int64 values`);
       for (let i = 0; i < n; i++) ids[i] = checkedId(name, i, Number(content.readBigInt64LE(i * 8)));
     } else {
       const values = t.int64Val ?? [];
@@ -51,7 +53,8 @@ function idsOf(name: string, t: TensorProtoObject): Int32Array {
 }
 
 function checkedId(name: string, i: number, v: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) throw new BadRequestError(`input "${name}"[${i}]: id ${v} is outside [0, 2147483647]`);
+  if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff)
+    throw new BadRequestError(`input "${name}"[${i}]: id ${v} is outside [0, 2147483647]`);
   return v;
 }
 
@@ -62,7 +65,8 @@ function dataTypeName(dtype: number | undefined): string {
 
 /** The id columns of a PredictRequest's inputs, checked against the signature's input names. */
 export function idColumnsFromTensors(inputs: Record<string, TensorProtoObject>, inputNames: string[], maxRows: number): IdColumns {
-  for (const k of Object.keys(inputs)) if (!inputNames.includes(k)) throw new BadRequestError(`input "${k}" is not in the signature (expected ${inputNames.join(', ')})`);
+  for (const k of Object.keys(inputs))
+    if (!inputNames.includes(k)) throw new BadRequestError(`input "${k}" is not in the signature (expected ${inputNames.join(', ')})`);
   const columns: Record<string, Int32Array> = {};
   let size = -1;
   for (const n of inputNames) {
@@ -72,7 +76,8 @@ export function idColumnsFromTensors(inputs: Record<string, TensorProtoObject>, 
     if (rows > maxRows) throw new BadRequestError(`batch of ${rows} rows exceeds the maximum of ${maxRows} rows per predict call`);
     const ids = idsOf(n, t);
     if (ids.length === 0) throw new BadRequestError(`input "${n}" is empty`);
-    if (size >= 0 && ids.length !== size) throw new BadRequestError(`input "${n}" has ${ids.length} rows but "${inputNames[0]}" has ${size}`);
+    if (size >= 0 && ids.length !== size)
+      throw new BadRequestError(`input "${n}" has ${ids.length} rows but "${inputNames[0]}" has ${size}`);
     size = ids.length;
     columns[n] = ids;
   }
