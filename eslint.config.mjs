@@ -72,7 +72,14 @@ export default tseslint.config(
     files: ['**/*.mjs', '**/*.mts', '**/*.cjs', '**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
-      globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' },
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        process: 'readonly',
+        console: 'readonly',
+        __dirname: 'readonly',
+        setTimeout: 'readonly',
+      },
     },
   },
   // layout is Prettier's (npm run format); no lint rule may disagree with it

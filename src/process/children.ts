@@ -20,7 +20,7 @@ export interface Managed {
 
 export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
-  /** the child stops when this process ends, however it ends (default true; see exit-with-parent.ts) */
+  /** the child stops when this process ends, however it ends (default true; see exit-with-parent.cjs) */
   exitWithParent?: boolean;
 }
 
@@ -31,7 +31,7 @@ export function spawnEntry(name: string, entry: string, args: string[], logDir: 
   const logFile = path.join(logDir, `${name}.log`);
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const out = fs.openSync(logFile, 'a');
-  const preload = exitWithParent ? ['--import', path.join(__dirname, 'exit-with-parent.ts')] : [];
+  const preload = exitWithParent ? ['--require', path.join(__dirname, 'exit-with-parent.cjs')] : [];
   const child = spawn(process.execPath, ['--import', 'tsx', ...preload, path.join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { TF_CPP_MIN_LOG_LEVEL: '2', ...env },

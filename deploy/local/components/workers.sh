@@ -35,7 +35,7 @@ workers_install() {
 }
 
 workers_start() {
-  local w
+  local w i
   for w in "${WORKERS[@]}"; do
     if worker_alive "$w"; then say "$w: already running (pid $(cat "$STACK_RUN/$w.pid"))"; continue; fi
     local log=$STACK_LOGS/$w.log entry; entry=$(worker_entry "$w")
@@ -56,7 +56,7 @@ worker_logged_ready() {
 }
 
 workers_stop() {
-  local w
+  local w i
   for ((i=${#WORKERS[@]}-1; i>=0; i--)); do
     w=${WORKERS[$i]}
     if ! worker_alive "$w"; then rm -f "$STACK_RUN/$w.pid"; say "$w: not running"; continue; fi
