@@ -13,7 +13,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { readPurchases, trainRecommender, type PurchaseHistory } from '../src/ml';
-import { rankHoldout, trainLinearRecommender, type LinearOptionsInput } from '../src/ml/linear/linear-recommender';
+import { rankHoldout } from '../src/ml/evaluate';
+import { trainLinearRecommender, type LinearOptionsInput } from '../src/ml/linear/linear-recommender';
 import { SavedModelScorer } from '../src/ml/saved-model-scorer';
 import { exportSavedModel } from '../src/savedmodel';
 

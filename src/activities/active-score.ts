@@ -7,7 +7,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import type { HoldoutSplit } from '../ml/holdout';
-import { rankHoldout } from '../ml/linear/linear-recommender';
+import { rankHoldout } from '../ml/evaluate';
 import { SavedModelScorer } from '../ml/saved-model-scorer';
 import { readDeploymentState } from '../registry/deployments';
 import { getObjectBuffer, listKeys } from '../storage/objects';

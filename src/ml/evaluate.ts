@@ -59,45 +59,64 @@ export async function evaluateHoldout(
   options: TrainingOptions,
   hooks: TrainingHooks = {},
 ): Promise<HoldoutEvaluation> {
+  const scorer = new CatalogueScorer(model);
+  let ranked: HoldoutEvaluation;
+  try {
+    ranked = await rankHoldout(split, (users) => scorer.score(users), hooks, scorer.usersPerChunk);
+  } finally {
+    scorer.dispose();
+  }
+  const pointwise = options.mode === 'seed' ? seedHeldOutError(model, split, full) : implicitHeldOutError(model, split, full, options);
+  return { ...ranked, ...pointwise };
+}
+
+/** Floats of the [users, products] score block per evaluation chunk. */
+const SCORE_CHUNK_FLOATS = 4 * 1024 * 1024;
+
+/**
+ * Ranks each held-out product among all products the customer did not buy
+ * in training, with `score(users)` giving row-major [users.length, P] scores
+ * (`usersPerChunk` users at a time), against popularity on the same split.
+ * The pointwise fields are NaN: a ranking says nothing about them.
+ */
+export async function rankHoldout(
+  split: HoldoutSplit,
+  score: (users: Int32Array) => Float32Array,
+  hooks: TrainingHooks = {},
+  usersPerChunk?: number,
+): Promise<HoldoutEvaluation> {
   const { train } = split;
   const P = train.productRows;
   const popular = popularityRanking(train);
   const position = new Int32Array(P);
   popular.order.forEach((p, i) => (position[p] = i));
-
-  const modelScores = new RankingAccumulator();
-  const popularityScores = new RankingAccumulator();
-  const scorer = new CatalogueScorer(model);
-  try {
-    const chunk = scorer.usersPerChunk;
-    for (let from = 0; from < split.users.length; from += chunk) {
-      const users = split.users.subarray(from, Math.min(split.users.length, from + chunk));
-      const scores = scorer.score(users);
-      for (let i = 0; i < users.length; i++) {
-        const u = users[i];
-        const target = split.products[from + i];
-        const exFrom = train.userOffsets[u];
-        const exTo = train.userOffsets[u + 1];
-        modelScores.add(rankAmongCandidates(scores, i * P, P, target, train.products, exFrom, exTo));
-        popularityScores.add(rankInOrder(position, target, train.products, exFrom, exTo));
-      }
-      hooks.onProgress?.({ kind: 'evaluate', scored: from + users.length, users: split.users.length });
-      await nextTick(); // let abort signals and heartbeats through between chunks
-      if (hooks.signal?.aborted) throw new TrainingCancelledError('evaluate', 0, from + users.length);
+  const model = new RankingAccumulator();
+  const popularity = new RankingAccumulator();
+  const chunk = usersPerChunk ?? Math.max(1, Math.floor(SCORE_CHUNK_FLOATS / P));
+  for (let from = 0; from < split.users.length; from += chunk) {
+    const users = split.users.subarray(from, Math.min(split.users.length, from + chunk));
+    const scores = score(users);
+    for (let i = 0; i < users.length; i++) {
+      const u = users[i];
+      const exFrom = train.userOffsets[u];
+      const exTo = train.userOffsets[u + 1];
+      model.add(rankAmongCandidates(scores, i * P, P, split.products[from + i], train.products, exFrom, exTo));
+      popularity.add(rankInOrder(position, split.products[from + i], train.products, exFrom, exTo));
     }
-  } finally {
-    scorer.dispose();
+    hooks.onProgress?.({ kind: 'evaluate', scored: from + users.length, users: split.users.length });
+    await nextTick();
+    if (hooks.signal?.aborted) throw new TrainingCancelledError('evaluate', 0, from + users.length);
   }
-
-  const pointwise = options.mode === 'seed' ? seedHeldOutError(model, split, full) : implicitHeldOutError(model, split, full, options);
   return {
     protocol: HOLDOUT_PROTOCOL,
     users: split.users.length,
     eligibleUsers: split.eligibleUsers,
     sampled: split.sampled,
-    ...modelScores.result(),
-    popularity: popularityScores.result(),
-    ...pointwise,
+    ...model.result(),
+    popularity: popularity.result(),
+    heldOutLoss: NaN,
+    rmse: NaN,
+    heldOutTargets: 'none: a ranking model without a pointwise loss (heldOutLoss and rmse are not defined)',
   };
 }
 

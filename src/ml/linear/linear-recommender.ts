@@ -9,11 +9,9 @@ import * as tf from '@tensorflow/tfjs-node';
 import { z } from 'zod';
 import type { PurchaseHistory } from '../dataset/purchase-history';
 import type { DotProductWeights } from '../dot-weights';
-import { HOLDOUT_PROTOCOL, type HoldoutEvaluation } from '../evaluate';
+import { rankHoldout, type HoldoutEvaluation } from '../evaluate';
 import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
-import { popularityRanking } from '../popularity';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
-import { RankingAccumulator, rankAmongCandidates, rankInOrder } from '../ranking-metrics';
 import { binaryRows, blendWeights, easeWeights, gramMatrix, rp3betaWeights } from './item-item';
 
 export const linearVariants = ['blend', 'ease', 'rp3beta'] as const;
@@ -89,53 +87,6 @@ export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.
     e.dispose();
     r.dispose();
   }
-}
-
-/** Floats of the [users, products] score block per evaluation chunk. */
-const SCORE_CHUNK_FLOATS = 4 * 1024 * 1024;
-
-/**
- * Ranks each held-out product among all products the customer did not buy
- * in training, with `score(users)` giving row-major [users.length, P] scores.
- */
-export async function rankHoldout(
-  split: HoldoutSplit,
-  score: (users: Int32Array) => Float32Array,
-  hooks: TrainingHooks = {},
-): Promise<HoldoutEvaluation> {
-  const { train } = split;
-  const P = train.productRows;
-  const popular = popularityRanking(train);
-  const position = new Int32Array(P);
-  popular.order.forEach((p, i) => (position[p] = i));
-  const model = new RankingAccumulator();
-  const popularity = new RankingAccumulator();
-  const chunk = Math.max(1, Math.floor(SCORE_CHUNK_FLOATS / P));
-  for (let from = 0; from < split.users.length; from += chunk) {
-    const users = split.users.subarray(from, Math.min(split.users.length, from + chunk));
-    const scores = score(users);
-    for (let i = 0; i < users.length; i++) {
-      const u = users[i];
-      const exFrom = train.userOffsets[u];
-      const exTo = train.userOffsets[u + 1];
-      model.add(rankAmongCandidates(scores, i * P, P, split.products[from + i], train.products, exFrom, exTo));
-      popularity.add(rankInOrder(position, split.products[from + i], train.products, exFrom, exTo));
-    }
-    hooks.onProgress?.({ kind: 'evaluate', scored: from + users.length, users: split.users.length });
-    await nextTick();
-    if (hooks.signal?.aborted) throw new TrainingCancelledError('evaluate', 0, from + users.length);
-  }
-  return {
-    protocol: HOLDOUT_PROTOCOL,
-    users: split.users.length,
-    eligibleUsers: split.eligibleUsers,
-    sampled: split.sampled,
-    ...model.result(),
-    popularity: popularity.result(),
-    heldOutLoss: NaN,
-    rmse: NaN,
-    heldOutTargets: 'none: a ranking model without a pointwise loss (heldOutLoss and rmse are not defined)',
-  };
 }
 
 /**
