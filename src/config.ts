@@ -4,6 +4,7 @@
  * be overridden by an environment variable; a malformed value stops the
  * process with a message that names the variable.
  */
+import { loadClientConfigProfile, type ClientConfigProfile } from '@temporalio/envconfig';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(1).max(65535);
@@ -11,21 +12,21 @@ const name = z
   .string()
   .min(1)
   .regex(/^[A-Za-z0-9._\-/]+$/, 'letters, digits, ".", "_", "-" or "/" only');
-const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 const url = z.string().url();
 
 /** Environment variable → schema, with the docs/design.md defaults. */
 const schema = z.object({
+  // The rest of the connection (TLS, API key, gRPC metadata, TEMPORAL_PROFILE and
+  // TEMPORAL_CONFIG_FILE) is Temporal's own environment configuration, read by
+  // @temporalio/envconfig as the temporal CLI reads it; these two are checked here
+  // for their shape only.
   TEMPORAL_ADDRESS: z
     .string()
     .regex(/^[^\s:]+:\d+$/, 'expected host:port')
-    .default('127.0.0.1:7233'),
-  TEMPORAL_NAMESPACE: name.default('default'),
-  TEMPORAL_TLS: bool.default(false),
-  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
-  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
-  TEMPORAL_TLS_CA_PATH: z.string().optional(),
-  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+    .optional(),
+  TEMPORAL_NAMESPACE: name.optional(),
+  // envconfig reads anything but "1"/"true" as false: refuse a typo instead of silently dropping TLS
+  TEMPORAL_TLS: z.enum(['true', 'false', '1', '0']).optional(),
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
   TASK_QUEUE_TRAINING: name.default('recommender-training'),
   TASK_QUEUE_SERVING: name.default('recommender-serving'),
@@ -96,7 +97,11 @@ export interface Config {
   temporal: {
     address: string;
     namespace: string;
-    tls?: { certPath?: string; keyPath?: string; caPath?: string; serverName?: string };
+    /**
+     * Temporal's client profile (config file profile overlaid with TEMPORAL_* variables): TLS,
+     * API key, gRPC metadata. Holds secrets: never log it or pass it to a workflow.
+     */
+    profile: ClientConfigProfile;
     uiUrl: string;
     taskQueues: { training: string; serving: string };
     workflowType: string;
@@ -129,6 +134,20 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
+/** Temporal's client profile for `env`; a bad config file or an unknown profile is a ConfigError naming it. */
+function loadTemporalProfile(env: NodeJS.ProcessEnv): ClientConfigProfile {
+  const vars = Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined));
+  try {
+    return loadClientConfigProfile({ overrideEnvVars: vars });
+  } catch (error) {
+    const source = env.TEMPORAL_CONFIG_FILE ? `TEMPORAL_CONFIG_FILE=${env.TEMPORAL_CONFIG_FILE}` : "Temporal's default config file";
+    const profile = env.TEMPORAL_PROFILE ? `, TEMPORAL_PROFILE=${env.TEMPORAL_PROFILE}` : '';
+    throw new ConfigError(
+      `invalid Temporal client configuration (${source}${profile}): ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
 /** Parse and validate configuration from an environment (process.env by default). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = schema.safeParse(env);
@@ -140,6 +159,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid configuration in the environment:\n  ${problems.join('\n  ')}`);
   }
   const e = parsed.data;
+  const temporalProfile = loadTemporalProfile(env);
   const minioUrl = new URL(e.MINIO_ENDPOINT);
   const useSSL = minioUrl.protocol === 'https:';
   const slotNames = e.SLOT_NAMES.split(',');
@@ -169,16 +189,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return {
     temporal: {
-      address: e.TEMPORAL_ADDRESS,
-      namespace: e.TEMPORAL_NAMESPACE,
-      tls: e.TEMPORAL_TLS
-        ? {
-            certPath: e.TEMPORAL_TLS_CERT_PATH,
-            keyPath: e.TEMPORAL_TLS_KEY_PATH,
-            caPath: e.TEMPORAL_TLS_CA_PATH,
-            serverName: e.TEMPORAL_TLS_SERVER_NAME,
-          }
-        : undefined,
+      // environment over the profile over the local stack's defaults (docs/design.md)
+      address: temporalProfile.address ?? '127.0.0.1:7233',
+      namespace: temporalProfile.namespace ?? 'default',
+      profile: temporalProfile,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
       taskQueues: { training: e.TASK_QUEUE_TRAINING, serving: e.TASK_QUEUE_SERVING },
       workflowType: e.WORKFLOW_TYPE,

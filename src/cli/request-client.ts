@@ -11,6 +11,7 @@
  * model server puts on its result.
  */
 import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Presets, SingleBar } from 'cli-progress';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
@@ -19,6 +20,8 @@ import { createKafka } from '../messaging/kafka';
 import { encodeRequest, type RecommendationRequest } from '../messaging/schemas';
 import { Random } from '../ml/random';
 import { requestId } from '../messaging/request-id';
+import { formatDuration } from './format';
+import { percentile, ResultsTracker, type Answer, type TrackerStats } from './results-tracker';
 
 export interface RequestShape {
   /** users are drawn from 0..users-1 */
@@ -81,19 +84,6 @@ export interface SendSummary {
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
 
-function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
-
 async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
@@ -141,7 +131,8 @@ export async function sendRequests(options: SendRequestsOptions): Promise<SendSu
         const next = started + (sent / rate) * 1000;
         const wait = next - epochNow();
         if (wait > 0) {
-          await abortableDelay(wait, options.signal);
+          // an abort ends the wait early; the loop condition then stops sending
+          await sleep(wait, undefined, { signal: options.signal }).catch(() => undefined);
           continue;
         }
         due = Math.min(batchSize, Math.floor(((epochNow() - started) / 1000) * rate) + 1 - sent);
@@ -203,6 +194,39 @@ interface Flags {
   count?: number;
   seed?: number;
   topic?: string;
+  followResults: boolean;
+  wait: number;
+}
+
+const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(1)} ms` : '–');
+
+function describeAnswer(a: Answer): string {
+  const r = a.result;
+  const model = `${r.model.slot ?? r.model.name}/${r.model.version ?? '?'}`;
+  const took = ms(a.receivedAt - a.sentAt);
+  if (r.outcome === 'error') return `${r.requestId} user ${r.user}: error from ${model} after ${took}: ${r.error}`;
+  const top = r.ranked
+    .slice(0, 5)
+    .map((p) => p.product)
+    .join(', ');
+  const how = r.outcome === 'fallback' ? `popularity fallback (${r.reason})` : `scored by ${model}`;
+  return `${r.requestId} user ${r.user}: ${how} in ${took}; top ${top}`;
+}
+
+/** The closing report of --follow-results: latency over every answer, not a window. */
+function answersReport(tracker: ResultsTracker, s: TrackerStats): string {
+  const latencies = tracker
+    .all()
+    .map((a) => a.receivedAt - a.sentAt)
+    .sort((a, b) => a - b);
+  const models = Object.entries(s.byModel)
+    .map(([m, n]) => `${m} ${n}`)
+    .join(', ');
+  return [
+    `answers: ${s.answered} of ${s.sent} answered, ${s.pending} unanswered, ${s.fallbacks} popularity fallbacks, ${s.errors} errors, ${s.deadLetters} dead letters, ${s.duplicates} duplicates`,
+    `latency (send → result): p50 ${ms(percentile(latencies, 50))}, p99 ${ms(percentile(latencies, 99))}, max ${ms(latencies.at(-1) ?? Number.NaN)}`,
+    `by model: ${models || 'none'}`,
+  ].join('\n');
 }
 
 async function main(): Promise<void> {
@@ -220,6 +244,14 @@ async function main(): Promise<void> {
     .addOption(new Option('--count <n>', 'stop after n requests (default: until Ctrl-C)').argParser(integer(1)))
     .addOption(new Option('--seed <n>', 'seed of the generator (default: random)').argParser(integer(0)))
     .addOption(new Option('--topic <name>', 'requests topic (default: TOPIC_REQUESTS, mdata)'))
+    .addOption(
+      new Option('--follow-results', 'watch the results (and dead-letter) topics and report the answers to these requests').default(false),
+    )
+    .addOption(
+      new Option('--wait <seconds>', 'with --follow-results: how long to wait for the last answers after sending')
+        .default(10)
+        .argParser(nonNegative),
+    )
     .parse()
     .opts<Flags>();
 
@@ -241,6 +273,11 @@ async function main(): Promise<void> {
   let lastStatus = Date.now();
   let total = 0;
   const t0 = Date.now();
+  const tracker = flags.followResults ? new ResultsTracker(kafka, cfg.topics.results, cfg.topics.dlq) : undefined;
+  if (tracker) {
+    await tracker.start();
+    if (verbose) tracker.onAnswer((a) => console.log(`  answer ${describeAnswer(a)}`));
+  }
   bar?.start(flags.count ?? 0, 0, { rate: '0' });
   console.error(`publishing to ${topic} on ${cfg.kafka.brokers.join(',')} at ${flags.rate === 0 ? 'full speed' : `${flags.rate}/s`}`);
 
@@ -253,12 +290,17 @@ async function main(): Promise<void> {
     shape: { users: flags.users, products: flags.products, maxProductsPerRequest: flags.maxProducts },
     signal: stop.signal,
     onSent: (sent) => {
+      tracker?.expect(sent);
       total += sent.length;
       if (bar) bar.update(total, { rate: (total / Math.max((Date.now() - t0) / 1000, 0.001)).toFixed(0) });
       else if (verbose) for (const s of sent) console.log(`${s.requestId} user ${s.request.user} products ${s.request.products.join(',')}`);
       else if (Date.now() - lastStatus >= 5000) {
         lastStatus = Date.now();
-        console.log(`${total} requests sent`);
+        const s = tracker?.stats();
+        console.log(
+          `${total} requests sent` +
+            (s ? `, ${s.answered} answered (${s.window.perSecond.toFixed(0)}/s, p99 ${ms(s.window.p99)} over ${s.window.seconds} s)` : ''),
+        );
       }
     },
   }).finally(() => bar?.stop());
@@ -267,6 +309,16 @@ async function main(): Promise<void> {
     `sent ${summary.sent} requests in ${summary.seconds.toFixed(1)} s (${summary.perSecond.toFixed(1)}/s) to ${topic}` +
       summary.partitions.map((p) => `; partition ${p.partition} offsets ${p.first}..${p.last}`).join(''),
   );
+  if (tracker) {
+    const waitMs = flags.wait * 1000;
+    if (tracker.unanswered().length > 0) console.error(`waiting up to ${formatDuration(waitMs)} for the last answers`);
+    await tracker.drain(waitMs).catch(() => undefined); // what is still missing is reported below
+    await tracker.stop();
+    const s = tracker.stats();
+    console.log(answersReport(tracker, s));
+    // unanswered or failed requests make the command fail, so scripts can rely on it
+    if (s.pending > 0 || s.errors > 0) process.exitCode = 2;
+  }
 }
 
 if (require.main === module) {

@@ -7,6 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
+import { decodeDeadLetter } from '../messaging/dead-letter';
+import { requestId } from '../messaging/request-id';
 import { decodeResult, type RecommendationResult } from '../messaging/result';
 import type { SentRequest } from './request-client';
 
@@ -24,6 +26,8 @@ export interface TrackerStats {
   duplicates: number;
   errors: number;
   fallbacks: number;
+  /** our requests that the model server dead-lettered instead of answering (watched only with a dead-letter topic) */
+  deadLetters: number;
   /** answers per model version ("slot/version") */
   byModel: Record<string, number>;
   /** over the window: answers/s and end-to-end latency percentiles, ms */
@@ -44,11 +48,15 @@ export class ResultsTracker {
   /** results that arrived before the producer call that sent their request returned */
   private readonly early = new Map<string, { result: RecommendationResult; receivedAt: number }>();
   private duplicates = 0;
+  /** ids of our requests seen on the dead-letter topic */
+  private readonly deadLettered = new Set<string>();
   private readonly listeners: ((a: Answer) => void)[] = [];
 
+  /** With `deadLetterTopic`, dead letters of our own requests are counted too (a dead-lettered request is not pending). */
   constructor(
     private readonly kafka: Kafka,
     private readonly topic: string,
+    private readonly deadLetterTopic?: string,
   ) {}
 
   /** Joins a fresh consumer group at the topic's end; resolves once it is consuming. */
@@ -56,11 +64,16 @@ export class ResultsTracker {
     const consumer = this.kafka.consumer({ groupId: `results-tracker-${randomUUID()}` });
     this.consumer = consumer;
     await consumer.connect();
-    await consumer.subscribe({ topic: this.topic, fromBeginning: false });
+    const topics = this.deadLetterTopic ? [this.topic, this.deadLetterTopic] : [this.topic];
+    await consumer.subscribe({ topics, fromBeginning: false });
     const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
     await consumer.run({
-      eachMessage: async ({ message }) => {
+      eachMessage: async ({ topic, message }) => {
         if (!message.value) return;
+        if (topic === this.deadLetterTopic) {
+          this.recordDeadLetter(message.value);
+          return;
+        }
         let result: RecommendationResult;
         try {
           result = decodeResult(message.value);
@@ -105,8 +118,19 @@ export class ResultsTracker {
     for (const l of this.listeners) l(answer);
   }
 
+  private recordDeadLetter(bytes: Buffer): void {
+    let id: string;
+    try {
+      id = requestId(decodeDeadLetter(bytes).source);
+    } catch {
+      return; // not a dead letter this project wrote
+    }
+    // a dead letter of a request sent before this tracker's send returned is rare enough to ignore
+    if (this.sent.has(id)) this.deadLettered.add(id);
+  }
+
   unanswered(): string[] {
-    return [...this.sent.keys()].filter((id) => !this.answers.has(id));
+    return [...this.sent.keys()].filter((id) => !this.answers.has(id) && !this.deadLettered.has(id));
   }
 
   all(): Answer[] {
@@ -138,10 +162,11 @@ export class ResultsTracker {
     return {
       sent: this.sent.size,
       answered: this.answers.size,
-      pending: this.sent.size - this.answers.size,
+      pending: this.unanswered().length,
       duplicates: this.duplicates,
       errors,
       fallbacks,
+      deadLetters: this.deadLettered.size,
       byModel,
       window: {
         seconds: windowMs / 1000,

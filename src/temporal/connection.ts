@@ -1,23 +1,16 @@
-/** Temporal connections (client and worker) from configuration, with optional TLS. */
-import fs from 'node:fs';
+/**
+ * Temporal connections (client and worker) from configuration: the address
+ * and namespace the project resolved, with TLS, API key and gRPC metadata
+ * from Temporal's own client profile (@temporalio/envconfig), so a
+ * `temporal.toml` profile or TEMPORAL_TLS_* / TEMPORAL_API_KEY variables work
+ * here exactly as they do for the temporal CLI.
+ */
 import { Client, Connection } from '@temporalio/client';
-import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow';
+import { toClientOptions, type ClientConnectConfig } from '@temporalio/envconfig';
 import type { Config } from '../config';
 
-function tlsOptions(cfg: Config['temporal']): TLSConfig | undefined {
-  if (!cfg.tls) return undefined;
-  const read = (p?: string) => (p ? fs.readFileSync(p) : undefined);
-  const crt = read(cfg.tls.certPath);
-  const key = read(cfg.tls.keyPath);
-  return {
-    serverNameOverride: cfg.tls.serverName,
-    serverRootCACertificate: read(cfg.tls.caPath),
-    clientCertPair: crt && key ? { crt, key } : undefined,
-  };
-}
-
-export function connectionOptions(cfg: Config['temporal']): { address: string; tls?: TLSConfig } {
-  return { address: cfg.address, tls: tlsOptions(cfg) };
+export function connectionOptions(cfg: Config['temporal']): ClientConnectConfig['connectionOptions'] {
+  return toClientOptions({ ...cfg.profile, address: cfg.address, namespace: cfg.namespace }).connectionOptions;
 }
 
 export async function connectClient(cfg: Config['temporal']): Promise<Client> {

@@ -3,18 +3,36 @@
  * dev server: `temporal schedule create` + trigger, `temporal workflow start`
  * and `tctl workflow start`. Each run must complete and deploy.
  */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { silentLog, startModelServer, type ModelServer } from '../../src/serving/model-server';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { run, TCTL_BIN, TEMPORAL_BIN } from '../helpers/stack-bin';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem;
+let server: ModelServer;
 beforeAll(async () => {
   sys = await startTestSystem();
+  server = await startModelServer({ config: sys.config, port: 0, groupId: `model-server-${sys.id}`, loadPopularity: null, log: silentLog });
 });
 afterAll(async () => {
+  await server?.close();
   await sys?.stop();
 });
+
+const root = path.join(__dirname, '..', '..');
+/** One of the project's command-line tools, as `npm run …` runs it, in the test system's environment. */
+async function projectCli(script: string, args: string[]): Promise<string> {
+  const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(root, script), ...args], {
+    env: sys.env,
+    cwd: root,
+    timeout: 240_000,
+  });
+  return `${stdout}${stderr}`;
+}
 
 const address = () => ['--address', sys.config.temporal.address, '--namespace', sys.config.temporal.namespace];
 const input = () =>
@@ -108,5 +126,22 @@ describe('command lines of the README', () => {
     ]);
     expect(out).toMatch(/Started Workflow Id/i);
     expect(await resultOf(workflowId)).toMatchObject({ outcome: 'deployed' });
+  });
+
+  it('recommender run --wait prints a readable outcome; requests --follow-results reports every answer', async () => {
+    const out = await projectCli('src/cli/main.ts', ['run', '--wait', '--id', `it-${sys.id}-run-wait`, '--input', input()]);
+    expect(out).toMatch(/^outcome deployed: /m);
+    expect(out).toMatch(/HR@10 \d+\.\d%, NDCG@10 0\.\d{3} \(popularity/);
+    expect(out).not.toMatch(/"outcome":/); // JSON only with --json
+
+    const report = await projectCli('src/cli/request-client.ts', [
+      ...['--count', '8', '--rate', '8', '--users', '200', '--products', '40', '--seed', '5'],
+      ...['--follow-results', '--wait', '60'],
+    ]);
+    expect(report).toMatch(/^answers: 8 of 8 answered, 0 unanswered, 0 popularity fallbacks, 0 errors, 0 dead letters, 0 duplicates$/m);
+    expect(report).toMatch(/^latency \(send → result\): p50 \d+\.\d ms, p99 \d+\.\d ms, max \d+\.\d ms$/m);
+    expect(report).toMatch(new RegExp(`^by model: (${sys.config.slots.map((x) => x.name).join('|')})/\\d+ 8$`, 'm'));
+    // at this rate every answer is shown as it arrives, with the slot that scored it
+    expect(report.match(/^ {2}answer /gm)).toHaveLength(8);
   });
 });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { connectionOptions } from '../../src/temporal/connection';
 
 describe('configuration', () => {
   it('has the docs/design.md local-stack defaults', () => {
@@ -26,6 +30,47 @@ describe('configuration', () => {
     expect(cfg.minio).toMatchObject({ endPoint: 's3.example.com', port: 443, useSSL: true });
     expect(cfg.kafka.brokers).toEqual(['a:1', 'b:2']);
     expect(cfg.topics.requests).toBe('req');
+  });
+
+  it("reads Temporal's own client profile (config file, then TEMPORAL_* variables over it)", () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'envconfig-'));
+    try {
+      const file = path.join(dir, 'temporal.toml');
+      writeFileSync(path.join(dir, 'ca.pem'), 'not checked here');
+      writeFileSync(
+        file,
+        [
+          '[profile.prod]',
+          'address = "prod.tmprl.example:7233"',
+          'namespace = "recs"',
+          '[profile.prod.tls]',
+          `server_ca_cert_path = "${path.join(dir, 'ca.pem')}"`,
+          'server_name = "prod.tmprl.example"',
+          '',
+        ].join('\n'),
+      );
+      const fromFile = loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod' });
+      expect(fromFile.temporal).toMatchObject({ address: 'prod.tmprl.example:7233', namespace: 'recs' });
+      const options = connectionOptions(fromFile.temporal);
+      expect(options.address).toBe('prod.tmprl.example:7233');
+      expect(options.tls).toMatchObject({ serverNameOverride: 'prod.tmprl.example' });
+      expect(Buffer.from((options.tls as { serverRootCACertificate: Uint8Array }).serverRootCACertificate).toString()).toBe(
+        'not checked here',
+      );
+
+      const overridden = loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'other' });
+      expect(overridden.temporal.namespace).toBe('other');
+      // an API key alone turns TLS on, as for the temporal CLI
+      const cloud = connectionOptions(loadConfig({ TEMPORAL_CONFIG_FILE: file, TEMPORAL_API_KEY: 'k' }).temporal);
+      expect(cloud).toMatchObject({ address: '127.0.0.1:7233', apiKey: 'k', tls: true });
+
+      writeFileSync(file, '[profile.prod\naddress = ');
+      expect(() => loadConfig({ TEMPORAL_CONFIG_FILE: file })).toThrow(
+        new RegExp(`invalid Temporal client configuration \\(TEMPORAL_CONFIG_FILE=${file}`),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it.each([

@@ -96,11 +96,21 @@ temporal_namespaces() {
     "${t[@]}" namespace create --namespace "$ns" --retention 1d >/dev/null \
       || die "creating the Temporal namespace $ns failed"
   fi
-  local have sa; have=$("${t[@]}" search-attribute list --namespace "$ns" 2>/dev/null || true)
+  # A new namespace reaches the server's namespace cache some seconds after
+  # it is created; until then registering its search attributes answers
+  # "not found", so each registration is retried for a while.
+  local have sa try err
+  have=$("${t[@]}" search-attribute list --namespace "$ns" 2>/dev/null || true)
   for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do
     grep -qw "${sa%%=*}" <<<"$have" && continue
-    "${t[@]}" search-attribute create --namespace "$ns" --name "${sa%%=*}" --type "${sa#*=}" >/dev/null \
-      || die "registering the search attribute ${sa%%=*} in $ns failed"
+    for try in $(seq 1 30); do
+      if err=$("${t[@]}" search-attribute create --namespace "$ns" --name "${sa%%=*}" --type "${sa#*=}" 2>&1 >/dev/null); then
+        err=
+        break
+      fi
+      sleep 1
+    done
+    [[ -z $err ]] || die "registering the search attribute ${sa%%=*} in $ns failed: $err"
   done
 }
 

@@ -6,15 +6,16 @@ import { connectClient } from '../../temporal/connection';
 import type { RetrainAndDeployResult } from '../../workflows/types';
 import { workflowUrl } from '../ui-links';
 import { addInputOptions, buildInput, runMetadata, type InputFlags } from '../workflow-input';
-import { followRun } from './status';
+import { followRun, formatResult } from './status';
 
 export function runCommand(): Command {
   return addInputOptions(
     new Command('run')
       .description('start a retrain-and-deploy run now')
       .option('--id <workflowId>', 'workflow id (default: recommender-retrain-manual-<uuid>)')
-      .option('--wait', 'follow the run until it ends'),
-  ).action(async (flags: InputFlags & { id?: string; wait?: boolean }) => {
+      .option('--wait', 'follow the run until it ends')
+      .option('--json', 'with --wait: print the result as JSON'),
+  ).action(async (flags: InputFlags & { id?: string; wait?: boolean; json?: boolean }) => {
     const cfg = loadConfig();
     // refused here, before anything is started, when a field is wrong
     const input = buildInput(flags, cfg.temporal.taskQueues.serving);
@@ -30,7 +31,7 @@ export function runCommand(): Command {
       console.log(`web UI: ${workflowUrl(cfg.temporal, handle.workflowId, handle.firstExecutionRunId)}`);
       if (flags.wait) {
         const result = (await followRun(client, handle.workflowId)) as RetrainAndDeployResult;
-        console.log(JSON.stringify(result, null, 2));
+        console.log(flags.json ? JSON.stringify(result, null, 2) : formatResult(result));
         if (result.outcome !== 'deployed') process.exitCode = 2;
       }
     } finally {
