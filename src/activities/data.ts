@@ -5,7 +5,6 @@
  * append one more generated "day" on top of either, then reads the history back as the trainer will (streaming) and
  * returns a reference: bucket/key, counts, digest, bad-line summary.
  */
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -21,6 +20,7 @@ import {
 import { getOptionalObject, objectExists } from '../storage/objects';
 import type { DataOptions, DataRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
+import { Sha256Tap } from '../digest/sha256';
 
 /** Kept beside generated data: how it was generated and how many days were appended. */
 interface GenerationState {
@@ -117,15 +117,13 @@ async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
 
 /** Streams transactions.csv from MinIO into the parser, hashing the bytes on the way. */
 export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{ history: PurchaseHistory; sha256: string }> {
-  const hash = createHash('sha256');
   const source = await deps.minio.getObject(keys.bucket, keys.transactions);
-  const tap = new PassThrough();
-  source.on('data', (chunk: Buffer) => hash.update(chunk));
+  const tap = new Sha256Tap();
   source.on('error', (err) => tap.destroy(err));
   source.pipe(tap);
   try {
     const history = await readPurchases(tap, { source: `s3://${keys.bucket}/${keys.transactions}`, maxBadLineReports: 20 });
-    return { history, sha256: hash.digest('hex') };
+    return { history, sha256: tap.digest() };
   } catch (err) {
     if (err instanceof NoUsableRowsError) throw ApplicationFailure.nonRetryable(err.message, 'BadInputError');
     throw err;

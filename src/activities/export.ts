@@ -5,7 +5,6 @@
  * metadata with table sizes and popularity, metrics, loss plot) beside it.
  * Idempotent: a retry with the same candidate resumes or finds it complete.
  */
-import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -21,6 +20,7 @@ import { getObjectBuffer, getOptionalObject } from '../storage/objects';
 import type { CandidateRef, ExportRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { CANDIDATE_FILES, DOT_CANDIDATE_FILES } from './train';
+import { sha256Hex } from '../digest/sha256';
 
 export function exportActivities(deps: ActivityDeps) {
   return {
@@ -94,7 +94,7 @@ async function readCandidate(
   get: (name: string) => Promise<Buffer>,
   getOptional: (name: string) => Promise<Buffer | undefined>,
 ): Promise<Candidate> {
-  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const sha = sha256Hex;
   const header = await getOptional(DOT_CANDIDATE_FILES.header);
   if (header) {
     const [data, metadata, metrics] = await Promise.all([

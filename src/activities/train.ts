@@ -6,7 +6,6 @@
  * workflow is signalled too, so its `status` query has it. A retried attempt
  * starts cleanly: the candidate prefix is per run and overwritten whole.
  */
-import { createHash } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs-node';
 import { renderModelReport, trainRecommender, type RecommenderMetrics, type TrainingOptionsInput } from '../ml';
@@ -20,6 +19,7 @@ import { trainingProgressSignal } from '../workflows/definitions';
 import type { CandidateRef, DataRef, ModelMetrics, Objective, TrainingOptions } from '../workflows/types';
 import { dataKeys, readHistory } from './data';
 import type { ActivityDeps } from './deps';
+import { sha256Hex } from '../digest/sha256';
 
 export const CANDIDATE_FILES = {
   modelJson: 'model.json',
@@ -163,7 +163,7 @@ export function trainActivities(deps: ActivityDeps) {
         return {
           bucket,
           prefix: input.candidatePrefix,
-          digest: createHash('sha256').update(data).digest('hex'),
+          digest: sha256Hex(data),
           userRows: metadata.userRows,
           productRows: metadata.productRows,
           metrics,
@@ -199,7 +199,7 @@ export function trainActivities(deps: ActivityDeps) {
         return {
           bucket,
           prefix: input.candidatePrefix,
-          digest: createHash('sha256').update(files.weightsBin).digest('hex'),
+          digest: sha256Hex(files.weightsBin),
           userRows: trained.metadata.userRows,
           productRows: trained.metadata.productRows,
           metrics: toModelMetrics(trained.metrics),

@@ -1,12 +1,14 @@
 /**
  * Copies the non-TypeScript files that the code loads at run time (the
- * .proto schemas and their licence) from src/ to dist/, same layout:
+ * .proto schemas and their licence, the children's exit-with-parent preload)
+ * from src/ to dist/, same layout:
  *   node dist/build/copy-assets.js   (run by `npm run build`, after tsc)
  */
 import fs from 'node:fs';
 import path from 'node:path';
 
 const ASSET_DIRS = ['messaging/proto', 'savedmodel/proto'];
+const ASSET_FILES = ['process/exit-with-parent.cjs'];
 
 function main(): void {
   const dist = path.resolve(__dirname, '..');
@@ -17,7 +19,8 @@ function main(): void {
     fs.rmSync(path.join(dist, dir), { recursive: true, force: true });
     fs.cpSync(from, path.join(dist, dir), { recursive: true });
   }
-  console.log(`copied ${ASSET_DIRS.join(', ')} to ${path.relative(process.cwd(), dist)}/`);
+  for (const file of ASSET_FILES) fs.copyFileSync(path.join(src, file), path.join(dist, file));
+  console.log(`copied ${[...ASSET_DIRS, ...ASSET_FILES].join(', ')} to ${path.relative(process.cwd(), dist)}/`);
 }
 
 main();

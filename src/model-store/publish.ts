@@ -36,12 +36,11 @@
  * of creating a second one; different files never overwrite a claimed or
  * existing version (VersionExistsError).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { Transform } from 'node:stream';
 import { CopyDestinationOptions, CopySourceOptions, type Client } from 'minio';
 import { SAVED_MODEL_FILE, type ManifestFile, type SavedModelManifest } from '../savedmodel/manifest';
 import {
@@ -53,6 +52,7 @@ import {
   putIfAbsent,
   removeKeys,
 } from '../storage/objects';
+import { Sha256Tap } from '../digest/sha256';
 
 export const CLAIMS_DIR = '_claims';
 export const STAGING_DIR_PREFIX = '_staging-';
@@ -332,13 +332,7 @@ async function claimVersion(
 async function uploadVerified(client: Client, bucket: string, key: string, localPath: string, expected: ManifestFile): Promise<void> {
   const { size } = await stat(localPath);
   if (size !== expected.bytes) throw new Error(`${localPath} is ${size} bytes, the manifest says ${expected.bytes}`);
-  const hash = createHash('sha256');
-  const hashing = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      callback(null, chunk);
-    },
-  });
+  const hashing = new Sha256Tap();
   const source = createReadStream(localPath);
   source.on('error', (error) => hashing.destroy(error));
   source.pipe(hashing);
@@ -346,7 +340,7 @@ async function uploadVerified(client: Client, bucket: string, key: string, local
     'Content-Type': expected.path.endsWith('.pb') ? 'application/x-protobuf' : 'application/octet-stream',
     'X-Amz-Meta-Sha256': expected.sha256,
   });
-  const actual = hash.digest('hex');
+  const actual = hashing.digest();
   if (actual !== expected.sha256) {
     throw new Error(`${localPath} changed since export: sha256 ${actual}, the manifest says ${expected.sha256}`);
   }

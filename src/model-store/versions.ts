@@ -7,16 +7,15 @@
  * are not versions (more than 16 digits, leading zeros, anything else) are
  * ignored, so they can never block newer versions.
  */
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Transform } from 'node:stream';
 import type { Client } from 'minio';
 import { SAVED_MODEL_FILE, type ManifestFile } from '../savedmodel/manifest';
 import { isNotFound, listKeys } from '../storage/objects';
 import { listClaimedVersions, readClaim, validateSlotName, versionPrefix, type ClaimRecord } from './publish';
+import { Sha256Tap } from '../digest/sha256';
 
 function safePath(p: string): boolean {
   return !p.startsWith('/') && !p.split('/').some((part) => part === '' || part === '.' || part === '..');
@@ -100,17 +99,10 @@ export async function downloadVersion(client: Client, bucket: string, slot: stri
   for (const f of files) {
     const file = path.join(dest, ...f.path.split('/'));
     await fs.mkdir(path.dirname(file), { recursive: true });
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const hashing = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        callback(null, chunk);
-      },
-    });
+    const hashing = new Sha256Tap();
     await pipeline(await client.getObject(bucket, prefix + f.path), hashing, createWriteStream(file));
-    const digest = hash.digest('hex');
+    const digest = hashing.digest();
+    const bytes = hashing.bytes;
     if (bytes !== f.bytes || digest !== f.sha256) {
       throw new Error(`${bucket}/${prefix}${f.path}: ${bytes} bytes, sha256 ${digest}; the claim says ${f.bytes}, ${f.sha256}`);
     }

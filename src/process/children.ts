@@ -24,7 +24,21 @@ export interface SpawnOptions {
   exitWithParent?: boolean;
 }
 
-/** Runs a TypeScript entry point of this repo under tsx's loader. */
+/** True when this module runs as tsc output (dist/), i.e. in the production image where tsx is not installed. */
+const COMPILED = __filename.endsWith('.js');
+
+/**
+ * The node arguments that run `entry` (a path under src/, e.g. src/worker.ts):
+ * its compiled form under dist/ when this code is compiled itself, else the
+ * TypeScript source under tsx's loader (development).
+ */
+export function entryCommand(entry: string): string[] {
+  if (!/^src\/.+\.ts$/.test(entry)) throw new Error(`entry point ${entry}: expected a path src/….ts`);
+  if (COMPILED) return [path.join(REPO_ROOT, 'dist', entry.slice('src/'.length).replace(/\.ts$/, '.js'))];
+  return ['--import', 'tsx', path.join(REPO_ROOT, entry)];
+}
+
+/** Runs an entry point of this repo (see entryCommand) as a child logging to `<logDir>/<name>.log`. */
 export function spawnEntry(name: string, entry: string, args: string[], logDir: string, options: SpawnOptions = {}): Managed {
   const { env = process.env, exitWithParent = true } = options;
   fs.mkdirSync(logDir, { recursive: true });
@@ -32,7 +46,8 @@ export function spawnEntry(name: string, entry: string, args: string[], logDir: 
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const out = fs.openSync(logFile, 'a');
   const preload = exitWithParent ? ['--require', path.join(__dirname, 'exit-with-parent.cjs')] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, path.join(REPO_ROOT, entry), ...args], {
+  const command = entryCommand(entry);
+  const child = spawn(process.execPath, [...preload, ...command, ...args], {
     cwd: REPO_ROOT,
     env: { TF_CPP_MIN_LOG_LEVEL: '2', ...env },
     stdio: exitWithParent ? ['ignore', out, out, 'ipc'] : ['ignore', out, out],

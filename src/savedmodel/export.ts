@@ -12,7 +12,6 @@
  * the same weights give byte-identical files (and digests).
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import type { NetworkWeights } from '../ml/network-weights';
 import { validateDotProductWeights, type DotProductWeights } from '../ml/dot-weights';
@@ -34,6 +33,7 @@ import {
   VARIABLES_INDEX_FILE,
   type SavedModelManifest,
 } from './manifest';
+import { sha256Hex } from '../digest/sha256';
 
 export interface ExportOptions {
   /** dtype of the `users`/`products` inputs; default 'int32' (see signature.ts) */
@@ -83,7 +83,7 @@ export async function exportSavedModel(weights: ExportableWeights, dir: string, 
       { path: VARIABLES_DATA_FILE, bytes: bundle.data.bytes, sha256: bundle.data.sha256 },
       { path: VARIABLES_INDEX_FILE, bytes: bundle.index.bytes, sha256: bundle.index.sha256 },
       warmup,
-      { path: SAVED_MODEL_FILE, bytes: savedModel.length, sha256: createHash('sha256').update(savedModel).digest('hex') },
+      { path: SAVED_MODEL_FILE, bytes: savedModel.length, sha256: sha256Hex(savedModel) },
     ];
     return {
       format: 'tensorflow-saved-model',

@@ -3,8 +3,9 @@
  * way, so the manifest's digests cost no second read of a 200 MB file and the
  * caller's typed arrays are written in place (no concatenation, no copies).
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import { sha256 } from '../digest/sha256';
 
 export interface WrittenFile {
   path: string;
@@ -17,7 +18,7 @@ export interface WrittenFile {
 const SLICE_BYTES = 8 * 1024 * 1024;
 
 export class HashingFileWriter {
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash = sha256();
   private written = 0;
   private closed = false;
 

@@ -14,9 +14,9 @@
  * same version (an activity retry) replaces it; it describes the version, it
  * is not the version.
  */
-import { createHash } from 'node:crypto';
 import type { Client } from 'minio';
 import { validateSlotName } from '../model-store/publish';
+import { sha256Hex } from '../digest/sha256';
 
 export const DEFAULT_LINEAGE_PREFIX = 'lineage';
 
@@ -85,7 +85,7 @@ export async function publishLineage(client: Client, input: LineageInput): Promi
   for (const file of files) {
     const key = prefix + file.name;
     await client.putObject(input.bucket, key, file.body, file.body.length, { 'Content-Type': file.contentType });
-    objects.push({ key, bytes: file.body.length, sha256: createHash('sha256').update(file.body).digest('hex') });
+    objects.push({ key, bytes: file.body.length, sha256: sha256Hex(file.body) });
   }
   return { bucket: input.bucket, prefix, objects };
 }

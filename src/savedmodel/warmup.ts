@@ -10,7 +10,6 @@
  * TFRecord framing, per record: length (u64 LE), masked CRC32C of those 8
  * bytes (u32 LE), the data, masked CRC32C of the data (u32 LE).
  */
-import { createHash } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { crc32c, maskCrc } from './checkpoint/crc32c';
@@ -18,6 +17,7 @@ import { DataType } from './messages';
 import { encodeMessage } from './protos';
 import { loadServingProtos } from './serving-protos';
 import type { IdDtype } from './signature';
+import { sha256Hex } from '../digest/sha256';
 
 export const WARMUP_DIR = 'assets.extra';
 export const WARMUP_FILE = `${WARMUP_DIR}/tf_serving_warmup_requests`;
@@ -143,7 +143,7 @@ export async function writeWarmupFile(dir: string, options: WarmupOptions): Prom
   const bytes = encodeTfRecords(warmupRecords(options));
   await mkdir(path.join(dir, WARMUP_DIR), { recursive: true });
   await writeFile(path.join(dir, WARMUP_FILE), bytes, { flag: 'wx' });
-  return { path: WARMUP_FILE, bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+  return { path: WARMUP_FILE, bytes: bytes.length, sha256: sha256Hex(bytes) };
 }
 
 /** Reads a version's warm-up file, or [] when it has none (TF Serving: warm-up is optional). */

@@ -4,11 +4,11 @@
  * the index records each tensor's offset and checksum.
  */
 import { writeFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import { sortForBundle, type CheckpointTensor, type StoredTensor } from './checkpoint-tensor';
 import { writeBundleData } from './data-file';
 import { buildBundleIndex } from './bundle-index';
 import type { WrittenFile } from '../hashing-file-writer';
+import { sha256Hex } from '../../digest/sha256';
 
 export interface TensorBundleFiles {
   index: WrittenFile;
@@ -29,7 +29,7 @@ export async function writeTensorBundle(prefix: string, tensors: readonly Checkp
   const index: WrittenFile = {
     path: indexPath,
     bytes: indexBytes.length,
-    sha256: createHash('sha256').update(indexBytes).digest('hex'),
+    sha256: sha256Hex(indexBytes),
   };
   return { index, data, tensors: stored };
 }
