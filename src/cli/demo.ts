@@ -14,7 +14,7 @@
  * --keep-running leaves the stack, workers and schedule up for exploring.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { loadConfig } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
 import { REPO_ROOT, spawnEntry, stopProcess, waitForLog, type Managed } from '../process/children';
@@ -22,6 +22,7 @@ import { isUp, startStack, stopStack, STACK_COMPONENTS, type StackComponent } fr
 import { ensureBuckets } from '../storage/buckets';
 import { createMinioClient } from '../storage/minio-client';
 import { connectClient } from '../temporal/connection';
+import { numberArg } from './arg-parsers';
 import { createSchedule } from './commands/schedule';
 import { Display } from './demo/display';
 import { followScheduledRuns } from './demo/follow-schedule';
@@ -29,11 +30,7 @@ import { sendRequests } from './request-client';
 import { ResultsTracker } from './results-tracker';
 import { scheduleUrl } from './ui-links';
 
-const positive = (v: string) => {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number, got "${v}"`);
-  return n;
-};
+const positive = numberArg(0, true);
 
 async function main(): Promise<void> {
   const o = new Command()

@@ -13,13 +13,14 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Presets, SingleBar } from 'cli-progress';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import { loadConfig } from '../config';
 import { createKafka } from '../messaging/kafka';
 import { encodeRequest, type RecommendationRequest } from '../messaging/schemas';
 import { Random } from '../ml/random';
 import { requestId } from '../messaging/request-id';
+import { integerArg, numberArg } from './arg-parsers';
 import { formatDuration } from './format';
 import { percentile, ResultsTracker, type Answer, type TrackerStats } from './results-tracker';
 
@@ -172,20 +173,6 @@ export async function sendRequests(options: SendRequestsOptions): Promise<SendSu
   };
 }
 
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
-    return n;
-  };
-}
-
-function nonNegative(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
-  return n;
-}
-
 interface Flags {
   users: number;
   products: number;
@@ -233,16 +220,16 @@ async function main(): Promise<void> {
   const flags = new Command()
     .name('request-client')
     .description('Publishes random recommendation requests to the requests topic (mdata)')
-    .addOption(new Option('--users <n>', 'users drawn from 0..n-1').default(DEFAULT_SHAPE.users).argParser(integer(1)))
-    .addOption(new Option('--products <n>', 'products drawn from 0..n-1').default(DEFAULT_SHAPE.products).argParser(integer(1)))
+    .addOption(new Option('--users <n>', 'users drawn from 0..n-1').default(DEFAULT_SHAPE.users).argParser(integerArg(1)))
+    .addOption(new Option('--products <n>', 'products drawn from 0..n-1').default(DEFAULT_SHAPE.products).argParser(integerArg(1)))
     .addOption(
       new Option('--max-products <n>', 'at most n distinct products per request')
         .default(DEFAULT_SHAPE.maxProductsPerRequest)
-        .argParser(integer(1)),
+        .argParser(integerArg(1)),
     )
-    .addOption(new Option('--rate <perSecond>', 'requests per second; 0 = as fast as possible').default(1).argParser(nonNegative))
-    .addOption(new Option('--count <n>', 'stop after n requests (default: until Ctrl-C)').argParser(integer(1)))
-    .addOption(new Option('--seed <n>', 'seed of the generator (default: random)').argParser(integer(0)))
+    .addOption(new Option('--rate <perSecond>', 'requests per second; 0 = as fast as possible').default(1).argParser(numberArg(0)))
+    .addOption(new Option('--count <n>', 'stop after n requests (default: until Ctrl-C)').argParser(integerArg(1)))
+    .addOption(new Option('--seed <n>', 'seed of the generator (default: random)').argParser(integerArg(0)))
     .addOption(new Option('--topic <name>', 'requests topic (default: TOPIC_REQUESTS, mdata)'))
     .addOption(
       new Option('--follow-results', 'watch the results (and dead-letter) topics and report the answers to these requests').default(false),
@@ -250,7 +237,7 @@ async function main(): Promise<void> {
     .addOption(
       new Option('--wait <seconds>', 'with --follow-results: how long to wait for the last answers after sending')
         .default(10)
-        .argParser(nonNegative),
+        .argParser(numberArg(0)),
     )
     .parse()
     .opts<Flags>();
