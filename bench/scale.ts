@@ -52,7 +52,9 @@ async function main(): Promise<void> {
   const users = Number(args.users);
   const products = Number(args.products);
   const bound = Number(args['bound-gib']) * 2 ** 30;
-  console.log(`scale: ${users.toLocaleString('en')} customers × ${products.toLocaleString('en')} products, bound ${args['bound-gib']} GiB RSS`);
+  console.log(
+    `scale: ${users.toLocaleString('en')} customers × ${products.toLocaleString('en')} products, bound ${args['bound-gib']} GiB RSS`,
+  );
 
   let t = performance.now();
   const history = generatePurchaseHistoryInMemory({
@@ -94,7 +96,11 @@ async function main(): Promise<void> {
     const scorer = await SavedModelScorer.load(dir, history.productRows);
     try {
       const n = Math.min(Number(args['saved-model-users']), trained.split.users.length);
-      const sample: HoldoutSplit = { ...trained.split, users: trained.split.users.subarray(0, n), products: trained.split.products.subarray(0, n) };
+      const sample: HoldoutSplit = {
+        ...trained.split,
+        users: trained.split.users.subarray(0, n),
+        products: trained.split.products.subarray(0, n),
+      };
       // one predict call carries users × products pairs; keep each call near 400k pairs
       const perCall = Math.max(1, Math.floor(400_000 / history.productRows));
       const s = await rankHoldout(sample, (u) => scorer.score(u), {}, perCall);

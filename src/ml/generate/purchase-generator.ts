@@ -59,7 +59,11 @@ export function generatePurchaseHistoryInMemory(options: GenerateOptions = {}): 
   const opts = resolveGenerateOptions(options);
   const builder = new PurchaseHistoryBuilder();
   for (const { user, basket } of historyBaskets(opts)) builder.addBasket(user, basket);
-  return builder.build(`generated:seed=${opts.seed},users=${opts.users},products=${opts.products}`, { total: 0, reports: [], truncated: false });
+  return builder.build(`generated:seed=${opts.seed},users=${opts.users},products=${opts.products}`, {
+    total: 0,
+    reports: [],
+    truncated: false,
+  });
 }
 
 /** Each customer's baskets in order; the yielded array is reused, copy it to keep it. */

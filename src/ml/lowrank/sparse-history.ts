@@ -33,11 +33,12 @@ export class SparseHistory {
     private readonly rowWeights: Float32Array,
     pairsPerChunk = PAIRS_PER_CHUNK,
   ) {
-    if (rowWeights.length !== history.userRows) throw new Error(`rowWeights has ${rowWeights.length} entries, expected ${history.userRows}`);
+    if (rowWeights.length !== history.userRows)
+      throw new Error(`rowWeights has ${rowWeights.length} entries, expected ${history.userRows}`);
     this.users = history.userRows;
     this.products = history.productRows;
     const offsets = history.userOffsets;
-    for (let from = 0; from < this.users; ) {
+    for (let from = 0; from < this.users;) {
       let to = from + 1;
       while (to < this.users && offsets[to + 1] - offsets[from] <= pairsPerChunk) to++;
       this.chunks.push({ from, to });
