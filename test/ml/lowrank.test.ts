@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import * as tf from '@tensorflow/tfjs-node';
 import { describe, expect, it } from 'vitest';
 import { readPurchases } from '../../src/ml';
 import { rankHoldout } from '../../src/ml/evaluate';
@@ -43,23 +44,23 @@ describe('low-rank linear model (the scale path at reduced size)', () => {
       await exportSavedModel(trained.weights, path.join(dir, 'm'));
       const scorer = await SavedModelScorer.load(path.join(dir, 'm'), history.productRows);
       try {
-        const n = 500;
+        const n = 300;
         const split = trained.split!;
         const sample = { ...split, users: split.users.subarray(0, n), products: split.products.subarray(0, n) };
         const viaSavedModel = await rankHoldout(sample, (u) => scorer.score(u), {}, 10);
-        const inMemory = await rankHoldout(sample, (u) => {
-          const k = trained.weights.dim;
-          const out = new Float32Array(u.length * history.productRows);
-          for (let i = 0; i < u.length; i++) {
-            const uf = trained.weights.userFactors.subarray(u[i] * k, (u[i] + 1) * k);
-            for (let p = 0; p < history.productRows; p++) {
-              let s = 0;
-              for (let d = 0; d < k; d++) s += uf[d] * trained.weights.productFactors[p * k + d];
-              out[i * history.productRows + p] = s;
-            }
-          }
-          return out;
-        });
+        const { userFactors, productFactors, dim } = trained.weights;
+        const table = tf.tensor2d(productFactors, [history.productRows, dim]);
+        const inMemory = await rankHoldout(
+          sample,
+          (u) =>
+            tf
+              .tidy(() => {
+                const rows = tf.gather(tf.tensor2d(userFactors, [history.userRows, dim]), tf.tensor1d(u, 'int32'));
+                return tf.matMul(rows, table, false, true);
+              })
+              .dataSync() as Float32Array,
+        );
+        table.dispose();
         expect(Math.abs(viaSavedModel.hr10 - inMemory.hr10)).toBeLessThanOrEqual(0.01);
         // measured 0.18 vs popularity 0.078 on 1,000 customers (rank 32, same data)
         expect(viaSavedModel.hr10).toBeGreaterThan(1.5 * viaSavedModel.popularity.hr10);
