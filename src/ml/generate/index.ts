@@ -4,6 +4,7 @@ export {
   dayTransactionLines,
   generatePurchaseDay,
   generatePurchaseHistory,
+  generatePurchaseHistoryInMemory,
   historyTransactionLines,
   userLines,
   type GeneratedPurchaseData,

@@ -12,9 +12,10 @@ import type { DotProductWeights } from '../dot-weights';
 import { rankHoldout, type HoldoutEvaluation } from '../evaluate';
 import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
+import { trainLowRankRecommender, type LowRankMetrics } from '../lowrank/lowrank-recommender';
 import { binaryRows, blendWeights, easeWeights, gramMatrix, rp3betaWeights } from './item-item';
 
-export const linearVariants = ['blend', 'ease', 'rp3beta'] as const;
+export const linearVariants = ['blend', 'ease', 'rp3beta', 'lowrank'] as const;
 export type LinearVariant = (typeof linearVariants)[number];
 
 export const linearOptionsSchema = z
@@ -31,6 +32,8 @@ export const linearOptionsSchema = z
     seed: z.number().int().min(0).max(0xffff_ffff).default(42),
     holdout: z.boolean().default(true),
     maxEvalUsers: z.number().int().min(1).default(2000),
+    /** lowrank: factors per table (src/ml/lowrank) */
+    rank: z.number().int().min(1).max(1024).optional(),
   })
   .strict();
 export type LinearOptionsInput = z.input<typeof linearOptionsSchema>;
@@ -51,6 +54,9 @@ export interface LinearMetrics {
   evaluated: boolean;
   evaluation?: HoldoutEvaluation;
   notEvaluatedReason?: string;
+  /** dense products × products, or the low-rank form (past MAX_DENSE_PRODUCTS or by variant) */
+  form?: 'dense' | 'lowrank';
+  lowRank?: LowRankMetrics;
 }
 
 export interface TrainedLinearRecommender {
@@ -66,7 +72,7 @@ export const MAX_DENSE_PRODUCTS = 20_000;
 export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.Tensor2D {
   if (history.productRows > MAX_DENSE_PRODUCTS) {
     throw new Error(
-      `linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; no low-rank form yet — use objective 'implicit'`,
+      `linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; use variant 'lowrank' (trainLinearRecommender switches to it by itself)`,
     );
   }
   const ease = () => {
@@ -102,6 +108,7 @@ export async function trainLinearRecommender(
   hooks: TrainingHooks = {},
 ): Promise<TrainedLinearRecommender> {
   const o = resolveLinearOptions(input);
+  if (o.variant === 'lowrank' || history.productRows > MAX_DENSE_PRODUCTS) return trainLowRankLinear(history, input, o, hooks);
   const started = performance.now();
   const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
   const train = split?.train ?? history;
@@ -132,6 +139,7 @@ export async function trainLinearRecommender(
       metrics: {
         mode: 'linear',
         variant: o.variant,
+        form: 'dense',
         options: o,
         training: { seconds, pairs: train.products.length },
         evaluated: evaluation !== undefined,
@@ -143,6 +151,42 @@ export async function trainLinearRecommender(
   } finally {
     w.dispose();
   }
+}
+
+/** The low-rank form with the seed, sample and (explicitly given) λ / row exponent of the linear options. */
+async function trainLowRankLinear(
+  history: PurchaseHistory,
+  input: LinearOptionsInput,
+  o: LinearOptions,
+  hooks: TrainingHooks,
+): Promise<TrainedLinearRecommender> {
+  const t = await trainLowRankRecommender(
+    history,
+    {
+      seed: o.seed,
+      holdout: o.holdout,
+      maxEvalUsers: o.maxEvalUsers,
+      ...(o.rank !== undefined && { rank: o.rank }),
+      ...(input.lambda !== undefined && { lambda: input.lambda }),
+      ...(input.userExponent !== undefined && { userExponent: input.userExponent }),
+    },
+    hooks,
+  );
+  const m = t.metrics;
+  return {
+    weights: t.weights,
+    split: t.split,
+    metrics: {
+      mode: 'linear',
+      variant: 'lowrank',
+      form: 'lowrank',
+      options: { ...o, lambda: m.options.lambda, userExponent: m.options.userExponent, rank: m.rank },
+      training: { seconds: m.training.seconds, pairs: m.training.pairs },
+      evaluated: m.evaluated,
+      ...(m.evaluation ? { evaluation: m.evaluation } : { notEvaluatedReason: m.notEvaluatedReason }),
+      lowRank: m,
+    },
+  };
 }
 
 function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array): Float32Array {
