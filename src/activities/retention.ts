@@ -27,7 +27,8 @@ export const CANDIDATES_PREFIX = 'candidates/';
 
 const HOUR_MS = 3_600_000;
 
-export function retentionActivities(deps: ActivityDeps) {
+/** `candidatesPrefix`: where candidates are looked for (tests prune a private prefix of the shared bucket). */
+export function retentionActivities(deps: ActivityDeps, { candidatesPrefix = CANDIDATES_PREFIX }: { candidatesPrefix?: string } = {}) {
   const loc = registryLocation(deps.config);
   return {
     async applyRetention(options: RetentionOptions): Promise<RetentionReport> {
@@ -69,7 +70,7 @@ export function retentionActivities(deps: ActivityDeps) {
       if (options.candidatesOlderThanHours !== undefined) {
         const liveness = holderLiveness(deps);
         candidates = await removeOldCandidates(deps.minio, loc.modelsBucket, {
-          prefix: CANDIDATES_PREFIX,
+          prefix: candidatesPrefix,
           olderThanMs: options.candidatesOlderThanHours * HOUR_MS,
           inUse: async (run) => (await liveness(run)) !== 'gone',
           dryRun: options.dryRun,
