@@ -6,7 +6,8 @@
  * stay beside them. Record a new VERSION only for an intended, patched()
  * change; never re-record to make replay pass.
  *   v1: before the deploy lock; v2: deploy lock; v3: input schema, lease
- *   renewal, Canceled end of a cancel, rollback under the lock.
+ *   renewal, Canceled end of a cancel, rollback under the lock; v4 (retention
+ *   only): retention input schema, lineage and candidate retention.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,9 +19,16 @@ import { startWorker, testConfig, uniqueQueue } from '../helpers/temporal';
 import { cancelRun } from '../../src/cli/commands/cancel';
 import { statusQuery } from '../../src/workflows/definitions';
 import type { Deployment } from '../../src/workflows/types';
-import { fakeRetentionActivities, fakeServingActivities, fakeTrainingActivities, fakeWorld, metrics, type FakeWorld } from './fake-activities';
+import {
+  fakeRetentionActivities,
+  fakeServingActivities,
+  fakeTrainingActivities,
+  fakeWorld,
+  metrics,
+  type FakeWorld,
+} from './fake-activities';
 
-const VERSION = 'v3';
+const VERSION = 'v4';
 
 interface Scenario {
   workflow: 'retrainAndDeploy' | 'rollbackDeployment' | 'retention';
@@ -82,6 +90,7 @@ const scenarios: Record<string, Scenario> = {
   },
   'retention-pruned': { workflow: 'retention', world: () => fakeWorld(), args: [{ keepVersions: 2 }] },
   'retention-skipped': { workflow: 'retention', world: () => fakeWorld({ retentionHeldBy: 'deploy (run r)' }), args: [{}] },
+  'retention-bad-input': { workflow: 'retention', world: () => fakeWorld(), args: [{ keepVersions: 0 }] },
 };
 
 async function main(): Promise<void> {
