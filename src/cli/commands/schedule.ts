@@ -296,10 +296,13 @@ export function scheduleOperations(idOf: (cfg: Config) => string, createWith: st
       ),
     new Command('unpause')
       .description('resume the schedule')
-      .option('--note <text>', 'why')
+      .option('--note <text>', 'why (default: the note goes back to the schedule summary)')
       .action((f: { note?: string }) =>
         on(async (client, _cfg, scheduleId) => {
-          await client.schedule.getHandle(scheduleId).unpause(f.note);
+          const handle = client.schedule.getHandle(scheduleId);
+          // without a note of its own, the note (what the web UI shows) goes back to the schedule's summary
+          const summary = (await handle.describe()).memo?.summary;
+          await handle.unpause(f.note ?? (typeof summary === 'string' ? summary : undefined));
           console.log(`unpaused ${scheduleId}`);
         }),
       ),
