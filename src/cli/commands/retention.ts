@@ -40,17 +40,15 @@ export type RetentionFlags = z.input<typeof flagsSchema>;
 
 /** The retention input from the flags, checked with the schema the workflow checks again. */
 export function retentionInput(flags: RetentionFlags): RetentionInput {
-  const f = flagsSchema.parse(flags);
-  const input = Object.fromEntries(Object.entries(f).filter(([, v]) => v !== undefined));
-  const parsed = retentionInputSchema.safeParse(input);
-  if (!parsed.success) {
-    // the flag names the user typed, not the field names
-    const text = describeIssues(parsed.error).replace(
-      /\b([a-z]+[A-Z][A-Za-z]*)\b/g,
-      (m) => `--${m.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+  // the flag names the user typed, not the field names
+  const invalid = (error: z.ZodError) =>
+    new Error(
+      `retention options are invalid: ${describeIssues(error).replace(/\b([a-z]+[A-Z][A-Za-z]*)\b/g, (m) => `--${m.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`)}`,
     );
-    throw new Error(`retention options are invalid: ${text}`);
-  }
+  const f = flagsSchema.safeParse(flags);
+  if (!f.success) throw invalid(f.error);
+  const parsed = retentionInputSchema.safeParse(Object.fromEntries(Object.entries(f.data).filter(([, v]) => v !== undefined)));
+  if (!parsed.success) throw invalid(parsed.error);
   return parsed.data as RetentionInput;
 }
 
