@@ -53,7 +53,7 @@ export function renderRetentionDetails(o: Required<RetentionOptions>, report?: R
   if (c) {
     lines.push(
       '',
-      `**Candidates:** ${verb} ${c.removed} (${mb(c.removedBytes)}); kept ${c.keptYoung} younger than ${o.candidatesOlderThanHours} h and ${c.keptInUse} of runs still running`,
+      `**Candidates:** ${verb} ${c.removed} (${mb(c.removedBytes)}); kept ${c.keptYoung} young, ${c.keptInUse} of running runs`,
     );
   }
   return lines.join('\n');
