@@ -272,7 +272,7 @@ export function scheduleOperations(idOf: (cfg: Config) => string, createWith: st
             const every = d.spec.intervals?.map((i) => `every ${humanMs(Number(i.every))}`) ?? [];
             const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
             console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
-            if (summary) console.log(`  summary: ${summary}`);
+            if (summary && summary !== d.state.note) console.log(`  summary: ${summary}`);
             console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
             console.log(
               `  overlap ${String(d.policies.overlap)}, catch-up window ${humanMs(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`,
