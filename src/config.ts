@@ -32,6 +32,7 @@ const schema = z.object({
   TASK_QUEUE_SERVING: name.default('recommender-serving'),
   WORKFLOW_TYPE: name.default('retrainAndDeploy'),
   SCHEDULE_ID: name.default('recommender-retrain'),
+  RETENTION_SCHEDULE_ID: name.default('recommender-retention'),
   TRAINING_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(64).default(1),
 
   MINIO_ENDPOINT: url.default('http://127.0.0.1:9000'),
@@ -106,6 +107,8 @@ export interface Config {
     taskQueues: { training: string; serving: string };
     workflowType: string;
     scheduleId: string;
+    /** the Schedule of retention runs (`recommender retention create`) */
+    retentionScheduleId: string;
     /** activities one training worker runs at once: 1, since one training uses every core */
     trainingWorkerMaxActivities: number;
   };
@@ -197,6 +200,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       taskQueues: { training: e.TASK_QUEUE_TRAINING, serving: e.TASK_QUEUE_SERVING },
       workflowType: e.WORKFLOW_TYPE,
       scheduleId: e.SCHEDULE_ID,
+      retentionScheduleId: e.RETENTION_SCHEDULE_ID,
       trainingWorkerMaxActivities: e.TRAINING_WORKER_MAX_ACTIVITIES,
     },
     minio: {

@@ -1,33 +1,39 @@
 /**
- * Retention activity: prunes the model store of both slots, never the
- * registry's active version, the standby slot's last deployed version, or
- * the newest `keepVersions` of each slot. It takes the deploy lock (the same
- * lease deploys use, through tryAcquire/release) for the few seconds it
- * runs, and SKIPS the run when a deploy holds it: a deploy's versions and
- * registry writes are never raced.
+ * Retention activity: prunes the model store. Under the deploy lock (the
+ * same lease deploys use, through tryAcquire/release) for the slots: old
+ * versions (never the registry's active version, the standby slot's last
+ * deployed one, or the newest `keepVersions`), stale staging and lineage
+ * beyond `keepLineage`; it SKIPS the run when a deploy holds the lock, so a
+ * deploy's versions and registry writes are never raced. Then, with the
+ * lock released, candidates older than the cut-off whose run Temporal says
+ * is no longer running (a running run's candidate stays, whatever its age).
  */
 import { Context } from '@temporalio/activity';
-import { applySlotRetention, type SlotRetentionReport } from '../model-store';
+import { applySlotRetention, removeOldCandidates } from '../model-store';
 import { describeHolder, lockKey, release, tryAcquire, type Holder } from '../registry/deploy-lock';
 import { readDeploymentState } from '../registry/deployments';
+import { DEFAULT_LINEAGE_PREFIX } from '../savedmodel/lineage';
+import type { CandidateRetentionResult, RetentionOptions, RetentionReport, SlotRetentionResult } from '../workflows/types';
 import { registryLocation, type ActivityDeps } from './deps';
+import { holderLiveness } from './registry';
 
-export interface RetentionOptions {
-  keepVersions: number;
-  stagingOlderThanHours: number;
-  dryRun?: boolean;
-}
+export type { RetentionOptions, RetentionReport } from '../workflows/types';
 
 /** Long enough for a pruning pass; a crashed pass frees the lock by expiry. */
 const RETENTION_LEASE_TTL_MS = 10 * 60_000;
 
-export type RetentionReport = { skipped: true; heldBy: string } | { skipped: false; slots: SlotRetentionReport[] };
+/** Where trainModel writes candidates: `candidates/<workflowId>/<runId>/` (src/workflows/retrain-and-deploy.ts). */
+export const CANDIDATES_PREFIX = 'candidates/';
 
-export function retentionActivities(deps: ActivityDeps) {
+const HOUR_MS = 3_600_000;
+
+/** `candidatesPrefix`: where candidates are looked for (tests prune a private prefix of the shared bucket). */
+export function retentionActivities(deps: ActivityDeps, { candidatesPrefix = CANDIDATES_PREFIX }: { candidatesPrefix?: string } = {}) {
   const loc = registryLocation(deps.config);
   return {
     async applyRetention(options: RetentionOptions): Promise<RetentionReport> {
-      const wf = Context.current().info.workflowExecution;
+      const ctx = Context.current();
+      const wf = ctx.info.workflowExecution;
       const holder: Holder = { workflowId: wf?.workflowId ?? 'retention', runId: wf?.runId ?? 'unknown' };
       const key = lockKey(loc.registryKey);
       // Never breaks a live deploy's lease (only an expired one); held for the few seconds the pruning takes.
@@ -36,28 +42,41 @@ export function retentionActivities(deps: ActivityDeps) {
         liveness: async () => 'running',
       });
       if (!attempt.acquired) return { skipped: true, heldBy: describeHolder(attempt.heldBy.holder) };
+      const slots: SlotRetentionResult[] = [];
       try {
         const state = await readDeploymentState(deps.minio, loc);
         const protect = (slot: string): number[] => {
           const last = [...state.history].reverse().find((d) => d.slot === slot);
-          return last ? [last.version] : [];
+          const active = state.active?.slot === slot ? [state.active.version] : [];
+          return [...active, ...(last ? [last.version] : [])];
         };
-        const slots: SlotRetentionReport[] = [];
         for (const slot of loc.slots) {
           slots.push(
             await applySlotRetention(deps.minio, loc.modelsBucket, {
               slot,
               keep: options.keepVersions,
               protect: protect(slot),
-              stagingOlderThanMs: options.stagingOlderThanHours * 3_600_000,
+              stagingOlderThanMs: options.stagingOlderThanHours * HOUR_MS,
+              ...(options.keepLineage !== undefined && { lineage: { prefix: DEFAULT_LINEAGE_PREFIX, keep: options.keepLineage } }),
               dryRun: options.dryRun,
             }),
           );
+          ctx.heartbeat({ slot });
         }
-        return { skipped: false, slots };
       } finally {
         await release(deps.minio, loc.modelsBucket, key, holder);
       }
+      let candidates: CandidateRetentionResult | undefined;
+      if (options.candidatesOlderThanHours !== undefined) {
+        const liveness = holderLiveness(deps);
+        candidates = await removeOldCandidates(deps.minio, loc.modelsBucket, {
+          prefix: candidatesPrefix,
+          olderThanMs: options.candidatesOlderThanHours * HOUR_MS,
+          inUse: async (run) => (await liveness(run)) !== 'gone',
+          dryRun: options.dryRun,
+        });
+      }
+      return { skipped: false, ...(options.dryRun && { dryRun: true }), slots, ...(candidates && { candidates }) };
     },
   };
 }

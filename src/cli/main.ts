@@ -1,11 +1,12 @@
 /**
  * The project's command line:
- *   tsx src/cli/main.ts run | status | schedule … | rollback | cancel
+ *   tsx src/cli/main.ts run | status | schedule … | retention … | rollback | cancel
  * (npm scripts: `npm run recommender -- <command>`).
  */
 import { Command } from 'commander';
 import { ConfigError } from '../config';
 import { cancelCommand } from './commands/cancel';
+import { retentionCommand } from './commands/retention';
 import { rollbackCommand } from './commands/rollback';
 import { runCommand } from './commands/run';
 import { scheduleCommand } from './commands/schedule';
@@ -17,6 +18,7 @@ const program = new Command()
   .addCommand(runCommand())
   .addCommand(statusCommand())
   .addCommand(scheduleCommand())
+  .addCommand(retentionCommand())
   .addCommand(rollbackCommand())
   .addCommand(cancelCommand());
 

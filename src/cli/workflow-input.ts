@@ -7,7 +7,8 @@
 import { z } from 'zod';
 import { DEFAULT_OBJECTIVE, TRAINING_OBJECTIVES } from '../ml/objectives';
 import { describeIssues, retrainAndDeployInputSchema } from '../workflows/input-schema';
-import type { RetrainAndDeployInput, RollbackInput } from '../workflows/types';
+import { describeRetention, resolveRetentionOptions } from '../workflows/retention-plan';
+import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from '../workflows/types';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -75,7 +76,7 @@ const TRIGGERS: Record<Trigger, string> = {
 
 /** staticSummary / staticDetails (Markdown) of a run, for workflow start and schedule actions. */
 export function runMetadata(trigger: Trigger, input: RetrainAndDeployInput): { staticSummary: string; staticDetails: string } {
-  const objective = input.training?.objective ?? 'implicit';
+  const objective = input.training?.objective ?? DEFAULT_OBJECTIVE;
   const mode = input.data?.mode ?? 'generate';
   const epochs = input.training?.epochs;
   return {
@@ -100,6 +101,38 @@ export function rollbackMetadata(input: RollbackInput): { staticSummary: string;
     staticDetails: [
       `- **Trigger:** ${TRIGGERS.rollback}`,
       `- **Target:** ${to}`,
+      '',
+      '```json',
+      JSON.stringify(input, null, 2),
+      '```',
+    ].join('\n'),
+  };
+}
+
+/** The Schedule's own summary (memo `summary`, and the note it starts with): what its runs do. */
+export function scheduleSummary(input: RetrainAndDeployInput, spec: string): string {
+  const objective = input.training?.objective ?? DEFAULT_OBJECTIVE;
+  return `retrain & deploy ${spec}: ${objective} objective, data ${input.data?.mode ?? 'generate'}, overlap SKIP (one deploy at a time)`;
+}
+
+const RETENTION_TRIGGERS = {
+  schedule: 'started by the Temporal Schedule of retention',
+  cli: 'started by hand (recommender retention run)',
+} as const;
+
+/** staticSummary / staticDetails of a retention run, for the schedule's action and `retention run`. */
+export function retentionMetadata(
+  trigger: keyof typeof RETENTION_TRIGGERS,
+  input: RetentionInput,
+): { staticSummary: string; staticDetails: string } {
+  const options = resolveRetentionOptions(input);
+  return {
+    staticSummary: `retention: ${describeRetention(options)} — ${RETENTION_TRIGGERS[trigger]}`,
+    staticDetails: [
+      `- **Trigger:** ${RETENTION_TRIGGERS[trigger]}`,
+      `- **Keeps:** the registry's active and standby versions always; the newest ${options.keepVersions} versions and ${options.keepLineage} lineage records per slot`,
+      `- **Removes:** older versions and lineage, candidates older than ${options.candidatesOlderThanHours} h whose run has ended, staging of crashed publishes older than ${options.stagingOlderThanHours} h${options.dryRun ? ' (dry run: reports only)' : ''}`,
+      '- **Skips** the whole run while a deployment holds the deploy lock',
       '',
       '```json',
       JSON.stringify(input, null, 2),

@@ -22,4 +22,11 @@ export {
   type PublishedObject,
 } from './publish';
 export { completeVersionFiles, downloadVersion, latestCompleteVersion, listCompleteVersions, removeVersion } from './versions';
-export { applySlotRetention, type SlotRetention, type SlotRetentionReport } from './retention';
+export {
+  applySlotRetention,
+  removeOldCandidates,
+  type CandidateRetention,
+  type CandidateRetentionReport,
+  type SlotRetention,
+  type SlotRetentionReport,
+} from './retention';

@@ -5,7 +5,7 @@
  * deterministic: safe in the workflow sandbox.
  */
 import { z } from 'zod';
-import type { RetrainAndDeployInput, RollbackInput } from './types';
+import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from './types';
 
 const count = z.number().int().positive();
 
@@ -62,6 +62,20 @@ export const rollbackInputSchema = z.strictObject({
   servingTaskQueue: servingTaskQueue.optional(),
 });
 
+// 0 is safe: a running run's candidate is kept whatever its age, and no publish stages while retention holds the deploy lock
+const hours = z
+  .number()
+  .min(0)
+  .max(24 * 366);
+
+export const retentionInputSchema = z.strictObject({
+  keepVersions: z.number().int().min(1).max(1000).optional(),
+  keepLineage: z.number().int().min(1).max(100_000).optional(),
+  candidatesOlderThanHours: hours.optional(),
+  stagingOlderThanHours: hours.optional(),
+  dryRun: z.boolean().optional(),
+});
+
 /** "gate.tolerance: Invalid input: expected number, received string; …" */
 export function describeIssues(error: z.ZodError): string {
   return error.issues
@@ -88,3 +102,5 @@ export const parseRetrainAndDeployInput = (input: unknown): RetrainAndDeployInpu
   check<RetrainAndDeployInput>(retrainAndDeployInputSchema, 'retrainAndDeploy', input);
 
 export const parseRollbackInput = (input: unknown): RollbackInput => check<RollbackInput>(rollbackInputSchema, 'rollbackDeployment', input);
+
+export const parseRetentionInput = (input: unknown): RetentionInput => check<RetentionInput>(retentionInputSchema, 'retention', input);

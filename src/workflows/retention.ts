@@ -1,31 +1,46 @@
 /**
- * Retention as a workflow of its own (run by its own Schedule): one activity
- * that prunes the model store under the deploy lock, or skips when a deploy
- * holds it. History carries only the counts and removed names.
+ * Retention as a workflow of its own (run by its own Schedule, `recommender
+ * retention create`): one activity that prunes the model store under the
+ * deploy lock, or skips when a deploy holds it. History carries only the
+ * counts and removed names.
  */
-import { proxyActivities } from '@temporalio/workflow';
-
-export interface RetentionInput {
-  /** newest versions kept per slot (besides the active and standby ones) */
-  keepVersions?: number;
-  /** staging prefixes of crashed publishes older than this are removed */
-  stagingOlderThanHours?: number;
-  dryRun?: boolean;
-}
+import { ApplicationFailure, patched, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
+import { parseRetentionInput } from './input-schema';
+import { describeRetention, renderRetentionDetails, resolveRetentionOptions } from './retention-plan';
+import type { RetentionInput, RetentionOptions, RetentionReport } from './types';
 
 interface RetentionActivities {
-  applyRetention(options: { keepVersions: number; stagingOlderThanHours: number; dryRun?: boolean }): Promise<unknown>;
+  applyRetention(options: RetentionOptions): Promise<RetentionReport>;
 }
 
-const { applyRetention } = proxyActivities<RetentionActivities>({
+const activityOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { maximumAttempts: 3 },
-});
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BadInputError'] },
+};
 
-export async function retention(input: RetentionInput = {}): Promise<unknown> {
+export async function retention(input: RetentionInput = {}): Promise<RetentionReport> {
+  // runs recorded before the schema (and candidate and lineage retention) go on as they were
+  if (!patched('retention-input-schema')) return legacyRetention(input);
+  let options: Required<RetentionOptions>;
+  try {
+    options = resolveRetentionOptions(parseRetentionInput(input));
+  } catch (err) {
+    setCurrentDetails(`### Done: **failed**\n\n${(err as Error).message}`);
+    throw ApplicationFailure.nonRetryable((err as Error).message, 'BadInputError');
+  }
+  setCurrentDetails(renderRetentionDetails(options));
+  const { applyRetention } = proxyActivities<RetentionActivities>({ ...activityOptions, summary: describeRetention(options) });
+  const report = await applyRetention(options);
+  setCurrentDetails(renderRetentionDetails(options, report));
+  return report;
+}
+
+const legacy = proxyActivities<RetentionActivities>({ startToCloseTimeout: '10 minutes', retry: { maximumAttempts: 3 } });
+
+async function legacyRetention(input: RetentionInput): Promise<RetentionReport> {
   const keepVersions = input.keepVersions ?? 3;
   const stagingOlderThanHours = input.stagingOlderThanHours ?? 24;
   if (!Number.isSafeInteger(keepVersions) || keepVersions < 1)
     throw new Error(`keepVersions must be a positive integer, got ${keepVersions}`);
-  return applyRetention({ keepVersions, stagingOlderThanHours, dryRun: input.dryRun });
+  return legacy.applyRetention({ keepVersions, stagingOlderThanHours, dryRun: input.dryRun });
 }

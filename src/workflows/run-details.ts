@@ -25,7 +25,8 @@ const fixed = (x: number | undefined, digits = 4) => (x === undefined || !Number
 
 export function trainSummary(options: TrainingOptions, data: DataRef): string {
   const epochs = options.epochs === undefined ? 'default epochs' : `${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
-  return `train ${options.objective ?? 'implicit'} model, ${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;
+  // no objective: the activity trains the linear default (src/activities/train.ts)
+  return `train ${options.objective ?? 'linear'} model, ${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;
 }
 
 export function dataSummary(mode: string | undefined): string {

@@ -211,3 +211,49 @@ export interface RollbackInput {
   readinessTimeoutSeconds?: number;
   servingTaskQueue?: string;
 }
+
+/** The retention workflow's input: what to keep (src/workflows/input-schema.ts checks it). */
+export interface RetentionInput {
+  /** newest versions kept per slot, besides the active and standby ones (default 3) */
+  keepVersions?: number;
+  /** lineage records kept per slot: the newest N versions' (default: keepVersions), besides the active and standby ones */
+  keepLineage?: number;
+  /** candidates (trained models not exported yet) older than this are removed unless their run still runs (default 24) */
+  candidatesOlderThanHours?: number;
+  /** staging prefixes of crashed publishes older than this are removed (default 24) */
+  stagingOlderThanHours?: number;
+  /** report what would be removed, remove nothing */
+  dryRun?: boolean;
+}
+
+/** What the retention activity is asked to do: the input with its defaults applied. */
+export interface RetentionOptions {
+  keepVersions: number;
+  stagingOlderThanHours: number;
+  /** absent in runs recorded before lineage retention: lineage is left alone */
+  keepLineage?: number;
+  /** absent in runs recorded before candidate retention: candidates are left alone */
+  candidatesOlderThanHours?: number;
+  dryRun?: boolean;
+}
+
+export interface SlotRetentionResult {
+  slot: string;
+  keptVersions?: number[];
+  removedVersions: number[];
+  removedStaging: string[];
+  removedLineage?: number[];
+  removedBytes?: number;
+}
+
+export interface CandidateRetentionResult {
+  removed: number;
+  removedBytes: number;
+  keptInUse: number;
+  keptYoung: number;
+  sample: string[];
+}
+
+export type RetentionReport =
+  | { skipped: true; heldBy: string }
+  | { skipped: false; dryRun?: boolean; slots: SlotRetentionResult[]; candidates?: CandidateRetentionResult };

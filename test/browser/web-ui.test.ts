@@ -1,21 +1,25 @@
 /**
  * "Temporal web UI inspection", as a person would do it, in headless
- * Chromium (Debian's) driven by playwright-core: open the run's page, find
+ * Chromium (Debian's) driven by playwright-core, of a run started by the
+ * project's Schedule (as `schedule create` makes it): open the run's page, find
  * the training activity's last heartbeat while it trains, then the search
  * attributes (model version, slot, HR@10) and the memo, and the run in the
  * list filtered by its search attribute, and the run's user metadata: the
  * static summary and details it was started with, the summary of every
  * activity call and the current details (live step and training progress,
- * then the metrics table and the gate's decision). Screenshots go to
- * artifacts/web-ui/.
+ * then the metrics table and the gate's decision); the Schedule's summary
+ * (its note); a rollback's and a retention run's summaries and details.
+ * Screenshots go to artifacts/web-ui/.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readProgress } from '../../src/cli/run-progress';
-import { workflowUrl } from '../../src/cli/ui-links';
-import { checkInput, runMetadata } from '../../src/cli/workflow-input';
+import { scheduleUrl, workflowUrl } from '../../src/cli/ui-links';
+import { runRetention } from '../../src/cli/commands/retention';
+import { createSchedule, triggerSchedule } from '../../src/cli/commands/schedule';
+import { rollbackMetadata } from '../../src/cli/workflow-input';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
@@ -78,23 +82,23 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
 
 describe('Temporal web UI inspection of a run', () => {
   it('shows the training heartbeat, the search attributes, the memo, the user metadata and the run in the filtered list', async () => {
-    const workflowId = `web-ui-${sys.id}`;
-    const input = checkInput(
-      {
-        servingTaskQueue: sys.config.temporal.taskQueues.serving,
-        data: { mode: 'generate', seed: 4 },
-        training: { objective: 'implicit', epochs: 30 },
-      },
-      'test input',
-    );
-    const handle = await sys.temporal.workflow.start('retrainAndDeploy', {
-      taskQueue: sys.config.temporal.taskQueues.training,
-      workflowId,
-      args: [input],
-      // as `recommender run` starts it
-      ...runMetadata('cli', input),
+    // started as the project's Schedule starts it: the schedule's action carries the static summary and details
+    const scheduleId = `it-${sys.id}-web-ui`;
+    const cfg = { ...sys.config, temporal: { ...sys.config.temporal, scheduleId } };
+    await createSchedule(sys.temporal, cfg, {
+      interval: '1h',
+      catchupWindow: '10m',
+      paused: true, // only the trigger below starts a run
+      dataMode: 'generate',
+      seed: '4',
+      objective: 'implicit',
+      epochs: '8',
     });
-    const runUrl = workflowUrl(sys.config.temporal, workflowId, handle.firstExecutionRunId).replace(/\/history$/, '');
+    const started = await triggerSchedule(sys.temporal, scheduleId);
+    if (!started) throw new Error('the schedule started no run');
+    const workflowId = started.workflowId;
+    const handle = sys.temporal.workflow.getHandle(workflowId, started.runId);
+    const runUrl = workflowUrl(sys.config.temporal, workflowId, started.runId).replace(/\/history$/, '');
     for (;;) {
       const p = await readProgress(handle);
       if (p.heartbeat?.batch) break;
@@ -103,12 +107,13 @@ describe('Temporal web UI inspection of a run', () => {
     }
     // while it trains: what started it, and the live step (the training signal arrives once per epoch)
     await visit(`${runUrl}/user-metadata`, 'user-metadata-training.png', [
-      /retrain & deploy: implicit objective, 30 epochs, data generate — started by hand \(recommender run\)/,
-      /Trigger: started by hand/,
+      /retrain & deploy: implicit objective, 8 epochs, data generate — started by the Temporal Schedule/,
+      /Trigger: started by the Temporal Schedule/,
+      /"epochs": 8/,
       /Current Details/,
       /Step: Training/,
-      /Training: epoch \d+ of 30/,
-      /train implicit model, 30 epochs on [\d,]+ purchases of [\d,]+ customers/,
+      /Training: epoch \d+ of 8/,
+      /train implicit model, 8 epochs on [\d,]+ purchases of [\d,]+ customers/,
     ]);
     await visit(`${runUrl}/pending-activities`, 'pending-activities-heartbeat.png', [/trainModel/, /"epoch":\s*\d+/, /"loss"/]);
 
@@ -136,9 +141,52 @@ describe('Temporal web UI inspection of a run', () => {
       new RegExp(`record version ${result.version} in slot ${result.slot} as active`),
       /release the deploy lock/,
     ]);
+    // the Schedule's own summary: the web UI shows its note
+    await visit(scheduleUrl(sys.config.temporal, scheduleId), 'schedule.png', [
+      /Notes/,
+      /retrain & deploy every 1h: implicit objective, data generate, overlap SKIP/,
+      new RegExp(workflowId),
+    ]);
+    await sys.temporal.schedule.getHandle(scheduleId).delete();
+
+    // a rollback started as `recommender rollback` starts it: nothing to return to after one deploy, and it says so
+    const rollbackInput = { servingTaskQueue: sys.config.temporal.taskQueues.serving };
+    const rollback = await sys.temporal.workflow.start('rollbackDeployment', {
+      taskQueue: sys.config.temporal.taskQueues.training,
+      workflowId: `web-ui-rollback-${sys.id}`,
+      args: [rollbackInput],
+      ...rollbackMetadata(rollbackInput),
+    });
+    await rollback.result().catch(() => undefined);
+    await visit(
+      `${workflowUrl(sys.config.temporal, rollback.workflowId, rollback.firstExecutionRunId).replace(/\/history$/, '')}/user-metadata`,
+      'user-metadata-rollback.png',
+      [
+        /rollback to the previous deployment — started by hand \(recommender rollback\)/,
+        /Target: the previous deployment/,
+        /Done: failed/,
+        /cannot roll back: no earlier deployment in the other slot/,
+      ],
+    );
+
+    // a retention run (dry run: the shared candidates/ prefix is everyone's): its summary and its report as current details
+    const retention = await runRetention(sys.temporal, sys.config, { dryRun: true, keepVersions: 1 });
+    expect((await retention.report).skipped).toBe(false);
+    await visit(
+      `${workflowUrl(sys.config.temporal, retention.handle.workflowId, retention.handle.firstExecutionRunId).replace(/\/history$/, '')}/user-metadata`,
+      'user-metadata-retention.png',
+      [
+        /retention: dry run: keep 1 version and 1 lineage record per slot .* — started by hand \(recommender retention run\)/,
+        /Done: dry run/,
+        /slot\s+kept versions\s+would remove: versions\s+lineage\s+staging\s+size/,
+        new RegExp(`${result.slot}\\s+${result.version}`),
+        /Candidates: would remove \d+/,
+      ],
+    );
+
     const query = encodeURIComponent(`RecommenderSlot="${result.slot}" AND WorkflowType="retrainAndDeploy"`);
     await visit(`${sys.config.temporal.uiUrl}/namespaces/${sys.config.temporal.namespace}/workflows?query=${query}`, 'workflow-list.png', [
       new RegExp(workflowId),
     ]);
-  }, 300_000);
+  }, 900_000);
 });

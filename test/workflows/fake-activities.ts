@@ -34,6 +34,8 @@ export interface FakeWorld {
   publishDelayMs: number;
   /** trainModel checks its options with the ML core's real schema (a ZodError for an unknown objective) */
   checkTrainingOptions: boolean;
+  /** applyRetention skips its run as if this deploy held the lock */
+  retentionHeldBy?: string;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -159,6 +161,23 @@ export function fakeServingActivities(world: FakeWorld): ServingActivities {
         predictUrl: `http://127.0.0.1:1/v1/models/${slot}/versions/${version}:predict`,
         polls: 1,
         smokePrediction: 0.5,
+      };
+    },
+  };
+}
+
+/** The retention activity: records its options, answers with a plausible report. */
+export function fakeRetentionActivities(world: FakeWorld) {
+  return {
+    async applyRetention(options: object) {
+      world.calls.push(`applyRetention ${JSON.stringify(options)}`);
+      if (world.retentionHeldBy) return { skipped: true, heldBy: world.retentionHeldBy };
+      return {
+        skipped: false,
+        slots: [
+          { slot: 'recommender', removedVersions: [1, 3], removedStaging: [] },
+          { slot: 'recommender1', removedVersions: [2], removedStaging: ['recommender1/_staging-9-abcdef012345/'] },
+        ],
       };
     },
   };

@@ -1,8 +1,10 @@
 /** The one strict input schema, as the CLI applies it before starting a run (no stack needed). */
 import { describe, expect, it } from 'vitest';
-import { buildInput, checkInput, runMetadata } from '../../src/cli/workflow-input';
+import { retentionInput } from '../../src/cli/commands/retention';
+import { buildInput, checkInput, retentionMetadata, runMetadata } from '../../src/cli/workflow-input';
 import { trainingOptionsSchema } from '../../src/ml/options';
-import { parseRetrainAndDeployInput, parseRollbackInput, trainingInputSchema } from '../../src/workflows/input-schema';
+import { parseRetentionInput, parseRetrainAndDeployInput, parseRollbackInput, trainingInputSchema } from '../../src/workflows/input-schema';
+import { resolveRetentionOptions } from '../../src/workflows/retention-plan';
 
 const input = (json: object) => buildInput({ input: JSON.stringify(json) }, 'serving-q');
 
@@ -59,6 +61,45 @@ describe('workflow input schema', () => {
     const meta = runMetadata('schedule', checkInput({ training: { objective: 'seed', epochs: 5 } }, 'x'));
     expect(meta.staticSummary).toBe('retrain & deploy: seed objective, 5 epochs, data generate — started by the Temporal Schedule');
     expect(meta.staticDetails).toMatch(/\*\*Trigger:\*\* started by the Temporal Schedule/);
+    // no objective: the linear default, as the training activity trains it
+    expect(runMetadata('cli', checkInput({}, 'x')).staticSummary).toBe(
+      'retrain & deploy: linear objective, data generate — started by hand (recommender run)',
+    );
+  });
+});
+
+describe('retention input schema', () => {
+  it('applies the defaults and refuses bad or unknown fields, naming them', () => {
+    expect(resolveRetentionOptions(parseRetentionInput(undefined))).toEqual({
+      keepVersions: 3,
+      keepLineage: 3,
+      candidatesOlderThanHours: 24,
+      stagingOlderThanHours: 24,
+      dryRun: false,
+    });
+    expect(resolveRetentionOptions(parseRetentionInput({ keepVersions: 5 })).keepLineage).toBe(5);
+    expect(() => parseRetentionInput({ keepVersions: 0 })).toThrow(/invalid retention input: keepVersions: Too small/);
+    expect(() => parseRetentionInput({ keepVersions: 2.5 })).toThrow(/keepVersions: Invalid input: expected int/);
+    expect(() => parseRetentionInput({ candidatesOlderThanHours: -1 })).toThrow(/candidatesOlderThanHours: Too small/);
+    expect(() => parseRetentionInput({ dryRun: 'yes' })).toThrow(/dryRun: Invalid input: expected boolean/);
+    expect(() => parseRetentionInput({ keepVersion: 3 })).toThrow(/Unrecognized key: "keepVersion"/);
+  });
+
+  it('the CLI names the flag, and describes the run for the web UI', () => {
+    expect(retentionInput({ keepVersions: '5', candidatesOlderThanHours: '12', dryRun: true })).toEqual({
+      keepVersions: 5,
+      candidatesOlderThanHours: 12,
+      dryRun: true,
+    });
+    expect(() => retentionInput({ keepVersions: '0' })).toThrow(/retention options are invalid: --keep-versions: Too small/);
+    expect(() => retentionInput({ stagingOlderThanHours: 'soon' })).toThrow(
+      /--staging-older-than-hours: Invalid input: expected number, received NaN/,
+    );
+    const meta = retentionMetadata('schedule', { keepVersions: 2 });
+    expect(meta.staticSummary).toBe(
+      'retention: keep 2 versions and 2 lineage records per slot (besides the active and standby ones), candidates up to 24 h, staging up to 24 h — started by the Temporal Schedule of retention',
+    );
+    expect(meta.staticDetails).toMatch(/\*\*Skips\*\* the whole run while a deployment holds the deploy lock/);
   });
 });
 

@@ -1,12 +1,13 @@
 /**
  * Records workflow histories for the replay test (run by hand, then commit
- * the JSON): `npx tsx test/workflows/record-histories.ts`. Each scenario runs
+ * the JSON): `TEMPORAL_NAMESPACE=recommender-test npx tsx test/workflows/record-histories.ts [name-prefix]`. Each scenario runs
  * the current workflow code with in-memory activities on the dev server.
  * Histories are named `<workflow>-<scenario>-<VERSION>.json`; older versions
  * stay beside them. Record a new VERSION only for an intended, patched()
  * change; never re-record to make replay pass.
  *   v1: before the deploy lock; v2: deploy lock; v3: input schema, lease
- *   renewal, Canceled end of a cancel, rollback under the lock.
+ *   renewal, Canceled end of a cancel, rollback under the lock; v4 (retention
+ *   only): retention input schema, lineage and candidate retention.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -18,14 +19,23 @@ import { startWorker, testConfig, uniqueQueue } from '../helpers/temporal';
 import { cancelRun } from '../../src/cli/commands/cancel';
 import { statusQuery } from '../../src/workflows/definitions';
 import type { Deployment } from '../../src/workflows/types';
-import { fakeServingActivities, fakeTrainingActivities, fakeWorld, metrics, type FakeWorld } from './fake-activities';
+import {
+  fakeRetentionActivities,
+  fakeServingActivities,
+  fakeTrainingActivities,
+  fakeWorld,
+  metrics,
+  type FakeWorld,
+} from './fake-activities';
 
-const VERSION = 'v3';
+const VERSION = 'v4';
 
 interface Scenario {
-  workflow: 'retrainAndDeploy' | 'rollbackDeployment';
+  workflow: 'retrainAndDeploy' | 'rollbackDeployment' | 'retention';
   world: () => FakeWorld;
   input?: object;
+  /** the run's arguments instead of the deploy input (retention's input is its own) */
+  args?: unknown[];
   during?: (client: Client, workflowId: string) => Promise<void>;
 }
 
@@ -78,20 +88,26 @@ const scenarios: Record<string, Scenario> = {
       return w;
     },
   },
+  'retention-pruned': { workflow: 'retention', world: () => fakeWorld(), args: [{ keepVersions: 2 }] },
+  'retention-skipped': { workflow: 'retention', world: () => fakeWorld({ retentionHeldBy: 'deploy (run r)' }), args: [{}] },
+  'retention-bad-input': { workflow: 'retention', world: () => fakeWorld(), args: [{ keepVersions: 0 }] },
 };
 
 async function main(): Promise<void> {
   const client = await connectClient(testConfig.temporal);
+  // an optional name prefix records only those scenarios (e.g. `retention`)
+  const only = process.argv[2];
   for (const [name, scenario] of Object.entries(scenarios)) {
+    if (only && !name.startsWith(only)) continue;
     const world = scenario.world();
     const training = uniqueQueue('record');
     const serving = uniqueQueue('record-serving');
-    const tw = await startWorker(training, fakeTrainingActivities(world));
+    const tw = await startWorker(training, { ...fakeTrainingActivities(world), ...fakeRetentionActivities(world) });
     const sw = await startWorker(serving, fakeServingActivities(world), false);
     const handle = await client.workflow.start(scenario.workflow, {
       taskQueue: training,
       workflowId: `record/${name}/${randomUUID()}`,
-      args: [{ servingTaskQueue: serving, readinessTimeoutSeconds: 5, ...scenario.input }],
+      args: scenario.args ?? [{ servingTaskQueue: serving, readinessTimeoutSeconds: 5, ...scenario.input }],
       staticSummary: `recorded scenario ${name}`,
     });
     await scenario.during?.(client, handle.workflowId);
@@ -103,6 +119,8 @@ async function main(): Promise<void> {
       'show',
       '--address',
       testConfig.temporal.address,
+      '--namespace',
+      testConfig.temporal.namespace,
       '-w',
       handle.workflowId,
       '-o',

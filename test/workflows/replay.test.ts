@@ -15,10 +15,12 @@ const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
 
 describe('replay of recorded histories', () => {
   it('has recorded histories to replay', () => {
-    expect(files.length).toBeGreaterThanOrEqual(15);
+    expect(files.length).toBeGreaterThanOrEqual(20);
     // every version of the workflow code that ran is kept, and the rollback too
     for (const v of ['v1', 'v2', 'v3']) expect(files.some((f) => f.endsWith(`-${v}.json`))).toBe(true);
     expect(files).toContain('rollback-rolled-back-v3.json');
+    // retention before and after its input schema (patched 'retention-input-schema')
+    for (const f of ['retention-pruned-v3.json', 'retention-pruned-v4.json', 'retention-bad-input-v4.json']) expect(files).toContain(f);
   });
 
   it.each(files)('%s replays without non-determinism', async (file) => {
