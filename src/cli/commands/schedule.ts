@@ -22,6 +22,7 @@ import { loadConfig, type Config } from '../../config';
 import { connectClient } from '../../temporal/connection';
 import { scheduleUrl, workflowUrl } from '../ui-links';
 import { addInputOptions, buildInput, runMetadata, scheduleSummary, type InputFlags } from '../workflow-input';
+import { formatDuration } from '../format';
 
 export async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
@@ -216,25 +217,6 @@ export function describeBackfill(plan: BackfillPlan): string {
   ].join('\n');
 }
 
-function humanMs(ms: number): string {
-  if (!Number.isFinite(ms)) return 'unknown';
-  const units: [number, string][] = [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-    [1000, 's'],
-  ];
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [size, unit] of units) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  return parts.join(' ') || `${ms} ms`;
-}
-
 /** describe, pause, unpause, trigger and delete of the schedule `idOf(cfg)`. */
 export function scheduleOperations(idOf: (cfg: Config) => string, createWith: string): Command[] {
   const on = <T>(fn: (client: Client, cfg: Config, scheduleId: string) => Promise<T>) =>
@@ -269,13 +251,13 @@ export function scheduleOperations(idOf: (cfg: Config) => string, createWith: st
               ),
             );
           } else {
-            const every = d.spec.intervals?.map((i) => `every ${humanMs(Number(i.every))}`) ?? [];
+            const every = d.spec.intervals?.map((i) => `every ${formatDuration(Number(i.every))}`) ?? [];
             const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
             console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
             if (summary && summary !== d.state.note) console.log(`  summary: ${summary}`);
             console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
             console.log(
-              `  overlap ${String(d.policies.overlap)}, catch-up window ${humanMs(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`,
+              `  overlap ${String(d.policies.overlap)}, catch-up window ${formatDuration(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`,
             );
             if (d.action.staticSummary) console.log(`  each run: ${d.action.staticSummary}`);
             console.log(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
