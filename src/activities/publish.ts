@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { publishDescriptorOnce } from '../messaging/model-descriptors';
 import { predictUrlFor } from '../serving/model-server/predict-url';
-import type { PublishResult } from '../workflows/types';
+import type { DescriptorPublished } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 
 export function publishActivities(deps: ActivityDeps) {
@@ -14,7 +14,7 @@ export function publishActivities(deps: ActivityDeps) {
       url?: string;
       key: string;
       description: string;
-    }): Promise<PublishResult> {
+    }): Promise<DescriptorPublished> {
       const slot = deps.config.slots.find((s) => s.name === input.slot);
       if (!slot)
         throw new Error(

@@ -16,7 +16,7 @@ import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit } from './active-score';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/lineage';
 import { trainingProgressSignal } from '../workflows/definitions';
-import type { CandidateRef, DataRef, ModelMetrics, Objective, TrainingOptions } from '../workflows/types';
+import type { CandidateRef, DataRef, ModelMetrics, Objective, RunTrainingOptions } from '../workflows/types';
 import { dataKeys, readHistory } from './data';
 import type { ActivityDeps } from './deps';
 import { sha256Hex } from '../digest/sha256';
@@ -32,9 +32,9 @@ export const CANDIDATE_FILES = {
 export const DOT_CANDIDATE_FILES = { header: 'dot-model.json', weights: 'dot-weights.bin' };
 
 /** No objective given, or 'linear': the item-to-item default; 'implicit' and 'seed' keep the MLP. */
-const isLinear = (o: TrainingOptions) => o.objective === undefined || o.objective === 'linear';
+const isLinear = (o: RunTrainingOptions) => o.objective === undefined || o.objective === 'linear';
 
-export function toTrainingInput(o: TrainingOptions): TrainingOptionsInput {
+export function toTrainingInput(o: RunTrainingOptions): TrainingOptionsInput {
   return {
     // only the network objectives reach here (see isLinear); an unknown name fails the options' schema, not retried
     mode: o.objective as TrainingOptionsInput['mode'],
@@ -118,7 +118,7 @@ async function modelArtifacts(model: tf.LayersModel): Promise<TfjsModelArtifacts
 export function trainActivities(deps: ActivityDeps) {
   const keys = dataKeys(deps);
   return {
-    async trainModel(input: { data: DataRef; options: TrainingOptions; candidatePrefix: string }): Promise<CandidateRef> {
+    async trainModel(input: { data: DataRef; options: RunTrainingOptions; candidatePrefix: string }): Promise<CandidateRef> {
       const ctx = Context.current();
       const started = Date.now();
       const { history, sha256 } = await readHistory(deps, { ...keys, bucket: input.data.bucket, transactions: input.data.transactionsKey });

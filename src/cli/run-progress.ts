@@ -5,11 +5,11 @@
  */
 import { defaultPayloadConverter, type Client, type WorkflowHandle } from '@temporalio/client';
 import { statusQuery } from '../workflows/definitions';
-import type { RunStatus, TrainingProgress } from '../workflows/types';
+import type { RunStatus, TrainingHeartbeat } from '../workflows/types';
 
 export interface RunProgress {
   status?: RunStatus;
-  heartbeat?: TrainingProgress & { activity: string };
+  heartbeat?: TrainingHeartbeat & { activity: string };
   closed: boolean;
   temporalStatus: string;
 }
@@ -27,7 +27,7 @@ export async function readProgress(handle: WorkflowHandle): Promise<RunProgress>
   for (const pending of description.raw.pendingActivities ?? []) {
     const payload = pending.heartbeatDetails?.payloads?.[0];
     if (!payload) continue;
-    const details = defaultPayloadConverter.fromPayload<TrainingProgress>(payload);
+    const details = defaultPayloadConverter.fromPayload<TrainingHeartbeat>(payload);
     heartbeat = { ...details, activity: pending.activityType?.name ?? '' };
   }
   return { status, heartbeat, closed, temporalStatus: description.status.name };
@@ -41,7 +41,7 @@ export function getHandle(client: Client, workflowId: string, runId?: string): W
  * Training progress as steps of a bar (batches over all epochs), from a
  * heartbeat; undefined for heartbeats without an epoch (the evaluation phase).
  */
-export function trainingSteps(h: TrainingProgress | undefined): { done: number; total: number; label: string } | undefined {
+export function trainingSteps(h: TrainingHeartbeat | undefined): { done: number; total: number; label: string } | undefined {
   if (!h || typeof h.epoch !== 'number' || typeof h.epochs !== 'number') return undefined;
   const batches = h.batches || 1;
   return {

@@ -9,19 +9,19 @@ import type {
   DeploymentState,
   ExportRef,
   ModelMetrics,
-  PublishResult,
+  DescriptorPublished,
   ReadinessInput,
   ReadinessResult,
-  TrainingOptions,
+  RunTrainingOptions,
 } from './types';
 
 /** Hosted by the training worker on the training task queue. */
 export interface TrainingActivities {
   refreshData(options: DataOptions): Promise<DataRef>;
-  trainModel(input: { data: DataRef; options: TrainingOptions; candidatePrefix: string }): Promise<CandidateRef>;
+  trainModel(input: { data: DataRef; options: RunTrainingOptions; candidatePrefix: string }): Promise<CandidateRef>;
   getDeploymentState(): Promise<DeploymentState>;
   exportSavedModel(input: { candidate: CandidateRef; slot: string; version: number }): Promise<ExportRef>;
-  publishModelUrl(input: { slot: string; version: number; url: string; key: string; description: string }): Promise<PublishResult>;
+  publishModelUrl(input: { slot: string; version: number; url: string; key: string; description: string }): Promise<DescriptorPublished>;
   commitActiveSlot(input: {
     slot: string;
     version: number;

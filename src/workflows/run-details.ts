@@ -4,7 +4,7 @@
  * progress and, at the end, the metrics table and the gate's decision.
  * Pure functions of the run's status, so the workflow stays deterministic.
  */
-import type { CandidateRef, DataRef, GateDecision, ModelMetrics, RunStatus, Step, TrainingOptions } from './types';
+import type { CandidateRef, DataRef, GateDecision, ModelMetrics, RunStatus, Step, RunTrainingOptions } from './types';
 
 const STEP_TITLES: Record<Step, string> = {
   starting: 'Starting',
@@ -23,7 +23,7 @@ const STEP_TITLES: Record<Step, string> = {
 const n = (x: number) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const fixed = (x: number | undefined, digits = 4) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 
-export function trainSummary(options: TrainingOptions, data: DataRef): string {
+export function trainSummary(options: RunTrainingOptions, data: DataRef): string {
   const epochs = options.epochs === undefined ? 'default epochs' : `${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
   // no objective: the activity trains the linear default (src/activities/train.ts)
   return `train ${options.objective ?? 'linear'} model, ${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;

@@ -20,7 +20,8 @@ export interface DataOptions {
   seed?: number;
 }
 
-export interface TrainingOptions {
+/** The run input's training section, in the workflow's names (activities/train.ts maps it onto ml's options). */
+export interface RunTrainingOptions {
   objective?: Objective;
   epochs?: number;
   batchSize?: number;
@@ -45,7 +46,7 @@ export interface GateOptions {
 
 export interface RetrainAndDeployInput {
   data?: DataOptions;
-  training?: TrainingOptions;
+  training?: RunTrainingOptions;
   gate?: GateOptions;
   /** how long the standby may take to report the new version AVAILABLE and answer */
   readinessTimeoutSeconds?: number;
@@ -145,7 +146,8 @@ export interface ReadinessResult {
   smokePrediction: number;
 }
 
-export interface PublishResult {
+/** publishModelUrl's answer: where the ModelDescriptor landed on the models topic. */
+export interface DescriptorPublished {
   key: string;
   url: string;
   /** false when an earlier attempt had already published this key */
@@ -168,7 +170,8 @@ export type Step =
 
 export type Outcome = 'deployed' | 'rolled-back' | 'rejected' | 'failed' | 'cancelled';
 
-export interface TrainingProgress {
+/** What trainModel heartbeats and signals while it trains; the status query and the CLI show it. */
+export interface TrainingHeartbeat {
   epoch: number;
   epochs: number;
   batch?: number;
@@ -182,7 +185,7 @@ export interface RunStatus {
   outcome?: Outcome;
   reason?: string;
   data?: DataRef;
-  training?: TrainingProgress;
+  training?: TrainingHeartbeat;
   candidate?: CandidateRef;
   active?: { slot: string; version: number } | null;
   standbySlot?: string;
