@@ -9,7 +9,14 @@ running() { [ -f "$DOCKER_PIDFILE" ] && kill -0 "$(cat "$DOCKER_PIDFILE")" 2>/de
 case ${1:-status} in
   start)
     [ "$(id -u)" = 0 ] || die "dockerd needs root"
-    command -v dockerd >/dev/null || die "dockerd is missing: apt-get update && apt-get install docker.io"
+    # Debian's engine and debootstrap (for the base images), installed on first use like Chromium for the browser test
+    if ! command -v dockerd >/dev/null || ! command -v debootstrap >/dev/null; then
+      command -v apt-get >/dev/null || die "dockerd or debootstrap is missing and there is no apt-get: install docker.io and debootstrap"
+      say "installing Debian's docker.io and debootstrap (first run only; usually ~1 min; log: $DOCKER_HOME/apt.log)"
+      mkdir -p "$DOCKER_HOME"
+      { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends docker.io debootstrap; } \
+        >"$DOCKER_HOME/apt.log" 2>&1 || die "installing docker.io failed; see $DOCKER_HOME/apt.log"
+    fi
     if running; then exit 0; fi
     mkdir -p "$DOCKER_HOME/data" "$DOCKER_HOME/exec"
     say "starting dockerd on $DOCKER_SOCK (log: $DOCKER_LOG)"
