@@ -17,8 +17,8 @@
  *       --switch-url http://127.0.0.1:8502/v1/models/recommender1/versions/2:predict   # running slots
  *
  * The model server and the relay run as child processes (`src/serving/model-server/main.ts`,
- * as deployed) on throw-away topics; `--profile-dir DIR` runs them and the slots with
- * `--cpu-prof` (NODE_OPTIONS) and leaves the .cpuprofile files there.
+ * as deployed) on throw-away topics; `--cpu-profiles DIR` runs them and the slots with
+ * `--cpu-prof`  and leaves the .cpuprofile files there.
  * The slot's model must cover --users × --products (defaults 1000 × 300),
  * or requests come back as fallbacks/errors (counted and reported).
  */
@@ -57,9 +57,8 @@ interface Flags {
   maxProducts: number;
   seed: number;
   rounds: number;
-  direct: boolean;
-  kafka: boolean;
-  profileDir?: string;
+  only?: 'direct' | 'kafka';
+  cpuProfiles?: string;
   serverArgs: string;
 }
 
@@ -74,6 +73,9 @@ interface Measurement {
 
 /** The issue's targets (issue 12). */
 const TARGETS = { floodPerSecond: 5_000, pacedRate: 2_000, pacedP99Ms: 50, directPerSecond: 5_000, directInFlight: 8, switchP99Factor: 2 };
+
+/** node flags of the child processes (--cpu-prof with --cpu-profiles) */
+const NODE_ARGS: string[] = [];
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
 const perSecond = (m: Measurement): number => m.requests / m.seconds;
@@ -314,7 +316,9 @@ async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv:
       SLOT_GRPC_PORTS: grpc.join(','),
     };
     for (const slot of names)
-      procs.push(spawnEntry(`bench-${slot}`, 'src/serving/slot/main.ts', ['--slot', slot, '--poll-ms', '500'], logDir, { env }));
+      procs.push(
+        spawnEntry(`bench-${slot}`, 'src/serving/slot/main.ts', ['--slot', slot, '--poll-ms', '500'], logDir, { env, nodeArgs: NODE_ARGS }),
+      );
     await Promise.all(procs.map((proc) => waitForLog(proc, /serving http/)));
     const urls = await Promise.all(
       names.map(async (slot, i) => {
@@ -411,7 +415,7 @@ async function benchKafka(
       'src/serving/model-server/main.ts',
       ['--port', String(serverPort), '--group', `${id}-server`, '--no-popularity', ...flags.serverArgs.split(' ').filter(Boolean)],
       logDir,
-      { env: serverEnv },
+      { env: serverEnv, nodeArgs: NODE_ARGS },
     );
     const relay = spawnEntry(
       `bench-relay-${id}`,
@@ -535,9 +539,9 @@ async function main(): Promise<void> {
     )
     .addOption(new Option('--seed <n>', 'generator seed').default(1).argParser(integer(0)))
     .option('--server-args <args>', 'extra flags for the model server process (src/serving/model-server/main.ts)', '')
-    .option('--profile-dir <dir>', 'run the model server, relay and slots with --cpu-prof, profiles written here')
-    .option('--no-direct', 'skip the direct predict measurements')
-    .option('--no-kafka', 'skip the end-to-end measurements')
+    .option('--cpu-profiles <dir>', 'run the model server, relay and slots with --cpu-prof, profiles written here')
+    // not --no-direct: tfjs-node's loader (node-pre-gyp) parses process.argv and reads `--no-direct` as its --directory
+    .addOption(new Option('--only <part>', 'measure only the direct predict calls or only the Kafka path').choices(['direct', 'kafka']))
     .parse()
     .opts<Flags>();
   for (const [name, u] of [
@@ -550,10 +554,10 @@ async function main(): Promise<void> {
   const id = `bench-serve-${randomUUID().slice(0, 8)}`;
   const logDir = path.join(os.tmpdir(), id);
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  if (flags.profileDir) {
-    const dir = path.resolve(flags.profileDir);
+  if (flags.cpuProfiles) {
+    const dir = path.resolve(flags.cpuProfiles);
     await fs.mkdir(dir, { recursive: true });
-    childEnv.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ''} --cpu-prof --cpu-prof-dir=${dir}`.trim();
+    NODE_ARGS.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
   }
   const slots = flags.slotUrl ? undefined : await startOwnSlots(id, flags, logDir, childEnv);
   const urls: [string, string | undefined] = slots ? slots.urls : [flags.slotUrl!, flags.switchUrl];
@@ -565,7 +569,7 @@ async function main(): Promise<void> {
           .map((l) => l.toFixed(1))
           .join(' ')}; logs in ${logDir}`,
     );
-    if (flags.direct) {
+    if (flags.only !== 'kafka') {
       console.log('\nDirect predict calls to the slot (one call per request):');
       for (const c of flags.concurrency) {
         const m = await benchDirect(urls[0], flags.requests, c, shape, flags.seed);
@@ -576,7 +580,7 @@ async function main(): Promise<void> {
         console.log(line(m, target));
       }
     }
-    if (flags.kafka) printKafka(await benchKafka(id, urls, flags, shape, logDir, childEnv));
+    if (flags.only !== 'direct') printKafka(await benchKafka(id, urls, flags, shape, logDir, childEnv));
     console.log(
       `\nload average at the end ${os
         .loadavg()

@@ -22,17 +22,19 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** the child stops when this process ends, however it ends (default true; see exit-with-parent.cjs) */
   exitWithParent?: boolean;
+  /** extra node flags, e.g. --cpu-prof (which NODE_OPTIONS does not allow) */
+  nodeArgs?: string[];
 }
 
 /** Runs a TypeScript entry point of this repo under tsx's loader. */
 export function spawnEntry(name: string, entry: string, args: string[], logDir: string, options: SpawnOptions = {}): Managed {
-  const { env = process.env, exitWithParent = true } = options;
+  const { env = process.env, exitWithParent = true, nodeArgs = [] } = options;
   fs.mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${name}.log`);
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const out = fs.openSync(logFile, 'a');
   const preload = exitWithParent ? ['--require', path.join(__dirname, 'exit-with-parent.cjs')] : [];
-  const child = spawn(process.execPath, ['--import', 'tsx', ...preload, path.join(REPO_ROOT, entry), ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', ...preload, path.join(REPO_ROOT, entry), ...args], {
     cwd: REPO_ROOT,
     env: { TF_CPP_MIN_LOG_LEVEL: '2', ...env },
     stdio: exitWithParent ? ['ignore', out, out, 'ipc'] : ['ignore', out, out],
