@@ -13,6 +13,7 @@
  *   npm run bench:serve                  # own slots: exports a seed-sized model (1000 × 300, dim 50),
  *                                        # publishes it under two private slot names, starts two slot
  *                                        # processes on free ports, removes everything afterwards
+ *   npm run bench:serve -- --baseline-args "--no-pipeline"   # before/after: a second model server, same rounds
  *   npm run bench:serve -- --slot-url http://127.0.0.1:8501/v1/models/recommender/versions/1:predict \
  *       --switch-url http://127.0.0.1:8502/v1/models/recommender1/versions/2:predict   # running slots
  *
@@ -60,6 +61,7 @@ interface Flags {
   only?: 'direct' | 'kafka';
   cpuProfiles?: string;
   serverArgs: string;
+  baselineArgs?: string;
 }
 
 interface Measurement {
@@ -364,6 +366,16 @@ interface KafkaFigures {
   relayPaced: Measurement[];
   serverPaced: Measurement[];
   switched: Measurement[];
+  /** with --baseline-args: the same model server with those flags, in the same rounds */
+  baselineFlood: Measurement[];
+  baselinePaced: Measurement[];
+}
+
+interface ServerUnderTest {
+  requests: string;
+  arrivals: Arrivals;
+  port: number;
+  proc: Managed;
 }
 
 async function benchKafka(
@@ -374,49 +386,64 @@ async function benchKafka(
   logDir: string,
   childEnv: NodeJS.ProcessEnv,
 ): Promise<KafkaFigures> {
-  const topics = {
-    TOPIC_REQUESTS: `${id}-mdata`,
-    TOPIC_MODELS: `${id}-models`,
-    TOPIC_RESULTS: `${id}-recommendations`,
-    TOPIC_DLQ: `${id}-mdata-dlq`,
-  };
+  const models = `${id}-models`;
+  const serverTopics = (name: string) => ({
+    TOPIC_REQUESTS: `${id}-${name}-mdata`,
+    TOPIC_MODELS: models,
+    TOPIC_RESULTS: `${id}-${name}-recommendations`,
+    TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
+  });
+  const names = flags.baselineArgs !== undefined ? ['server', 'baseline'] : ['server'];
   const relayIn = `${id}-relay-in`;
   const relayOut = `${id}-relay-out`;
-  const all = [...Object.values(topics), relayIn, relayOut];
+  const all = [...new Set([...names.flatMap((n) => Object.values(serverTopics(n))), relayIn, relayOut])];
   const kafka = createKafka(loadConfig().kafka, '-bench-serve');
   await createTopics(kafka, all);
   const targets = urls
     .filter((u): u is string => u !== undefined)
     .map((u) => ({ url: u, slot: parsePredictUrl(u)!.slot, base: new URL(u) }));
-  // the model server accepts descriptor URLs only under its configured slots: these two
-  const serverEnv: NodeJS.ProcessEnv = {
-    ...childEnv,
-    ...topics,
-    SLOT_NAMES: `${targets[0].slot},${targets[1]?.slot ?? `${targets[0].slot}-unused`}`,
-    SLOT_HOST: targets[0].base.hostname,
-    SLOT_PORTS: `${targets[0].base.port},${targets[1]?.base.port ?? targets[0].base.port}`,
-  };
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
-  const results = new Arrivals(kafka, topics.TOPIC_RESULTS);
   const relayed = new Arrivals(kafka, relayOut);
   const procs: Managed[] = [];
+  const servers = new Map<string, ServerUnderTest>();
   const publish = (url: string, description: string) =>
     producer.send({
-      topic: topics.TOPIC_MODELS,
+      topic: models,
       acks: -1,
       messages: [{ value: encodeDescriptor({ name: parsePredictUrl(url)!.slot, description, url }) }],
     });
+  const startServer = async (name: string, args: string): Promise<ServerUnderTest> => {
+    const topics = serverTopics(name);
+    // the model server accepts descriptor URLs only under its configured slots: these two
+    const env: NodeJS.ProcessEnv = {
+      ...childEnv,
+      ...topics,
+      SLOT_NAMES: `${targets[0].slot},${targets[1]?.slot ?? `${targets[0].slot}-unused`}`,
+      SLOT_HOST: targets[0].base.hostname,
+      SLOT_PORTS: `${targets[0].base.port},${targets[1]?.base.port ?? targets[0].base.port}`,
+    };
+    const port = await freePort();
+    const proc = spawnEntry(
+      `bench-model-server-${name}-${id}`,
+      'src/serving/model-server/main.ts',
+      ['--port', String(port), '--group', `${id}-${name}`, '--no-popularity', ...args.split(' ').filter(Boolean)],
+      logDir,
+      { env, nodeArgs: NODE_ARGS },
+    );
+    procs.push(proc);
+    const arrivals = new Arrivals(kafka, topics.TOPIC_RESULTS);
+    await Promise.all([waitForLog(proc, /model server started/), arrivals.start()]);
+    for (const end = Date.now() + 60_000; ;) {
+      const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { consuming: boolean };
+      if (h.consuming) break;
+      if (Date.now() > end) throw new Error(`the model server ${name} did not start consuming within 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { requests: topics.TOPIC_REQUESTS, arrivals, port, proc };
+  };
   try {
     await producer.connect();
     await publish(targets[0].url, 'benchmark');
-    const serverPort = await freePort();
-    const server = spawnEntry(
-      `bench-model-server-${id}`,
-      'src/serving/model-server/main.ts',
-      ['--port', String(serverPort), '--group', `${id}-server`, '--no-popularity', ...flags.serverArgs.split(' ').filter(Boolean)],
-      logDir,
-      { env: serverEnv, nodeArgs: NODE_ARGS },
-    );
     const relay = spawnEntry(
       `bench-relay-${id}`,
       'bench/kafka-relay.ts',
@@ -424,39 +451,41 @@ async function benchKafka(
       logDir,
       {
         env: childEnv,
+        nodeArgs: NODE_ARGS,
       },
     );
-    procs.push(server, relay);
-    await Promise.all([waitForLog(server, /model server started/), waitForLog(relay, /relay consuming/), results.start(), relayed.start()]);
-    // the requests consumer joins its group once the first model is known
-    for (const end = Date.now() + 60_000; ;) {
-      const h = (await (await fetch(`http://127.0.0.1:${serverPort}/healthz`)).json()) as { consuming: boolean };
-      if (h.consuming) break;
-      if (Date.now() > end) throw new Error('the model server did not start consuming within 60 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    procs.push(relay);
+    await Promise.all([waitForLog(relay, /relay consuming/), relayed.start()]);
+    servers.set('server', await startServer('server', flags.serverArgs));
+    if (flags.baselineArgs !== undefined) servers.set('baseline', await startServer('baseline', flags.baselineArgs));
 
-    const run = (system: 'relay' | 'server', label: string, n: number, rate: number, seed: number) =>
-      measureKafka(
-        kafka,
-        producer,
-        system === 'relay' ? relayed : results,
-        system === 'relay' ? relayIn : topics.TOPIC_REQUESTS,
-        label,
-        n,
-        rate,
-        shape,
-        seed,
-      );
-    await run('relay', 'warm-up', 1000, 0, flags.seed + 1000);
-    await run('server', 'warm-up', 1000, 0, flags.seed + 1000);
+    const run = (system: string, label: string, n: number, rate: number, seed: number) => {
+      const s = servers.get(system);
+      return measureKafka(kafka, producer, s ? s.arrivals : relayed, s ? s.requests : relayIn, label, n, rate, shape, seed);
+    };
+    for (const system of ['relay', ...servers.keys()]) await run(system, 'warm-up', 1000, 0, flags.seed + 1000);
 
-    const out: KafkaFigures = { relayFlood: [], serverFlood: [], relayPaced: [], serverPaced: [], switched: [] };
+    const out: KafkaFigures = {
+      relayFlood: [],
+      serverFlood: [],
+      relayPaced: [],
+      serverPaced: [],
+      switched: [],
+      baselineFlood: [],
+      baselinePaced: [],
+    };
+    const baseline = servers.has('baseline');
     for (let round = 0; round < flags.rounds; round++) {
       const s = flags.seed + round * 10;
       out.relayFlood.push(await run('relay', 'anchor: kafkajs relay, flood', flags.floodRequests, 0, s));
+      if (baseline)
+        out.baselineFlood.push(await run('baseline', `baseline (${flags.baselineArgs || 'defaults'}), flood`, flags.floodRequests, 0, s));
       out.serverFlood.push(await run('server', 'kafka end to end, flood', flags.floodRequests, 0, s));
       out.relayPaced.push(await run('relay', `anchor: kafkajs relay, ${flags.rate}/s`, flags.requests, flags.rate, s + 1));
+      if (baseline)
+        out.baselinePaced.push(
+          await run('baseline', `baseline (${flags.baselineArgs || 'defaults'}), ${flags.rate}/s`, flags.requests, flags.rate, s + 1),
+        );
       out.serverPaced.push(await run('server', `kafka end to end, ${flags.rate}/s`, flags.requests, flags.rate, s + 1));
       const other = round % 2 === 0 ? targets[1] : targets[0];
       if (other) {
@@ -472,11 +501,12 @@ async function benchKafka(
     return out;
   } finally {
     await Promise.all(procs.map((proc) => stopProcess(proc, 15_000)));
-    await results.stop().catch(() => undefined);
+    for (const s of servers.values()) await s.arrivals.stop().catch(() => undefined);
     await relayed.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
     await deleteTopics(kafka, all).catch((err: unknown) => console.error(`could not delete ${id}-* topics: ${String(err)}`));
-    const warnings = (await fs.readFile(procs[0]?.logFile ?? '/dev/null', 'utf8').catch(() => ''))
+    const server = servers.get('server');
+    const warnings = (server ? await fs.readFile(server.proc.logFile, 'utf8').catch(() => '') : '')
       .split('\n')
       .filter((l) => l.includes('"level":"warn"') || l.includes('"level":"error"'));
     if (warnings.length) console.error(`model server warnings (${warnings.length}), first: ${warnings[0]}`);
@@ -488,16 +518,19 @@ function printKafka(k: KafkaFigures): void {
   k.relayFlood.forEach((relay, i) => {
     const server = k.serverFlood[i];
     console.log(line(relay));
-    const ratio = perSecond(server) / perSecond(relay);
+    const b = k.baselineFlood[i];
+    if (b) console.log(line(b, `ratio ${(perSecond(b) / perSecond(relay)).toFixed(2)} of the anchor`));
     console.log(
       line(
         server,
-        `ratio ${ratio.toFixed(2)} of the anchor; target ≥ ${fmt(TARGETS.floodPerSecond)} req/s: ${verdict(perSecond(server) >= TARGETS.floodPerSecond && failed(server) === 0)}`,
+        `ratio ${(perSecond(server) / perSecond(relay)).toFixed(2)} of the anchor; target ≥ ${fmt(TARGETS.floodPerSecond)} req/s: ${verdict(perSecond(server) >= TARGETS.floodPerSecond && failed(server) === 0)}`,
       ),
     );
     const rp = k.relayPaced[i];
     const sp = k.serverPaced[i];
     console.log(line(rp));
+    const bp = k.baselinePaced[i];
+    if (bp) console.log(line(bp, `p99 ${(p(bp, 99) / p(rp, 99)).toFixed(1)}× the anchor's`));
     console.log(
       line(
         sp,
@@ -539,6 +572,10 @@ async function main(): Promise<void> {
     )
     .addOption(new Option('--seed <n>', 'generator seed').default(1).argParser(integer(0)))
     .option('--server-args <args>', 'extra flags for the model server process (src/serving/model-server/main.ts)', '')
+    .option(
+      '--baseline-args <args>',
+      'also measure a second model server with these flags in the same rounds (before/after), e.g. "--no-pipeline"',
+    )
     .option('--cpu-profiles <dir>', 'run the model server, relay and slots with --cpu-prof, profiles written here')
     // not --no-direct: tfjs-node's loader (node-pre-gyp) parses process.argv and reads `--no-direct` as its --directory
     .addOption(new Option('--only <part>', 'measure only the direct predict calls or only the Kafka path').choices(['direct', 'kafka']))
