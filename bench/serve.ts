@@ -13,7 +13,7 @@
  *   npm run bench:serve                  # own slots: exports a seed-sized model (1000 × 300, dim 50),
  *                                        # publishes it under two private slot names, starts two slot
  *                                        # processes on free ports, removes everything afterwards
- *   npm run bench:serve -- --baseline-args "--no-pipeline"   # before/after: a second model server, same rounds
+ *   npm run bench:serve -- --baseline-args "--concurrency 4"   # before/after: a second model server, same rounds
  *   npm run bench:serve -- --slot-url http://127.0.0.1:8501/v1/models/recommender/versions/1:predict \
  *       --switch-url http://127.0.0.1:8502/v1/models/recommender1/versions/2:predict   # running slots
  *
@@ -574,7 +574,7 @@ async function main(): Promise<void> {
     .option('--server-args <args>', 'extra flags for the model server process (src/serving/model-server/main.ts)', '')
     .option(
       '--baseline-args <args>',
-      'also measure a second model server with these flags in the same rounds (before/after), e.g. "--no-pipeline"',
+      'also measure a second model server with these flags in the same rounds (before/after), e.g. "--concurrency 4"',
     )
     .option('--cpu-profiles <dir>', 'run the model server, relay and slots with --cpu-prof, profiles written here')
     // not --no-direct: tfjs-node's loader (node-pre-gyp) parses process.argv and reads `--no-direct` as its --directory

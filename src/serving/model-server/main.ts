@@ -28,7 +28,6 @@ interface Flags {
   predictTimeout: number;
   retries: number;
   popularity: boolean;
-  pipeline: boolean;
   fromBeginning: boolean;
 }
 
@@ -50,7 +49,6 @@ async function main(): Promise<void> {
     .addOption(
       new Option('--retries <n>', 'predict attempts per request while the slot is unavailable').default(4).argParser(integer(1, 100)),
     )
-    .addOption(new Option('--no-pipeline', "score a batch's chunks one after another (not the next while one is written)"))
     .addOption(new Option('--no-popularity', 'no popularity fallback: requests the model rejects get an error result'))
     .addOption(new Option('--no-from-beginning', 'a new consumer group starts at the end of the requests topic'))
     .parse();
@@ -63,7 +61,6 @@ async function main(): Promise<void> {
     groupId: flags.group,
     concurrency: flags.concurrency,
     chunkSize: flags.chunkSize,
-    pipelineChunks: flags.pipeline,
     maxProducts: flags.maxProducts,
     predictTimeoutMs: flags.predictTimeout,
     retry: { attempts: flags.retries },

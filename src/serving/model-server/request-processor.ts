@@ -35,8 +35,6 @@ export interface ProcessorOptions {
   limits: RequestLimits;
   /** most records scored, written and committed together */
   chunkSize: number;
-  /** score the next chunk of a batch while this one is written and committed; default true */
-  pipeline?: boolean;
   /** most bytes (keys + values) in one produce call; stays well under the broker's 1 MB message limit */
   maxWriteBytes?: number;
   /** scores requests in offset order; one outcome each (see scoreRequests) */
@@ -209,9 +207,10 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
     resumeTimers.add(timer);
   }
 
-  /** Writes and commits one scored chunk; returns false when the partition was paused (the rest of the batch waits). */
-  async function settleChunk(payload: EachBatchPayload, key: string, chunk: KafkaMessage[], handled: Handled[]): Promise<boolean> {
+  /** Works through one chunk; returns false when the partition was paused (the rest of the batch waits). */
+  async function processChunk(payload: EachBatchPayload, key: string, chunk: KafkaMessage[]): Promise<boolean> {
     const { topic, partition } = payload.batch;
+    const handled = await handleChunk(topic, partition, chunk);
     const stuck = handled.findIndex((h) => h.kind === 'unavailable');
     // Records after a stuck one are dropped, not written: they are re-fetched
     // and answered in order once the stuck one is.
@@ -244,25 +243,10 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
     async eachBatch(payload) {
       const { batch, heartbeat, isRunning, isStale } = payload;
       const key = `${batch.topic}|${batch.partition}`;
-      const chunks: KafkaMessage[][] = [];
-      for (let from = 0; from < batch.messages.length; from += options.chunkSize)
-        chunks.push(batch.messages.slice(from, from + options.chunkSize));
-      const score = (i: number): Promise<Handled[]> => {
-        const p = handleChunk(batch.topic, batch.partition, chunks[i]);
-        p.catch(() => undefined); // handled where it is awaited; not an unhandled rejection meanwhile
-        return p;
-      };
-      // Pipelined: chunk i+1 is scored while chunk i is written and committed.
-      // Writes and commits stay one at a time in offset order; a chunk scored
-      // ahead of a paused or failed one is dropped, never written.
-      const pipeline = options.pipeline ?? true;
-      let next: Promise<Handled[]> | undefined;
       try {
-        for (let i = 0; i < chunks.length; i++) {
+        for (let from = 0; from < batch.messages.length; from += options.chunkSize) {
           if (!isRunning() || isStale()) return;
-          const handled = await (next ?? score(i));
-          next = pipeline && i + 1 < chunks.length ? score(i + 1) : undefined;
-          if (!(await settleChunk(payload, key, chunks[i], handled))) return;
+          if (!(await processChunk(payload, key, batch.messages.slice(from, from + options.chunkSize)))) return;
           await heartbeat();
         }
       } catch (err) {

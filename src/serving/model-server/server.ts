@@ -40,8 +40,6 @@ export interface ModelServerOptions {
   concurrency?: number;
   /** most requests scored, written to Kafka and committed together; default 5000 */
   chunkSize?: number;
-  /** score a batch's next chunk while the previous one is written and committed; default true */
-  pipelineChunks?: boolean;
   /** most (user, product) rows in one predict call; default config.serving.maxPredictRows (20,000) */
   maxPredictRows?: number;
   /** most bytes in one produce call; default 512 KiB (the broker's limit is 1 MB) */
@@ -329,7 +327,6 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       producer,
       limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
       chunkSize: settings.chunkSize,
-      pipeline: options.pipelineChunks,
       maxWriteBytes: options.maxWriteBytes,
       score: (requests) =>
         scoreRequests(requests, {
