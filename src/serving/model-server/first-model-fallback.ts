@@ -4,9 +4,10 @@
  * left waiting on Kafka. The ranking is the newest one known for a
  * configured slot: the lineage the exporter writes for a version before its
  * URL is published (so during the first deployment it usually exists), or
- * any earlier version's. Without one, the request gets an error result that
- * says so. Either way it is answered and committed: a model published later
- * does not re-answer it.
+ * any earlier version's. Without one the requests wait on Kafka,
+ * uncommitted, as when held (the scorer reports them unavailable). An
+ * answered request is committed: a model published later does not
+ * re-answer it.
  */
 import type { Client } from 'minio';
 import type { ModelRef, ResultBody } from '../../messaging/result';
@@ -58,10 +59,12 @@ export function lineageInitialPopularity(
   };
 }
 
-/** The answer for `request` while no model exists. */
-export function answerWithoutModel(request: RecommendationRequest, ranking: Awaited<ReturnType<LoadInitialPopularity>>): ResultBody {
+/** The answer for `request` while no model exists, from `ranking`. */
+export function answerWithoutModel(
+  request: RecommendationRequest,
+  ranking: NonNullable<Awaited<ReturnType<LoadInitialPopularity>>>,
+): ResultBody {
   const reason = 'no model has been published yet';
-  if (!ranking) return { outcome: 'error', error: `${reason}; no popularity ranking is known yet` };
   return {
     outcome: 'fallback',
     ranked: rankByPopularity(request.products, ranking.order),

@@ -76,6 +76,11 @@ export async function scoreRequests(requests: readonly RecommendationRequest[], 
     const ranking = await deps.beforeFirstModel();
     // once a model exists (it may have arrived during the lookup) the model answers
     if (!deps.currentModel()) {
+      // Without a ranking either, the requests wait (uncommitted, retried after a cool-down) as if held.
+      if (!ranking) {
+        const error = 'no model has been published yet and no popularity ranking is known yet';
+        return requests.map(() => ({ kind: 'unavailable', model: undefined, error, retries: 0 }));
+      }
       const model = { ...NO_MODEL, description: '', since: new Date(0) };
       return requests.map((r) => ({ kind: 'answered', model, body: answerWithoutModel(r, ranking), retries: 0 }));
     }
