@@ -10,6 +10,7 @@ export default defineConfig({
     ...base.test,
     include: [
       'test/unit/**/*.test.ts',
+      'test/messaging/**/*.test.ts',
       'test/workflows/replay.test.ts',
       'test/ml/dataset.test.ts',
       'test/ml/ratings.test.ts',

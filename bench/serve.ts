@@ -1,41 +1,67 @@
 /**
- * Serving benchmark: requests/second and p50/p99 latency of
+ * Serving benchmark (issue 12): requests/second and p50/p99 latency of
  *   1. direct predict calls to a slot (one call per request, 1–30 products), and
  *   2. the whole path through Kafka: request on `mdata` → model server →
  *      result on `recommendations`, timed from the producer call to the
- *      result's arrival (a model server runs in this process, on topics of
- *      its own, so the local stack's real topics are not touched).
+ *      result's arrival, flooding, paced, and paced while the model URL
+ *      switches to the other slot halfway (blue/green);
+ * each Kafka figure beside the ANCHOR measured in the same run: a kafkajs
+ * consume → produce relay doing nothing else (bench/kafka-relay.ts), on
+ * topics of its own, in a process of its own like the model server. The
+ * issue's targets are printed beside each figure: met / NOT met.
  *
- *   npm run bench:serve -- --slot-url http://127.0.0.1:8501/v1/models/recommender/versions/1:predict
+ *   npm run bench:serve                  # own slots: exports a seed-sized model (1000 × 300, dim 50),
+ *                                        # publishes it under two private slot names, starts two slot
+ *                                        # processes on free ports, removes everything afterwards
+ *   npm run bench:serve -- --baseline-args "--concurrency 4"   # before/after: a second model server, same rounds
+ *   npm run bench:serve -- --slot-url http://127.0.0.1:8501/v1/models/recommender/versions/1:predict \
+ *       --switch-url http://127.0.0.1:8502/v1/models/recommender1/versions/2:predict   # running slots
  *
+ * The model server and the relay run as child processes (`src/serving/model-server/main.ts`,
+ * as deployed) on throw-away topics; `--cpu-profiles DIR` runs them and the slots with
+ * `--cpu-prof`  and leaves the .cpuprofile files there.
  * The slot's model must cover --users × --products (defaults 1000 × 300),
  * or requests come back as fallbacks/errors (counted and reported).
  */
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Partitioners, type Kafka } from 'kafkajs';
+import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { DEFAULT_SHAPE, randomRequest, sendRequests, type RequestShape } from '../src/cli/request-client';
-import { loadConfig, type Config } from '../src/config';
-import { createKafka, ensureTopics } from '../src/messaging/kafka';
+import { percentile } from '../src/cli/results-tracker';
+import { loadConfig } from '../src/config';
+import { createKafka } from '../src/messaging/kafka';
 import { encodeDescriptor } from '../src/messaging/schemas';
-import { percentile, ResultsTracker } from '../src/cli/results-tracker';
+import type { NetworkWeights } from '../src/ml/network-weights';
 import { Random } from '../src/ml/random';
-import { createPredictClient, parsePredictUrl, startModelServer, type Log } from '../src/serving/model-server';
+import { publishSavedModel } from '../src/model-store';
+import { spawnEntry, stopProcess, waitForLog, type Managed } from '../src/process/children';
+import { exportSavedModel } from '../src/savedmodel';
+import { createPredictClient, parsePredictUrl } from '../src/serving/model-server';
+import { waitUntilServing } from '../src/serving/readiness';
+import { createMinioClient } from '../src/storage/minio-client';
+import { listKeys, removeKeys } from '../src/storage/objects';
 
 interface Flags {
-  slotUrl: string;
+  slotUrl?: string;
+  switchUrl?: string;
   requests: number;
+  floodRequests: number;
   concurrency: number[];
-  rates: number[];
+  rate: number;
   users: number;
   products: number;
   maxProducts: number;
-  serverConcurrency: number;
   seed: number;
-  direct: boolean;
-  kafka: boolean;
-  switchUrl?: string;
+  rounds: number;
+  only?: 'direct' | 'kafka';
+  cpuProfiles?: string;
+  serverArgs: string;
+  baselineArgs?: string;
 }
 
 interface Measurement {
@@ -43,11 +69,25 @@ interface Measurement {
   requests: number;
   seconds: number;
   latenciesMs: number[];
-  /** outcomes other than a scored ranking, by kind */
+  /** outcomes other than a scored ranking (and requests never answered), by kind */
   other: Map<string, number>;
 }
 
+/** The issue's targets (issue 12). */
+const TARGETS = { floodPerSecond: 5_000, pacedRate: 2_000, pacedP99Ms: 50, directPerSecond: 5_000, directInFlight: 8, switchP99Factor: 2 };
+
+/** node flags of the child processes (--cpu-prof with --cpu-profiles) */
+const NODE_ARGS: string[] = [];
+
 const epochNow = (): number => performance.timeOrigin + performance.now();
+const perSecond = (m: Measurement): number => m.requests / m.seconds;
+const p = (m: Measurement, q: number): number =>
+  percentile(
+    [...m.latenciesMs].sort((a, b) => a - b),
+    q,
+  );
+const failed = (m: Measurement): number => [...m.other.values()].reduce((a, b) => a + b, 0);
+const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 function integer(min: number) {
   return (value: string): number => {
@@ -66,14 +106,27 @@ function numberList(min: number) {
     });
 }
 
-function report(m: Measurement): void {
-  const sorted = [...m.latenciesMs].sort((a, b) => a - b);
+function line(m: Measurement, extra = ''): string {
   const other = [...m.other.entries()].map(([k, v]) => `${v} ${k}`).join(', ');
-  console.log(
-    `${m.label.padEnd(30)} ${String(m.requests).padStart(6)} req  ${(m.requests / m.seconds).toFixed(0).padStart(7)} req/s` +
-      `  p50 ${percentile(sorted, 50).toFixed(2).padStart(7)} ms  p99 ${percentile(sorted, 99).toFixed(2).padStart(7)} ms` +
-      (other ? `  (not scored: ${other})` : ''),
+  return (
+    `${m.label.padEnd(44)} ${String(m.requests).padStart(6)} req ${fmt(perSecond(m)).padStart(7)} req/s` +
+    `  p50 ${fmt(p(m, 50), 2).padStart(8)} ms  p99 ${fmt(p(m, 99), 2).padStart(8)} ms` +
+    (other ? `  (not scored: ${other})` : '') +
+    (extra ? `  ${extra}` : '')
   );
+}
+
+const verdict = (met: boolean): string => (met ? 'met' : 'NOT met');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
 }
 
 async function benchDirect(url: string, n: number, concurrency: number, shape: RequestShape, seed: number): Promise<Measurement> {
@@ -94,8 +147,10 @@ async function benchDirect(url: string, n: number, concurrency: number, shape: R
           const t0 = performance.now();
           const out = await client.predict(url, r.user, r.products);
           latencies.push(performance.now() - t0);
-          if (out.kind !== 'ok')
-            other.set(`${out.kind} (${out.error.slice(0, 60)})`, (other.get(`${out.kind} (${out.error.slice(0, 60)})`) ?? 0) + 1);
+          if (out.kind !== 'ok') {
+            const k = `${out.kind} (${out.error.slice(0, 60)})`;
+            other.set(k, (other.get(k) ?? 0) + 1);
+          }
         }
       }),
     );
@@ -111,6 +166,190 @@ async function benchDirect(url: string, n: number, concurrency: number, shape: R
   }
 }
 
+/**
+ * Arrival times on an output topic, by request id: the `request-id` header
+ * of a model-server result, or the key the relay gives its copy. Results
+ * are parsed only for their outcome (and slot), so the bench process spends
+ * little per record.
+ */
+class Arrivals {
+  private consumer: Consumer | undefined;
+  readonly seen = new Map<string, { at: number; outcome: string; slot: string }>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly topic: string,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({ groupId: `bench-arrivals-${randomUUID()}`, maxWaitTimeInMs: 20 });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: true });
+    const joined = new Promise<void>((resolve) => consumer.on(consumer.events.GROUP_JOIN, () => resolve()));
+    await consumer.run({
+      eachBatch: async ({ batch }) => {
+        const at = epochNow();
+        for (const m of batch.messages) {
+          const header = m.headers?.['request-id'];
+          const id = header !== undefined ? String(header) : (m.key?.toString() ?? '');
+          if (this.seen.has(id)) continue;
+          let outcome = 'scored';
+          let slot = '';
+          if (header !== undefined && m.value) {
+            const r = JSON.parse(m.value.toString('utf8')) as { outcome: string; model: { slot: string | null } };
+            outcome = r.outcome;
+            slot = r.model.slot ?? '';
+          }
+          this.seen.set(id, { at, outcome, slot });
+        }
+      },
+    });
+    await joined;
+  }
+
+  async until(ids: readonly string[], timeoutMs: number): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    let i = 0;
+    for (;;) {
+      while (i < ids.length && this.seen.has(ids[i])) i++;
+      if (i === ids.length) return;
+      if (Date.now() > end) return; // the missing ones are reported as unanswered
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.consumer?.disconnect();
+  }
+}
+
+/** Sends `n` requests to `topic` at `rate` (0 = flood) and times their arrivals. */
+async function measureKafka(
+  kafka: Kafka,
+  producer: Producer,
+  arrivals: Arrivals,
+  topic: string,
+  label: string,
+  n: number,
+  rate: number,
+  shape: RequestShape,
+  seed: number,
+): Promise<Measurement> {
+  const sent: { id: string; at: number }[] = [];
+  const first = epochNow();
+  await sendRequests({
+    kafka,
+    topic,
+    count: n,
+    rate,
+    seed,
+    shape,
+    producer,
+    onSent: (records) => {
+      for (const r of records) sent.push({ id: r.requestId, at: r.sentAt });
+    },
+  });
+  await arrivals.until(
+    sent.map((s) => s.id),
+    30_000 + n * 5,
+  );
+  const other = new Map<string, number>();
+  const latencies: number[] = [];
+  let last = first;
+  for (const s of sent) {
+    const a = arrivals.seen.get(s.id);
+    if (!a) {
+      other.set('unanswered', (other.get('unanswered') ?? 0) + 1);
+      continue;
+    }
+    latencies.push(a.at - s.at);
+    last = Math.max(last, a.at);
+    if (a.outcome !== 'scored') other.set(a.outcome, (other.get(a.outcome) ?? 0) + 1);
+  }
+  return { label, requests: n, seconds: (last - first) / 1000, latenciesMs: latencies, other };
+}
+
+/** A seed-sized network (as bench/slot-batch.ts): 1000 users × 300 products, dim 50, hidden 50. */
+function seedWeights(users: number, products: number): NetworkWeights {
+  const dim = 50;
+  const hidden = 50;
+  let s = 7;
+  const rnd = (n: number) =>
+    Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.2);
+  return {
+    userEmbedding: { rows: users, dim, values: rnd(users * dim) },
+    productEmbedding: { rows: products, dim, values: rnd(products * dim) },
+    hidden: { inputs: 2 * dim, units: hidden, kernel: rnd(2 * dim * hidden), bias: rnd(hidden) },
+    output: { inputs: hidden, units: 1, kernel: rnd(hidden), bias: rnd(1) },
+    outputActivation: 'linear',
+  };
+}
+
+interface Slots {
+  urls: [string, string];
+  stop(): Promise<void>;
+}
+
+/** Two slot processes of this run's own, serving one published seed-sized model each. */
+async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv: NodeJS.ProcessEnv): Promise<Slots> {
+  const cfg = loadConfig();
+  const minio = createMinioClient(cfg.minio);
+  const names = [`${id}-a`, `${id}-b`] as const;
+  const work = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-serve-'));
+  const procs: Managed[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(procs.map((p) => stopProcess(p, 10_000)));
+    for (const n of names)
+      await removeKeys(minio, cfg.buckets.models, await listKeys(minio, cfg.buckets.models, `${n}/`)).catch(() => undefined);
+    await fs.rm(work, { recursive: true, force: true });
+  };
+  try {
+    const dir = path.join(work, 'v1');
+    const manifest = await exportSavedModel(seedWeights(flags.users, flags.products), dir);
+    for (const slot of names) await publishSavedModel(minio, { bucket: cfg.buckets.models, slot, dir, manifest, version: 1 });
+    const ports = [await freePort(), await freePort()];
+    const grpc = [await freePort(), await freePort()];
+    const env = {
+      ...childEnv,
+      SLOT_NAMES: names.join(','),
+      SLOT_HOST: '127.0.0.1',
+      SLOT_PORTS: ports.join(','),
+      SLOT_GRPC_PORTS: grpc.join(','),
+    };
+    for (const slot of names)
+      procs.push(
+        spawnEntry(`bench-${slot}`, 'src/serving/slot/main.ts', ['--slot', slot, '--poll-ms', '500'], logDir, { env, nodeArgs: NODE_ARGS }),
+      );
+    await Promise.all(procs.map((proc) => waitForLog(proc, /serving http/)));
+    const urls = await Promise.all(
+      names.map(async (slot, i) => {
+        const ready = await waitUntilServing({
+          baseUrl: `http://127.0.0.1:${ports[i]}`,
+          slot,
+          version: 1,
+          deadlineMs: Date.now() + 120_000,
+        });
+        return ready.predictUrl;
+      }),
+    );
+    return { urls: [urls[0], urls[1]], stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function createTopics(kafka: Kafka, topics: string[]): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: 1 })), waitForLeaders: true });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -121,139 +360,209 @@ async function deleteTopics(kafka: Kafka, topics: string[]): Promise<void> {
   }
 }
 
-async function benchKafka(url: string, flags: Flags, shape: RequestShape): Promise<Measurement[]> {
-  const id = `bench-serve-${randomUUID().slice(0, 8)}`;
-  const cfg: Config = loadConfig({
-    ...process.env,
-    TOPIC_REQUESTS: `${id}-mdata`,
-    TOPIC_MODELS: `${id}-models`,
-    TOPIC_RESULTS: `${id}-recommendations`,
-    TOPIC_DLQ: `${id}-mdata-dlq`,
+interface KafkaFigures {
+  relayFlood: Measurement[];
+  serverFlood: Measurement[];
+  relayPaced: Measurement[];
+  serverPaced: Measurement[];
+  switched: Measurement[];
+  /** with --baseline-args: the same model server with those flags, in the same rounds */
+  baselineFlood: Measurement[];
+  baselinePaced: Measurement[];
+}
+
+interface ServerUnderTest {
+  requests: string;
+  arrivals: Arrivals;
+  port: number;
+  proc: Managed;
+}
+
+async function benchKafka(
+  id: string,
+  urls: [string, string | undefined],
+  flags: Flags,
+  shape: RequestShape,
+  logDir: string,
+  childEnv: NodeJS.ProcessEnv,
+): Promise<KafkaFigures> {
+  const models = `${id}-models`;
+  const serverTopics = (name: string) => ({
+    TOPIC_REQUESTS: `${id}-${name}-mdata`,
+    TOPIC_MODELS: models,
+    TOPIC_RESULTS: `${id}-${name}-recommendations`,
+    TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
   });
-  const kafka = createKafka(cfg.kafka, '-bench-serve');
-  await ensureTopics(kafka, cfg.topics);
-  const warnings: string[] = [];
-  const log: Log = (level, message, fields) => {
-    if (level !== 'info') warnings.push(`${message} ${JSON.stringify(fields ?? {})}`);
+  const names = flags.baselineArgs !== undefined ? ['server', 'baseline'] : ['server'];
+  const relayIn = `${id}-relay-in`;
+  const relayOut = `${id}-relay-out`;
+  const all = [...new Set([...names.flatMap((n) => Object.values(serverTopics(n))), relayIn, relayOut])];
+  const kafka = createKafka(loadConfig().kafka, '-bench-serve');
+  await createTopics(kafka, all);
+  const targets = urls
+    .filter((u): u is string => u !== undefined)
+    .map((u) => ({ url: u, slot: parsePredictUrl(u)!.slot, base: new URL(u) }));
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
+  const relayed = new Arrivals(kafka, relayOut);
+  const procs: Managed[] = [];
+  const servers = new Map<string, ServerUnderTest>();
+  const publish = (url: string, description: string) =>
+    producer.send({
+      topic: models,
+      acks: -1,
+      messages: [{ value: encodeDescriptor({ name: parsePredictUrl(url)!.slot, description, url }) }],
+    });
+  const startServer = async (name: string, args: string): Promise<ServerUnderTest> => {
+    const topics = serverTopics(name);
+    // the model server accepts descriptor URLs only under its configured slots: these two
+    const env: NodeJS.ProcessEnv = {
+      ...childEnv,
+      ...topics,
+      SLOT_NAMES: `${targets[0].slot},${targets[1]?.slot ?? `${targets[0].slot}-unused`}`,
+      SLOT_HOST: targets[0].base.hostname,
+      SLOT_PORTS: `${targets[0].base.port},${targets[1]?.base.port ?? targets[0].base.port}`,
+    };
+    const port = await freePort();
+    const proc = spawnEntry(
+      `bench-model-server-${name}-${id}`,
+      'src/serving/model-server/main.ts',
+      ['--port', String(port), '--group', `${id}-${name}`, '--no-popularity', ...args.split(' ').filter(Boolean)],
+      logDir,
+      { env, nodeArgs: NODE_ARGS },
+    );
+    procs.push(proc);
+    const arrivals = new Arrivals(kafka, topics.TOPIC_RESULTS);
+    await Promise.all([waitForLog(proc, /model server started/), arrivals.start()]);
+    for (const end = Date.now() + 60_000; ;) {
+      const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { consuming: boolean };
+      if (h.consuming) break;
+      if (Date.now() > end) throw new Error(`the model server ${name} did not start consuming within 60 s`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    return { requests: topics.TOPIC_REQUESTS, arrivals, port, proc };
   };
-  const target = parsePredictUrl(url);
-  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
-  const tracker = new ResultsTracker(kafka, cfg.topics.results);
-  let server: Awaited<ReturnType<typeof startModelServer>> | undefined;
   try {
     await producer.connect();
-    await producer.send({
-      topic: cfg.topics.models,
-      acks: -1,
-      messages: [{ value: encodeDescriptor({ name: target?.slot ?? 'bench', description: 'benchmark', url }) }],
-    });
-    server = await startModelServer({
-      config: cfg,
-      port: 0,
-      groupId: `${id}-server`,
-      concurrency: flags.serverConcurrency,
-      loadPopularity: null,
-      defaultMetrics: false,
-      // the slots named by --slot-url / --switch-url are the ones this run may use
-      allowedSlots: [url, flags.switchUrl]
-        .filter((u): u is string => u !== undefined)
-        .map((u) => ({ name: parsePredictUrl(u)?.slot ?? '', baseUrl: new URL(u).origin })),
-      log,
-    });
+    await publish(targets[0].url, 'benchmark');
+    const relay = spawnEntry(
+      `bench-relay-${id}`,
+      'bench/kafka-relay.ts',
+      ['--from', relayIn, '--to', relayOut, '--group', `${id}-relay`],
+      logDir,
+      {
+        env: childEnv,
+        nodeArgs: NODE_ARGS,
+      },
+    );
+    procs.push(relay);
+    await Promise.all([waitForLog(relay, /relay consuming/), relayed.start()]);
+    servers.set('server', await startServer('server', flags.serverArgs));
+    if (flags.baselineArgs !== undefined) servers.set('baseline', await startServer('baseline', flags.baselineArgs));
 
-    // The same request/result matching as the demo and the tests: results
-    // are matched to requests by request id (topic:partition:offset).
-    await Promise.all([tracker.start(), server.whenConsuming()]);
-
-    const run = async (label: string, n: number, rate: number, seed: number): Promise<Measurement> => {
-      const ids: string[] = [];
-      const first = epochNow();
-      await sendRequests({
-        kafka,
-        topic: cfg.topics.requests,
-        count: n,
-        rate,
-        seed,
-        shape,
-        producer,
-        onSent: (sent) => {
-          tracker.expect(sent);
-          for (const r of sent) ids.push(r.requestId);
-        },
-      });
-      try {
-        await tracker.drain(30_000 + n * 5);
-      } catch (err) {
-        throw new Error(`${label}: ${(err as Error).message}`);
-      }
-      const answers = new Map(tracker.all().map((a) => [a.requestId, a]));
-      const mine = ids.map((i) => answers.get(i)!);
-      const other = new Map<string, number>();
-      for (const a of mine) if (a.result.outcome !== 'scored') other.set(a.result.outcome, (other.get(a.result.outcome) ?? 0) + 1);
-      const last = Math.max(...mine.map((a) => a.receivedAt));
-      return { label, requests: n, seconds: (last - first) / 1000, latenciesMs: mine.map((a) => a.receivedAt - a.sentAt), other };
+    const run = (system: string, label: string, n: number, rate: number, seed: number) => {
+      const s = servers.get(system);
+      return measureKafka(kafka, producer, s ? s.arrivals : relayed, s ? s.requests : relayIn, label, n, rate, shape, seed);
     };
+    for (const system of ['relay', ...servers.keys()]) await run(system, 'warm-up', 1000, 0, flags.seed + 1000);
 
-    await run('warm-up', Math.min(200, flags.requests), 0, flags.seed + 1000);
-    const out: Measurement[] = [];
-    for (const [i, rate] of flags.rates.entries()) {
-      out.push(await run(rate === 0 ? 'kafka end to end, flood' : `kafka end to end, ${rate}/s`, flags.requests, rate, flags.seed + i));
-    }
-    if (flags.switchUrl) {
-      // the same paced load while the model URL switches halfway through,
-      // as the workflow's publish step does (blue/green)
-      const rate = flags.rates.find((r) => r > 0) ?? 200;
-      const switchUrl = flags.switchUrl;
-      const timer = setTimeout(
-        () => {
-          void producer.send({
-            topic: cfg.topics.models,
-            acks: -1,
-            messages: [
-              {
-                value: encodeDescriptor({
-                  name: parsePredictUrl(switchUrl)?.slot ?? 'bench',
-                  description: 'benchmark switch',
-                  url: switchUrl,
-                }),
-              },
-            ],
-          });
-        },
-        (flags.requests / rate) * 500,
-      );
-      try {
-        out.push(await run(`kafka end to end, ${rate}/s, URL switched halfway`, flags.requests, rate, flags.seed + 99));
-      } finally {
-        clearTimeout(timer);
+    const out: KafkaFigures = {
+      relayFlood: [],
+      serverFlood: [],
+      relayPaced: [],
+      serverPaced: [],
+      switched: [],
+      baselineFlood: [],
+      baselinePaced: [],
+    };
+    const baseline = servers.has('baseline');
+    for (let round = 0; round < flags.rounds; round++) {
+      const s = flags.seed + round * 10;
+      out.relayFlood.push(await run('relay', 'anchor: kafkajs relay, flood', flags.floodRequests, 0, s));
+      if (baseline)
+        out.baselineFlood.push(await run('baseline', `baseline (${flags.baselineArgs || 'defaults'}), flood`, flags.floodRequests, 0, s));
+      out.serverFlood.push(await run('server', 'kafka end to end, flood', flags.floodRequests, 0, s));
+      out.relayPaced.push(await run('relay', `anchor: kafkajs relay, ${flags.rate}/s`, flags.requests, flags.rate, s + 1));
+      if (baseline)
+        out.baselinePaced.push(
+          await run('baseline', `baseline (${flags.baselineArgs || 'defaults'}), ${flags.rate}/s`, flags.requests, flags.rate, s + 1),
+        );
+      out.serverPaced.push(await run('server', `kafka end to end, ${flags.rate}/s`, flags.requests, flags.rate, s + 1));
+      const other = round % 2 === 0 ? targets[1] : targets[0];
+      if (other) {
+        // the same paced load while the model URL switches halfway, as the workflow's publish step does
+        const timer = setTimeout(() => void publish(other.url, 'benchmark switch'), (flags.requests / flags.rate) * 500);
+        try {
+          out.switched.push(await run('server', `kafka ${flags.rate}/s, URL switched halfway`, flags.requests, flags.rate, s + 2));
+        } finally {
+          clearTimeout(timer);
+        }
       }
     }
     return out;
   } finally {
-    await server?.close();
-    await tracker.stop().catch(() => undefined);
+    await Promise.all(procs.map((proc) => stopProcess(proc, 15_000)));
+    for (const s of servers.values()) await s.arrivals.stop().catch(() => undefined);
+    await relayed.stop().catch(() => undefined);
     await producer.disconnect().catch(() => undefined);
-    await deleteTopics(kafka, Object.values(cfg.topics)).catch((err: unknown) =>
-      console.error(`could not delete ${id}-* topics: ${String(err)}`),
-    );
+    await deleteTopics(kafka, all).catch((err: unknown) => console.error(`could not delete ${id}-* topics: ${String(err)}`));
+    const server = servers.get('server');
+    const warnings = (server ? await fs.readFile(server.proc.logFile, 'utf8').catch(() => '') : '')
+      .split('\n')
+      .filter((l) => l.includes('"level":"warn"') || l.includes('"level":"error"'));
     if (warnings.length) console.error(`model server warnings (${warnings.length}), first: ${warnings[0]}`);
   }
+}
+
+function printKafka(k: KafkaFigures): void {
+  console.log('\nKafka end to end (request on mdata → model server → result), each beside the anchor of the same round:');
+  k.relayFlood.forEach((relay, i) => {
+    const server = k.serverFlood[i];
+    console.log(line(relay));
+    const b = k.baselineFlood[i];
+    if (b) console.log(line(b, `ratio ${(perSecond(b) / perSecond(relay)).toFixed(2)} of the anchor`));
+    console.log(
+      line(
+        server,
+        `ratio ${(perSecond(server) / perSecond(relay)).toFixed(2)} of the anchor; target ≥ ${fmt(TARGETS.floodPerSecond)} req/s: ${verdict(perSecond(server) >= TARGETS.floodPerSecond && failed(server) === 0)}`,
+      ),
+    );
+    const rp = k.relayPaced[i];
+    const sp = k.serverPaced[i];
+    console.log(line(rp));
+    const bp = k.baselinePaced[i];
+    if (bp) console.log(line(bp, `p99 ${(p(bp, 99) / p(rp, 99)).toFixed(1)}× the anchor's`));
+    console.log(
+      line(
+        sp,
+        `p99 ${(p(sp, 99) / p(rp, 99)).toFixed(1)}× the anchor's; target p99 ≤ ${TARGETS.pacedP99Ms} ms at ${fmt(TARGETS.pacedRate)}/s: ${verdict(p(sp, 99) <= TARGETS.pacedP99Ms && failed(sp) === 0)}`,
+      ),
+    );
+    const sw = k.switched[i];
+    if (sw) {
+      const factor = p(sw, 99) / p(sp, 99);
+      console.log(
+        line(
+          sw,
+          `p99 ${factor.toFixed(2)}× the steady p99, ${failed(sw)} failed; target ≤ ${TARGETS.switchP99Factor}× and none failed: ${verdict(factor <= TARGETS.switchP99Factor && failed(sw) === 0)}`,
+        ),
+      );
+    }
+  });
 }
 
 async function main(): Promise<void> {
   const flags = new Command()
     .name('bench-serve')
-    .description('Serving throughput and latency: direct predict calls, and end to end through Kafka and the model server')
-    .requiredOption('--slot-url <url>', 'predict URL of a slot, e.g. http://127.0.0.1:8501/v1/models/recommender/versions/1:predict')
-    .addOption(new Option('--requests <n>', 'requests per measurement').default(2000).argParser(integer(1)))
+    .description('Serving throughput and latency: direct predict calls, and end to end through Kafka, beside a kafkajs relay anchor')
+    .option('--slot-url <url>', 'predict URL of a running slot (default: start two slots of this run, see the file header)')
+    .option('--switch-url <url>', "with --slot-url: the other slot's predict URL, for the switch measurement")
+    .addOption(new Option('--requests <n>', 'requests per paced measurement').default(6000).argParser(integer(1)))
+    .addOption(new Option('--flood-requests <n>', 'requests per flood measurement').default(20000).argParser(integer(1)))
     .addOption(
       new Option('--concurrency <list>', 'direct predict calls in flight, one measurement each').default([1, 8]).argParser(numberList(1)),
     )
-    .addOption(
-      new Option('--rates <list>', 'end-to-end request rates per second, one measurement each; 0 = as fast as possible')
-        .default([0, 200])
-        .argParser(numberList(0)),
-    )
+    .addOption(new Option('--rate <n>', 'paced request rate per second').default(TARGETS.pacedRate).argParser(integer(1)))
+    .addOption(new Option('--rounds <n>', 'Kafka rounds (anchor, flood, paced, switch each)').default(1).argParser(integer(1)))
     .addOption(new Option('--users <n>', 'users drawn from 0..n-1 (within the model)').default(DEFAULT_SHAPE.users).argParser(integer(1)))
     .addOption(
       new Option('--products <n>', 'products drawn from 0..n-1 (within the model)').default(DEFAULT_SHAPE.products).argParser(integer(1)),
@@ -261,25 +570,63 @@ async function main(): Promise<void> {
     .addOption(
       new Option('--max-products <n>', 'products per request: 1..n').default(DEFAULT_SHAPE.maxProductsPerRequest).argParser(integer(1)),
     )
-    .addOption(
-      new Option('--server-concurrency <n>', "model server's requests scored concurrently per partition").default(16).argParser(integer(1)),
-    )
     .addOption(new Option('--seed <n>', 'generator seed').default(1).argParser(integer(0)))
-    .option('--no-direct', 'skip the direct predict measurements')
-    .option('--no-kafka', 'skip the end-to-end measurements')
-    .option('--switch-url <url>', 'also measure end to end while the model URL switches to this predict URL halfway (e.g. the other slot)')
+    .option('--server-args <args>', 'extra flags for the model server process (src/serving/model-server/main.ts)', '')
+    .option(
+      '--baseline-args <args>',
+      'also measure a second model server with these flags in the same rounds (before/after), e.g. "--concurrency 4"',
+    )
+    .option('--cpu-profiles <dir>', 'run the model server, relay and slots with --cpu-prof, profiles written here')
+    // not --no-direct: tfjs-node's loader (node-pre-gyp) parses process.argv and reads `--no-direct` as its --directory
+    .addOption(new Option('--only <part>', 'measure only the direct predict calls or only the Kafka path').choices(['direct', 'kafka']))
     .parse()
     .opts<Flags>();
-  if (!parsePredictUrl(flags.slotUrl)) throw new Error(`--slot-url is not a TF Serving predict URL: ${flags.slotUrl}`);
-  if (flags.switchUrl && !parsePredictUrl(flags.switchUrl))
-    throw new Error(`--switch-url is not a TF Serving predict URL: ${flags.switchUrl}`);
-  const shape: RequestShape = { users: flags.users, products: flags.products, maxProductsPerRequest: flags.maxProducts };
-
-  console.log(`slot ${flags.slotUrl}; ${flags.requests} requests per measurement, 1–${flags.maxProducts} products each`);
-  if (flags.direct) {
-    for (const c of flags.concurrency) report(await benchDirect(flags.slotUrl, flags.requests, c, shape, flags.seed));
+  for (const [name, u] of [
+    ['--slot-url', flags.slotUrl],
+    ['--switch-url', flags.switchUrl],
+  ] as const) {
+    if (u !== undefined && !parsePredictUrl(u)) throw new Error(`${name} is not a TF Serving predict URL: ${u}`);
   }
-  if (flags.kafka) for (const m of await benchKafka(flags.slotUrl, flags, shape)) report(m);
+  const shape: RequestShape = { users: flags.users, products: flags.products, maxProductsPerRequest: flags.maxProducts };
+  const id = `bench-serve-${randomUUID().slice(0, 8)}`;
+  const logDir = path.join(os.tmpdir(), id);
+  const childEnv: NodeJS.ProcessEnv = { ...process.env };
+  if (flags.cpuProfiles) {
+    const dir = path.resolve(flags.cpuProfiles);
+    await fs.mkdir(dir, { recursive: true });
+    NODE_ARGS.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
+  }
+  const slots = flags.slotUrl ? undefined : await startOwnSlots(id, flags, logDir, childEnv);
+  const urls: [string, string | undefined] = slots ? slots.urls : [flags.slotUrl!, flags.switchUrl];
+  try {
+    console.log(
+      `slots ${urls.filter(Boolean).join(' , ')}${slots ? ' (started by this run)' : ''}; 1–${flags.maxProducts} products a request; ` +
+        `load average ${os
+          .loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' ')}; logs in ${logDir}`,
+    );
+    if (flags.only !== 'kafka') {
+      console.log('\nDirect predict calls to the slot (one call per request):');
+      for (const c of flags.concurrency) {
+        const m = await benchDirect(urls[0], flags.requests, c, shape, flags.seed);
+        const target =
+          c === TARGETS.directInFlight
+            ? `target ≥ ${fmt(TARGETS.directPerSecond)} req/s: ${verdict(perSecond(m) >= TARGETS.directPerSecond && failed(m) === 0)}`
+            : '';
+        console.log(line(m, target));
+      }
+    }
+    if (flags.only !== 'direct') printKafka(await benchKafka(id, urls, flags, shape, logDir, childEnv));
+    console.log(
+      `\nload average at the end ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' ')}`,
+    );
+  } finally {
+    await slots?.stop();
+  }
 }
 
 main().then(

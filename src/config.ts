@@ -79,6 +79,12 @@ const schema = z.object({
   READINESS_API: z.enum(['rest', 'grpc']).default('rest'),
   /** most (user, product) rows the model server puts in one predict call (the slot accepts up to 100,000) */
   PREDICT_MAX_ROWS: z.coerce.number().int().min(1).max(100_000).default(20_000),
+  /**
+   * what the model server does with requests before the first model is published:
+   * `fallback` answers them at once from the popularity ranking (outcome "fallback"),
+   * `hold` leaves them uncommitted on Kafka until a model exists (docs/serving.md)
+   */
+  SERVING_BEFORE_FIRST_MODEL: z.enum(['fallback', 'hold']).default('fallback'),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -130,7 +136,7 @@ export interface Config {
   /** limits of one predict call to a slot */
   slotLimits: { maxBatchRows: number; maxBodyBytes: number };
   readinessApi: 'rest' | 'grpc';
-  serving: { maxPredictRows: number };
+  serving: { maxPredictRows: number; beforeFirstModel: 'fallback' | 'hold' };
 }
 
 export class ConfigError extends Error {
@@ -219,6 +225,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slots: [slot(0), slot(1)],
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     readinessApi: e.READINESS_API,
-    serving: { maxPredictRows: e.PREDICT_MAX_ROWS },
+    serving: { maxPredictRows: e.PREDICT_MAX_ROWS, beforeFirstModel: e.SERVING_BEFORE_FIRST_MODEL },
   };
 }

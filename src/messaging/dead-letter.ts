@@ -26,6 +26,14 @@ export type RejectionCode = (typeof REJECTION_CODES)[number];
 
 export const DEAD_LETTER_SCHEMA_VERSION = 1;
 
+/**
+ * Most bytes of the original key and of the original value a dead letter
+ * embeds (each). A ~1 MB bad request must not make a dead letter over the
+ * broker's 1 MB message limit (base64 grows it by a third): the first bytes
+ * are kept and the letter says how many the original had.
+ */
+export const DEFAULT_MAX_EMBED_BYTES = 64 * 1024;
+
 export interface DeadLetter {
   schema: typeof DEAD_LETTER_SCHEMA_VERSION;
   code: RejectionCode;
@@ -34,6 +42,11 @@ export interface DeadLetter {
   /** original key and value, base64; null when the record had none */
   key: string | null;
   value: string | null;
+  /** the original key's and value's length in bytes (null when absent), also when truncated */
+  keyBytes?: number | null;
+  valueBytes?: number | null;
+  /** true when `key` or `value` holds only the first `maxEmbedBytes` of the original */
+  truncated?: boolean;
   /** Kafka timestamp of the original record, epoch ms */
   timestamp: number;
   /** when it was dead-lettered, ISO 8601 */
@@ -45,21 +58,31 @@ export function buildDeadLetter(
   original: { key: Buffer | null; value: Buffer | null; timestamp: number },
   rejection: { code: RejectionCode; reason: string },
   at: Date,
+  maxEmbedBytes = DEFAULT_MAX_EMBED_BYTES,
 ): DeadLetter {
+  const embed = (b: Buffer | null): string | null => (b ? b.subarray(0, maxEmbedBytes).toString('base64') : null);
+  const truncated = (original.key?.length ?? 0) > maxEmbedBytes || (original.value?.length ?? 0) > maxEmbedBytes;
   return {
     schema: DEAD_LETTER_SCHEMA_VERSION,
     code: rejection.code,
     reason: rejection.reason,
     source,
-    key: original.key ? original.key.toString('base64') : null,
-    value: original.value ? original.value.toString('base64') : null,
+    key: embed(original.key),
+    value: embed(original.value),
+    keyBytes: original.key ? original.key.length : null,
+    valueBytes: original.value ? original.value.length : null,
+    truncated,
     timestamp: original.timestamp,
     deadLetteredAt: at.toISOString(),
   };
 }
 
-/** The Kafka message for a dead letter: keyed like the original, so it lands beside its neighbours. */
-export function deadLetterMessage(letter: DeadLetter, originalKey: Buffer | null): Message {
+/**
+ * The Kafka message for a dead letter: keyed like the original, so it lands
+ * beside its neighbours (a key over the embed limit is cut to it, so the
+ * message stays under the broker's limit).
+ */
+export function deadLetterMessage(letter: DeadLetter, originalKey: Buffer | null, maxEmbedBytes = DEFAULT_MAX_EMBED_BYTES): Message {
   const headers: IHeaders = {
     'dlq-code': letter.code,
     'dlq-reason': letter.reason,
@@ -68,7 +91,9 @@ export function deadLetterMessage(letter: DeadLetter, originalKey: Buffer | null
     'dlq-source-offset': letter.source.offset,
     'content-type': 'application/json',
   };
-  return { key: originalKey, value: Buffer.from(JSON.stringify(letter), 'utf8'), headers };
+  if (letter.truncated) headers['dlq-truncated'] = 'true';
+  const key = originalKey && originalKey.length > maxEmbedBytes ? originalKey.subarray(0, maxEmbedBytes) : originalKey;
+  return { key, value: Buffer.from(JSON.stringify(letter), 'utf8'), headers };
 }
 
 const deadLetterSchema = z.object({
@@ -78,6 +103,9 @@ const deadLetterSchema = z.object({
   source: z.object({ topic: z.string(), partition: z.number().int(), offset: z.string() }),
   key: z.string().nullable(),
   value: z.string().nullable(),
+  keyBytes: z.number().int().nullable().optional(),
+  valueBytes: z.number().int().nullable().optional(),
+  truncated: z.boolean().optional(),
   timestamp: z.number(),
   deadLetteredAt: z.string(),
 });

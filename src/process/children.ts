@@ -22,6 +22,8 @@ export interface SpawnOptions {
   env?: NodeJS.ProcessEnv;
   /** the child stops when this process ends, however it ends (default true; see exit-with-parent.cjs) */
   exitWithParent?: boolean;
+  /** extra node flags, e.g. --cpu-prof (which NODE_OPTIONS does not allow) */
+  nodeArgs?: string[];
 }
 
 /** True when this module runs as tsc output (dist/), i.e. in the production image where tsx is not installed. */
@@ -40,14 +42,14 @@ export function entryCommand(entry: string): string[] {
 
 /** Runs an entry point of this repo (see entryCommand) as a child logging to `<logDir>/<name>.log`. */
 export function spawnEntry(name: string, entry: string, args: string[], logDir: string, options: SpawnOptions = {}): Managed {
-  const { env = process.env, exitWithParent = true } = options;
+  const { env = process.env, exitWithParent = true, nodeArgs = [] } = options;
   fs.mkdirSync(logDir, { recursive: true });
   const logFile = path.join(logDir, `${name}.log`);
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const out = fs.openSync(logFile, 'a');
   const preload = exitWithParent ? ['--require', path.join(__dirname, 'exit-with-parent.cjs')] : [];
   const command = entryCommand(entry);
-  const child = spawn(process.execPath, [...preload, ...command, ...args], {
+  const child = spawn(process.execPath, [...nodeArgs, ...preload, ...command, ...args], {
     cwd: REPO_ROOT,
     env: { TF_CPP_MIN_LOG_LEVEL: '2', ...env },
     stdio: exitWithParent ? ['ignore', out, out, 'ipc'] : ['ignore', out, out],

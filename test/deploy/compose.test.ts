@@ -127,6 +127,9 @@ describe('Compose: the whole system on one host', () => {
     expect(slots.services.slots.ports?.map((p) => [p.host_ip, p.published, p.target])).toEqual([
       ['127.0.0.1', '8501', 8501],
       ['127.0.0.1', '8502', 8502],
+      // TF Serving's gRPC API (SLOT_GRPC_PORTS)
+      ['127.0.0.1', '8500', 8500],
+      ['127.0.0.1', '8503', 8503],
     ]);
   });
 

@@ -257,8 +257,8 @@ describe('Kubernetes manifests: what the system needs', () => {
     const objects = docs('base');
     const slots = find<Workload>(objects, 'Deployment', 'slots').spec.template.spec.containers;
     expect(slots.map((c) => [c.name, c.image, c.args, c.ports?.map((p) => p.containerPort)])).toEqual([
-      ['recommender', 'recommender-slot:0.1.0', ['--slot', 'recommender'], [8501]],
-      ['recommender1', 'recommender-slot:0.1.0', ['--slot', 'recommender1'], [8502]],
+      ['recommender', 'recommender-slot:0.1.0', ['--slot', 'recommender'], [8501, 8500]],
+      ['recommender1', 'recommender-slot:0.1.0', ['--slot', 'recommender1'], [8502, 8503]],
     ]);
     for (const c of slots) expect(c.env?.find((e) => e.name === 'SLOT_HOST')?.value).toBe('0.0.0.0');
     const svc = find<K8sObject & { spec: { selector: Record<string, string>; ports: { port: number; targetPort: string }[] } }>(
@@ -268,7 +268,9 @@ describe('Kubernetes manifests: what the system needs', () => {
     );
     expect(svc.spec.ports.map((p) => [p.port, p.targetPort])).toEqual([
       [8501, 'recommender'],
+      [8500, 'recommender-g'],
       [8502, 'recommender1'],
+      [8503, 'recommender1-g'],
     ]);
     expect(matches(svc.spec.selector, find<Workload>(objects, 'Deployment', 'slots').spec.template.metadata.labels)).toBe(true);
     expect(find<Workload>(objects, 'Deployment', 'training-worker').spec.template.spec.containers[0].image).toBe(

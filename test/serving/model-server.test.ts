@@ -464,9 +464,9 @@ describe('model server', () => {
     }
   });
 
-  it('waits for the first model before consuming, then answers what queued up', async () => {
+  it('with beforeFirstModel "hold", waits for the first model before consuming, then answers what queued up', async () => {
     const cfg = await freshConfig('late-model');
-    const server = await startServer(cfg, `ms-test-${randomUUID()}`);
+    const server = await startServer(cfg, `ms-test-${randomUUID()}`, { beforeFirstModel: 'hold' });
     const out = await collect(cfg);
     const health = await fetch(`${server.url}/healthz`);
     expect(health.status).toBe(200);
@@ -499,5 +499,130 @@ describe('model server', () => {
     }
     const metrics = await (await fetch(`${server.url}/metrics`)).text();
     expect(metrics).toMatch(/model_server_descriptors_rejected_total 2/);
+  });
+
+  it('answers requests before the first model from popularity, marked as such, then scores with the model', async () => {
+    const cfg = await freshConfig('before-first');
+    let known = false;
+    const server = await startServer(cfg, `ms-test-${randomUUID()}`, {
+      // by default the newest lineage of a configured slot; here: none at first, then version 1's
+      loadInitialPopularity: async () => (known ? { slot: 'recommender', version: 1, order: POPULARITY_V1 } : undefined),
+    });
+    const out = await collect(cfg);
+    await server.whenConsuming();
+    expect(await (await fetch(`${server.url}/healthz`)).json()).toMatchObject({ model: false, consuming: true });
+
+    // no ranking known yet: the requests wait, uncommitted
+    const waiting = await send(cfg, 3, 61);
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(out.results).toHaveLength(0);
+
+    known = true;
+    const early = [...waiting, ...(await send(cfg, 5, 62))];
+    await out.until('8 fallbacks', () => out.results.length >= 8);
+    for (const s of early) {
+      const r = out.results.find((x) => x.requestId === s.requestId);
+      expect(r?.outcome).toBe('fallback');
+      if (r?.outcome !== 'fallback') continue;
+      expect(r.fallback).toBe('popularity');
+      expect(r.reason).toMatch(/no model has been published yet: ranked by the popularity of recommender version 1/);
+      // POPULARITY_V1: higher ids more popular
+      expect(r.ranked.map((x) => x.product)).toEqual([...s.request.products].sort((a, b) => b - a));
+    }
+
+    await publishModel(cfg, 'recommender', 1);
+    await eventually('the model in use', () => server.currentModel() !== undefined);
+    const later = await send(cfg, 5, 63);
+    await out.until('5 scored', () => out.results.length >= 13);
+    for (const s of later)
+      expectRankedByModel(
+        out.results.find((r) => r.requestId === s.requestId),
+        s.request.user,
+        s.request.products,
+        1,
+      );
+    // answered once each, nothing re-answered by the model
+    expect(new Set(out.results.map((r) => r.requestId)).size).toBe(13);
+  });
+
+  it('splits a chunk of results whose encoding exceeds the 1 MB message limit, and every result arrives', async () => {
+    const cfg = await freshConfig('big-results');
+    await publishModel(cfg, 'recommender', 1);
+    await startServer(cfg, `ms-test-${randomUUID()}`);
+    const out = await collect(cfg);
+    const bytes: number[] = [];
+    const consumer = kafka.consumer({ groupId: `ms-test-sizes-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: cfg.topics.results, fromBeginning: true });
+    await consumer.run({ eachMessage: async ({ message }) => void bytes.push(message.value!.length) });
+    cleanups.push(() => consumer.disconnect());
+    const sent: SentRequest[] = [];
+    await sendRequests({
+      kafka,
+      topic: cfg.topics.requests,
+      count: 400,
+      rate: 0,
+      seed: 71,
+      shape: { users: 1000, products: 300, maxProductsPerRequest: 300 },
+      onSent: (s) => sent.push(...s),
+    });
+    await out.until('400 results', () => out.results.length >= 400, 60_000);
+    await eventually('400 sizes', () => bytes.length >= 400);
+    // one chunk (the default is 5000 records) whose results could not go in one produce call
+    expect(bytes.reduce((a, b) => a + b, 0)).toBeGreaterThan(1024 * 1024);
+    const byId = new Map(out.results.map((r) => [r.requestId, r]));
+    for (const s of sent) expectRankedByModel(byId.get(s.requestId), s.request.user, s.request.products, 1);
+  });
+
+  it('dead-letters a ~1 MB request with its bytes capped (and says so), under the broker limit', async () => {
+    const cfg = await freshConfig('big-dead-letter');
+    await publishModel(cfg, 'recommender', 1);
+    await startServer(cfg, `ms-test-${randomUUID()}`);
+    const out = await collect(cfg);
+    const sizes: number[] = [];
+    const consumer = kafka.consumer({ groupId: `ms-test-dlq-sizes-${randomUUID()}`, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: cfg.topics.dlq, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ message }) => void sizes.push(message.value!.length + (message.key?.length ?? 0)),
+    });
+    cleanups.push(() => consumer.disconnect());
+    // 450,000 ids of two varint bytes each: ~0.9 MB, base64 would be ~1.2 MB
+    const huge = encodeRequest({ user: 1, products: Array.from({ length: 450_000 }, (_, i) => 1000 + (i % 2000)) });
+    expect(huge.length).toBeGreaterThan(850_000);
+    const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await producer.connect();
+    await producer.send({ topic: cfg.topics.requests, acks: -1, messages: [{ key: '1', value: huge }] });
+    await producer.disconnect();
+    const after = await send(cfg, 3, 81);
+    await out.until('the dead letter', () => out.deadLetters.length >= 1);
+    const letter = out.deadLetters[0];
+    expect(letter).toMatchObject({ code: 'too-many-products', valueBytes: huge.length, keyBytes: 1, truncated: true });
+    expect(Buffer.from(letter.value!, 'base64')).toEqual(huge.subarray(0, 64 * 1024));
+    await eventually('its size', () => sizes.length >= 1);
+    expect(sizes[0]).toBeLessThan(200 * 1024);
+    // and the requests after it are answered
+    await out.until('3 results', () => out.results.length >= 3);
+    for (const s of after) expect(out.results.find((r) => r.requestId === s.requestId)?.outcome).toBe('scored');
+  });
+
+  it('reports a partition that makes no progress on /healthz (a write the broker keeps rejecting)', async () => {
+    const cfg = await freshConfig('stalled');
+    await publishModel(cfg, 'recommender', 1);
+    // writes of up to 8 MB: the broker refuses the batch (over its 1 MB limit) every time
+    const server = await startServer(cfg, `ms-test-${randomUUID()}`, { maxWriteBytes: 8 * 1024 * 1024, stallAfterMs: 0 });
+    await server.whenConsuming();
+    await sendRequests({
+      kafka,
+      topic: cfg.topics.requests,
+      count: 400,
+      rate: 0,
+      seed: 91,
+      shape: { users: 1000, products: 300, maxProductsPerRequest: 300 },
+    });
+    await eventually('an unhealthy /healthz', async () => (await fetch(`${server.url}/healthz`)).status === 503, 60_000);
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { ok: boolean; problems: string[] };
+    expect(health.ok).toBe(false);
+    expect(health.problems.join('\n')).toMatch(/partition .* made no progress .*failed attempts/);
   });
 });

@@ -22,8 +22,8 @@ interface Flags {
   port: number;
   host: string;
   group: string;
-  concurrency: number;
-  chunkSize: number;
+  concurrency?: number;
+  chunkSize?: number;
   maxProducts: number;
   predictTimeout: number;
   retries: number;
@@ -38,8 +38,10 @@ async function main(): Promise<void> {
     .addOption(new Option('--port <port>', 'REST port').env('MODEL_SERVER_PORT').default(8090).argParser(integer(0, 65535)))
     .addOption(new Option('--host <address>', 'REST bind address').env('MODEL_SERVER_HOST').default('127.0.0.1'))
     .addOption(new Option('--group <id>', 'consumer group on the requests topic').env('MODEL_SERVER_GROUP').default('model-server'))
-    .addOption(new Option('--concurrency <n>', 'requests of one partition scored concurrently').default(16).argParser(integer(1, 1024)))
-    .addOption(new Option('--chunk-size <n>', 'most requests written and committed together').default(200).argParser(integer(1, 100_000)))
+    .addOption(new Option('--concurrency <n>', 'predict calls of one partition in flight at once (default 2)').argParser(integer(1, 1024)))
+    .addOption(
+      new Option('--chunk-size <n>', 'most requests scored, written and committed together (default 5000)').argParser(integer(1, 100_000)),
+    )
     .addOption(
       new Option('--max-products <n>', 'most distinct products per request (more: dead letter)').default(1000).argParser(integer(1)),
     )

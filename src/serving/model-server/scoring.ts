@@ -12,6 +12,7 @@ import type { LoadPopularity } from './popularity-source';
 import type { PredictClient } from './predict-client';
 import { rankByPopularity, rankByScore } from './ranking';
 import type { ResultBody } from '../../messaging/result';
+import { answerWithoutModel, NO_MODEL, type LoadInitialPopularity } from './first-model-fallback';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** predict attempts per request before the request is left for a later round */
@@ -40,6 +41,8 @@ export interface BatchScoringDeps extends ScoringDeps {
   predictRows: PredictClient['predictRows'];
   /** predict calls in flight at once */
   callsInFlight: number;
+  /** set: requests that arrive before any model are answered from this ranking at once (not retried) */
+  beforeFirstModel?: LoadInitialPopularity;
 }
 
 /** Consecutive requests whose products fit in one predict call of at most `maxRows` rows. */
@@ -69,6 +72,19 @@ export function groupByRows(requests: readonly RecommendationRequest[], maxRows:
  * come back unavailable (the caller must not commit them).
  */
 export async function scoreRequests(requests: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
+  if (deps.beforeFirstModel && !deps.currentModel()) {
+    const ranking = await deps.beforeFirstModel();
+    // once a model exists (it may have arrived during the lookup) the model answers
+    if (!deps.currentModel()) {
+      // Without a ranking either, the requests wait (uncommitted, retried after a cool-down) as if held.
+      if (!ranking) {
+        const error = 'no model has been published yet and no popularity ranking is known yet';
+        return requests.map(() => ({ kind: 'unavailable', model: undefined, error, retries: 0 }));
+      }
+      const model = { ...NO_MODEL, description: '', since: new Date(0) };
+      return requests.map((r) => ({ kind: 'answered', model, body: answerWithoutModel(r, ranking), retries: 0 }));
+    }
+  }
   const out = new Array<ScoreOutcome>(requests.length);
   const groups = groupByRows(requests, deps.maxRows);
   let next = 0;

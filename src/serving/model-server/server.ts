@@ -13,6 +13,7 @@ import { createMinioClient } from '../../storage/minio-client';
 import type { BackoffPolicy } from './backoff';
 import { CurrentModel, checkDescriptor, type ActiveModel, type AllowedSlot } from './current-model';
 import { followDescriptors, type DescriptorFollower } from './descriptor-follower';
+import { lineageInitialPopularity, type LoadInitialPopularity } from './first-model-fallback';
 import { buildHttpApi, type Health, type ServerState } from './http-api';
 import { errorText, jsonLineLog, type Log } from './log';
 import { createMetrics, type ServerMetrics } from './metrics';
@@ -63,6 +64,14 @@ export interface ModelServerOptions {
    * models bucket (cached); null: no fallback (rejected requests get an error result).
    */
   loadPopularity?: LoadPopularity | null;
+  /**
+   * requests before the first model: `fallback` answers them at once from the
+   * newest known popularity ranking, `hold` leaves them on Kafka until a model
+   * is published; default config.serving.beforeFirstModel (SERVING_BEFORE_FIRST_MODEL)
+   */
+  beforeFirstModel?: 'fallback' | 'hold';
+  /** the ranking for `fallback` before the first model; default: lineage of the configured slots' newest version */
+  loadInitialPopularity?: LoadInitialPopularity;
   /** create missing topics at start; default true */
   createTopics?: boolean;
   /** Prometheus process metrics (CPU, memory, event loop); default true */
@@ -140,6 +149,24 @@ function popularityOf(options: ModelServerOptions, log: Log): LoadPopularity | u
     cachedPopularitySource(lineagePopularitySource(createMinioClient(cfg.minio), cfg.buckets.models), (err, slot, version) =>
       log('warn', 'reading the popularity ranking failed', { slot, version, error: errorText(err) }),
     )
+  );
+}
+
+/** The ranking for requests before the first model, or undefined when they are held. */
+function initialPopularityOf(
+  options: ModelServerOptions,
+  allowedSlots: readonly AllowedSlot[],
+  loadPopularity: LoadPopularity | undefined,
+): LoadInitialPopularity | undefined {
+  if ((options.beforeFirstModel ?? options.config.serving.beforeFirstModel) === 'hold') return undefined;
+  if (options.loadInitialPopularity) return options.loadInitialPopularity;
+  if (!loadPopularity) return async () => undefined;
+  const cfg = options.config;
+  return lineageInitialPopularity(
+    createMinioClient(cfg.minio),
+    cfg.buckets.models,
+    allowedSlots.map((s) => s.name),
+    loadPopularity,
   );
 }
 
@@ -221,6 +248,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const current = trackedCurrentModel(metrics, usage, log);
   const descriptors = descriptorSink(current, settings.allowedSlots, metrics, log);
   const loadPopularity = popularityOf(options, log);
+  const beforeFirstModel = initialPopularityOf(options, settings.allowedSlots, loadPopularity);
 
   const kafka: Kafka = createKafka(cfg.kafka, '-model-server');
   const predictClient: PredictClient = createPredictClient({
@@ -310,6 +338,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
           loadPopularity,
           retry: settings.retry,
           signal: shutdown.signal,
+          beforeFirstModel,
         }),
       cooldown: settings.cooldown,
       metrics,
@@ -324,10 +353,17 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
     await app.listen({ port: settings.port, host: settings.host });
 
-    // Requests wait on Kafka (uncommitted) until there is a model to score them with.
-    if (!current.get()) log('info', 'no model published yet: requests wait on Kafka until one is', { topic: cfg.topics.models });
+    // Held: requests wait on Kafka (uncommitted) until there is a model to score them with.
+    if (!current.get())
+      log(
+        'info',
+        beforeFirstModel
+          ? 'no model published yet: requests are answered by popularity until one is'
+          : 'no model published yet: requests wait on Kafka until one is',
+        { topic: cfg.topics.models },
+      );
     const c = consumer;
-    void current.whenAvailable().then(async () => {
+    void (beforeFirstModel ? Promise.resolve() : current.whenAvailable()).then(async () => {
       if (closing) return;
       try {
         await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => processor.eachBatch(payload) });
