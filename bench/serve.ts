@@ -29,7 +29,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { integerArg, numberListArg } from '../src/cli/arg-parsers';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { DEFAULT_SHAPE, randomRequest, sendRequests, type RequestShape } from '../src/cli/request-client';
 import { percentile } from '../src/cli/results-tracker';
@@ -89,22 +90,8 @@ const p = (m: Measurement, q: number): number =>
 const failed = (m: Measurement): number => [...m.other.values()].reduce((a, b) => a + b, 0);
 const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-function integer(min: number) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}`);
-    return n;
-  };
-}
-
-function numberList(min: number) {
-  return (value: string): number[] =>
-    value.split(',').map((v) => {
-      const n = Number(v.trim());
-      if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`expected comma-separated numbers ≥ ${min}`);
-      return n;
-    });
-}
+const integer = integerArg;
+const numberList = numberListArg;
 
 function line(m: Measurement, extra = ''): string {
   const other = [...m.other.entries()].map(([k, v]) => `${v} ${k}`).join(', ');

@@ -8,18 +8,15 @@
  */
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { portArg } from '../cli/arg-parsers';
 import { loadConfig } from '../config';
 import { spawnEntry, stopProcess, waitForLog, type Managed } from '../process/children';
 import { connectionOptions } from '../temporal/connection';
 import { servingActivities } from './activities';
 import { startModelServer, type ModelServer } from './model-server';
 
-const port = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`not a port: ${v}`);
-  return n;
-};
+const port = portArg;
 
 async function main(): Promise<void> {
   const cfg = loadConfig();

@@ -5,18 +5,13 @@
  * gracefully (in-flight requests finish or stay uncommitted); a second
  * signal exits at once.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
+import { integerArg } from '../../cli/arg-parsers';
 import { loadConfig } from '../../config';
 import { errorText, jsonLineLog } from './log';
 import { startModelServer } from './server';
 
-function integer(min: number, max = Number.MAX_SAFE_INTEGER) {
-  return (value: string): number => {
-    const n = Number(value);
-    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected an integer in [${min}, ${max}]`);
-    return n;
-  };
-}
+const integer = integerArg;
 
 interface Flags {
   port: number;

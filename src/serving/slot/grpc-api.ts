@@ -11,7 +11,7 @@ import type * as protobuf from 'protobufjs';
 import { DataType } from '../../savedmodel/messages';
 import { loadServingProtos } from '../../savedmodel/serving-protos';
 import type { TensorProtoObject } from '../../savedmodel/warmup';
-import type { ModelManager, Signature, TensorSpec, VersionStatus } from './model-manager';
+import type { ModelManager, Signature, ServedTensorSpec, VersionStatus } from './model-manager';
 import { BadRequestError } from './predict-request';
 import { scoreColumns } from './scoring';
 import type { SlotMetrics } from './slot-metrics';
@@ -63,13 +63,13 @@ class RpcError extends Error {
   }
 }
 
-function tensorInfo(t: TensorSpec) {
+function tensorInfo(t: ServedTensorSpec) {
   const dtype = (DataType as Record<string, number>)[t.tfDtype] ?? (t.dtype === 'float32' ? DataType.DT_FLOAT : DataType.DT_INT32);
   return { name: t.name, dtype, tensorShape: { dim: t.shape.map((size) => ({ size })) } };
 }
 
 function signatureDef(signature: Signature) {
-  const map = (m: Record<string, TensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, tensorInfo(v)]));
+  const map = (m: Record<string, ServedTensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, tensorInfo(v)]));
   return { inputs: map(signature.inputs), outputs: map(signature.outputs), methodName: signature.methodName };
 }
 

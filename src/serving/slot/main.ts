@@ -4,16 +4,13 @@
  * Ports and base path come from configuration (SLOT_NAMES / SLOT_PORTS /
  * SLOT_GRPC_PORTS), limits from SLOT_MAX_BATCH_ROWS / SLOT_MAX_BODY_BYTES.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { integerArg } from '../../cli/arg-parsers';
 import { loadConfig } from '../../config';
 import { createMinioClient } from '../../storage/minio-client';
 import { startSlotServer } from './server';
 
-const integer = (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`expected a positive integer, got "${v}"`);
-  return n;
-};
+const integer = integerArg(1);
 
 async function main(): Promise<void> {
   const cfg = loadConfig();

@@ -28,7 +28,7 @@ export interface VersionStatus {
   errorMessage: string;
 }
 
-export interface TensorSpec {
+export interface ServedTensorSpec {
   name: string;
   dtype: string;
   tfDtype: string;
@@ -36,8 +36,8 @@ export interface TensorSpec {
 }
 
 export interface Signature {
-  inputs: Record<string, TensorSpec>;
-  outputs: Record<string, TensorSpec>;
+  inputs: Record<string, ServedTensorSpec>;
+  outputs: Record<string, ServedTensorSpec>;
   methodName: string;
 }
 
@@ -203,7 +203,7 @@ function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
   if (!serve) throw new Error('no MetaGraph tagged "serve"');
   const sig = serve.signatureDefs.serving_default;
   if (!sig) throw new Error('no "serving_default" signature');
-  const spec = (t: tf.ModelTensorInfo): TensorSpec => ({
+  const spec = (t: tf.ModelTensorInfo): ServedTensorSpec => ({
     name: t.name,
     dtype: t.dtype,
     tfDtype: t.tfDtype ?? '',

@@ -1,5 +1,5 @@
 /** Response bodies in TF Serving's REST JSON shapes. */
-import type { Signature, TensorSpec, VersionStatus } from './model-manager';
+import type { Signature, ServedTensorSpec, VersionStatus } from './model-manager';
 
 export function versionStatusBody(statuses: VersionStatus[]) {
   return {
@@ -11,7 +11,7 @@ export function versionStatusBody(statuses: VersionStatus[]) {
   };
 }
 
-function tensorInfo(t: TensorSpec) {
+function tensorInfo(t: ServedTensorSpec) {
   return {
     dtype: t.tfDtype || `DT_${t.dtype.toUpperCase()}`,
     tensor_shape: { dim: t.shape.map((size) => ({ size: String(size), name: '' })), unknown_rank: false },
@@ -20,7 +20,7 @@ function tensorInfo(t: TensorSpec) {
 }
 
 export function metadataBody(name: string, version: number, signature: Signature) {
-  const map = (m: Record<string, TensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, tensorInfo(v)]));
+  const map = (m: Record<string, ServedTensorSpec>) => Object.fromEntries(Object.entries(m).map(([k, v]) => [k, tensorInfo(v)]));
   return {
     model_spec: { name, signature_name: '', version: String(version) },
     metadata: {
