@@ -6,7 +6,6 @@ import { trainLinearRecommender } from '../../src/ml/linear/linear-recommender';
 import { TrainingCancelledError } from '../../src/ml/progress';
 
 const SEED = path.join(__dirname, '..', '..', 'data', 'seed', 'transactions.csv');
-const RETAIL = path.join(__dirname, '..', '..', 'data', 'online-retail', 'transactions.csv');
 const load = () => readPurchases(createReadStream(SEED), { source: SEED });
 
 describe('linear recommender on the real seed data (fast configuration: 2,000 evaluated customers)', () => {
@@ -28,18 +27,6 @@ describe('linear recommender on the real seed data (fast configuration: 2,000 ev
     expect(def.metrics.options.lambda).toBeGreaterThan(50);
     expect(def.metrics.options.lambda).toBeLessThan(400);
   }, 60_000);
-
-  it('on the second real data set (UCI Online Retail, 3,659 products) beats plain EASE and popularity', async () => {
-    const history = await readPurchases(createReadStream(RETAIL), { source: RETAIL });
-    const def = await trainLinearRecommender(history, { maxEvalUsers: 1000 });
-    const ease = await trainLinearRecommender(history, { variant: 'ease', maxEvalUsers: 1000 });
-    const b = def.metrics.evaluation!;
-    const e = ease.metrics.evaluation!;
-    // a far sparser catalogue than the seed's: the scale-free λ lands near 8 where the seed's is near 140
-    expect(def.metrics.options.lambda).toBeLessThan(30);
-    expect(b.hr10).toBeGreaterThan(3 * b.popularity.hr10);
-    expect(b.hr10).toBeGreaterThan(e.hr10);
-  }, 180_000);
 
   it('honours cancellation', async () => {
     const history = await load();

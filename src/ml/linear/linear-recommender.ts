@@ -1,6 +1,7 @@
 /**
- * The default recommender: an item-to-item linear model (EASE, RP3β or, by
- * default, their blend) learned in closed form on the native backend,
+ * The default recommender: an item-to-item linear model (EASE, RP3β or a
+ * blend; by default EASE on user-weighted rows with a scale-free λ) learned
+ * in closed form on the native backend,
  * evaluated with the project's leave-one-out protocol and handed over as
  * dot-product tables for the SavedModel exporter.
  */
