@@ -58,6 +58,11 @@ export function gramMatrix(history: PurchaseHistory, userExponent = 0): tf.Tenso
   return gram;
 }
 
+/** Mean of the diagonal of a Gram matrix: the mean (row-weighted) buyer count, the scale λ is relative to. */
+export function meanDiagonal(gram: tf.Tensor2D): number {
+  return tf.tidy(() => tf.mean(tf.sum(tf.mul(gram, tf.eye(gram.shape[0])), 1)).dataSync()[0]);
+}
+
 /** EASE: W = I − P·diag(1/diag(P)) with P = (G + λI)⁻¹, diagonal forced to 0. */
 export function easeWeights(gram: tf.Tensor2D, lambda: number): tf.Tensor2D {
   const P = gram.shape[0];

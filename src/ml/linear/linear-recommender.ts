@@ -1,6 +1,7 @@
 /**
- * The default recommender: an item-to-item linear model (EASE, RP3β or, by
- * default, their blend) learned in closed form on the native backend,
+ * The default recommender: an item-to-item linear model (EASE, RP3β or a
+ * blend; by default EASE on user-weighted rows with a scale-free λ) learned
+ * in closed form on the native backend,
  * evaluated with the project's leave-one-out protocol and handed over as
  * dot-product tables for the SavedModel exporter.
  */
@@ -13,7 +14,10 @@ import { rankHoldout, type HoldoutEvaluation } from '../evaluate';
 import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
 import { trainLowRankRecommender, type LowRankMetrics } from '../lowrank/lowrank-recommender';
-import { binaryRows, blendWeights, easeWeights, gramMatrix, rp3betaWeights } from './item-item';
+import { binaryRows, blendWeights, easeWeights, gramMatrix, meanDiagonal, rp3betaWeights } from './item-item';
+
+/** Default EASE share of the blend (validation splits of both data sets, docs/ml.md). */
+const SHARE = 1;
 
 export const linearVariants = ['blend', 'ease', 'rp3beta', 'lowrank'] as const;
 export type LinearVariant = (typeof linearVariants)[number];
@@ -21,14 +25,16 @@ export type LinearVariant = (typeof linearVariants)[number];
 export const linearOptionsSchema = z
   .object({
     variant: z.enum(linearVariants).default('blend'),
-    /** EASE L2 strength (tuned on the seed data's leave-one-out split) */
+    /** EASE L2 strength; without it the blend's EASE part uses lambdaScale × the mean diagonal of its Gram matrix */
     lambda: z.number().positive().optional(),
+    /** blend: λ relative to the mean diagonal of XᵀX, so one default fits catalogues of any density (tuned on validation splits, docs/ml.md) */
+    lambdaScale: z.number().positive().default(1),
     /** EASE: rows of X weighted by n_u^-userExponent in the Gram matrix */
     userExponent: z.number().min(0).max(2).optional(),
     /** RP3β popularity exponent */
     beta: z.number().min(0).max(2).default(0.5),
-    /** blend: share of the (scale-normalised) EASE weights */
-    share: z.number().min(0).max(1).default(0.3),
+    /** blend: share of the (scale-normalised) EASE weights; 1 = EASE alone (RP3β not computed) */
+    share: z.number().min(0).max(1).default(SHARE),
     seed: z.number().int().min(0).max(0xffff_ffff).default(42),
     holdout: z.boolean().default(true),
     maxEvalUsers: z.number().int().min(1).default(2000),
@@ -37,13 +43,14 @@ export const linearOptionsSchema = z
   })
   .strict();
 export type LinearOptionsInput = z.input<typeof linearOptionsSchema>;
-export type LinearOptions = z.output<typeof linearOptionsSchema> & { lambda: number; userExponent: number };
+/** λ is set once the Gram matrix is known (metrics.options carries the value used). */
+export type LinearOptions = z.output<typeof linearOptionsSchema> & { lambda?: number; userExponent: number };
 
-/** Resolves defaults: the plain EASE anchor uses λ 200 on binary X; the blend's EASE part λ 30 on n_u^-0.25-weighted X. */
+/** Resolves defaults: the plain EASE anchor uses λ 200 on binary X; the blend's EASE part λ = lambdaScale × mean diag on n_u^-0.25-weighted X. */
 export function resolveLinearOptions(input: LinearOptionsInput = {}): LinearOptions {
   const o = linearOptionsSchema.parse(input);
   const plain = o.variant === 'ease';
-  return { ...o, lambda: o.lambda ?? (plain ? 200 : 30), userExponent: o.userExponent ?? (plain ? 0 : 0.25) };
+  return { ...o, lambda: o.lambda ?? (plain ? 200 : undefined), userExponent: o.userExponent ?? (plain ? 0 : 0.25) };
 }
 
 export interface LinearMetrics {
@@ -68,8 +75,8 @@ export interface TrainedLinearRecommender {
 /** Largest catalogue for the dense products × products form (~1.6 GB of float32 per matrix at 20k). */
 export const MAX_DENSE_PRODUCTS = 20_000;
 
-/** The item-item weight matrix W [P, P] of a variant, learned on `history`. */
-export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.Tensor2D {
+/** The item-item weight matrix W [P, P] of a variant, learned on `history`, and the EASE λ used (if any). */
+export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): { w: tf.Tensor2D; lambda?: number } {
   if (history.productRows > MAX_DENSE_PRODUCTS) {
     throw new Error(
       `linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; use variant 'lowrank' (trainLinearRecommender switches to it by itself)`,
@@ -78,19 +85,21 @@ export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): tf.
   const ease = () => {
     const g = gramMatrix(history, o.userExponent);
     try {
-      return easeWeights(g, o.lambda);
+      const lambda = o.lambda ?? o.lambdaScale * meanDiagonal(g);
+      return { w: easeWeights(g, lambda), lambda };
     } finally {
       g.dispose();
     }
   };
   if (o.variant === 'ease') return ease();
-  if (o.variant === 'rp3beta') return rp3betaWeights(history, o.beta);
+  if (o.variant === 'rp3beta') return { w: rp3betaWeights(history, o.beta) };
   const e = ease();
+  if (o.share === 1) return e;
   const r = rp3betaWeights(history, o.beta);
   try {
-    return blendWeights(e, r, o.share);
+    return { w: blendWeights(e.w, r, o.share), lambda: e.lambda };
   } finally {
-    e.dispose();
+    e.w.dispose();
     r.dispose();
   }
 }
@@ -113,7 +122,7 @@ export async function trainLinearRecommender(
   const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
   const train = split?.train ?? history;
   if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
-  const w = itemItemWeights(train, o);
+  const { w, lambda } = itemItemWeights(train, o);
   try {
     const seconds = (performance.now() - started) / 1000;
     hooks.onProgress?.({ kind: 'epoch', epoch: 1, epochs: 1, loss: 0, valLoss: null, seconds, examples: train.products.length });
@@ -140,7 +149,7 @@ export async function trainLinearRecommender(
         mode: 'linear',
         variant: o.variant,
         form: 'dense',
-        options: o,
+        options: { ...o, lambda },
         training: { seconds, pairs: train.products.length },
         evaluated: evaluation !== undefined,
         ...(evaluation
