@@ -37,7 +37,7 @@ import { percentile } from '../src/cli/results-tracker';
 import { loadConfig } from '../src/config';
 import { createKafka } from '../src/messaging/kafka';
 import { encodeDescriptor } from '../src/messaging/schemas';
-import type { NetworkWeights } from '../src/ml/network-weights';
+import { seedWeights } from './seed-weights';
 import { Random } from '../src/ml/random';
 import { publishSavedModel } from '../src/model-store';
 import { spawnEntry, stopProcess, waitForLog, type Managed } from '../src/process/children';
@@ -255,22 +255,6 @@ async function measureKafka(
     if (a.outcome !== 'scored') other.set(a.outcome, (other.get(a.outcome) ?? 0) + 1);
   }
   return { label, requests: n, seconds: (last - first) / 1000, latenciesMs: latencies, other };
-}
-
-/** A seed-sized network (as bench/slot-batch.ts): 1000 users × 300 products, dim 50, hidden 50. */
-function seedWeights(users: number, products: number): NetworkWeights {
-  const dim = 50;
-  const hidden = 50;
-  let s = 7;
-  const rnd = (n: number) =>
-    Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.2);
-  return {
-    userEmbedding: { rows: users, dim, values: rnd(users * dim) },
-    productEmbedding: { rows: products, dim, values: rnd(products * dim) },
-    hidden: { inputs: 2 * dim, units: hidden, kernel: rnd(2 * dim * hidden), bias: rnd(hidden) },
-    output: { inputs: hidden, units: 1, kernel: rnd(hidden), bias: rnd(1) },
-    outputActivation: 'linear',
-  };
 }
 
 interface Slots {

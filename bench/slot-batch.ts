@@ -27,25 +27,10 @@ import { TfServingGrpcClient } from '../src/serving/readiness';
 import { startSlotServer } from '../src/serving/slot/server';
 import { createMinioClient } from '../src/storage/minio-client';
 import { listKeys, removeKeys } from '../src/storage/objects';
-import type { NetworkWeights } from '../src/ml/network-weights';
+import { seedWeights } from './seed-weights';
 
 const USERS = 1000;
 const PRODUCTS = 300;
-
-function seedWeights(): NetworkWeights {
-  const dim = 50;
-  const hidden = 50;
-  let s = 7;
-  const rnd = (n: number) =>
-    Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32 - 0.5) * 0.2);
-  return {
-    userEmbedding: { rows: USERS, dim, values: rnd(USERS * dim) },
-    productEmbedding: { rows: PRODUCTS, dim, values: rnd(PRODUCTS * dim) },
-    hidden: { inputs: 2 * dim, units: hidden, kernel: rnd(2 * dim * hidden), bias: rnd(hidden) },
-    output: { inputs: hidden, units: 1, kernel: rnd(hidden), bias: rnd(1) },
-    outputActivation: 'linear',
-  };
-}
 
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
@@ -63,7 +48,7 @@ async function main(): Promise<void> {
   const slot = o.slot ?? `bench-batch-${randomUUID().slice(0, 8)}`;
   const work = await fs.mkdtemp(path.join(os.tmpdir(), 'slot-batch-'));
   const dir = path.join(work, 'v1');
-  const manifest = await exportSavedModel(seedWeights(), dir);
+  const manifest = await exportSavedModel(seedWeights(USERS, PRODUCTS), dir);
   for (const f of manifest.files) await minio.fPutObject(cfg.buckets.models, `${slot}/1/${f.path}`, path.join(dir, f.path));
   const server = o.url
     ? undefined
