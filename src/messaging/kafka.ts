@@ -1,5 +1,6 @@
 /** The Kafka client and topic set-up, from configuration. */
-import { Kafka, logLevel, type ITopicConfig } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
 import type { Config } from '../config';
 
 export function createKafka(cfg: Config['kafka'], clientIdSuffix = ''): Kafka {
@@ -21,9 +22,32 @@ export async function ensureTopics(kafka: Kafka, topics: Config['topics'], parti
       .filter((t) => !existing.has(t))
       .map((topic) => ({ topic, numPartitions: partitions })); // replication: the broker's default
     if (wanted.length === 0) return [];
-    await admin.createTopics({ topics: wanted, waitForLeaders: true });
-    return wanted.map((t) => t.topic);
+    const names = wanted.map((t) => t.topic);
+    try {
+      await admin.createTopics({ topics: wanted, waitForLeaders: true });
+    } catch (error) {
+      // kafkajs waits out LEADER_NOT_AVAILABLE only; a busy KRaft broker may first answer that a
+      // topic it has just created is unknown, so that answer is waited out here the same way
+      if (!(error instanceof KafkaJSProtocolError && error.type === 'UNKNOWN_TOPIC_OR_PARTITION')) throw error;
+      await waitForLeaders(admin, names);
+    }
+    return names;
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Polls metadata until every partition of `topics` has a leader (at most `timeoutMs`). */
+async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+    } catch (error) {
+      if (!(error instanceof KafkaJSProtocolError && error.retriable)) throw error;
+    }
+    if (Date.now() > end) throw new Error(`topics ${topics.join(', ')} have no leader ${timeoutMs} ms after they were created`);
+    await sleep(200);
   }
 }
