@@ -7,8 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
-import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
 import { z } from 'zod';
 import type { Config } from '../../config';
 import { describeIssues, retentionInputSchema } from '../../workflows/input-schema';
@@ -21,6 +20,7 @@ import {
   createOrReplace,
   scheduleOperations,
   scheduleSpec,
+  skipPolicyWithSummary,
   withClient,
   type LifecycleFlags,
   type SpecFlags,
@@ -81,13 +81,7 @@ export async function createRetentionSchedule(client: Client, cfg: Config, flags
         args: [input],
         ...retentionMetadata('schedule', input),
       },
-      policies: {
-        overlap: ScheduleOverlapPolicy.SKIP,
-        catchupWindow: flags.catchupWindow as Duration,
-        pauseOnFailure: Boolean(flags.pauseOnFailure),
-      },
-      memo: { summary },
-      state: { paused: Boolean(flags.paused), note: summary },
+      ...skipPolicyWithSummary(flags, summary),
     },
     flags,
   );

@@ -96,6 +96,23 @@ export async function createOrReplace(client: Client, options: ScheduleOptions, 
 
 type CreateFlags = InputFlags & SpecFlags & LifecycleFlags;
 
+/**
+ * The policies, memo and state both of the project's schedules use: one run at a time (SKIP), and the
+ * summary as memo and as note (the note is what the web UI shows on the schedule's page; pause/unpause
+ * replace it, the memo keeps it).
+ */
+export function skipPolicyWithSummary(flags: LifecycleFlags, summary: string) {
+  return {
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: flags.catchupWindow as Duration,
+      pauseOnFailure: Boolean(flags.pauseOnFailure),
+    },
+    memo: { summary },
+    state: { paused: Boolean(flags.paused), note: summary },
+  };
+}
+
 export async function createSchedule(client: Client, cfg: Config, flags: CreateFlags): Promise<void> {
   const { spec, text } = scheduleSpec(flags, '1h');
   const input = buildInput(flags, cfg.temporal.taskQueues.serving);
@@ -114,14 +131,7 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
         // the web UI shows these on every run the schedule starts
         ...runMetadata('schedule', input),
       },
-      policies: {
-        overlap: ScheduleOverlapPolicy.SKIP,
-        catchupWindow: flags.catchupWindow as Duration,
-        pauseOnFailure: Boolean(flags.pauseOnFailure),
-      },
-      memo: { summary },
-      // the note is what the web UI shows on the schedule's page; pause/unpause replace it
-      state: { paused: Boolean(flags.paused), note: summary },
+      ...skipPolicyWithSummary(flags, summary),
     },
     flags,
   );
