@@ -4,9 +4,10 @@
  *   predictions[n] = Σ_d userFactors[users[n], d] · productFactors[products[n], d]
  *
  * For the item-to-item linear models (EASE, RP3β and their blend) the user
- * table holds each customer's binary history row and the product table the
- * columns of the item-item weights (dim = products), so the SavedModel
- * computes exactly x_u · W[:, i]. Row-major float32.
+ * table holds each customer's binary history row, then (default model) the
+ * customer's purchase-time context, and the product table the columns of the
+ * weights (dim = products + context columns), so the SavedModel computes
+ * exactly x_u · W[:, i]. Row-major float32.
  */
 export interface DotProductWeights {
   kind: 'dot';

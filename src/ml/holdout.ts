@@ -20,8 +20,9 @@ const STREAM = { sample: 21, pick: 22 } as const;
  * Leave-one-out split: for each customer with at least two distinct products
  * (or a seeded sample of at most `maxUsers` of them), one distinct product
  * chosen uniformly with a seeded PRNG is removed from training together with
- * all its repeat purchases. (Random rather than "last": the CSV carries no
- * timestamps, and line order is not a reliable purchase order.)
+ * all its repeat purchases. (Random rather than "last": a product bought
+ * early is as much a customer's taste as the latest one, and the line order
+ * is only a clock of baskets, not of each product within one.)
  */
 export function holdOutOnePerUser(history: PurchaseHistory, maxUsers: number, seed: number): HoldoutSplit {
   const { userOffsets, userRows } = history;
@@ -53,6 +54,7 @@ function withoutPairs(history: PurchaseHistory, removed: Int32Array): PurchaseHi
   const keep = total - removed.length;
   const products = new Int32Array(keep);
   const counts = new Int32Array(keep);
+  const positions = new Float32Array(keep);
   const userOffsets = new Int32Array(history.userRows + 1);
   let write = 0;
   let r = 0;
@@ -68,6 +70,7 @@ function withoutPairs(history: PurchaseHistory, removed: Int32Array): PurchaseHi
       }
       products[write] = history.products[i];
       counts[write] = history.counts[i];
+      positions[write] = history.positions[i];
       write++;
     }
     if (write > userOffsets[u]) customers++;
@@ -79,6 +82,7 @@ function withoutPairs(history: PurchaseHistory, removed: Int32Array): PurchaseHi
     userOffsets,
     products,
     counts,
+    positions,
     stats: { ...history.stats, purchases: history.stats.purchases - removedPurchases, customers, pairs: write },
   };
 }

@@ -19,6 +19,17 @@ describe('readPurchases', () => {
     expect(h.badLines).toEqual({ total: 0, reports: [], truncated: false });
   });
 
+  it("records when each pair was bought: the mean ordinal of the baskets holding it, on the history's clock", async () => {
+    // baskets 0..3 of 4: clock = (mean ordinal + 0.5) / 4
+    const csv = ['customerId,products', '0,5|3|5', '2,1', '0,3|7', '0,9', ''].join('\n');
+    const h = await readPurchases(textStream(csv), { source: 'test.csv' });
+    const at = (u: number) => Array.from(h.positions.subarray(h.userOffsets[u], h.userOffsets[u + 1]));
+    // customer 0: product 3 in baskets 0 and 2, 5 in basket 0 (twice), 7 in 2, 9 in 3
+    expect(at(0)).toEqual([(1 + 0.5) / 4, 0.5 / 4, 2.5 / 4, 3.5 / 4]);
+    expect(at(2)).toEqual([1.5 / 4]);
+    expect(h.positions.length).toBe(h.products.length);
+  });
+
   it('handles CRLF, a BOM, quoted fields, spaces and blank trailing lines', async () => {
     const csv = '\uFEFFcustomerId,products\r\n1, "4|4" \r\n 3 ,2\r\n\r\n\r\n';
     const h = await readPurchases(textStream(csv, 3), { source: 'crlf.csv' });

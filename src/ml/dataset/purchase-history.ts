@@ -21,6 +21,14 @@ export interface PurchaseHistory {
   products: Int32Array;
   /** purchases of that product by that customer (>= 1) */
   counts: Int32Array;
+  /**
+   * when that customer bought that product: the mean ordinal of the baskets
+   * (data lines) containing it, as a share of the history in (0, 1). Lines
+   * are in purchase order (the seed's ids follow first appearance, new
+   * products appear late, and appended days go at the end), so this is the
+   * history's clock; the linear model uses it as purchase-time context.
+   */
+  positions: Float32Array;
   stats: PurchaseStats;
   badLines: BadLineSummary;
 }
@@ -70,6 +78,7 @@ export class PurchaseHistoryBuilder {
   private readonly tripleUser = new GrowableInt32Array(1 << 16);
   private readonly tripleProduct = new GrowableInt32Array(1 << 16);
   private readonly tripleCount = new GrowableInt32Array(1 << 16);
+  private readonly tripleBasket = new GrowableInt32Array(1 << 16);
   private maxUser = -1;
   private maxProduct = -1;
   private transactions = 0;
@@ -93,6 +102,7 @@ export class PurchaseHistoryBuilder {
       this.tripleUser.push(user);
       this.tripleProduct.push(sorted[i - 1]);
       this.tripleCount.push(run);
+      this.tripleBasket.push(this.transactions);
       run = 1;
     }
     if (user > this.maxUser) this.maxUser = user;
@@ -111,6 +121,7 @@ export class PurchaseHistoryBuilder {
     const users = this.tripleUser.view();
     const products = this.tripleProduct.view();
     const counts = this.tripleCount.view();
+    const baskets = this.tripleBasket.view();
     const n = users.length;
 
     // Counting sort by customer id (stable, O(n + userRows)).
@@ -120,11 +131,16 @@ export class PurchaseHistoryBuilder {
     const cursor = start.slice(0, userRows);
     const byUserProduct = new Int32Array(n);
     const byUserCount = new Int32Array(n);
+    const byUserBasket = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const at = cursor[users[i]]++;
       byUserProduct[at] = products[i];
       byUserCount[at] = counts[i];
+      byUserBasket[at] = baskets[i];
     }
+    // mean basket ordinal per merged pair: a sum and the number of baskets (one triple = one basket)
+    const positions = new Float32Array(n);
+    const clock = (ordinalSum: number, basketsOfPair: number) => (ordinalSum / basketsOfPair + 0.5) / this.transactions;
 
     // Per customer: sort and merge when several baskets contributed, compacting in place.
     const userOffsets = new Int32Array(userRows + 1);
@@ -139,6 +155,7 @@ export class PurchaseHistoryBuilder {
         for (let i = from; i < to; i++) {
           byUserProduct[write] = byUserProduct[i];
           byUserCount[write] = byUserCount[i];
+          positions[write] = clock(byUserBasket[i], 1);
           write++;
         }
         continue;
@@ -146,15 +163,24 @@ export class PurchaseHistoryBuilder {
       const order = Array.from({ length: to - from }, (_, k) => from + k).sort((a, b) => byUserProduct[a] - byUserProduct[b]);
       const segProducts = order.map((i) => byUserProduct[i]);
       const segCounts = order.map((i) => byUserCount[i]);
+      const segBaskets = order.map((i) => byUserBasket[i]);
+      let ordinalSum = 0;
+      let basketsOfPair = 0;
       for (let k = 0; k < segProducts.length; k++) {
         if (k > 0 && segProducts[k] === segProducts[k - 1]) {
           byUserCount[write - 1] += segCounts[k];
         } else {
+          if (write > userOffsets[u]) positions[write - 1] = clock(ordinalSum, basketsOfPair);
           byUserProduct[write] = segProducts[k];
           byUserCount[write] = segCounts[k];
+          ordinalSum = 0;
+          basketsOfPair = 0;
           write++;
         }
+        ordinalSum += segBaskets[k];
+        basketsOfPair++;
       }
+      if (write > userOffsets[u]) positions[write - 1] = clock(ordinalSum, basketsOfPair);
     }
     userOffsets[userRows] = write;
 
@@ -165,6 +191,7 @@ export class PurchaseHistoryBuilder {
       userOffsets,
       products: byUserProduct.slice(0, write),
       counts: byUserCount.slice(0, write),
+      positions: positions.slice(0, write),
       stats: { transactions: this.transactions, purchases: this.purchases, customers, pairs: write },
       badLines,
     };

@@ -7,49 +7,65 @@
 import * as tf from '@tensorflow/tfjs-node';
 import type { PurchaseHistory } from '../dataset/purchase-history';
 import { matrixInverse } from './native-ops';
+import type { RowContext } from './purchase-time';
 
 /** Customers per chunk when accumulating XᵀX (chunk × products floats). */
 const GRAM_CHUNK_FLOATS = 8 * 1024 * 1024;
 
-/** Binary history rows of customers [from, to) as a dense [to-from, P] tensor, each row scaled by rowScale(u). */
-function historyRows(history: PurchaseHistory, from: number, to: number, rowScale: (u: number) => number): tf.Tensor2D {
-  const P = history.productRows;
-  const dense = new Float32Array((to - from) * P);
-  for (let u = from; u < to; u++) {
-    const s = rowScale(u);
-    for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++) dense[(u - from) * P + history.products[k]] = s;
-  }
-  return tf.tensor2d(dense, [to - from, P]);
+/** Columns of a model input row: the products, then the context's columns. */
+export function inputColumns(history: PurchaseHistory, context?: RowContext): number {
+  return history.productRows + (context?.columns ?? 0);
 }
 
-/** Dense binary history of the given customers, [users.length, P] row-major (the serving user table). */
-export function binaryRows(history: PurchaseHistory, users?: Int32Array): Float32Array {
+/**
+ * Model input rows of the given customers (all when `users` is omitted),
+ * row-major [n, P + context columns]: the binary history, then the
+ * customer's context row; each row scaled by rowScale(u).
+ */
+export function inputRows(
+  history: PurchaseHistory,
+  users?: ArrayLike<number>,
+  context?: RowContext,
+  rowScale: (u: number) => number = () => 1,
+): Float32Array {
   const P = history.productRows;
+  const C = context?.columns ?? 0;
+  const width = P + C;
   const n = users ? users.length : history.userRows;
-  const dense = new Float32Array(n * P);
+  const dense = new Float32Array(n * width);
   for (let r = 0; r < n; r++) {
     const u = users ? users[r] : r;
-    for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++) dense[r * P + history.products[k]] = 1;
+    const s = rowScale(u);
+    if (s === 0) continue;
+    for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++) dense[r * width + history.products[k]] = s;
+    for (let c = 0; c < C; c++) dense[r * width + P + c] = s * context!.rows[u * C + c];
   }
   return dense;
 }
 
+/** Dense binary history of the given customers, [users.length, P] row-major. */
+export function binaryRows(history: PurchaseHistory, users?: Int32Array): Float32Array {
+  return inputRows(history, users);
+}
+
 /**
- * Gram matrix XᵀX of the binary history, rows weighted by n_u^-userExponent
- * (a heavy buyer's co-purchases count less; 0 = plain binary X).
+ * Gram matrix FᵀF of the input rows F (binary history, then the context
+ * columns), rows weighted by n_u^-userExponent (a heavy buyer's
+ * co-purchases count less; 0 = plain binary X).
  */
-export function gramMatrix(history: PurchaseHistory, userExponent = 0): tf.Tensor2D {
-  const P = history.productRows;
-  const chunk = Math.max(1, Math.floor(GRAM_CHUNK_FLOATS / Math.max(1, P)));
+export function gramMatrix(history: PurchaseHistory, userExponent = 0, context?: RowContext): tf.Tensor2D {
+  const width = inputColumns(history, context);
+  const chunk = Math.max(1, Math.floor(GRAM_CHUNK_FLOATS / Math.max(1, width)));
   const scale = (u: number) => {
     const n = history.userOffsets[u + 1] - history.userOffsets[u];
     return n > 0 ? n ** -userExponent : 0;
   };
-  let gram = tf.zeros([P, P]) as tf.Tensor2D;
+  let gram = tf.zeros([width, width]) as tf.Tensor2D;
   for (let from = 0; from < history.userRows; from += chunk) {
     const to = Math.min(history.userRows, from + chunk);
+    const users = Int32Array.from({ length: to - from }, (_, r) => from + r);
     const next = tf.tidy(() => {
-      const x = historyRows(history, from, to, scale);
+      const x = tf.tensor2d(inputRows(history, users, context, scale), [to - from, width]);
       return tf.add(gram, tf.matMul(x, x, true, false)) as tf.Tensor2D;
     });
     gram.dispose();
@@ -58,19 +74,30 @@ export function gramMatrix(history: PurchaseHistory, userExponent = 0): tf.Tenso
   return gram;
 }
 
-/** Mean of the diagonal of a Gram matrix: the mean (row-weighted) buyer count, the scale λ is relative to. */
-export function meanDiagonal(gram: tf.Tensor2D): number {
-  return tf.tidy(() => tf.mean(tf.sum(tf.mul(gram, tf.eye(gram.shape[0])), 1)).dataSync()[0]);
+/**
+ * Mean of the first `columns` diagonal entries of a Gram matrix (default
+ * all): the mean (row-weighted) buyer count, the scale λ is relative to.
+ */
+export function meanDiagonal(gram: tf.Tensor2D, columns = gram.shape[0]): number {
+  return tf.tidy(() => {
+    const diag = tf.sum(tf.mul(gram, tf.eye(gram.shape[0])), 1);
+    return tf.mean(tf.slice(diag, [0], [columns])).dataSync()[0];
+  });
 }
 
-/** EASE: W = I − P·diag(1/diag(P)) with P = (G + λI)⁻¹, diagonal forced to 0. */
-export function easeWeights(gram: tf.Tensor2D, lambda: number): tf.Tensor2D {
-  const P = gram.shape[0];
+/**
+ * EASE: W = I − P·diag(1/diag(P)) with P = (G + λI)⁻¹, diagonal forced to 0.
+ * With `outputs` < the Gram's size (inputs = products then context columns),
+ * only the first `outputs` columns are returned, [inputs, outputs]: the
+ * context columns are inputs that are never recommended.
+ */
+export function easeWeights(gram: tf.Tensor2D, lambda: number, outputs = gram.shape[0]): tf.Tensor2D {
+  const N = gram.shape[0];
   return tf.tidy(() => {
-    const inv = matrixInverse(tf.add(gram, tf.mul(tf.eye(P), lambda)) as tf.Tensor2D);
-    const diag = tf.reshape(tf.sum(tf.mul(inv, tf.eye(P)), 1), [1, P]);
+    const inv = tf.slice(matrixInverse(tf.add(gram, tf.mul(tf.eye(N), lambda)) as tf.Tensor2D), [0, 0], [N, outputs]);
+    const diag = tf.reshape(tf.sum(tf.mul(inv, tf.eye(N, outputs)), 0), [1, outputs]);
     const w = tf.neg(tf.div(inv, diag));
-    return tf.mul(w, tf.sub(1, tf.eye(P))) as tf.Tensor2D;
+    return tf.mul(w, tf.sub(1, tf.eye(N, outputs))) as tf.Tensor2D;
   });
 }
 

@@ -14,7 +14,8 @@ import { rankHoldout, type HoldoutEvaluation } from '../evaluate';
 import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
 import { trainLowRankRecommender, type LowRankMetrics } from '../lowrank/lowrank-recommender';
-import { binaryRows, blendWeights, easeWeights, gramMatrix, meanDiagonal, rp3betaWeights } from './item-item';
+import { blendWeights, easeWeights, gramMatrix, inputColumns, inputRows, meanDiagonal, rp3betaWeights } from './item-item';
+import { DEFAULT_TIME_CONTEXT, timeContext, timeContextSchema, type RowContext } from './purchase-time';
 
 /** Default EASE share of the blend (validation splits of both data sets, docs/ml.md). */
 const SHARE = 1;
@@ -40,17 +41,34 @@ export const linearOptionsSchema = z
     maxEvalUsers: z.number().int().min(1).default(2000),
     /** lowrank: factors per table (src/ml/lowrank) */
     rank: z.number().int().min(1).max(1024).optional(),
+    /** blend: purchase-time context columns (src/ml/linear/purchase-time.ts); bins 0 turns it off */
+    time: timeContextSchema.partial().optional(),
   })
   .strict();
 export type LinearOptionsInput = z.input<typeof linearOptionsSchema>;
 /** λ is set once the Gram matrix is known (metrics.options carries the value used). */
-export type LinearOptions = z.output<typeof linearOptionsSchema> & { lambda?: number; userExponent: number };
+export type LinearOptions = Omit<z.output<typeof linearOptionsSchema>, 'time'> & {
+  lambda?: number;
+  userExponent: number;
+  /** purchase-time context, bins 0 = none */
+  time: z.output<typeof timeContextSchema>;
+};
 
-/** Resolves defaults: the plain EASE anchor uses λ 200 on binary X; the blend's EASE part λ = lambdaScale × mean diag on n_u^-0.25-weighted X. */
+/**
+ * Resolves defaults: the plain EASE anchor uses λ 200 on binary X and no
+ * time context; the blend's EASE part λ = lambdaScale × mean diag on
+ * n_u^-0.25-weighted X with the purchase-time context.
+ */
 export function resolveLinearOptions(input: LinearOptionsInput = {}): LinearOptions {
   const o = linearOptionsSchema.parse(input);
   const plain = o.variant === 'ease';
-  return { ...o, lambda: o.lambda ?? (plain ? 200 : undefined), userExponent: o.userExponent ?? (plain ? 0 : 0.25) };
+  const withTime = o.variant === 'blend';
+  return {
+    ...o,
+    lambda: o.lambda ?? (plain ? 200 : undefined),
+    userExponent: o.userExponent ?? (plain ? 0 : 0.25),
+    time: { ...DEFAULT_TIME_CONTEXT, ...(withTime ? {} : { bins: 0 }), ...o.time },
+  };
 }
 
 export interface LinearMetrics {
@@ -75,33 +93,64 @@ export interface TrainedLinearRecommender {
 /** Largest catalogue for the dense products × products form (~1.6 GB of float32 per matrix at 20k). */
 export const MAX_DENSE_PRODUCTS = 20_000;
 
-/** The item-item weight matrix W [P, P] of a variant, learned on `history`, and the EASE λ used (if any). */
-export function itemItemWeights(history: PurchaseHistory, o: LinearOptions): { w: tf.Tensor2D; lambda?: number } {
+/**
+ * The weight matrix W [P + context columns, P] of a variant, learned on
+ * `history` (inputs: the binary history row, then `context`'s columns), and
+ * the EASE λ used (if any).
+ */
+export function itemItemWeights(history: PurchaseHistory, o: LinearOptions, context?: RowContext): { w: tf.Tensor2D; lambda?: number } {
   if (history.productRows > MAX_DENSE_PRODUCTS) {
     throw new Error(
       `linear model: ${history.productRows} products exceed the dense item-item limit of ${MAX_DENSE_PRODUCTS}; use variant 'lowrank' (trainLinearRecommender switches to it by itself)`,
     );
   }
+  const P = history.productRows;
+  const C = context?.columns ?? 0;
   const ease = () => {
-    const g = gramMatrix(history, o.userExponent);
+    const g = gramMatrix(history, o.userExponent, context);
     try {
-      const lambda = o.lambda ?? o.lambdaScale * meanDiagonal(g);
-      return { w: easeWeights(g, lambda), lambda };
+      const lambda = o.lambda ?? o.lambdaScale * meanDiagonal(g, P);
+      if (C === 0) return { w: easeWeights(g, lambda, P), lambda };
+      // context inputs scaled by a = weight·√λ: Gram D·G·D, and a folded into W's context rows so the inputs stay unscaled
+      const d = tf.concat([tf.ones([P]), tf.fill([C], o.time.weight * Math.sqrt(lambda))]);
+      const scaled = tf.tidy(() => tf.mul(tf.mul(g, tf.reshape(d, [P + C, 1])), tf.reshape(d, [1, P + C])) as tf.Tensor2D);
+      const w = easeWeights(scaled, lambda, P);
+      scaled.dispose();
+      try {
+        return { w: tf.tidy(() => tf.mul(w, tf.reshape(d, [P + C, 1])) as tf.Tensor2D), lambda };
+      } finally {
+        w.dispose();
+        d.dispose();
+      }
     } finally {
       g.dispose();
     }
   };
+  // RP3β knows products only: its context rows are zero
+  const rp3beta = () =>
+    tf.tidy(
+      () =>
+        tf.pad(rp3betaWeights(history, o.beta), [
+          [0, C],
+          [0, 0],
+        ]) as tf.Tensor2D,
+    );
   if (o.variant === 'ease') return ease();
-  if (o.variant === 'rp3beta') return { w: rp3betaWeights(history, o.beta) };
+  if (o.variant === 'rp3beta') return { w: rp3beta() };
   const e = ease();
   if (o.share === 1) return e;
-  const r = rp3betaWeights(history, o.beta);
+  const r = rp3beta();
   try {
     return { w: blendWeights(e.w, r, o.share), lambda: e.lambda };
   } finally {
     e.w.dispose();
     r.dispose();
   }
+}
+
+/** The variant's input context, learned from (and describing) `history`: the purchase-time columns, or none. */
+export function inputContext(history: PurchaseHistory, o: LinearOptions): RowContext | undefined {
+  return o.time.bins > 0 ? timeContext(history, o.time) : undefined;
 }
 
 /**
@@ -122,7 +171,8 @@ export async function trainLinearRecommender(
   const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
   const train = split?.train ?? history;
   if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
-  const { w, lambda } = itemItemWeights(train, o);
+  const context = inputContext(train, o);
+  const { w, lambda } = itemItemWeights(train, o, context);
   try {
     const seconds = (performance.now() - started) / 1000;
     hooks.onProgress?.({ kind: 'epoch', epoch: 1, epochs: 1, loss: 0, valLoss: null, seconds, examples: train.products.length });
@@ -130,16 +180,16 @@ export async function trainLinearRecommender(
     if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
     let evaluation: HoldoutEvaluation | undefined;
     if (split && split.users.length > 0) {
-      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users), hooks);
+      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users, context), hooks);
     }
     const P = history.productRows;
     const weights: DotProductWeights = {
       kind: 'dot',
       userRows: history.userRows,
       productRows: P,
-      dim: P,
-      userFactors: binaryRows(train),
-      // productFactors[i, j] = W[j, i], so the dot product is x_u · W[:, i]
+      dim: inputColumns(train, context),
+      userFactors: inputRows(train, undefined, context),
+      // productFactors[i, j] = W[j, i], so the dot product is x_u · W[:, i] (x_u: history row, then context)
       productFactors: tf.tidy(() => tf.transpose(w).dataSync() as Float32Array),
     };
     return {
@@ -198,8 +248,8 @@ async function trainLowRankLinear(
   };
 }
 
-function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array): Float32Array {
-  const x = tf.tensor2d(binaryRows(history, users), [users.length, history.productRows]);
+function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array, context?: RowContext): Float32Array {
+  const x = tf.tensor2d(inputRows(history, users, context), [users.length, inputColumns(history, context)]);
   const s = tf.matMul(x, w);
   try {
     return s.dataSync() as Float32Array;
