@@ -77,8 +77,11 @@ temporal_start() {
   port_check "$TEMPORAL_UI_PORT" "Temporal web UI"
   mkdir -p "$STACK_DATA/temporal"
   local args=(server start-dev --ip 127.0.0.1 --port "$TEMPORAL_PORT" --ui-port "$TEMPORAL_UI_PORT"
-    --db-filename "$STACK_DATA/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE"
-    --log-level warn)
+    --db-filename "$STACK_DATA/temporal/temporal.db" --namespace "$TEMPORAL_NAMESPACE" --log-level warn)
+  # both namespaces are created at boot, each with the search attributes
+  # (seen: start-dev registers them for every --namespace), so neither waits
+  # on the namespace cache that lags a later `namespace create` by seconds
+  [ "$TEMPORAL_TEST_NAMESPACE" = "$TEMPORAL_NAMESPACE" ] || args+=(--namespace "$TEMPORAL_TEST_NAMESPACE")
   local sa
   for sa in "${TEMPORAL_SEARCH_ATTRIBUTES[@]}"; do args+=(--search-attribute "$sa"); done
   start_daemon temporal "$TEMPORAL_PID" "$TEMPORAL_LOG" "$STACK_BIN/temporal" "${args[@]}"
@@ -87,8 +90,9 @@ temporal_start() {
   say "temporal: ready on 127.0.0.1:$TEMPORAL_PORT, web UI http://127.0.0.1:$TEMPORAL_UI_PORT"
 }
 
-# The tests' namespace with the same search attributes (start-dev registers
-# them for its own namespace only). Idempotent.
+# The tests' namespace with the same search attributes, for a server that
+# was started without it (an older database, another RECO_TEST_NAMESPACE).
+# Idempotent; on a server this script started, a no-op.
 temporal_namespaces() {
   local t=("$STACK_BIN/temporal" operator --address "127.0.0.1:$TEMPORAL_PORT")
   local ns=$TEMPORAL_TEST_NAMESPACE
