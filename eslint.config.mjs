@@ -59,6 +59,8 @@ export default tseslint.config(
                 '../cli/*',
                 '../process/*',
                 '../config',
+                '../ml/*',
+                '!../ml/option-bounds',
               ],
               message: 'workflow code imports only its own folder (and pure libraries); activities do the I/O',
               allowTypeImports: true,

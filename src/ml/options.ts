@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { OutputActivation } from './network-weights';
+import { trainingOptionBounds } from './option-bounds';
 
 /**
  * `seed`: the Kubeflow example's recipe — regression on min–max-scaled
@@ -15,31 +16,26 @@ export type ObjectiveMode = (typeof objectiveModes)[number];
 export const trainingOptionsSchema = z
   .object({
     mode: z.enum(objectiveModes).default('implicit'),
-    embeddingDim: z.number().int().min(1).max(1024).optional(),
+    embeddingDim: trainingOptionBounds.embeddingDim.optional(),
     hiddenUnits: z.number().int().min(1).max(4096).optional(),
     dropout: z.number().min(0).max(0.95).optional(),
-    learningRate: z.number().positive().max(1).optional(),
-    batchSize: z
-      .number()
-      .int()
-      .min(1)
-      .max(1 << 20)
-      .optional(),
-    epochs: z.number().int().min(1).max(1000).optional(),
+    learningRate: trainingOptionBounds.learningRate.optional(),
+    batchSize: trainingOptionBounds.batchSize.optional(),
+    epochs: trainingOptionBounds.epochs.optional(),
     /** share of training examples kept aside for val_loss (seeded shuffle, then split) */
     validationSplit: z.number().min(0).max(0.9).optional(),
     /** implicit mode: sampled negatives per positive, re-sampled each epoch */
-    negatives: z.number().int().min(1).max(100).optional(),
+    negatives: trainingOptionBounds.negatives.optional(),
     /** implicit mode: negatives drawn uniformly or by popularity^0.75 (word2vec style) */
     negativeSampling: z.enum(['uniform', 'popularity']).optional(),
     /** seeds weight init, shuffles, splits, negatives and the evaluation sample */
-    seed: z.number().int().min(0).max(0xffff_ffff).default(42),
+    seed: trainingOptionBounds.seed.default(42),
     /** emit a batch progress event every N batches */
     progressEveryBatches: z.number().int().min(1).default(50),
     /** hold out one product per customer and report ranking metrics (the returned model is trained without them) */
     holdout: z.boolean().default(true),
     /** evaluate on at most this many customers (a seeded sample) to bound scoring cost */
-    maxEvalUsers: z.number().int().min(1).default(2000),
+    maxEvalUsers: trainingOptionBounds.maxEvalUsers.default(2000),
   })
   .strict();
 

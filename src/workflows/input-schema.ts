@@ -5,6 +5,7 @@
  * deterministic: safe in the workflow sandbox.
  */
 import { z } from 'zod';
+import { trainingOptionBounds } from '../ml/option-bounds';
 import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from './types';
 
 const count = z.number().int().positive();
@@ -17,25 +18,20 @@ export const dataOptionsSchema = z.strictObject({
 });
 
 /**
- * Bounds as in src/ml/options.ts (trainingOptionsSchema), under the workflow's
- * names (objective → mode, evalUsers → maxEvalUsers). The objective is any
+ * The ML core's bounds (src/ml/option-bounds.ts), under the workflow's names
+ * (objective → mode, evalUsers → maxEvalUsers). The objective is any
  * name here: the ML core owns the list and refuses an unknown one (a
  * non-retryable error), so a new objective needs no workflow change.
  */
 export const trainingInputSchema = z.strictObject({
   objective: z.string().min(1).optional(),
-  epochs: z.number().int().min(1).max(1000).optional(),
-  batchSize: z
-    .number()
-    .int()
-    .min(1)
-    .max(1 << 20)
-    .optional(),
-  embeddingDim: z.number().int().min(1).max(1024).optional(),
-  learningRate: z.number().positive().max(1).optional(),
-  negatives: z.number().int().min(1).max(100).optional(),
-  evalUsers: count.optional(),
-  seed: z.number().int().min(0).max(0xffff_ffff).optional(),
+  epochs: trainingOptionBounds.epochs.optional(),
+  batchSize: trainingOptionBounds.batchSize.optional(),
+  embeddingDim: trainingOptionBounds.embeddingDim.optional(),
+  learningRate: trainingOptionBounds.learningRate.optional(),
+  negatives: trainingOptionBounds.negatives.optional(),
+  evalUsers: trainingOptionBounds.maxEvalUsers.optional(),
+  seed: trainingOptionBounds.seed.optional(),
   heartbeatTimeoutSeconds: z.number().int().min(5).max(3600).optional(),
 });
 
