@@ -6,6 +6,7 @@
  * zero-downtime and fault tests.
  */
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, Kafka } from 'kafkajs';
 import { decodeDeadLetter } from '../messaging/dead-letter';
 import { requestId } from '../messaging/request-id';
@@ -142,7 +143,7 @@ export class ResultsTracker {
     const end = Date.now() + timeoutMs;
     while (this.unanswered().length > 0) {
       if (Date.now() > end) throw new Error(`${this.unanswered().length} of ${this.sent.size} requests unanswered after ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
 

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
@@ -83,6 +84,6 @@ export async function waitForLog(p: Managed, pattern: RegExp, timeoutMs = 60_000
     if (p.child.exitCode !== null)
       throw new Error(`${p.name} exited (code ${p.child.exitCode}) before logging ${pattern}; see ${p.logFile}`);
     if (Date.now() > end) throw new Error(`${p.name} did not log ${pattern} within ${timeoutMs} ms; see ${p.logFile}`);
-    await new Promise((r) => setTimeout(r, 200));
+    await sleep(200);
   }
 }

@@ -7,6 +7,7 @@
  * input), and the Schedule itself a summary in its memo and note.
  * The operations on an existing schedule are shared with `recommender retention`.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import {
   ScheduleAlreadyRunning,
@@ -325,7 +326,7 @@ export async function triggerSchedule(client: Client, scheduleId: string): Promi
   for (let i = 0; i < 20; i++) {
     const started = (await handle.describe()).info.recentActions.find((a) => !before.has(a.action.workflow.firstExecutionRunId));
     if (started) return { workflowId: started.action.workflow.workflowId, runId: started.action.workflow.firstExecutionRunId };
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
   return undefined;
 }

@@ -1,4 +1,5 @@
 /** `recommender status <workflowId>`: where a run is, and follow it with a progress bar. */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
@@ -65,7 +66,7 @@ export async function followRun(client: Client, workflowId: string, intervalMs =
       lastLine = line;
     }
     if (p.closed) break;
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
   if (barOn) bar.stop();
   try {

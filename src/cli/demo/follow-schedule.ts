@@ -3,6 +3,7 @@
  * progress (from the activity's heartbeats), metrics, gate decision and slot
  * switch, until `runs` deployments have happened or the signal aborts.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../../config';
 import type { RetrainAndDeployResult, RunStatus } from '../../workflows/types';
@@ -36,7 +37,7 @@ export async function followScheduledRuns(
       (w) => !seen.has(w.firstExecutionRunId),
     );
     if (!next) {
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
       continue;
     }
     seen.add(next.firstExecutionRunId);
@@ -80,7 +81,7 @@ async function followOne(client: Client, run: FollowedRun, display: Display, sig
       );
     }
     if (p.closed) break;
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
   try {
     run.result = (await handle.result()) as RetrainAndDeployResult;
