@@ -125,29 +125,95 @@ export function splitByBytes(messages: { topic: string; message: Message }[], ma
 }
 
 export function createRequestProcessor(options: ProcessorOptions): RequestProcessor {
-  const { topics, producer, metrics, usage, log } = options;
-  const maxWriteBytes = options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES;
-  const resumeTimers = new Set<NodeJS.Timeout>();
+  return new ChunkedRequestProcessor(options);
+}
+
+/** The batch handler's state (cool-down timers, rounds, counts) and its steps: validate+score, write, commit, account, pause. */
+class ChunkedRequestProcessor implements RequestProcessor {
+  private readonly maxWriteBytes: number;
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
   /** consecutive unavailable rounds per partition: grows the cool-down */
-  const unavailableRounds = new Map<string, number>();
-  let deadLetterCount = 0;
+  private readonly unavailableRounds = new Map<string, number>();
+  private deadLetterCount = 0;
+
+  constructor(private readonly options: ProcessorOptions) {
+    this.maxWriteBytes = options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES;
+  }
+
+  async eachBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, heartbeat, isRunning, isStale } = payload;
+    const key = `${batch.topic}|${batch.partition}`;
+    const { chunkSize } = this.options;
+    try {
+      for (let from = 0; from < batch.messages.length; from += chunkSize) {
+        if (!isRunning() || isStale()) return;
+        if (!(await this.processChunk(payload, key, batch.messages.slice(from, from + chunkSize)))) return;
+        await heartbeat();
+      }
+    } catch (err) {
+      // kafkajs retries the batch (and restarts the consumer); health reports a partition that keeps failing.
+      this.options.progress?.failed(key, errorText(err));
+      throw err;
+    }
+  }
+
+  deadLetters(): number {
+    return this.deadLetterCount;
+  }
+
+  close(): void {
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+  }
+
+  /** Works through one chunk; returns false when the partition was paused (the rest of the batch waits). */
+  private async processChunk(payload: EachBatchPayload, key: string, chunk: KafkaMessage[]): Promise<boolean> {
+    const { topic, partition } = payload.batch;
+    const handled = await this.handleChunk(topic, partition, chunk);
+    const stuck = handled.findIndex((h) => h.kind === 'unavailable');
+    // Records after a stuck one are dropped, not written: they are re-fetched
+    // and answered in order once the stuck one is.
+    const done = stuck < 0 ? handled.length : stuck;
+    if (done > 0) {
+      const answeredPart = handled.slice(0, done);
+      await this.write(answeredPart);
+      const last = chunk[done - 1].offset;
+      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
+      for (let i = 0; i < done; i++) payload.resolveOffset(chunk[i].offset);
+      this.options.progress?.advanced(key);
+      this.account(
+        answeredPart,
+        { topic, partition },
+        chunk.slice(0, done).map((r) => r.offset),
+      );
+    }
+    if (stuck >= 0) {
+      // At shutdown the retries were cut short: leave the record for the next owner.
+      if (!payload.isRunning()) return false;
+      const h = handled[stuck];
+      this.pauseFor(payload, key, h.kind === 'unavailable' ? h.error : 'not scored', chunk[stuck].offset);
+      return false;
+    }
+    this.unavailableRounds.delete(key);
+    return true;
+  }
 
   /** Validates the chunk's records, scores the valid ones together, builds their results. */
-  async function handleChunk(topic: string, partition: number, chunk: KafkaMessage[]): Promise<Handled[]> {
+  private async handleChunk(topic: string, partition: number, chunk: KafkaMessage[]): Promise<Handled[]> {
     const handled = new Array<Handled>(chunk.length);
     const valid: { index: number; request: RecommendationRequest }[] = [];
     chunk.forEach((record, i) => {
-      const validation = validateRequest(record.value, options.limits);
+      const validation = validateRequest(record.value, this.options.limits);
       if (validation.ok) valid.push({ index: i, request: validation.request });
       else handled[i] = deadLettered({ topic, partition, offset: record.offset }, record, validation);
     });
     if (valid.length === 0) return handled;
     const started = performance.now();
-    const outcomes = await options.score(valid.map((v) => v.request));
+    const outcomes = await this.options.score(valid.map((v) => v.request));
     const latencyMs = performance.now() - started;
     valid.forEach(({ index, request }, j) => {
       const outcome = outcomes[j];
-      if (outcome.retries > 0) metrics.predictRetries.inc(outcome.retries);
+      if (outcome.retries > 0) this.options.metrics.predictRetries.inc(outcome.retries);
       const record = chunk[index];
       handled[index] =
         outcome.kind === 'unavailable'
@@ -157,17 +223,19 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
     return handled;
   }
 
-  async function write(handled: Handled[]): Promise<void> {
+  private async write(handled: Handled[]): Promise<void> {
+    const { topics, producer } = this.options;
     const messages: { topic: string; message: Message }[] = [];
     for (const h of handled) {
       if (h.kind === 'answered') messages.push({ topic: topics.results, message: h.message });
       else if (h.kind === 'dead-letter') messages.push({ topic: topics.dlq, message: h.message });
     }
     // In order, one call at a time: a partition's results stay in offset order.
-    for (const topicMessages of splitByBytes(messages, maxWriteBytes)) await producer.sendBatch({ acks: -1, topicMessages });
+    for (const topicMessages of splitByBytes(messages, this.maxWriteBytes)) await producer.sendBatch({ acks: -1, topicMessages });
   }
 
-  function account(handled: Handled[], source: { topic: string; partition: number }, offsets: string[]): void {
+  private account(handled: Handled[], source: { topic: string; partition: number }, offsets: string[]): void {
+    const { metrics, usage, log } = this.options;
     handled.forEach((h, i) => {
       if (h.kind === 'answered') {
         countAnswered(metrics, h.result.outcome, h.result.latencyMs);
@@ -180,19 +248,19 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
           });
         }
       } else if (h.kind === 'dead-letter') {
-        deadLetterCount++;
+        this.deadLetterCount++;
         countDeadLetter(metrics, h.code);
         log('warn', 'request dead-lettered', { ...source, offset: offsets[i], code: h.code, reason: h.reason });
       }
     });
   }
 
-  function pauseFor(payload: EachBatchPayload, key: string, error: string, offset: string): void {
-    const round = unavailableRounds.get(key) ?? 0;
-    unavailableRounds.set(key, round + 1);
-    const delay = backoffDelay(round, options.cooldown);
-    metrics.unavailablePauses.inc();
-    log('warn', 'model unavailable after retries: pausing the partition, the request stays uncommitted', {
+  private pauseFor(payload: EachBatchPayload, key: string, error: string, offset: string): void {
+    const round = this.unavailableRounds.get(key) ?? 0;
+    this.unavailableRounds.set(key, round + 1);
+    const delay = backoffDelay(round, this.options.cooldown);
+    this.options.metrics.unavailablePauses.inc();
+    this.options.log('warn', 'model unavailable after retries: pausing the partition, the request stays uncommitted', {
       topic: payload.batch.topic,
       partition: payload.batch.partition,
       offset,
@@ -201,64 +269,9 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
     });
     const resume = payload.pause();
     const timer = setTimeout(() => {
-      resumeTimers.delete(timer);
+      this.resumeTimers.delete(timer);
       resume();
     }, delay);
-    resumeTimers.add(timer);
+    this.resumeTimers.add(timer);
   }
-
-  /** Works through one chunk; returns false when the partition was paused (the rest of the batch waits). */
-  async function processChunk(payload: EachBatchPayload, key: string, chunk: KafkaMessage[]): Promise<boolean> {
-    const { topic, partition } = payload.batch;
-    const handled = await handleChunk(topic, partition, chunk);
-    const stuck = handled.findIndex((h) => h.kind === 'unavailable');
-    // Records after a stuck one are dropped, not written: they are re-fetched
-    // and answered in order once the stuck one is.
-    const done = stuck < 0 ? handled.length : stuck;
-    if (done > 0) {
-      const answeredPart = handled.slice(0, done);
-      await write(answeredPart);
-      const last = chunk[done - 1].offset;
-      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
-      for (let i = 0; i < done; i++) payload.resolveOffset(chunk[i].offset);
-      options.progress?.advanced(key);
-      account(
-        answeredPart,
-        { topic, partition },
-        chunk.slice(0, done).map((r) => r.offset),
-      );
-    }
-    if (stuck >= 0) {
-      // At shutdown the retries were cut short: leave the record for the next owner.
-      if (!payload.isRunning()) return false;
-      const h = handled[stuck];
-      pauseFor(payload, key, h.kind === 'unavailable' ? h.error : 'not scored', chunk[stuck].offset);
-      return false;
-    }
-    unavailableRounds.delete(key);
-    return true;
-  }
-
-  return {
-    async eachBatch(payload) {
-      const { batch, heartbeat, isRunning, isStale } = payload;
-      const key = `${batch.topic}|${batch.partition}`;
-      try {
-        for (let from = 0; from < batch.messages.length; from += options.chunkSize) {
-          if (!isRunning() || isStale()) return;
-          if (!(await processChunk(payload, key, batch.messages.slice(from, from + options.chunkSize)))) return;
-          await heartbeat();
-        }
-      } catch (err) {
-        // kafkajs retries the batch (and restarts the consumer); health reports a partition that keeps failing.
-        options.progress?.failed(key, errorText(err));
-        throw err;
-      }
-    },
-    deadLetters: () => deadLetterCount,
-    close() {
-      for (const timer of resumeTimers) clearTimeout(timer);
-      resumeTimers.clear();
-    },
-  };
 }
