@@ -4,8 +4,8 @@ import { GrowableInt32Array } from './growable';
 /**
  * Purchase history aggregated per (customer, product), stored as compressed
  * sparse rows keyed by customer id: the pairs of customer u are the index
- * range [userOffsets[u], userOffsets[u + 1]) of `products` / `counts`, with
- * products ascending. Three typed arrays instead of one object per purchase
+ * range [userOffsets[u], userOffsets[u + 1]) of `products` / `counts` / `positions`, with
+ * products ascending. Typed arrays instead of one object per purchase
  * keep ten million transactions within a few hundred MB.
  */
 export interface PurchaseHistory {
