@@ -205,7 +205,7 @@ function statusViews(deps: {
   usage: UsageStats;
   progress: PartitionProgress;
   stallAfterMs: number;
-  run: { processor?: RequestProcessor; consuming: boolean; crashed?: string };
+  run: RunState;
   descriptorsRejected: () => number;
 }) {
   const { current, run } = deps;
@@ -256,7 +256,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     maxSockets: Math.max(settings.concurrency, 8),
   });
   const shutdown = new AbortController();
-  const run: { processor?: RequestProcessor; consuming: boolean; crashed?: string } = { consuming: false };
+  const run: RunState = { consuming: false };
   const views = statusViews({
     startedAt: new Date(),
     current,
@@ -266,94 +266,48 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     run,
     descriptorsRejected: descriptors.rejected,
   });
-  let producer: Producer | undefined;
-  let follower: DescriptorFollower | undefined;
-  let consumer: Consumer | undefined;
-  let app: FastifyInstance | undefined;
+  const parts: Parts = {};
   let closing: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
+      run.processor?.close();
+      await closeParts(parts, log);
+      predictClient.close();
+    })());
   let markConsuming: () => void = () => undefined;
   const consumingStarted = new Promise<void>((resolve) => (markConsuming = resolve));
 
-  async function close(): Promise<void> {
-    closing ??= (async () => {
-      shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
-      run.processor?.close();
-      const steps: [string, (() => Promise<void>) | undefined][] = [
-        ['requests consumer', consumer && (() => consumer!.disconnect())],
-        ['descriptor follower', follower && (() => follower!.close())],
-        ['producer', producer && (() => producer!.disconnect())],
-        ['REST API', app && (() => app!.close())],
-      ];
-      for (const [what, step] of steps) {
-        if (!step) continue;
-        try {
-          await step();
-        } catch (err) {
-          log('warn', `closing the ${what} failed`, { error: errorText(err) });
-        }
-      }
-      predictClient.close();
-    })();
-    return closing;
-  }
-
+  let app: FastifyInstance;
   try {
     if (options.createTopics ?? true) await ensureTopics(kafka, cfg.topics);
-
-    // Not idempotent: kafkajs' idempotence needs unlimited retries (a send could then
-    // hang forever); a duplicate from a retried send is harmless, results carry requestId.
-    // One request in flight keeps results in offset order across retries.
-    producer = kafka.producer({
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-    await producer.connect();
-
-    follower = await followDescriptors({
-      kafka,
-      topic: cfg.topics.models,
-      groupPrefix: `${settings.groupId}-models`,
-      onDescriptor: descriptors.apply,
-      onUndecodable: (reason, partition, offset) => descriptors.reject(`undecodable: ${reason}`, { partition, offset }),
-      isUsable: (d) => checkDescriptor(d, settings.allowedSlots).ok,
-      log,
-    });
-    // Applied after the follower started: a descriptor it delivers is newer than this one.
-    if (follower.initial && !current.get()) descriptors.apply(follower.initial);
-
-    const processor = createRequestProcessor({
-      topics: { results: cfg.topics.results, dlq: cfg.topics.dlq },
+    const producer = (parts.producer = await resultsProducer(kafka));
+    parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, current, descriptors, log);
+    const processor = requestProcessor(options, settings, {
       producer,
-      limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
-      chunkSize: settings.chunkSize,
-      maxWriteBytes: options.maxWriteBytes,
-      score: (requests) =>
-        scoreRequests(requests, {
-          currentModel: () => current.get(),
-          predict: predictClient.predict,
-          predictRows: predictClient.predictRows,
-          maxRows: settings.maxPredictRows,
-          callsInFlight: settings.concurrency,
-          loadPopularity,
-          retry: settings.retry,
-          signal: shutdown.signal,
-          beforeFirstModel,
-        }),
-      cooldown: settings.cooldown,
+      current,
+      predictClient,
+      loadPopularity,
+      beforeFirstModel,
+      signal: shutdown.signal,
       metrics,
       usage,
       progress,
       log,
     });
     run.processor = processor;
-
-    consumer = await requestsConsumer(kafka, cfg.topics.requests, settings.groupId, options.fromBeginning ?? true, run, markConsuming, log);
-
-    app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
+    const consumer = (parts.consumer = await requestsConsumer(
+      kafka,
+      cfg.topics.requests,
+      settings.groupId,
+      options.fromBeginning ?? true,
+      run,
+      markConsuming,
+      log,
+    ));
+    app = parts.app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
     await app.listen({ port: settings.port, host: settings.host });
-
-    // Held: requests wait on Kafka (uncommitted) until there is a model to score them with.
+    consumeOnceServable({ consumer, processor, current, holding: !beforeFirstModel, run, closed: () => closing !== undefined, log });
     if (!current.get())
       log(
         'info',
@@ -362,16 +316,6 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
           : 'no model published yet: requests wait on Kafka until one is',
         { topic: cfg.topics.models },
       );
-    const c = consumer;
-    void (beforeFirstModel ? Promise.resolve() : current.whenAvailable()).then(async () => {
-      if (closing) return;
-      try {
-        await c.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => processor.eachBatch(payload) });
-      } catch (err) {
-        run.crashed = errorText(err);
-        log('error', 'the requests consumer did not start', { error: run.crashed });
-      }
-    });
   } catch (err) {
     await close();
     throw err;
@@ -392,13 +336,150 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   };
 }
 
+/** The `mdata` batch handler, scoring through the current model's slot (or the popularity fallback). */
+function requestProcessor(
+  options: ModelServerOptions,
+  settings: Settings,
+  deps: {
+    producer: Producer;
+    current: CurrentModel;
+    predictClient: PredictClient;
+    loadPopularity: LoadPopularity | undefined;
+    beforeFirstModel: LoadInitialPopularity | undefined;
+    signal: AbortSignal;
+    metrics: ServerMetrics;
+    usage: UsageStats;
+    progress: PartitionProgress;
+    log: Log;
+  },
+): RequestProcessor {
+  const { current, predictClient } = deps;
+  const topics = options.config.topics;
+  return createRequestProcessor({
+    topics: { results: topics.results, dlq: topics.dlq },
+    producer: deps.producer,
+    limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
+    chunkSize: settings.chunkSize,
+    maxWriteBytes: options.maxWriteBytes,
+    score: (requests) =>
+      scoreRequests(requests, {
+        currentModel: () => current.get(),
+        predict: predictClient.predict,
+        predictRows: predictClient.predictRows,
+        maxRows: settings.maxPredictRows,
+        callsInFlight: settings.concurrency,
+        loadPopularity: deps.loadPopularity,
+        retry: settings.retry,
+        signal: deps.signal,
+        beforeFirstModel: deps.beforeFirstModel,
+      }),
+    cooldown: settings.cooldown,
+    metrics: deps.metrics,
+    usage: deps.usage,
+    progress: deps.progress,
+    log: deps.log,
+  });
+}
+
+type RunState = { processor?: RequestProcessor; consuming: boolean; crashed?: string };
+
+/** What startModelServer has started so far, closed in this order (clients before the REST surface). */
+interface Parts {
+  consumer?: Consumer;
+  follower?: DescriptorFollower;
+  producer?: Producer;
+  app?: FastifyInstance;
+}
+
+async function closeParts(parts: Parts, log: Log): Promise<void> {
+  const steps: [string, (() => Promise<void>) | undefined][] = [
+    ['requests consumer', parts.consumer && (() => parts.consumer!.disconnect())],
+    ['descriptor follower', parts.follower && (() => parts.follower!.close())],
+    ['producer', parts.producer && (() => parts.producer!.disconnect())],
+    ['REST API', parts.app && (() => parts.app!.close())],
+  ];
+  for (const [what, step] of steps) {
+    if (!step) continue;
+    try {
+      await step();
+    } catch (err) {
+      log('warn', `closing the ${what} failed`, { error: errorText(err) });
+    }
+  }
+}
+
+/**
+ * The results/dead-letter producer. Not idempotent: kafkajs' idempotence
+ * needs unlimited retries (a send could then hang forever); a duplicate from
+ * a retried send is harmless, results carry requestId. One request in flight
+ * keeps results in offset order across retries.
+ */
+async function resultsProducer(kafka: Kafka): Promise<Producer> {
+  const producer = kafka.producer({
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
+  await producer.connect();
+  return producer;
+}
+
+/** Follows the models topic into the current model, starting from the newest usable descriptor. */
+async function descriptorFollower(
+  kafka: Kafka,
+  topic: string,
+  settings: Settings,
+  current: CurrentModel,
+  descriptors: ReturnType<typeof descriptorSink>,
+  log: Log,
+): Promise<DescriptorFollower> {
+  const follower = await followDescriptors({
+    kafka,
+    topic,
+    groupPrefix: `${settings.groupId}-models`,
+    onDescriptor: descriptors.apply,
+    onUndecodable: (reason, partition, offset) => descriptors.reject(`undecodable: ${reason}`, { partition, offset }),
+    isUsable: (d) => checkDescriptor(d, settings.allowedSlots).ok,
+    log,
+  });
+  // Applied after the follower started: a descriptor it delivers is newer than this one.
+  if (follower.initial && !current.get()) descriptors.apply(follower.initial);
+  return follower;
+}
+
+/**
+ * Starts the requests consumer's loop: at once, or (holding) once the first
+ * model is known — held requests wait on Kafka, uncommitted. A loop that
+ * cannot start is recorded in `run` for /healthz.
+ */
+function consumeOnceServable(deps: {
+  consumer: Consumer;
+  processor: RequestProcessor;
+  current: CurrentModel;
+  holding: boolean;
+  run: RunState;
+  closed: () => boolean;
+  log: Log;
+}): void {
+  const { consumer, processor, run, log } = deps;
+  void (deps.holding ? deps.current.whenAvailable() : Promise.resolve()).then(async () => {
+    if (deps.closed()) return;
+    try {
+      await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => processor.eachBatch(payload) });
+    } catch (err) {
+      run.crashed = errorText(err);
+      log('error', 'the requests consumer did not start', { error: run.crashed });
+    }
+  });
+}
+
 /** The `mdata` consumer, connected and subscribed, its state mirrored into `run`. */
 async function requestsConsumer(
   kafka: Kafka,
   topic: string,
   groupId: string,
   fromBeginning: boolean,
-  run: { consuming: boolean; crashed?: string },
+  run: RunState,
   markConsuming: () => void,
   log: Log,
 ): Promise<Consumer> {
