@@ -43,11 +43,6 @@ export function inputRows(
   return dense;
 }
 
-/** Dense binary history of the given customers, [users.length, P] row-major. */
-export function binaryRows(history: PurchaseHistory, users?: Int32Array): Float32Array {
-  return inputRows(history, users);
-}
-
 /**
  * Gram matrix FᵀF of the input rows F (binary history, then the context
  * columns), rows weighted by n_u^-userExponent (a heavy buyer's

@@ -112,16 +112,13 @@ export function itemItemWeights(history: PurchaseHistory, o: LinearOptions, cont
       const lambda = o.lambda ?? o.lambdaScale * meanDiagonal(g, P);
       if (C === 0) return { w: easeWeights(g, lambda, P), lambda };
       // context inputs scaled by a = weight·√λ: Gram D·G·D, and a folded into W's context rows so the inputs stay unscaled
-      const d = tf.concat([tf.ones([P]), tf.fill([C], o.time.weight * Math.sqrt(lambda))]);
-      const scaled = tf.tidy(() => tf.mul(tf.mul(g, tf.reshape(d, [P + C, 1])), tf.reshape(d, [1, P + C])) as tf.Tensor2D);
-      const w = easeWeights(scaled, lambda, P);
-      scaled.dispose();
-      try {
-        return { w: tf.tidy(() => tf.mul(w, tf.reshape(d, [P + C, 1])) as tf.Tensor2D), lambda };
-      } finally {
-        w.dispose();
-        d.dispose();
-      }
+      const w = tf.tidy(() => {
+        const d = tf.concat([tf.ones([P]), tf.fill([C], o.time.weight * Math.sqrt(lambda))]);
+        const column = tf.reshape(d, [P + C, 1]);
+        const scaled = tf.mul(tf.mul(g, column), tf.reshape(d, [1, P + C])) as tf.Tensor2D;
+        return tf.mul(easeWeights(scaled, lambda, P), column) as tf.Tensor2D;
+      });
+      return { w, lambda };
     } finally {
       g.dispose();
     }
