@@ -29,21 +29,30 @@ export async function ensureTopics(kafka: Kafka, topics: Config['topics'], parti
       // kafkajs waits out LEADER_NOT_AVAILABLE only; a busy KRaft broker may first answer that a
       // topic it has just created is unknown, so that answer is waited out here the same way
       if (!(error instanceof KafkaJSProtocolError && error.type === 'UNKNOWN_TOPIC_OR_PARTITION')) throw error;
-      await waitForLeaders(admin, names);
     }
+    await waitForLeaders(admin, names);
     return names;
   } finally {
     await admin.disconnect();
   }
 }
 
-/** Polls metadata until every partition of `topics` has a leader (at most `timeoutMs`). */
+/**
+ * Polls until every partition of `topics` has a leader that answers for it
+ * (at most `timeoutMs`): metadata may name a leader that still answers
+ * NOT_LEADER_FOR_PARTITION to a ListOffsets for a moment (seen failing a
+ * model-server test right after the topics were created), so the offsets
+ * are read too.
+ */
 async function waitForLeaders(admin: Admin, topics: string[], timeoutMs = 30_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     try {
       const meta = await admin.fetchTopicMetadata({ topics });
-      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) return;
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) {
+        for (const topic of topics) await admin.fetchTopicOffsets(topic);
+        return;
+      }
     } catch (error) {
       if (!(error instanceof KafkaJSProtocolError && error.retriable)) throw error;
     }
