@@ -35,6 +35,11 @@ describe('low-rank linear model (the scale path at reduced size)', () => {
     expect(trained.weights.dim).toBe(32);
     expect(trained.weights.userRows).toBe(history.userRows);
     expect(trained.weights.productRows).toBe(history.productRows);
+    // the default λ is relative: lambdaScale (4) × the k-th eigenvalue
+    const spectrum = m.lowRank!.spectrum;
+    expect(m.lowRank!.options.lambdaScale).toBe(4);
+    expect(m.lowRank!.options.lambda).toBeCloseTo(4 * spectrum.smallest, 3);
+    expect(m.options.lambda).toBe(m.lowRank!.options.lambda);
     const e = m.evaluation!;
     expect(e.users).toBe(500);
     expect(e.sampled).toBe(true);
@@ -49,6 +54,19 @@ describe('low-rank linear model (the scale path at reduced size)', () => {
         const sample = { ...split, users: split.users.subarray(0, n), products: split.products.subarray(0, n) };
         const viaSavedModel = await rankHoldout(sample, (u) => scorer.score(u), {}, 10);
         const { userFactors, productFactors, dim } = trained.weights;
+        // exact values, for a call smaller than the last (the scorer reuses a prefix of its product ids)
+        const few = split.users.subarray(0, 3);
+        const scored = scorer.score(few);
+        expect(scored.length).toBe(3 * history.productRows);
+        for (const [i, j] of [
+          [0, 0],
+          [1, 12_345],
+          [2, history.productRows - 1],
+        ]) {
+          let dot = 0;
+          for (let c = 0; c < dim; c++) dot += userFactors[few[i] * dim + c] * productFactors[j * dim + c];
+          expect(scored[i * history.productRows + j]).toBeCloseTo(dot, 4);
+        }
         const table = tf.tensor2d(productFactors, [history.productRows, dim]);
         const inMemory = await rankHoldout(
           sample,
@@ -88,7 +106,10 @@ describe('low-rank linear model (the scale path at reduced size)', () => {
     expect(Math.abs(full.metrics.evaluation!.hr10 - dense.metrics.evaluation!.hr10)).toBeLessThanOrEqual(0.01);
     const small = await trainLinearRecommender(history, { variant: 'lowrank', rank: 64, maxEvalUsers: 2000 });
     expect(small.metrics.form).toBe('lowrank');
-    // measured 0.251 on all 19,709 customers (popularity 0.163, dense blend 0.297)
+    // relative λ: 4 × s²_k ≈ 672 here (s²_k ≈ 168); an explicit λ still wins
+    expect(small.metrics.options.lambda).toBeCloseTo(4 * small.metrics.lowRank!.spectrum.smallest, 3);
+    expect(full.metrics.options.lambda).toBe(200);
+    // measured 0.249 on all 19,709 customers (popularity 0.163, dense blend 0.297)
     expect(small.metrics.evaluation!.hr10).toBeGreaterThan(small.metrics.evaluation!.popularity.hr10 + 0.05);
     const denseDefault = await trainLinearRecommender(history, { maxEvalUsers: 100 });
     expect(denseDefault.metrics.form).toBe('dense');

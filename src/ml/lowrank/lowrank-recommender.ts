@@ -36,8 +36,17 @@ export const lowRankOptionsSchema = z
     oversample: z.number().int().min(0).max(1024).default(16),
     powerIterations: z.number().int().min(0).max(20).default(3),
     shrinkage: z.enum(lowRankShrinkages).default('ease'),
-    /** L2 strength in d = s²/(s² + λ) (ease, ridge); on the seed data at k 64: λ 50 → HR@10 0.205, 500 → 0.245, 1000–2000 → 0.251 */
-    lambda: z.number().positive().default(1000),
+    /** L2 strength in d = s²/(s² + λ) (ease, ridge); without it λ = lambdaScale × s²_k */
+    lambda: z.number().positive().optional(),
+    /**
+     * λ relative to the k-th (smallest kept) eigenvalue s²_k, so the last kept
+     * direction is always shrunk to d_k = 1/(1 + lambdaScale) whatever the
+     * catalogue's density. Best measured 2–4 on generated data (20k × 30k,
+     * 200k × 50k), 4–16 on the seed data; 4 is within 0.004 HR@10 of each
+     * best (docs/ml.md "Scale"). Relative to the Gram's mean diagonal, as the
+     * dense model does, the best multiple ranged 8–125 across the same sets.
+     */
+    lambdaScale: z.number().positive().default(4),
     /** rows of X weighted by n_u^-userExponent in the Gram matrix */
     userExponent: z.number().min(0).max(2).default(0.25),
     /** product side divided by buyers^beta */
@@ -52,7 +61,8 @@ export type LowRankOptions = z.output<typeof lowRankOptionsSchema>;
 
 export interface LowRankMetrics {
   form: 'lowrank';
-  options: LowRankOptions;
+  /** the options with the λ actually used (explicit, or lambdaScale × s²_k) */
+  options: LowRankOptions & { lambda: number };
   /** factors actually used: min(rank, products) */
   rank: number;
   /** the k eigenvalues s² of the Gram matrix, descending (first and last) */
@@ -106,7 +116,8 @@ export async function trainLowRankRecommender(
   }
   const eigenSeconds = (performance.now() - started) / 1000;
   const k = eigen.values.length;
-  const d = shrinkFactors(eigen.values, o);
+  const lambda = o.lambda ?? o.lambdaScale * spectrumFloor(eigen.values);
+  const d = shrinkFactors(eigen.values, lambda, o);
   const userSide = tf.tidy(() => tf.mul(eigen.vectors, tf.tensor2d(d, [1, k])) as tf.Tensor2D);
   const productSide = tf.tidy(() => tf.mul(eigen.vectors, tf.tensor2d(productScale(train, eigen.vectors, d, o), [P, 1])) as tf.Tensor2D);
   eigen.vectors.dispose();
@@ -139,7 +150,7 @@ export async function trainLowRankRecommender(
       split,
       metrics: {
         form: 'lowrank',
-        options: o,
+        options: { ...o, lambda },
         rank: k,
         spectrum: { largest: eigen.values[0], smallest: eigen.values[k - 1] },
         training: { seconds, eigenSeconds, tableSeconds: seconds - eigenSeconds, pairs: train.products.length },
@@ -165,10 +176,20 @@ function rowWeights(history: PurchaseHistory, exponent: number): Float32Array {
   return w;
 }
 
+/**
+ * s²_k, the base of the relative λ, but at least 1e-3 × s²_1: a rank at or
+ * past the history's own rank has s²_k ≈ 0, and λ → 0 would leave EASE's
+ * 1/(1 − h_j) unregularised.
+ */
+function spectrumFloor(values: Float32Array): number {
+  return Math.max(values[values.length - 1], 1e-3 * values[0]);
+}
+
 /** d_k of the chosen shrinkage (1 for PureSVD). */
-function shrinkFactors(values: Float32Array, o: LowRankOptions): Float32Array {
+function shrinkFactors(values: Float32Array, lambda: number, o: LowRankOptions): Float32Array {
   if (o.shrinkage === 'puresvd') return new Float32Array(values.length).fill(1);
-  return Float32Array.from(values, (s) => s / (s + o.lambda));
+  // a zero spectrum (empty history) would give λ 0 and 0/0
+  return Float32Array.from(values, (s) => (s + lambda > 0 ? s / (s + lambda) : 0));
 }
 
 /** Per-product scale of the product table: 1/(1 − h_j) for EASE, times buyers^-β. */
