@@ -31,13 +31,18 @@ export interface SpawnOptions {
 const COMPILED = __filename.endsWith('.js');
 
 /**
- * The node arguments that run `entry` (a path under src/, e.g. src/worker.ts):
- * its compiled form under dist/ when this code is compiled itself, else the
- * TypeScript source under tsx's loader (development).
+ * The node arguments that run `entry` (a path under src/, e.g. src/worker.ts,
+ * or under bench/): its compiled form under dist/ when this code is compiled
+ * itself, else the TypeScript source under tsx's loader (development). The
+ * benchmarks are not compiled, so a bench/ entry runs from source only.
  */
 export function entryCommand(entry: string): string[] {
-  if (!/^src\/.+\.ts$/.test(entry)) throw new Error(`entry point ${entry}: expected a path src/….ts`);
-  if (COMPILED) return [path.join(REPO_ROOT, 'dist', entry.slice('src/'.length).replace(/\.ts$/, '.js'))];
+  const match = /^(src|bench)\/.+\.ts$/.exec(entry);
+  if (!match) throw new Error(`entry point ${entry}: expected a path src/….ts or bench/….ts`);
+  if (COMPILED) {
+    if (match[1] === 'bench') throw new Error(`entry point ${entry}: benchmarks run from source (tsx), not from dist/`);
+    return [path.join(REPO_ROOT, 'dist', entry.slice('src/'.length).replace(/\.ts$/, '.js'))];
+  }
   return ['--import', 'tsx', path.join(REPO_ROOT, entry)];
 }
 
