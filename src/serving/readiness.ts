@@ -8,6 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { loadServingProtos } from '../savedmodel/serving-protos';
+import { backoffCeiling, sleep, type BackoffPolicy } from './backoff';
 import { serviceDefinition } from './slot/grpc-api';
 
 export interface ReadinessCheck {
@@ -179,23 +180,14 @@ export async function smokePredictGrpc(client: TfServingGrpcClient, slot: string
   return content;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
-  new Promise<void>((resolve, reject) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(t);
-        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-      },
-      { once: true },
-    );
-  });
+/** Why a wait was cut short: the signal's reason (the activity's cancellation) when it is an Error. */
+function abortReason(signal: AbortSignal | undefined): Error {
+  return signal?.reason instanceof Error ? signal.reason : new Error('aborted');
+}
 
 /** Polls with exponential back-off until AVAILABLE, then smoke-predicts; returns the predict URL. */
 export async function waitUntilServing(check: ReadinessCheck): Promise<{ predictUrl: string; polls: number; smokePrediction: number }> {
-  let delay = check.initialDelayMs ?? 250;
-  const maxDelay = check.maxDelayMs ?? 5000;
+  const backoff: BackoffPolicy = { initialMs: check.initialDelayMs ?? 250, maxMs: check.maxDelayMs ?? 5000 };
   let polls = 0;
   let last = { state: 'NOT_POLLED', detail: '' };
   if (check.api === 'grpc' && !check.grpcAddress) throw new Error(`readiness by gRPC needs the gRPC address of slot ${check.slot}`);
@@ -217,8 +209,8 @@ export async function waitUntilServing(check: ReadinessCheck): Promise<{ predict
           `slot ${check.slot} did not report version ${check.version} AVAILABLE before the deadline (${polls} polls; last: ${last.state}${last.detail ? ` ${last.detail}` : ''})`,
         );
       }
-      await sleep(Math.min(delay, left), check.signal);
-      delay = Math.min(delay * 2, maxDelay);
+      // one poller per slot, so no jitter: the delays double from initialDelayMs to maxDelayMs
+      if (!(await sleep(Math.min(backoffCeiling(polls - 1, backoff), left), check.signal))) throw abortReason(check.signal);
     }
     const smokePrediction = client
       ? await smokePredictGrpc(client, check.slot, check.version)

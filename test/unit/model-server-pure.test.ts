@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRequest } from '../../src/messaging/schemas';
-import { backoffDelay } from '../../src/serving/model-server/backoff';
+import { backoffDelay } from '../../src/serving/backoff';
 import { CurrentModel, checkDescriptor } from '../../src/serving/model-server/current-model';
 import { buildDeadLetter, deadLetterMessage, decodeDeadLetter } from '../../src/messaging/dead-letter';
 import { classifyPredictResponse, predictBody } from '../../src/serving/model-server/predict-client';

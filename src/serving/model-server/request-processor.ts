@@ -20,7 +20,7 @@ import { buildDeadLetter, deadLetterMessage } from '../../messaging/dead-letter'
 import { buildResult, encodeResult, type RecommendationResult } from '../../messaging/result';
 import type { RecommendationRequest } from '../../messaging/schemas';
 import type { SourceRecord } from '../../messaging/request-id';
-import { backoffDelay, type BackoffPolicy } from './backoff';
+import { backoffDelay, type BackoffPolicy } from '../backoff';
 import type { ActiveModel } from './current-model';
 import { errorText, type Log } from './log';
 import { countAnswered, countDeadLetter, type ServerMetrics } from './metrics';

@@ -6,7 +6,7 @@
  * result) when the retries run out: the caller must not commit the request.
  */
 import type { RecommendationRequest } from '../../messaging/schemas';
-import { backoffDelay, sleep, type BackoffPolicy } from './backoff';
+import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
 import type { ActiveModel } from './current-model';
 import type { LoadPopularity } from './popularity-source';
 import type { PredictClient } from './predict-client';

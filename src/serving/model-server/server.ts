@@ -10,7 +10,7 @@ import type { Config } from '../../config';
 import { createKafka, ensureTopics } from '../../messaging/kafka';
 import type { PublishedDescriptor } from '../../messaging/model-descriptors';
 import { createMinioClient } from '../../storage/minio-client';
-import type { BackoffPolicy } from './backoff';
+import type { BackoffPolicy } from '../backoff';
 import { CurrentModel, checkDescriptor, type ActiveModel, type AllowedSlot } from './current-model';
 import { followDescriptors, type DescriptorFollower } from './descriptor-follower';
 import { lineageInitialPopularity, type LoadInitialPopularity } from './first-model-fallback';
