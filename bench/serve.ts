@@ -28,6 +28,7 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
 import { integerArg, numberListArg } from '../src/cli/arg-parsers';
@@ -202,7 +203,7 @@ class Arrivals {
       while (i < ids.length && this.seen.has(ids[i])) i++;
       if (i === ids.length) return;
       if (Date.now() > end) return; // the missing ones are reported as unanswered
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
     }
   }
 
@@ -408,7 +409,7 @@ async function benchKafka(
       const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { consuming: boolean };
       if (h.consuming) break;
       if (Date.now() > end) throw new Error(`the model server ${name} did not start consuming within 60 s`);
-      await new Promise((r) => setTimeout(r, 200));
+      await delay(200);
     }
     return { requests: topics.TOPIC_REQUESTS, arrivals, port, proc };
   };

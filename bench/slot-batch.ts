@@ -16,6 +16,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { Command } from 'commander';
 import * as tf from '@tensorflow/tfjs-node';
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
       const body = res?.ok ? ((await res.json()) as { model_version_status?: { state: string }[] }) : undefined;
       if (body?.model_version_status?.[0]?.state === 'AVAILABLE') break;
       if (Date.now() > deadline) throw new Error(`slot ${slot} at ${base} did not make version 1 AVAILABLE`);
-      await new Promise((r) => setTimeout(r, 200));
+      await delay(200);
     }
     const users = Array.from({ length: o.rows }, (_, i) => [(i * 7919) % USERS]);
     const products = Array.from({ length: o.rows }, (_, i) => [(i * 104729) % PRODUCTS]);
