@@ -11,15 +11,15 @@
  * training + evaluation + export wall time. Flags: --skip-seed-recipe,
  * --second-only.
  */
-import { createReadStream, existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { readPurchases, trainRecommender, type PurchaseHistory } from '../src/ml';
+import { trainRecommender, type PurchaseHistory } from '../src/ml';
 import { rankHoldout } from '../src/ml/evaluate';
 import { trainLinearRecommender, type LinearOptionsInput } from '../src/ml/linear/linear-recommender';
 import { SavedModelScorer } from '../src/ml/saved-model-scorer';
 import { exportSavedModel } from '../src/savedmodel';
+import { loadHistory, SEED_DATASET, secondDataset } from './real-datasets';
 
 interface Row {
   model: string;
@@ -31,10 +31,6 @@ interface Row {
 }
 
 const ALL = 1 << 30;
-
-async function load(file: string): Promise<PurchaseHistory> {
-  return readPurchases(createReadStream(file), { source: file });
-}
 
 async function linearRow(name: string, history: PurchaseHistory, options: LinearOptionsInput): Promise<Row> {
   const t = performance.now();
@@ -73,7 +69,7 @@ async function defaultViaSavedModel(history: PurchaseHistory): Promise<Row> {
 }
 
 async function bench(name: string, file: string, skipSeedRecipe: boolean, seedTargets = true): Promise<void> {
-  const history = await load(file);
+  const history = await loadHistory(file);
   const rows: Row[] = [];
   const ease = await trainLinearRecommender(history, { variant: 'ease', maxEvalUsers: ALL });
   const ev = ease.metrics.evaluation!;
@@ -123,15 +119,10 @@ async function bench(name: string, file: string, skipSeedRecipe: boolean, seedTa
 
 async function main(): Promise<void> {
   const skip = process.argv.includes('--skip-seed-recipe');
-  const root = path.join(__dirname, '..', 'data');
-  if (!process.argv.includes('--second-only'))
-    await bench('seed purchase data (data/seed, Apache-2.0)', path.join(root, 'seed', 'transactions.csv'), skip);
-  // the vendored UCI Online Retail conversion (CC BY 4.0, data/online-retail/README.md); QUALITY_SECOND_DATASET overrides it
-  const second = process.env.QUALITY_SECOND_DATASET ?? path.join(root, 'online-retail', 'transactions.csv');
-  if (existsSync(second)) {
-    const name = process.env.QUALITY_SECOND_DATASET ? second : 'UCI Online Retail (data/online-retail, CC BY 4.0)';
-    await bench(name, second, skip, false);
-  } else console.log(`\nsecond dataset: ${second} not found (skipped); set QUALITY_SECOND_DATASET to a customerId,products CSV`);
+  if (!process.argv.includes('--second-only')) await bench(SEED_DATASET.name, SEED_DATASET.file, skip);
+  const second = secondDataset();
+  if ('missing' in second) console.log(`\n${second.missing}`);
+  else await bench(second.name, second.file, skip, false);
 }
 
 main().catch((error: unknown) => {
