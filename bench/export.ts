@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { Client } from 'minio';
 import type { NetworkWeights } from '../src/ml/network-weights';
 import { exportSavedModel } from '../src/savedmodel/export';
-import { publishSavedModel } from '../src/model-store';
+import { publishSavedModel } from '../src/store';
 import { listObjects, removeKeys } from '../src/storage/objects';
 
 const { values: args } = parseArgs({

@@ -40,7 +40,7 @@ import { createKafka } from '../src/messaging/kafka';
 import { encodeDescriptor } from '../src/messaging/schemas';
 import { seedWeights } from './seed-weights';
 import { Random } from '../src/ml/random';
-import { publishSavedModel } from '../src/model-store';
+import { publishSavedModel } from '../src/store';
 import { spawnEntry, stopProcess, waitForLog, type Managed } from '../src/process/children';
 import { exportSavedModel } from '../src/savedmodel';
 import { createPredictClient, parsePredictUrl } from '../src/serving/model-server';

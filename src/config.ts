@@ -4,8 +4,10 @@
  * be overridden by an environment variable; a malformed value stops the
  * process with a message that names the variable.
  */
+import { FailureType } from './failure-types';
 import { loadClientConfigProfile, type ClientConfigProfile } from '@temporalio/envconfig';
 import { z } from 'zod';
+import { DEFAULT_REGISTRY_KEY } from './store/layout';
 
 const port = z.coerce.number().int().min(1).max(65535);
 const name = z
@@ -42,7 +44,7 @@ const schema = z.object({
   DATA_BUCKET: name.default('data'),
   DATA_PREFIX: name.default('recommender'),
   MODELS_BUCKET: name.default('models'),
-  REGISTRY_KEY: name.default('registry/deployments.json'),
+  REGISTRY_KEY: name.default(DEFAULT_REGISTRY_KEY),
 
   KAFKA_BROKERS: z
     .string()
@@ -140,7 +142,7 @@ export interface Config {
 }
 
 export class ConfigError extends Error {
-  override name = 'ConfigError';
+  override name = FailureType.Config;
 }
 
 /** Temporal's client profile for `env`; a bad config file or an unknown profile is a ConfigError naming it. */

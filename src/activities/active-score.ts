@@ -9,8 +9,8 @@ import path from 'node:path';
 import type { HoldoutSplit } from '../ml/holdout';
 import { rankHoldout } from '../ml/evaluate';
 import { SavedModelScorer } from '../ml/saved-model-scorer';
-import { readDeploymentState } from '../registry/deployments';
-import { getObjectBuffer, listKeys } from '../storage/objects';
+import { readDeploymentState } from '../store/registry';
+import { downloadVersion } from '../store';
 import type { ActiveOnSameSplit } from '../workflows/gate';
 import { registryLocation, type ActivityDeps } from './deps';
 
@@ -26,15 +26,8 @@ export async function scoreActiveOnSplit(
   if (!active) return {};
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), `active-${active.version}-`));
   try {
-    const bucket = deps.config.buckets.models;
-    const prefix = `${active.slot}/${active.version}/`; // the layout publishSavedModel writes
-    const keys = await listKeys(deps.minio, bucket, prefix);
-    if (!keys.some((k) => k.endsWith('saved_model.pb'))) return { activeOnSameSplitUnavailable: `no SavedModel under ${bucket}/${prefix}` };
-    for (const key of keys) {
-      const file = path.join(dir, key.slice(prefix.length));
-      await fs.mkdir(path.dirname(file), { recursive: true });
-      await fs.writeFile(file, await getObjectBuffer(deps.minio, bucket, key));
-    }
+    // claimed, complete and byte-checked against its claim, as a slot loads it
+    await downloadVersion(deps.minio, deps.config.buckets.models, active.slot, active.version, dir);
     const scorer = await SavedModelScorer.load(dir, split.train.productRows);
     try {
       const e = await rankHoldout(split, (users) => scorer.score(users), {

@@ -21,6 +21,8 @@ import { getOptionalObject, objectExists } from '../storage/objects';
 import type { DataOptions, DataRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { Sha256Tap } from '../digest/sha256';
+import { historyKeys } from '../store/layout';
+import { FailureType } from '../failure-types';
 
 /** Kept beside generated data: how it was generated and how many days were appended. */
 interface GenerationState {
@@ -36,13 +38,8 @@ export interface DataKeys {
 }
 
 export function dataKeys(deps: ActivityDeps): DataKeys {
-  const p = deps.config.dataPrefix;
-  return {
-    bucket: deps.config.buckets.data,
-    transactions: `${p}/transactions.csv`,
-    users: `${p}/users.csv`,
-    generation: `${p}/generation.json`,
-  };
+  const { transactions, users, generation } = historyKeys(deps.config.dataPrefix);
+  return { bucket: deps.config.buckets.data, transactions, users, generation };
 }
 
 /** Concatenates streams into one, adding a newline between them when the first does not end with one. */
@@ -102,7 +99,7 @@ async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
   if (!raw) {
     throw ApplicationFailure.nonRetryable(
       `append-day needs generated history: ${keys.bucket}/${keys.generation} is missing (the data was not made by the generator)`,
-      'BadInputError',
+      FailureType.BadInput,
     );
   }
   const state = JSON.parse(raw.toString('utf8')) as GenerationState;
@@ -125,7 +122,7 @@ export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{
     const history = await readPurchases(tap, { source: `s3://${keys.bucket}/${keys.transactions}`, maxBadLineReports: 20 });
     return { history, sha256: tap.digest() };
   } catch (err) {
-    if (err instanceof NoUsableRowsError) throw ApplicationFailure.nonRetryable(err.message, 'BadInputError');
+    if (err instanceof NoUsableRowsError) throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
     throw err;
   }
 }
@@ -138,7 +135,7 @@ export function dataActivities(deps: ActivityDeps) {
       const mode = options.mode ?? 'generate';
       const present = await objectExists(deps.minio, keys.bucket, keys.transactions);
       if (!present && mode === 'existing') {
-        throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, 'BadInputError');
+        throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, FailureType.BadInput);
       }
       if (!present && options.users === undefined && options.products === undefined) {
         log.info('publishing the vendored seed purchase data (real)');

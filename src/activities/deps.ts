@@ -3,7 +3,8 @@ import type { Client as TemporalClient } from '@temporalio/client';
 import type { Kafka } from 'kafkajs';
 import type { Client as MinioClient } from 'minio';
 import type { Config } from '../config';
-import type { RegistryLocation } from '../registry/deployments';
+import { deployLease, type DeployLease } from '../store/lease';
+import type { RegistryLocation } from '../store/registry';
 
 export interface ActivityDeps {
   config: Config;
@@ -11,6 +12,11 @@ export interface ActivityDeps {
   kafka: Kafka;
   /** used to signal training progress to the workflow (optional) */
   temporal?: TemporalClient;
+}
+
+/** The deploy lease beside the configured registry. */
+export function leaseOf(deps: Pick<ActivityDeps, 'config' | 'minio'>): DeployLease {
+  return deployLease(deps.minio, deps.config.buckets.models, deps.config.registryKey);
 }
 
 export function registryLocation(cfg: Config): RegistryLocation {

@@ -13,14 +13,15 @@ import * as tf from '@tensorflow/tfjs-node';
 import type { io } from '@tensorflow/tfjs-core';
 import { extractWeights } from '../ml';
 import { decodeDotProductWeights } from '../ml/dot-weights';
-import { publishSavedModel, VersionExistsError } from '../model-store';
-import { exportSavedModel, publishLineage } from '../savedmodel';
+import { publishSavedModel, VersionExistsError } from '../store';
+import { exportSavedModel } from '../savedmodel';
+import { publishLineage } from '../store/lineage';
 import type { ExportableWeights } from '../savedmodel/export';
-import { getObjectBuffer, getOptionalObject } from '../storage/objects';
 import type { CandidateRef, ExportRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
-import { CANDIDATE_FILES, DOT_CANDIDATE_FILES } from './train';
+import { readCandidate, type StoredCandidate } from '../store/candidates';
 import { sha256Hex } from '../digest/sha256';
+import { FailureType } from '../failure-types';
 
 export function exportActivities(deps: ActivityDeps) {
   return {
@@ -28,11 +29,9 @@ export function exportActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const started = Date.now();
       const { bucket, prefix } = input.candidate;
-      const get = (name: string) => getObjectBuffer(deps.minio, bucket, `${prefix}/${name}`);
-      const getOptional = (name: string) => getOptionalObject(deps.minio, bucket, `${prefix}/${name}`);
-      const candidate = await readCandidate(get, getOptional);
+      const candidate = await decodeCandidate(await readCandidate(deps.minio, bucket, prefix));
       if (candidate.digest !== input.candidate.digest) {
-        throw ApplicationFailure.nonRetryable(`candidate ${prefix} changed (weights digest mismatch)`, 'BadInputError');
+        throw ApplicationFailure.nonRetryable(`candidate ${prefix} changed (weights digest mismatch)`, FailureType.BadInput);
       }
       const { weights, metadata, metrics, lossSvg, tfjsModel } = candidate;
 
@@ -49,7 +48,7 @@ export function exportActivities(deps: ActivityDeps) {
           version: input.version,
           onProgress: (e) => ctx.heartbeat(e),
         }).catch((err: unknown) => {
-          if (err instanceof VersionExistsError) throw ApplicationFailure.nonRetryable(err.message, 'VersionExistsError');
+          if (err instanceof VersionExistsError) throw ApplicationFailure.nonRetryable(err.message, FailureType.VersionExists);
           throw err;
         });
         await publishLineage(deps.minio, {
@@ -89,28 +88,13 @@ interface Candidate {
   tfjsModel?: { modelJson: Buffer; weightsBin: Buffer };
 }
 
-/** Reads a candidate of either family: the linear dot-product tables, or a tfjs model (seed/implicit). */
-async function readCandidate(
-  get: (name: string) => Promise<Buffer>,
-  getOptional: (name: string) => Promise<Buffer | undefined>,
-): Promise<Candidate> {
-  const sha = sha256Hex;
-  const header = await getOptional(DOT_CANDIDATE_FILES.header);
-  if (header) {
-    const [data, metadata, metrics] = await Promise.all([
-      get(DOT_CANDIDATE_FILES.weights),
-      get(CANDIDATE_FILES.metadata),
-      get(CANDIDATE_FILES.metrics),
-    ]);
-    return { weights: decodeDotProductWeights(header, data), digest: sha(data), metadata, metrics };
+/** Decodes a stored candidate of either family: the linear dot-product tables, or a tfjs model (seed/implicit). */
+async function decodeCandidate(stored: StoredCandidate): Promise<Candidate> {
+  const { metadata, metrics } = stored;
+  if (stored.family === 'dot') {
+    return { weights: decodeDotProductWeights(stored.header, stored.weights), digest: sha256Hex(stored.weights), metadata, metrics };
   }
-  const [modelJson, weightsBin, metadata, metrics, lossSvg] = await Promise.all([
-    get(CANDIDATE_FILES.modelJson),
-    get(CANDIDATE_FILES.weights),
-    get(CANDIDATE_FILES.metadata),
-    get(CANDIDATE_FILES.metrics),
-    get(CANDIDATE_FILES.loss),
-  ]);
+  const { modelJson, weightsBin, lossSvg } = stored;
   const json = JSON.parse(modelJson.toString('utf8')) as {
     modelTopology: io.ModelArtifacts['modelTopology'];
     weightsManifest: { weights: io.WeightsManifestEntry[] }[];
@@ -123,7 +107,8 @@ async function readCandidate(
     }),
   );
   try {
-    return { weights: extractWeights(model), digest: sha(weightsBin), metadata, metrics, lossSvg, tfjsModel: { modelJson, weightsBin } };
+    const tfjsModel = { modelJson, weightsBin };
+    return { weights: extractWeights(model), digest: sha256Hex(weightsBin), metadata, metrics, lossSvg, tfjsModel };
   } finally {
     model.dispose();
   }

@@ -1,5 +1,4 @@
 /** Builds the training worker's activities from injected clients. */
-import type { TrainingActivities } from '../workflows/activity-interfaces';
 import { dataActivities } from './data';
 import type { ActivityDeps } from './deps';
 import { exportActivities } from './export';
@@ -9,8 +8,9 @@ import { registryActivities } from './registry';
 import { retentionActivities } from './retention';
 import { trainActivities } from './train';
 
-export function createActivities(deps: ActivityDeps): TrainingActivities {
-  const activities: TrainingActivities = {
+/** The training worker's activities; their types are what the workflows call (workflows/activity-interfaces.ts). */
+export function createActivities(deps: ActivityDeps) {
+  const activities = {
     ...dataActivities(deps),
     ...trainActivities(deps),
     ...exportActivities(deps),

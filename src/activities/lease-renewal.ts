@@ -6,24 +6,21 @@
  * check that it still holds it.
  */
 import { Context } from '@temporalio/activity';
-import { DEFAULT_LEASE_TTL_MS, lockKey, renew } from '../registry/deploy-lock';
+import { DEPLOY_LEASE_TTL_SECONDS } from '../store/lease-terms';
 import { callingRun } from './registry';
-import { registryLocation, type ActivityDeps } from './deps';
+import { leaseOf, type ActivityDeps } from './deps';
 
 export function renewingLease<A extends unknown[], R>(
   deps: ActivityDeps,
   activity: (...args: A) => Promise<R>,
-  ttlMs = DEFAULT_LEASE_TTL_MS,
+  ttlMs = DEPLOY_LEASE_TTL_SECONDS * 1000,
 ) {
-  const loc = registryLocation(deps.config);
-  const key = lockKey(loc.registryKey);
+  const lease = leaseOf(deps);
   return async (...args: A): Promise<R> => {
     const holder = callingRun();
     const log = Context.current().log;
     const timer = setInterval(() => {
-      renew(deps.minio, loc.modelsBucket, key, holder, ttlMs).catch((err: unknown) =>
-        log.warn('could not renew the deploy lease', { error: String(err) }),
-      );
+      lease.renew(holder, ttlMs).catch((err: unknown) => log.warn('could not renew the deploy lease', { error: String(err) }));
     }, ttlMs / 3);
     try {
       return await activity(...args);

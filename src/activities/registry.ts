@@ -1,21 +1,13 @@
 /** Registry activities: read the deployment state, record a deployment, the deploy lease, remove a version. */
+import { FailureType } from '../failure-types';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readDescriptors } from '../messaging/model-descriptors';
-import {
-  DEFAULT_LEASE_TTL_MS,
-  describeHolder,
-  lockKey,
-  release,
-  renew,
-  tryAcquire,
-  type Holder,
-  type Liveness,
-} from '../registry/deploy-lock';
-import { readDeploymentState, recordDeployment } from '../registry/deployments';
-import { removeVersion } from '../registry/model-versions';
+import { describeHolder, type Holder, type Liveness } from '../store/lease';
+import { readDeploymentState, recordDeployment } from '../store/registry';
+import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
-import { registryLocation, type ActivityDeps } from './deps';
+import { leaseOf, registryLocation, type ActivityDeps } from './deps';
 
 /** The calling activity's workflow run. */
 export function callingRun(): Holder {
@@ -42,11 +34,11 @@ export function holderLiveness(
   };
 }
 
-const ttlMs = (ttlSeconds: number | undefined) => (ttlSeconds ? ttlSeconds * 1000 : DEFAULT_LEASE_TTL_MS);
+const ttlMs = (ttlSeconds: number | undefined) => (ttlSeconds ? ttlSeconds * 1000 : undefined);
 
 export function registryActivities(deps: ActivityDeps) {
   const loc = registryLocation(deps.config);
-  const key = lockKey(loc.registryKey);
+  const lease = leaseOf(deps);
   return {
     async getDeploymentState(): Promise<DeploymentState> {
       return readDeploymentState(deps.minio, loc);
@@ -70,14 +62,11 @@ export function registryActivities(deps: ActivityDeps) {
      */
     async acquireDeployLock(input?: { ttlSeconds?: number }): Promise<{ holder: string; expiresAt?: string }> {
       const holder = callingRun();
-      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, {
-        ttlMs: ttlMs(input?.ttlSeconds),
-        liveness: holderLiveness(deps),
-      });
+      const attempt = await lease.acquire(holder, { ttlMs: ttlMs(input?.ttlSeconds), liveness: holderLiveness(deps) });
       if (!attempt.acquired) {
         throw ApplicationFailure.retryable(
           `another deployment is in progress (${describeHolder(attempt.heldBy.holder)}, since ${attempt.heldBy.acquiredAt}, lease until ${attempt.heldBy.expiresAt}); waiting for it`,
-          'DeployLockHeld',
+          FailureType.DeployLockHeld,
         );
       }
       if (attempt.brokeFrom)
@@ -87,17 +76,17 @@ export function registryActivities(deps: ActivityDeps) {
 
     /** Extends this run's lease; a run that lost it must not go on deploying. */
     async renewDeployLock(input: { ttlSeconds?: number }): Promise<{ renewed: true }> {
-      if (!(await renew(deps.minio, loc.modelsBucket, key, callingRun(), ttlMs(input.ttlSeconds)))) {
+      if (!(await lease.renew(callingRun(), ttlMs(input.ttlSeconds)))) {
         throw ApplicationFailure.nonRetryable(
           'this run no longer holds the deploy lock (its lease expired and another run took it)',
-          'DeployLockLost',
+          FailureType.DeployLockLost,
         );
       }
       return { renewed: true };
     },
 
     async releaseDeployLock(): Promise<{ released: boolean }> {
-      return { released: await release(deps.minio, loc.modelsBucket, key, callingRun()) };
+      return { released: await lease.release(callingRun()) };
     },
 
     async removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }> {

@@ -9,21 +9,16 @@
  * is no longer running (a running run's candidate stays, whatever its age).
  */
 import { Context } from '@temporalio/activity';
-import { applySlotRetention, removeOldCandidates } from '../model-store';
-import { describeHolder, lockKey, release, tryAcquire, type Holder } from '../registry/deploy-lock';
-import { readDeploymentState } from '../registry/deployments';
-import { DEFAULT_LINEAGE_PREFIX } from '../savedmodel/lineage';
+import { applySlotRetention, removeOldCandidates } from '../store';
+import { describeHolder } from '../store/lease';
+import { RETENTION_LEASE_TTL_SECONDS } from '../store/lease-terms';
+import { readDeploymentState } from '../store/registry';
+import { CANDIDATES_PREFIX, LINEAGE_ROOT } from '../store/layout';
 import type { CandidateRetentionResult, RetentionOptions, RetentionReport, SlotRetentionResult } from '../workflows/types';
-import { registryLocation, type ActivityDeps } from './deps';
-import { holderLiveness } from './registry';
+import { leaseOf, registryLocation, type ActivityDeps } from './deps';
+import { callingRun, holderLiveness } from './registry';
 
 export type { RetentionOptions, RetentionReport } from '../workflows/types';
-
-/** Long enough for a pruning pass; a crashed pass frees the lock by expiry. */
-const RETENTION_LEASE_TTL_MS = 10 * 60_000;
-
-/** Where trainModel writes candidates: `candidates/<workflowId>/<runId>/` (src/workflows/retrain-and-deploy.ts). */
-export const CANDIDATES_PREFIX = 'candidates/';
 
 const HOUR_MS = 3_600_000;
 
@@ -33,14 +28,10 @@ export function retentionActivities(deps: ActivityDeps, { candidatesPrefix = CAN
   return {
     async applyRetention(options: RetentionOptions): Promise<RetentionReport> {
       const ctx = Context.current();
-      const wf = ctx.info.workflowExecution;
-      const holder: Holder = { workflowId: wf?.workflowId ?? 'retention', runId: wf?.runId ?? 'unknown' };
-      const key = lockKey(loc.registryKey);
+      const holder = callingRun();
+      const lease = leaseOf(deps);
       // Never breaks a live deploy's lease (only an expired one); held for the few seconds the pruning takes.
-      const attempt = await tryAcquire(deps.minio, loc.modelsBucket, key, holder, {
-        ttlMs: RETENTION_LEASE_TTL_MS,
-        liveness: async () => 'running',
-      });
+      const attempt = await lease.acquire(holder, { ttlMs: RETENTION_LEASE_TTL_SECONDS * 1000, liveness: async () => 'running' });
       if (!attempt.acquired) return { skipped: true, heldBy: describeHolder(attempt.heldBy.holder) };
       const slots: SlotRetentionResult[] = [];
       try {
@@ -57,14 +48,14 @@ export function retentionActivities(deps: ActivityDeps, { candidatesPrefix = CAN
               keep: options.keepVersions,
               protect: protect(slot),
               stagingOlderThanMs: options.stagingOlderThanHours * HOUR_MS,
-              ...(options.keepLineage !== undefined && { lineage: { prefix: DEFAULT_LINEAGE_PREFIX, keep: options.keepLineage } }),
+              ...(options.keepLineage !== undefined && { lineage: { prefix: LINEAGE_ROOT, keep: options.keepLineage } }),
               dryRun: options.dryRun,
             }),
           );
           ctx.heartbeat({ slot });
         }
       } finally {
-        await release(deps.minio, loc.modelsBucket, key, holder);
+        await lease.release(holder);
       }
       let candidates: CandidateRetentionResult | undefined;
       if (options.candidatesOlderThanHours !== undefined) {

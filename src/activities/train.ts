@@ -6,30 +6,25 @@
  * workflow is signalled too, so its `status` query has it. A retried attempt
  * starts cleanly: the candidate prefix is per run and overwritten whole.
  */
+import { FailureType } from '../failure-types';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import * as tf from '@tensorflow/tfjs-node';
-import { renderModelReport, trainRecommender, type RecommenderMetrics, type TrainingOptionsInput } from '../ml';
+import { renderModelReport, trainRecommender, type PurchaseHistory, type RecommenderMetrics, type TrainingOptionsInput } from '../ml';
 import { encodeDotProductWeights } from '../ml/dot-weights';
 import { buildLinearMetadata } from '../ml/metadata';
 import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-recommender';
 import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit } from './active-score';
-import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/lineage';
+import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/tfjs-files';
 import { trainingProgressSignal } from '../workflows/definitions';
 import type { CandidateRef, DataRef, ModelMetrics, Objective, RunTrainingOptions } from '../workflows/types';
 import { dataKeys, readHistory } from './data';
+import { mappingFailures } from './failures';
 import type { ActivityDeps } from './deps';
 import { sha256Hex } from '../digest/sha256';
+import { CANDIDATE_FILES, DOT_CANDIDATE_FILES, writeCandidate } from '../store/candidates';
 
-export const CANDIDATE_FILES = {
-  modelJson: 'model.json',
-  weights: 'weights.bin',
-  metadata: 'metadata.json',
-  metrics: 'metrics.json',
-  loss: 'loss.svg',
-};
-/** Candidate files of the linear (dot-product) family: header + the two tables. */
-export const DOT_CANDIDATE_FILES = { header: 'dot-model.json', weights: 'dot-weights.bin' };
+const jsonFile = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
 /** No objective given, or 'linear': the item-to-item default; 'implicit' and 'seed' keep the MLP. */
 const isLinear = (o: RunTrainingOptions) => o.objective === undefined || o.objective === 'linear';
@@ -115,99 +110,112 @@ async function modelArtifacts(model: tf.LayersModel): Promise<TfjsModelArtifacts
   return saved;
 }
 
-export function trainActivities(deps: ActivityDeps) {
-  const keys = dataKeys(deps);
+type TrainInput = { data: DataRef; options: RunTrainingOptions; candidatePrefix: string };
+
+/** The history refreshData referenced, refused if its bytes changed since (a new run must train on it). */
+async function readReferencedHistory(deps: ActivityDeps, data: DataRef): Promise<PurchaseHistory> {
+  const { history, sha256 } = await readHistory(deps, { ...dataKeys(deps), bucket: data.bucket, transactions: data.transactionsKey });
+  if (sha256 !== data.sha256) {
+    throw ApplicationFailure.nonRetryable(
+      `purchase history changed since refreshData (sha256 ${sha256.slice(0, 12)}… ≠ ${data.sha256.slice(0, 12)}…); start a new run`,
+      FailureType.BadInput,
+    );
+  }
+  return history;
+}
+
+/** The linear default: trained, scored against the active model on the same split, stored as dot-product tables. */
+async function trainLinear(deps: ActivityDeps, input: TrainInput, history: PurchaseHistory, started: number): Promise<CandidateRef> {
+  const ctx = Context.current();
+  const linear = await trainLinearRecommender(
+    history,
+    {
+      ...(input.options.seed !== undefined && { seed: input.options.seed }),
+      ...(input.options.evalUsers !== undefined && { maxEvalUsers: input.options.evalUsers }),
+    },
+    {
+      signal: ctx.cancellationSignal,
+      onProgress: (p) => {
+        if (p.kind === 'evaluate') ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
+        else if (p.kind === 'epoch') ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss });
+      },
+    },
+  );
+  const { header, data } = encodeDotProductWeights(linear.weights);
+  const metadata = buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0);
+  const metrics: CandidateMetrics = linearModelMetrics(linear.metrics);
+  if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => ctx.heartbeat(p)));
+  const bucket = deps.config.buckets.models;
+  await writeCandidate(deps.minio, bucket, input.candidatePrefix, [
+    { name: DOT_CANDIDATE_FILES.weights, body: data, contentType: 'application/octet-stream' },
+    { name: DOT_CANDIDATE_FILES.header, body: header, contentType: 'application/json' },
+    { name: CANDIDATE_FILES.metadata, body: jsonFile(metadata), contentType: 'application/json' },
+    { name: CANDIDATE_FILES.metrics, body: jsonFile({ ...linear.metrics, sameSplit: metrics }), contentType: 'application/json' },
+  ]);
   return {
-    async trainModel(input: { data: DataRef; options: RunTrainingOptions; candidatePrefix: string }): Promise<CandidateRef> {
-      const ctx = Context.current();
-      const started = Date.now();
-      const { history, sha256 } = await readHistory(deps, { ...keys, bucket: input.data.bucket, transactions: input.data.transactionsKey });
-      if (sha256 !== input.data.sha256) {
-        throw ApplicationFailure.nonRetryable(
-          `purchase history changed since refreshData (sha256 ${sha256.slice(0, 12)}… ≠ ${input.data.sha256.slice(0, 12)}…); start a new run`,
-          'BadInputError',
-        );
+    bucket,
+    prefix: input.candidatePrefix,
+    digest: sha256Hex(data),
+    userRows: metadata.userRows,
+    productRows: metadata.productRows,
+    metrics,
+    trainingSeconds: (Date.now() - started) / 1000,
+  };
+}
+
+/** The network family (seed, implicit): heartbeats per batch, progress signalled to the workflow per epoch. */
+async function trainNetwork(deps: ActivityDeps, input: TrainInput, history: PurchaseHistory, started: number): Promise<CandidateRef> {
+  const ctx = Context.current();
+  const wf = ctx.info.workflowExecution;
+  const workflow = deps.temporal && wf ? deps.temporal.workflow.getHandle(wf.workflowId, wf.runId) : undefined;
+  const trained = await trainRecommender(history, toTrainingInput(input.options), {
+    signal: ctx.cancellationSignal,
+    onProgress: (p) => {
+      if (p.kind === 'batch') {
+        ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches, loss: p.loss });
+      } else if (p.kind === 'epoch') {
+        const progress = { epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss ?? undefined };
+        ctx.heartbeat(progress);
+        // best effort: the status query is a convenience, the heartbeat is the record
+        workflow?.signal(trainingProgressSignal, progress).catch(() => undefined);
+      } else {
+        ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
       }
-      const wf = ctx.info.workflowExecution;
-      const workflow = deps.temporal && wf ? deps.temporal.workflow.getHandle(wf.workflowId, wf.runId) : undefined;
-      if (isLinear(input.options)) {
-        const linear = await trainLinearRecommender(
-          history,
-          {
-            ...(input.options.seed !== undefined && { seed: input.options.seed }),
-            ...(input.options.evalUsers !== undefined && { maxEvalUsers: input.options.evalUsers }),
-          },
-          {
-            signal: ctx.cancellationSignal,
-            onProgress: (p) => {
-              if (p.kind === 'evaluate') ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
-              else if (p.kind === 'epoch') ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss });
-            },
-          },
-        );
-        const { header, data } = encodeDotProductWeights(linear.weights);
-        const metadata = buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0);
-        const metrics: CandidateMetrics = linearModelMetrics(linear.metrics);
-        if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => ctx.heartbeat(p)));
-        const bucket = deps.config.buckets.models;
-        const put = (name: string, body: Buffer, type: string) =>
-          deps.minio.putObject(bucket, `${input.candidatePrefix}/${name}`, body, undefined, { 'Content-Type': type });
-        await put(DOT_CANDIDATE_FILES.weights, data, 'application/octet-stream');
-        await put(DOT_CANDIDATE_FILES.header, header, 'application/json');
-        await put(CANDIDATE_FILES.metadata, Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`), 'application/json');
-        await put(
-          CANDIDATE_FILES.metrics,
-          Buffer.from(`${JSON.stringify({ ...linear.metrics, sameSplit: metrics }, null, 2)}\n`),
-          'application/json',
-        );
-        return {
-          bucket,
-          prefix: input.candidatePrefix,
-          digest: sha256Hex(data),
-          userRows: metadata.userRows,
-          productRows: metadata.productRows,
-          metrics,
-          trainingSeconds: (Date.now() - started) / 1000,
-        };
-      }
-      const trained = await trainRecommender(history, toTrainingInput(input.options), {
-        signal: ctx.cancellationSignal,
-        onProgress: (p) => {
-          if (p.kind === 'batch') {
-            ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches, loss: p.loss });
-          } else if (p.kind === 'epoch') {
-            const progress = { epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss ?? undefined };
-            ctx.heartbeat(progress);
-            // best effort: the status query is a convenience, the heartbeat is the record
-            workflow?.signal(trainingProgressSignal, progress).catch(() => undefined);
-          } else {
-            ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
-          }
-        },
+    },
+  });
+  try {
+    const files = tfjsFiles(await modelArtifacts(trained.model));
+    const report = renderModelReport(trained);
+    const bucket = deps.config.buckets.models;
+    await writeCandidate(deps.minio, bucket, input.candidatePrefix, [
+      { name: CANDIDATE_FILES.weights, body: files.weightsBin, contentType: 'application/octet-stream' },
+      { name: CANDIDATE_FILES.modelJson, body: files.modelJson, contentType: 'application/json' },
+      { name: CANDIDATE_FILES.metadata, body: report['metadata.json'], contentType: 'application/json' },
+      { name: CANDIDATE_FILES.metrics, body: report['metrics.json'], contentType: 'application/json' },
+      { name: CANDIDATE_FILES.loss, body: report['loss.svg'], contentType: 'image/svg+xml' },
+    ]);
+    return {
+      bucket,
+      prefix: input.candidatePrefix,
+      digest: sha256Hex(files.weightsBin),
+      userRows: trained.metadata.userRows,
+      productRows: trained.metadata.productRows,
+      metrics: toModelMetrics(trained.metrics),
+      trainingSeconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    trained.dispose();
+  }
+}
+
+export function trainActivities(deps: ActivityDeps) {
+  return {
+    async trainModel(input: TrainInput): Promise<CandidateRef> {
+      return mappingFailures(async () => {
+        const started = Date.now();
+        const history = await readReferencedHistory(deps, input.data);
+        return isLinear(input.options) ? trainLinear(deps, input, history, started) : trainNetwork(deps, input, history, started);
       });
-      try {
-        const files = tfjsFiles(await modelArtifacts(trained.model));
-        const report = renderModelReport(trained);
-        const bucket = deps.config.buckets.models;
-        const put = (name: string, body: Buffer, type: string) =>
-          deps.minio.putObject(bucket, `${input.candidatePrefix}/${name}`, body, undefined, { 'Content-Type': type });
-        await put(CANDIDATE_FILES.weights, files.weightsBin, 'application/octet-stream');
-        await put(CANDIDATE_FILES.modelJson, files.modelJson, 'application/json');
-        await put(CANDIDATE_FILES.metadata, report['metadata.json'], 'application/json');
-        await put(CANDIDATE_FILES.metrics, report['metrics.json'], 'application/json');
-        await put(CANDIDATE_FILES.loss, report['loss.svg'], 'image/svg+xml');
-        return {
-          bucket,
-          prefix: input.candidatePrefix,
-          digest: sha256Hex(files.weightsBin),
-          userRows: trained.metadata.userRows,
-          productRows: trained.metadata.productRows,
-          metrics: toModelMetrics(trained.metrics),
-          trainingSeconds: (Date.now() - started) / 1000,
-        };
-      } finally {
-        trained.dispose();
-      }
     },
   };
 }

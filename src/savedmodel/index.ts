@@ -20,11 +20,4 @@ export {
   type TensorSpec,
 } from './signature';
 export { InvalidWeightsError } from './validate-weights';
-export {
-  DEFAULT_LINEAGE_PREFIX,
-  publishLineage,
-  type LineageInput,
-  type LineageResult,
-  type TfjsModelArtifacts,
-  type TfjsModelFiles,
-} from './lineage';
+export { type TfjsModelArtifacts, type TfjsModelFiles } from './tfjs-files';

@@ -6,12 +6,13 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../config';
 import type { ReadinessInput, ReadinessResult } from '../workflows/types';
 import { ReadinessDeadlineError, VersionLoadFailedError, waitUntilServing } from './readiness';
+import { FailureType } from '../failure-types';
 
 export function servingActivities(config: Config) {
   return {
     async waitForStandbyReady(input: ReadinessInput): Promise<ReadinessResult> {
       const slot = config.slots.find((s) => s.name === input.slot);
-      if (!slot) throw ApplicationFailure.nonRetryable(`unknown slot ${input.slot}`, 'ConfigError');
+      if (!slot) throw ApplicationFailure.nonRetryable(`unknown slot ${input.slot}`, FailureType.Config);
       const ctx = Context.current();
       try {
         const ready = await waitUntilServing({

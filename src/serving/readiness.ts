@@ -6,6 +6,7 @@
  * and shaped [1, 1]. By TF Serving's REST API (default) or its gRPC API
  * (ModelService.GetModelStatus + PredictionService.Predict).
  */
+import { FailureType } from '../failure-types';
 import * as grpc from '@grpc/grpc-js';
 import { loadServingProtos } from '../savedmodel/serving-protos';
 import { backoffCeiling, sleep, type BackoffPolicy } from './backoff';
@@ -29,12 +30,12 @@ export interface ReadinessCheck {
 }
 
 export class ReadinessDeadlineError extends Error {
-  override name = 'ReadinessDeadlineError';
+  override name = FailureType.ReadinessDeadline;
 }
 
 /** The slot tried and failed to load the version: waiting longer cannot help. */
 export class VersionLoadFailedError extends Error {
-  override name = 'VersionLoadFailedError';
+  override name = FailureType.VersionLoadFailed;
 }
 
 interface StatusBody {

@@ -20,11 +20,20 @@
  *   registry/deploy.lock             the deploy lease, beside the registry
  */
 
-/** Largest version number a slot accepts: 16 digits, no leading zero (docs/design.md, "SavedModel contract"). */
-export const VERSION_NAME = /^[1-9]\d{0,15}$/;
+/** A version directory name: a positive integer of at most 16 digits, no leading zero; anything else is ignored. */
+export const VERSION_NAME = /^[1-9][0-9]{0,15}$/;
 
 /** A slot name is one path segment: it becomes a key prefix and a TF Serving model name. */
-export const SLOT_NAME = /^[A-Za-z0-9_-]+$/;
+const SLOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** The version numbers among directory names, ascending (any other name is ignored). */
+export function versionNumbers(names: readonly string[]): number[] {
+  return names
+    .filter((n) => VERSION_NAME.test(n))
+    .map(Number)
+    .filter(Number.isSafeInteger)
+    .sort((a, b) => a - b);
+}
 
 // ---- data bucket ----
 
@@ -53,7 +62,8 @@ export const CLAIMS_DIR = '_claims';
 export const STAGING_DIR_PREFIX = '_staging-';
 
 export function validateSlotName(slot: string): void {
-  if (!SLOT_NAME.test(slot)) throw new Error(`invalid slot name ${JSON.stringify(slot)}: letters, digits, "_" and "-" only`);
+  if (!SLOT_NAME.test(slot))
+    throw new Error(`invalid slot name ${JSON.stringify(slot)}: letters, digits, '.', '_', '-', not starting with a symbol`);
 }
 
 /** `<slot>/<version>/`: a version's directory. */
@@ -68,6 +78,11 @@ export function slotPrefix(slot: string): string {
   return `${slot}/`;
 }
 
+/** `<slot>/<name>/`: a directory directly under the slot (a version, the claims, a staging directory). */
+export function slotDirPrefix(slot: string, name: string): string {
+  return `${slotPrefix(slot)}${name}/`;
+}
+
 /** `<slot>/_claims/`: where a slot's version claims live. */
 export function claimsPrefix(slot: string): string {
   return `${slotPrefix(slot)}${CLAIMS_DIR}/`;
@@ -75,12 +90,6 @@ export function claimsPrefix(slot: string): string {
 
 export function claimKey(slot: string, version: number): string {
   return `${claimsPrefix(slot)}${version}.json`;
-}
-
-/** The version a claim key names, or undefined for any other name. */
-export function versionOfClaimName(name: string): number | undefined {
-  const m = /^(\d+)\.json$/.exec(name);
-  return m && VERSION_NAME.test(m[1]) ? Number(m[1]) : undefined;
 }
 
 /** `<slot>/_staging-<version>-<nonce>/`: a non-numeric directory TF Serving ignores. */
@@ -121,6 +130,16 @@ export const CANDIDATES_PREFIX = 'candidates/';
 /** `candidates/<workflowId>/<runId>`: one run's candidate (no trailing slash; files are `<prefix>/<name>`). */
 export function candidatePrefix(workflowId: string, runId: string, root: string = CANDIDATES_PREFIX): string {
   return `${root}${workflowId}/${runId}`;
+}
+
+/**
+ * The run a candidate directory (`<root><workflowId>/<runId>/`) belongs to;
+ * undefined for objects outside that layout. Workflow ids may hold '/', run ids do not.
+ */
+export function candidateRunOf(root: string, dir: string): { workflowId: string; runId: string } | undefined {
+  const path = dir.slice(root.length).replace(/\/$/, '');
+  const cut = path.lastIndexOf('/');
+  return cut > 0 ? { workflowId: path.slice(0, cut), runId: path.slice(cut + 1) } : undefined;
 }
 
 /** A candidate file's key. */

@@ -4,13 +4,12 @@
  * worker must be noticed (heartbeats) long before a step's overall limit.
  */
 import type { ActivityOptions } from '@temporalio/workflow';
+import { NON_RETRYABLE_FAILURES, NON_RETRYABLE_READINESS_FAILURES } from '../failure-types';
 
-// ZodError: options the activity's own schema refuses (e.g. an objective the
-// ML core does not know) are as bad on the next attempt
-const nonRetryableErrorTypes = ['BadInputError', 'ConfigError', 'ModelRejectedError', 'ZodError', 'DeployLockLost'];
+const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
 
 /** The deploy lease's life; renewed while its holder works (activities/lease-renewal.ts). */
-export const DEPLOY_LEASE_TTL_SECONDS = 300;
+export { DEPLOY_LEASE_TTL_SECONDS } from '../store/lease-terms';
 
 export const refreshDataOptions: ActivityOptions = {
   startToCloseTimeout: '20m',
@@ -60,7 +59,7 @@ export function readinessOptions(taskQueue: string, timeoutSeconds: number): Act
       initialInterval: '1s',
       backoffCoefficient: 2,
       maximumInterval: '10s',
-      nonRetryableErrorTypes: [...nonRetryableErrorTypes, 'ReadinessDeadlineError', 'VersionLoadFailedError'],
+      nonRetryableErrorTypes: [...NON_RETRYABLE_READINESS_FAILURES],
     },
     summary: 'wait until the standby slot serves the new version',
   };

@@ -7,15 +7,16 @@
 import { ApplicationFailure, patched, proxyActivities, setCurrentDetails, type ActivityOptions } from '@temporalio/workflow';
 import { parseRetentionInput } from './input-schema';
 import { describeRetention, renderRetentionDetails, resolveRetentionOptions } from './retention-plan';
+import type { TrainingActivities } from './activity-interfaces';
 import type { RetentionInput, RetentionOptions, RetentionReport } from './types';
+import { FailureType } from '../failure-types';
 
-interface RetentionActivities {
-  applyRetention(options: RetentionOptions): Promise<RetentionReport>;
-}
+/** Retention's activity is hosted by the training worker with the others. */
+type RetentionActivities = Pick<TrainingActivities, 'applyRetention'>;
 
 const activityOptions: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['BadInputError'] },
+  retry: { maximumAttempts: 3, nonRetryableErrorTypes: [FailureType.BadInput] },
 };
 
 export async function retention(input: RetentionInput = {}): Promise<RetentionReport> {
@@ -26,7 +27,7 @@ export async function retention(input: RetentionInput = {}): Promise<RetentionRe
     options = resolveRetentionOptions(parseRetentionInput(input));
   } catch (err) {
     setCurrentDetails(`### Done: **failed**\n\n${(err as Error).message}`);
-    throw ApplicationFailure.nonRetryable((err as Error).message, 'BadInputError');
+    throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInput);
   }
   setCurrentDetails(renderRetentionDetails(options));
   const { applyRetention } = proxyActivities<RetentionActivities>({ ...activityOptions, summary: describeRetention(options) });

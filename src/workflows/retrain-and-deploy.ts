@@ -37,6 +37,7 @@ import {
   statusQuery,
   trainingProgressSignal,
 } from './definitions';
+import { candidatePrefix } from '../store/layout';
 import { qualityGate } from './gate';
 import { parseRetrainAndDeployInput } from './input-schema';
 import {
@@ -64,6 +65,7 @@ import type {
   RetrainAndDeployResult,
   RunStatus,
 } from './types';
+import { FailureType } from '../failure-types';
 
 const training = (options: ActivityOptions) => proxyActivities<TrainingActivities>(options);
 const lock = training(deployLockOptions);
@@ -138,7 +140,7 @@ class RetrainAndDeployRun {
     try {
       return parseRetrainAndDeployInput(input);
     } catch (err) {
-      throw new RecordedFailure(ApplicationFailure.nonRetryable((err as Error).message, 'BadInputError'));
+      throw new RecordedFailure(ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInput));
     }
   }
 
@@ -181,7 +183,7 @@ class RetrainAndDeployRun {
     const candidate = await training({ ...activityOptions, summary: trainSummary(options, data) }).trainModel({
       data,
       options,
-      candidatePrefix: `candidates/${this.info.workflowId}/${this.info.runId}`,
+      candidatePrefix: candidatePrefix(this.info.workflowId, this.info.runId),
     });
     this.status.candidate = candidate;
     upsertSearchAttributes([{ key: HIT_RATE_10, value: candidate.metrics.hitRate10 }]);

@@ -21,6 +21,7 @@ import { parseRollbackInput } from './input-schema';
 import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessOptions, registryOptions } from './options';
 import { MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
 import type { Deployment, DeploymentState, RetrainAndDeployResult, RollbackInput } from './types';
+import { FailureType } from '../failure-types';
 
 const { getDeploymentState } = proxyActivities<TrainingActivities>({
   ...registryOptions,
@@ -64,7 +65,7 @@ export async function rollbackDeployment(rawInput: RollbackInput = {}): Promise<
     try {
       input = parseRollbackInput(rawInput);
     } catch (err) {
-      throw ApplicationFailure.nonRetryable((err as Error).message, 'BadInputError');
+      throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInput);
     }
     setCurrentDetails('### Step: **waiting for the deploy lock**');
     await acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });

@@ -4,7 +4,11 @@
  * and metrics only: never data, weights or credentials.
  */
 
-export type Objective = 'linear' | 'implicit' | 'seed';
+import type { ModelMetrics } from '../ml/model-metrics';
+import type { TrainingObjective } from '../ml/objectives';
+
+export type Objective = TrainingObjective;
+export type { ModelMetrics } from '../ml/model-metrics';
 
 /** What the data step does before training. */
 export interface DataOptions {
@@ -70,18 +74,7 @@ export interface DataRef {
   purchases: number;
 }
 
-/** Held-out ranking metrics of a model, next to the popularity baseline. */
-export interface ModelMetrics {
-  objective: Objective;
-  hitRate10: number;
-  ndcg10: number;
-  popularityHitRate10: number;
-  popularityNdcg10: number;
-  valLoss: number;
-  rmse: number;
-  evaluatedUsers: number;
-  protocol: string;
-}
+export type { Deployment, DeploymentState } from '../store/registry';
 
 /** A trained candidate model, stored in MinIO (tfjs artifacts + metadata). */
 export interface CandidateRef {
@@ -94,30 +87,6 @@ export interface CandidateRef {
   productRows: number;
   metrics: ModelMetrics;
   trainingSeconds: number;
-}
-
-export interface Deployment {
-  slot: string;
-  version: number;
-  url: string;
-  metrics: ModelMetrics;
-  workflowId: string;
-  runId: string;
-  deployedAt: string;
-  kind: 'deploy' | 'rollback';
-}
-
-/** What the registry in MinIO says now. */
-export interface DeploymentState {
-  active: Deployment | null;
-  /** the slot that is not serving: where the next model goes */
-  standbySlot: string;
-  /** largest version found in any slot or in the registry (0 when none) */
-  maxVersion: number;
-  /** the last few deployments, oldest first (the registry in MinIO keeps them all) */
-  history: Deployment[];
-  /** how many deployments the registry holds in all (absent from states recorded before it was kept) */
-  recorded?: number;
 }
 
 export interface ExportRef {

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { killProcess } from '../../src/process/children';
-import { listVersions } from '../../src/model-store';
+import { listVersions } from '../../src/store';
 import { startSlotServer } from '../../src/serving/slot/server';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { failureMessages } from '../helpers/failures';

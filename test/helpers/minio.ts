@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Client } from 'minio';
-import { publishSavedModel } from '../../src/model-store';
+import { publishSavedModel } from '../../src/store';
 import type { SavedModelManifest } from '../../src/savedmodel';
 import { WARMUP_FILE } from '../../src/savedmodel/warmup';
 import { listKeys, removeKeys } from '../../src/storage/objects';

@@ -9,9 +9,9 @@ import {
   readFullHistory,
   recordDeployment,
   type RegistryLocation,
-} from '../../src/registry/deployments';
-import { removeVersion } from '../../src/registry/model-versions';
-import { listVersions } from '../../src/model-store';
+} from '../../src/store/registry';
+import { removeVersion } from '../../src/store';
+import { listVersions } from '../../src/store';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { getOptionalObject, listKeys } from '../../src/storage/objects';
 import { metrics } from '../workflows/fake-activities';

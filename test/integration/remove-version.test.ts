@@ -8,7 +8,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registryActivities } from '../../src/activities/registry';
 import { publishDescriptorOnce } from '../../src/messaging/model-descriptors';
-import { listVersions } from '../../src/model-store';
+import { listVersions } from '../../src/store';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem;

@@ -14,9 +14,9 @@ import { registryLocation } from '../../src/activities/deps';
 import { retentionActivities } from '../../src/activities/retention';
 import { triggerSchedule } from '../../src/cli/commands/schedule';
 import { createRetentionSchedule, runRetention } from '../../src/cli/commands/retention';
-import { listVersions } from '../../src/model-store';
-import { lockKey, release, tryAcquire } from '../../src/registry/deploy-lock';
-import { recordDeployment } from '../../src/registry/deployments';
+import { listVersions } from '../../src/store';
+import { deployLease } from '../../src/store/lease';
+import { recordDeployment } from '../../src/store/registry';
 import { listKeys } from '../../src/storage/objects';
 import type { RetentionInput, RetentionReport } from '../../src/workflows/types';
 import { removePrefix, tempDir, uploadVersionDir } from '../helpers/minio';
@@ -66,16 +66,16 @@ describe('applyRetention', () => {
     const [a, b] = await seedSlots();
     const { applyRetention } = retentionActivities({ config: sys.config, minio: sys.minio, kafka: sys.kafka });
     const env = new MockActivityEnvironment();
-    const key = lockKey(loc.registryKey);
+    const lease = deployLease(sys.minio, loc.modelsBucket, loc.registryKey);
     const deploy = { workflowId: 'deploy', runId: 'run' };
-    expect(await tryAcquire(sys.minio, loc.modelsBucket, key, deploy, { ttlMs: 60_000, liveness: async () => 'running' })).toMatchObject({
+    expect(await lease.acquire(deploy, { ttlMs: 60_000, liveness: async () => 'running' })).toMatchObject({
       acquired: true,
     });
     expect(await env.run(applyRetention, { keepVersions: 1, stagingOlderThanHours: 1 })).toEqual({
       skipped: true,
       heldBy: 'deploy (run run)',
     });
-    await release(sys.minio, loc.modelsBucket, key, deploy);
+    await lease.release(deploy);
 
     const report = (await env.run(applyRetention, { keepVersions: 1, stagingOlderThanHours: 1 })) as { skipped: boolean };
     expect(report.skipped).toBe(false);

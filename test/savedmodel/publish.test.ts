@@ -12,7 +12,8 @@ import type { Client } from 'minio';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSavedModel } from '../../src/savedmodel/export';
 import type { SavedModelManifest } from '../../src/savedmodel/manifest';
-import { publishLineage, tfjsFiles, type TfjsModelArtifacts } from '../../src/savedmodel/lineage';
+import { publishLineage } from '../../src/store/lineage';
+import { tfjsFiles, type TfjsModelArtifacts } from '../../src/savedmodel/tfjs-files';
 import { getObjectBuffer as readObject, listObjects, objectExists, removeKeys } from '../../src/storage/objects';
 import {
   VersionExistsError,
@@ -21,7 +22,7 @@ import {
   publishSavedModel,
   removeStaleStaging,
   type PublishEvent,
-} from '../../src/model-store';
+} from '../../src/store';
 import {
   MINIO,
   buildTfjsRecommender,

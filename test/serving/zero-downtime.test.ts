@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRequests } from '../../src/cli/request-client';
 import { ResultsTracker } from '../../src/cli/results-tracker';
 import { publishDescriptorOnce } from '../../src/messaging/model-descriptors';
-import { publishSavedModel } from '../../src/model-store';
+import { publishSavedModel } from '../../src/store';
 import { exportSavedModel } from '../../src/savedmodel';
 import { waitUntilServing } from '../../src/serving/readiness';
 import { startModelServer, type ModelServer } from '../../src/serving/model-server';

@@ -5,7 +5,8 @@ import { CurrentModel, checkDescriptor } from '../../src/serving/model-server/cu
 import { buildDeadLetter, deadLetterMessage, decodeDeadLetter } from '../../src/messaging/dead-letter';
 import { classifyPredictResponse, predictBody } from '../../src/serving/model-server/predict-client';
 import { parsePredictUrl } from '../../src/serving/model-server/predict-url';
-import { cachedPopularitySource, lineageMetadataKey, popularityFromMetadata } from '../../src/serving/model-server/popularity-source';
+import { cachedPopularitySource, popularityFromMetadata } from '../../src/serving/model-server/popularity-source';
+import { lineageMetadataKey } from '../../src/store/layout';
 import { rankByPopularity, rankByScore } from '../../src/serving/model-server/ranking';
 import { validateRequest } from '../../src/serving/model-server/request-validation';
 import { buildResult, decodeResult, encodeResult } from '../../src/messaging/result';

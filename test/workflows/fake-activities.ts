@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { trainingOptionsSchema } from '../../src/ml/options';
+import { mappingFailures } from '../../src/activities/failures';
 import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
 import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';
 
@@ -73,7 +74,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     },
     async trainModel({ candidatePrefix, options }) {
       world.calls.push('trainModel');
-      if (world.checkTrainingOptions) trainingOptionsSchema.parse({ mode: options.objective });
+      if (world.checkTrainingOptions) await mappingFailures(async () => trainingOptionsSchema.parse({ mode: options.objective }));
       if (world.trainingDelayMs) {
         const { Context } = await import('@temporalio/activity');
         const ctx = Context.current();
@@ -102,8 +103,10 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       world.calls.push(`exportSavedModel ${slot}/${version}`);
       return { slot, version, bucket: 'models', prefix: `${slot}/${version}/`, digest: 'x', bytes: 1, seconds: 0.1 };
     },
-    async publishModelUrl({ key, url }) {
+    async publishModelUrl({ key, url: given, slot, version }) {
       world.calls.push(`publishModelUrl ${key}`);
+      // the real activity builds the URL from the configured slot; histories may still pass one
+      const url = given ?? `http://fake-slot/v1/models/${slot}/versions/${version}:predict`;
       if (world.publishDelayMs) await new Promise((r) => setTimeout(r, world.publishDelayMs));
       const first = !world.published.has(key);
       if (first) world.published.set(key, url);
@@ -141,6 +144,10 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       world.calls.push(`removeModelVersion ${input.slot}/${input.version}`);
       world.removed.push(input);
       return { removed: 3 };
+    },
+    async applyRetention() {
+      world.calls.push('applyRetention');
+      return { skipped: false, slots: [] };
     },
   };
 }

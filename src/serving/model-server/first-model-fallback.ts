@@ -12,7 +12,7 @@
 import type { Client } from 'minio';
 import type { ModelRef, ResultBody } from '../../messaging/result';
 import type { RecommendationRequest } from '../../messaging/schemas';
-import { listDirectories } from '../../storage/objects';
+import { listLineageVersions } from '../../store/lineage';
 import type { LoadPopularity } from './popularity-source';
 import { rankByPopularity } from './ranking';
 
@@ -38,10 +38,7 @@ export function lineageInitialPopularity(
   const lookup = async () => {
     const candidates: { slot: string; version: number }[] = [];
     for (const slot of slots) {
-      for (const name of await listDirectories(client, bucket, `lineage/${slot}/`)) {
-        // only plain version numbers: an odd name is not a version
-        if (/^[1-9]\d{0,15}$/.test(name)) candidates.push({ slot, version: Number(name) });
-      }
+      for (const version of await listLineageVersions(client, bucket, slot)) candidates.push({ slot, version });
     }
     candidates.sort((a, b) => b.version - a.version);
     for (const c of candidates) {

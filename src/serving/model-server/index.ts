@@ -5,7 +5,7 @@ export { decodeDeadLetter, type DeadLetter } from '../../messaging/dead-letter';
 export { REJECTION_CODES, type RejectionCode } from './request-validation';
 export { parsePredictUrl, type PredictTarget } from './predict-url';
 export { createPredictClient, predictBody, type PredictClient, type PredictOutcome } from './predict-client';
-export { lineageMetadataKey, lineagePopularitySource, cachedPopularitySource, type LoadPopularity } from './popularity-source';
+export { lineagePopularitySource, cachedPopularitySource, type LoadPopularity } from './popularity-source';
 export type { RankedProduct } from './ranking';
 export type { ServerState } from './http-api';
 export { silentLog, jsonLineLog, type Log } from './log';

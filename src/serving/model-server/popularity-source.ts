@@ -5,14 +5,10 @@
  * plain function so that another store (or a test) can take its place.
  */
 import type { Client } from 'minio';
-import { getOptionalObject } from '../../storage/objects';
+import { readLineageMetadata } from '../../store/lineage';
 
 /** Product ids, most popular first, for one deployed model version; undefined when unknown. */
 export type LoadPopularity = (slot: string, version: number) => Promise<number[] | undefined>;
-
-export function lineageMetadataKey(slot: string, version: number): string {
-  return `lineage/${slot}/${version}/metadata.json`;
-}
 
 /**
  * The popularity ranking inside a lineage metadata document. Accepted
@@ -99,14 +95,7 @@ export function cachedPopularitySource(
 /** Reads rankings from lineage objects in MinIO (uncached: wrap with cachedPopularitySource). */
 export function lineagePopularitySource(client: Client, bucket: string): LoadPopularity {
   return async (slot, version) => {
-    const bytes = await getOptionalObject(client, bucket, lineageMetadataKey(slot, version));
-    if (!bytes) return undefined;
-    let doc: unknown;
-    try {
-      doc = JSON.parse(bytes.toString('utf8'));
-    } catch (err) {
-      throw new Error(`${bucket}/${lineageMetadataKey(slot, version)} is not JSON: ${(err as Error).message}`);
-    }
-    return popularityFromMetadata(doc);
+    const doc = await readLineageMetadata(client, bucket, slot, version);
+    return doc === undefined ? undefined : popularityFromMetadata(doc);
   };
 }

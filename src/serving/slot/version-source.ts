@@ -4,4 +4,4 @@
  * store: only complete, claimed versions whose files match their digests are
  * seen, and odd directory names are ignored.
  */
-export { downloadVersion, latestCompleteVersion } from '../../model-store';
+export { downloadVersion, latestCompleteVersion } from '../../store';

@@ -10,9 +10,35 @@
  * however long the registry grows.
  */
 import type { Client } from 'minio';
-import type { Deployment, DeploymentState } from '../workflows/types';
-import { listClaimedVersions, listVersions } from '../model-store';
+import type { ModelMetrics } from '../ml/model-metrics';
+import { historyKeys } from './layout';
+import { listClaimedVersions, listVersions } from './publish';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
+
+/** One recorded deployment (or rollback): which version of which slot served from when, and how it scored. */
+export interface Deployment {
+  slot: string;
+  version: number;
+  url: string;
+  metrics: ModelMetrics;
+  workflowId: string;
+  runId: string;
+  deployedAt: string;
+  kind: 'deploy' | 'rollback';
+}
+
+/** What the registry in MinIO says now. */
+export interface DeploymentState {
+  active: Deployment | null;
+  /** the slot that is not serving: where the next model goes */
+  standbySlot: string;
+  /** largest version found in any slot or in the registry (0 when none) */
+  maxVersion: number;
+  /** the last few deployments, oldest first (the registry in MinIO keeps them all) */
+  history: Deployment[];
+  /** how many deployments the registry holds in all (absent from states recorded before it was kept) */
+  recorded?: number;
+}
 
 export interface RegistryLocation {
   modelsBucket: string;
@@ -104,7 +130,7 @@ export async function recordDeployment(client: Client, loc: RegistryLocation, de
   }
   // directory.txt follows the registry's newest entry (not necessarily ours, if another was recorded after it)
   const standby = otherSlot(loc.slots, history.at(-1)!.slot);
-  await client.putObject(loc.dataBucket, `${loc.dataPrefix}/directory.txt`, Buffer.from(standby), undefined, {
+  await client.putObject(loc.dataBucket, historyKeys(loc.dataPrefix).directory, Buffer.from(standby), undefined, {
     'Content-Type': 'text/plain',
   });
   return stateOf(history, loc, await slotVersions(client, loc));

@@ -14,7 +14,8 @@ import { pipeline } from 'node:stream/promises';
 import type { Client } from 'minio';
 import { SAVED_MODEL_FILE, type ManifestFile } from '../savedmodel/manifest';
 import { isNotFound, listKeys } from '../storage/objects';
-import { listClaimedVersions, readClaim, validateSlotName, versionPrefix, type ClaimRecord } from './publish';
+import { validateSlotName, versionPrefix } from './layout';
+import { listClaimedVersions, readClaim, type ClaimRecord } from './publish';
 import { Sha256Tap } from '../digest/sha256';
 
 function safePath(p: string): boolean {

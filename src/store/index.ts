@@ -4,17 +4,11 @@
  * staging). The exporter, the registry and the slots go through it.
  */
 export {
-  CLAIMS_DIR,
-  STAGING_DIR_PREFIX,
-  VERSION_NAME,
   VersionExistsError,
-  claimKey,
   listClaimedVersions,
   listVersions,
   publishSavedModel,
   removeStaleStaging,
-  validateSlotName,
-  versionPrefix,
   type ClaimRecord,
   type PublishEvent,
   type PublishOptions,

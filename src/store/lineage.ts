@@ -1,7 +1,7 @@
 /**
  * Lineage of a published version: what it was trained from and how it
  * scored, kept beside the SavedModel but outside the directory TF Serving
- * reads — `<bucket>/<lineagePrefix>/<slot>/<version>/`:
+ * reads — `<bucket>/lineage/<slot>/<version>/` (src/store/layout.ts):
  *
  *   metadata.json        caller's description (table sizes, popularity ranking, …)
  *   metrics.json         evaluation metrics
@@ -15,35 +15,16 @@
  * is not the version.
  */
 import type { Client } from 'minio';
-import { validateSlotName } from '../model-store/publish';
 import { sha256Hex } from '../digest/sha256';
-
-export const DEFAULT_LINEAGE_PREFIX = 'lineage';
-
-/** The parts of tfjs's `io.ModelArtifacts` that a model.json + weights.bin pair holds. */
-export interface TfjsModelArtifacts {
-  modelTopology?: unknown;
-  weightSpecs?: unknown[];
-  /** tfjs 4 WeightData: one buffer, or shards to be concatenated */
-  weightData?: ArrayBuffer | ArrayBuffer[];
-  format?: string;
-  generatedBy?: string;
-  convertedBy?: string | null;
-  trainingConfig?: unknown;
-  userDefinedMetadata?: Record<string, unknown>;
-}
-
-/** Already-serialised tfjs files; model.json's weightsManifest must name `weights.bin`. */
-export interface TfjsModelFiles {
-  modelJson: string | Buffer;
-  weightsBin: Uint8Array;
-}
+import { tfjsFiles, TFJS_WEIGHTS_FILE, type TfjsModelArtifacts, type TfjsModelFiles } from '../savedmodel/tfjs-files';
+import { getOptionalObject, listDirectories } from '../storage/objects';
+import { LINEAGE_METADATA_FILE, lineageMetadataKey, lineagePrefix, lineageSlotPrefix, versionNumbers } from './layout';
 
 export interface LineageInput {
   bucket: string;
   slot: string;
   version: number;
-  /** default 'lineage' */
+  /** default 'lineage' (tests use private roots) */
   prefix?: string;
   /** JSON-serialisable */
   metadata: unknown;
@@ -60,16 +41,10 @@ export interface LineageResult {
   objects: { key: string; bytes: number; sha256: string }[];
 }
 
-export const TFJS_WEIGHTS_FILE = 'weights.bin';
-
 export async function publishLineage(client: Client, input: LineageInput): Promise<LineageResult> {
-  validateSlotName(input.slot);
   if (!Number.isSafeInteger(input.version) || input.version < 1)
     throw new Error(`version must be a positive integer, got ${input.version}`);
-  const root = (input.prefix ?? DEFAULT_LINEAGE_PREFIX).replace(/\/+$/, '');
-  if (root === '' || root === input.slot)
-    throw new Error(`lineage prefix ${JSON.stringify(root)} must be non-empty and differ from the slot`);
-  const prefix = `${root}/${input.slot}/${input.version}/`;
+  const prefix = lineagePrefix(input.slot, input.version, input.prefix);
 
   const files: { name: string; body: Buffer; contentType: string }[] = [];
   if (input.tfjsModel) {
@@ -79,7 +54,7 @@ export async function publishLineage(client: Client, input: LineageInput): Promi
   }
   if (input.lossSvg !== undefined) files.push({ name: 'loss.svg', body: Buffer.from(input.lossSvg), contentType: 'image/svg+xml' });
   files.push({ name: 'metrics.json', body: jsonBytes('metrics', input.metrics), contentType: 'application/json' });
-  files.push({ name: 'metadata.json', body: jsonBytes('metadata', input.metadata), contentType: 'application/json' });
+  files.push({ name: LINEAGE_METADATA_FILE, body: jsonBytes('metadata', input.metadata), contentType: 'application/json' });
 
   const objects: LineageResult['objects'] = [];
   for (const file of files) {
@@ -96,30 +71,19 @@ function jsonBytes(label: string, value: unknown): Buffer {
   return Buffer.from(`${text}\n`, 'utf8');
 }
 
-function isFiles(model: TfjsModelArtifacts | TfjsModelFiles): model is TfjsModelFiles {
-  return 'modelJson' in model && 'weightsBin' in model;
+/** A version's lineage metadata.json, parsed; undefined when there is none (not yet written, or removed). */
+export async function readLineageMetadata(client: Client, bucket: string, slot: string, version: number): Promise<unknown> {
+  const key = lineageMetadataKey(slot, version);
+  const bytes = await getOptionalObject(client, bucket, key);
+  if (!bytes) return undefined;
+  try {
+    return JSON.parse(bytes.toString('utf8')) as unknown;
+  } catch (err) {
+    throw new Error(`${bucket}/${key} is not JSON: ${(err as Error).message}`);
+  }
 }
 
-/** tfjs's own model.json layout (as tf.io file handlers write it), with all weights in one file. */
-export function tfjsFiles(model: TfjsModelArtifacts | TfjsModelFiles): { modelJson: Buffer; weightsBin: Buffer } {
-  if (isFiles(model)) {
-    return {
-      modelJson: Buffer.from(model.modelJson),
-      weightsBin: Buffer.from(model.weightsBin.buffer, model.weightsBin.byteOffset, model.weightsBin.byteLength),
-    };
-  }
-  if (model.modelTopology === undefined) throw new Error('tfjs model artifacts have no modelTopology');
-  const data = model.weightData;
-  const weightsBin =
-    data === undefined ? Buffer.alloc(0) : Array.isArray(data) ? Buffer.concat(data.map((b) => Buffer.from(b))) : Buffer.from(data);
-  const json: Record<string, unknown> = {
-    modelTopology: model.modelTopology,
-    format: model.format,
-    generatedBy: model.generatedBy,
-    convertedBy: model.convertedBy,
-    weightsManifest: [{ paths: [TFJS_WEIGHTS_FILE], weights: model.weightSpecs ?? [] }],
-  };
-  if (model.trainingConfig !== undefined) json.trainingConfig = model.trainingConfig;
-  if (model.userDefinedMetadata !== undefined) json.userDefinedMetadata = model.userDefinedMetadata;
-  return { modelJson: Buffer.from(JSON.stringify(json)), weightsBin };
+/** The versions of `slot` that have a lineage record (complete or not), ascending. */
+export async function listLineageVersions(client: Client, bucket: string, slot: string): Promise<number[]> {
+  return versionNumbers(await listDirectories(client, bucket, lineageSlotPrefix(slot)));
 }

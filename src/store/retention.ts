@@ -11,7 +11,8 @@
  */
 import type { Client } from 'minio';
 import { listDirectories, listObjects, removeKeys, type StoredObject } from '../storage/objects';
-import { STAGING_DIR_PREFIX, VERSION_NAME, listClaimedVersions, listVersions, validateSlotName, versionPrefix } from './publish';
+import { candidateRunOf, lineagePrefix, lineageSlotPrefix, validateSlotName, versionNumbers, versionPrefix } from './layout';
+import { listClaimedVersions, listVersions, staleStaging } from './publish';
 import { removeVersion } from './versions';
 
 export interface SlotRetention {
@@ -69,12 +70,6 @@ const positiveInt = (name: string, n: number): void => {
 
 const bytesOf = (objects: readonly StoredObject[]): number => objects.reduce((sum, o) => sum + o.size, 0);
 const newest = (objects: readonly StoredObject[]): number => Math.max(0, ...objects.map((o) => o.lastModified.getTime()));
-const versionNumbers = (names: string[]): number[] =>
-  names
-    .filter((n) => VERSION_NAME.test(n))
-    .map(Number)
-    .filter(Number.isSafeInteger)
-    .sort((a, b) => a - b);
 
 export async function applySlotRetention(client: Client, bucket: string, r: SlotRetention): Promise<SlotRetentionReport> {
   validateSlotName(r.slot);
@@ -97,11 +92,7 @@ export async function applySlotRetention(client: Client, bucket: string, r: Slot
   }
 
   const removedStaging: string[] = [];
-  for (const name of await listDirectories(client, bucket, `${r.slot}/`)) {
-    if (!name.startsWith(STAGING_DIR_PREFIX)) continue;
-    const prefix = `${r.slot}/${name}/`;
-    const objects = await listObjects(client, bucket, prefix);
-    if (newest(objects) >= now - r.stagingOlderThanMs) continue;
+  for (const { prefix, objects } of await staleStaging(client, bucket, r.slot, now - r.stagingOlderThanMs)) {
     if (!r.dryRun)
       await removeKeys(
         client,
@@ -114,11 +105,10 @@ export async function applySlotRetention(client: Client, bucket: string, r: Slot
 
   const removedLineage: number[] = [];
   if (r.lineage) {
-    const root = `${r.lineage.prefix.replace(/\/+$/, '')}/${r.slot}/`;
-    const records = versionNumbers(await listDirectories(client, bucket, root));
+    const records = versionNumbers(await listDirectories(client, bucket, lineageSlotPrefix(r.slot, r.lineage.prefix)));
     const keptLineage = new Set([...records.slice(-r.lineage.keep), ...r.protect]);
     for (const v of records.filter((x) => !keptLineage.has(x))) {
-      const objects = await listObjects(client, bucket, `${root}${v}/`);
+      const objects = await listObjects(client, bucket, lineagePrefix(r.slot, v, r.lineage.prefix));
       if (!r.dryRun)
         await removeKeys(
           client,
@@ -161,10 +151,8 @@ export async function removeOldCandidates(client: Client, bucket: string, r: Can
       report.keptYoung++;
       continue;
     }
-    const path = dir.slice(r.prefix.length).replace(/\/$/, '');
-    const cut = path.lastIndexOf('/');
-    // objects outside the `<workflowId>/<runId>/` layout belong to no run
-    if (cut > 0 && (await r.inUse({ workflowId: path.slice(0, cut), runId: path.slice(cut + 1) }))) {
+    const run = candidateRunOf(r.prefix, dir);
+    if (run && (await r.inUse(run))) {
       report.keptInUse++;
       continue;
     }

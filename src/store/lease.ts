@@ -11,8 +11,9 @@
  *   - Temporal answered definitely that the holder is no longer running
  *     (a transient error is no answer: the lease stands).
  */
-import path from 'node:path';
 import type { Client } from 'minio';
+import { leaseKey } from './layout';
+import { DEPLOY_LEASE_TTL_SECONDS } from './lease-terms';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
 
 /** A workflow run; ids may hold any character, '/' included. */
@@ -34,17 +35,13 @@ export type Liveness = 'running' | 'gone' | 'unknown';
 
 export type LockAttempt = { acquired: true; lease: Lease; brokeFrom?: Holder; why?: string } | { acquired: false; heldBy: Lease };
 
-export interface LeaseOptions {
-  ttlMs: number;
+export interface AcquireOptions {
+  /** default: the deploy lease's TTL */
+  ttlMs?: number;
   liveness: (holder: Holder) => Promise<Liveness>;
-  now?: () => number;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 5 * 60_000;
-
-export function lockKey(registryKey: string): string {
-  return path.posix.join(path.posix.dirname(registryKey), 'deploy.lock');
-}
+const DEFAULT_TTL_MS = DEPLOY_LEASE_TTL_SECONDS * 1000;
 
 export const sameHolder = (a: Holder | null | undefined, b: Holder) => !!a && a.workflowId === b.workflowId && a.runId === b.runId;
 
@@ -66,15 +63,14 @@ function parseLease(body: Buffer, key: string): Lease {
   } else if (raw.holder && typeof raw.holder === 'object') {
     holder = raw.holder as Holder;
   }
-  const expiresAt =
-    typeof raw.expiresAt === 'string' ? raw.expiresAt : new Date(Date.parse(acquiredAt) + DEFAULT_LEASE_TTL_MS).toISOString();
+  const expiresAt = typeof raw.expiresAt === 'string' ? raw.expiresAt : new Date(Date.parse(acquiredAt) + DEFAULT_TTL_MS).toISOString();
   return { holder, acquiredAt, expiresAt, ...(typeof raw.renewedAt === 'string' && { renewedAt: raw.renewedAt }) };
 }
 
 const encode = (lease: Lease) => Buffer.from(JSON.stringify(lease));
 
 /** The lease as stored now (undefined when never taken). */
-export async function readLease(client: Client, bucket: string, key: string): Promise<Lease | undefined> {
+async function readLease(client: Client, bucket: string, key: string): Promise<Lease | undefined> {
   const v = await readVersioned(client, bucket, key);
   return v && parseLease(v.body, key);
 }
@@ -84,8 +80,9 @@ export async function readLease(client: Client, bucket: string, key: string): Pr
  * it), or reports who holds it. Each take-over is a conditional write on the
  * version that was judged, so a contender that judged an older version loses.
  */
-export async function tryAcquire(client: Client, bucket: string, key: string, holder: Holder, options: LeaseOptions): Promise<LockAttempt> {
-  const now = options.now ?? Date.now;
+async function tryAcquire(where: Where, holder: Holder, options: AcquireOptions): Promise<LockAttempt> {
+  const { client, bucket, key, now } = where;
+  const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
   for (;;) {
     const current = await readVersioned(client, bucket, key);
     const lease = current && parseLease(current.body, key);
@@ -99,7 +96,7 @@ export async function tryAcquire(client: Client, bucket: string, key: string, ho
     const next: Lease = {
       holder,
       acquiredAt: sameHolder(lease?.holder, holder) ? lease!.acquiredAt : new Date(t).toISOString(),
-      expiresAt: new Date(t + options.ttlMs).toISOString(),
+      expiresAt: new Date(t + ttlMs).toISOString(),
     };
     if (await writeIfUnchanged(client, bucket, key, encode(next), current ? current.etag : null)) {
       return { acquired: true, lease: next, ...(why && lease?.holder && { brokeFrom: lease.holder, why }) };
@@ -112,7 +109,8 @@ export async function tryAcquire(client: Client, bucket: string, key: string, ho
  * Extends `holder`'s lease by `ttlMs` from now. False when it does not hold
  * it any more (released, or broken after it expired): the holder must stop.
  */
-export async function renew(client: Client, bucket: string, key: string, holder: Holder, ttlMs: number, now = Date.now): Promise<boolean> {
+async function renew(where: Where, holder: Holder, ttlMs: number): Promise<boolean> {
+  const { client, bucket, key, now } = where;
   for (;;) {
     const current = await readVersioned(client, bucket, key);
     const lease = current && parseLease(current.body, key);
@@ -124,7 +122,8 @@ export async function renew(client: Client, bucket: string, key: string, holder:
 }
 
 /** Releases the lease if `holder` has it; returns whether it did. */
-export async function release(client: Client, bucket: string, key: string, holder: Holder, now = Date.now): Promise<boolean> {
+async function release(where: Where, holder: Holder): Promise<boolean> {
+  const { client, bucket, key, now } = where;
   for (;;) {
     const current = await readVersioned(client, bucket, key);
     const lease = current && parseLease(current.body, key);
@@ -133,4 +132,39 @@ export async function release(client: Client, bucket: string, key: string, holde
     const next: Lease = { holder: null, acquiredAt: lease.acquiredAt, expiresAt: t, renewedAt: t };
     if (await writeIfUnchanged(client, bucket, key, encode(next), current.etag)) return true;
   }
+}
+
+interface Where {
+  client: Client;
+  bucket: string;
+  key: string;
+  now: () => number;
+}
+
+/** The deploy lease: one object beside the registry, with one TTL. */
+export interface DeployLease {
+  readonly key: string;
+  /** as stored now (undefined when never taken) */
+  read(): Promise<Lease | undefined>;
+  /**
+   * Takes it for `holder` (re-entrant: taking it again renews it), or reports
+   * who holds it; a live holder's lease is broken only when `liveness` says 'gone'.
+   */
+  acquire(holder: Holder, options: AcquireOptions): Promise<LockAttempt>;
+  /** Extends `holder`'s lease by `ttlMs` from now; false when it does not hold it any more: the holder must stop. */
+  renew(holder: Holder, ttlMs?: number): Promise<boolean>;
+  /** Releases it if `holder` has it; returns whether it did. */
+  release(holder: Holder): Promise<boolean>;
+}
+
+/** The lease beside the registry object `registryKey` in `bucket` (`now`: a test's clock). */
+export function deployLease(client: Client, bucket: string, registryKey: string, now: () => number = Date.now): DeployLease {
+  const where: Where = { client, bucket, key: leaseKey(registryKey), now };
+  return {
+    key: where.key,
+    read: () => readLease(client, bucket, where.key),
+    acquire: (holder, options) => tryAcquire(where, holder, options),
+    renew: (holder, ttlMs = DEFAULT_TTL_MS) => renew(where, holder, ttlMs),
+    release: (holder) => release(where, holder),
+  };
 }

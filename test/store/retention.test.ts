@@ -16,7 +16,7 @@ import {
   listVersions,
   removeOldCandidates,
   removeVersion,
-} from '../../src/model-store';
+} from '../../src/store';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { listKeys } from '../../src/storage/objects';
 import { removePrefix, tempDir, uploadVersionDir } from '../helpers/minio';

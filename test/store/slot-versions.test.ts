@@ -9,7 +9,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { latestCompleteVersion, listCompleteVersions } from '../../src/model-store';
+import { latestCompleteVersion, listCompleteVersions } from '../../src/store';
 import { exportSavedModel } from '../../src/savedmodel';
 import { startSlotServer, type SlotServer } from '../../src/serving/slot/server';
 import { createMinioClient } from '../../src/storage/minio-client';

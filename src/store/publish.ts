@@ -36,6 +36,7 @@
  * of creating a second one; different files never overwrite a claimed or
  * existing version (VersionExistsError).
  */
+import { FailureType } from '../failure-types';
 import { randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -51,11 +52,21 @@ import {
   objectExists,
   putIfAbsent,
   removeKeys,
+  type StoredObject,
 } from '../storage/objects';
 import { Sha256Tap } from '../digest/sha256';
+import {
+  claimKey,
+  claimsPrefix,
+  isStagingDir,
+  slotDirPrefix,
+  slotPrefix,
+  stagingPrefix,
+  validateSlotName,
+  versionNumbers,
+  versionPrefix,
+} from './layout';
 
-export const CLAIMS_DIR = '_claims';
-export const STAGING_DIR_PREFIX = '_staging-';
 const MAX_CLAIM_ATTEMPTS = 20;
 
 export interface PublishOptions {
@@ -102,7 +113,7 @@ export interface PublishResult {
 }
 
 export class VersionExistsError extends Error {
-  override readonly name = 'VersionExistsError';
+  override readonly name = FailureType.VersionExists;
   constructor(
     readonly slot: string,
     readonly version: number,
@@ -121,38 +132,18 @@ export interface ClaimRecord {
   claimedBy: string;
 }
 
-const SLOT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-/** a version directory name: a positive integer of at most 16 digits, no leading zero; anything else is ignored */
-export const VERSION_NAME = /^[1-9][0-9]{0,15}$/;
-
-export function validateSlotName(slot: string): void {
-  if (!SLOT_NAME.test(slot))
-    throw new Error(`invalid slot name ${JSON.stringify(slot)}: letters, digits, '.', '_', '-', not starting with a symbol`);
-}
-
-export const claimKey = (slot: string, version: number): string => `${slot}/${CLAIMS_DIR}/${version}.json`;
-export const versionPrefix = (slot: string, version: number): string => `${slot}/${version}/`;
-
 /** Integer version directories under `<slot>/` (complete or not), ascending. */
 export async function listVersions(client: Client, bucket: string, slot: string): Promise<number[]> {
   validateSlotName(slot);
-  return integers(await listDirectories(client, bucket, `${slot}/`));
+  return versionNumbers(await listDirectories(client, bucket, slotPrefix(slot)));
 }
 
 /** Versions claimed through this protocol (published, or in progress, or abandoned), ascending. */
 export async function listClaimedVersions(client: Client, bucket: string, slot: string): Promise<number[]> {
   validateSlotName(slot);
-  const prefix = `${slot}/${CLAIMS_DIR}/`;
+  const prefix = claimsPrefix(slot);
   const names = (await listObjects(client, bucket, prefix)).map((o) => o.key.slice(prefix.length).replace(/\.json$/, ''));
-  return integers(names);
-}
-
-function integers(names: string[]): number[] {
-  return names
-    .filter((n) => VERSION_NAME.test(n))
-    .map(Number)
-    .filter(Number.isSafeInteger)
-    .sort((a, b) => a - b);
+  return versionNumbers(names);
 }
 
 export async function publishSavedModel(client: Client, options: PublishOptions): Promise<PublishResult> {
@@ -181,7 +172,7 @@ export async function publishSavedModel(client: Client, options: PublishOptions)
     return { ...base, alreadyComplete: true };
   }
 
-  const staging = `${slot}/${STAGING_DIR_PREFIX}${version}-${randomBytes(6).toString('hex')}/`;
+  const staging = stagingPrefix(slot, version, randomBytes(6).toString('hex'));
   const staged: string[] = [];
   try {
     for (const file of ordered) {
@@ -218,28 +209,37 @@ export async function publishSavedModel(client: Client, options: PublishOptions)
   return { ...base, alreadyComplete: false };
 }
 
+/** Staging directories of `slot` whose newest object is older than `cutoffMs` (epoch ms), with their objects. */
+export async function staleStaging(
+  client: Client,
+  bucket: string,
+  slot: string,
+  cutoffMs: number,
+): Promise<{ prefix: string; objects: StoredObject[] }[]> {
+  const stale: { prefix: string; objects: StoredObject[] }[] = [];
+  for (const name of await listDirectories(client, bucket, slotPrefix(slot))) {
+    if (!isStagingDir(name)) continue;
+    const prefix = slotDirPrefix(slot, name);
+    const objects = await listObjects(client, bucket, prefix);
+    if (objects.every((o) => o.lastModified.getTime() < cutoffMs)) stale.push({ prefix, objects });
+  }
+  return stale;
+}
+
 /**
  * Removes staging directories of `slot` whose newest object is older than
  * `olderThanMs` (left by publishers that crashed); returns their prefixes.
  */
 export async function removeStaleStaging(client: Client, bucket: string, slot: string, olderThanMs: number): Promise<string[]> {
-  validateSlotName(slot);
-  const removed: string[] = [];
-  const cutoff = Date.now() - olderThanMs;
-  for (const name of await listDirectories(client, bucket, `${slot}/`)) {
-    if (!name.startsWith(STAGING_DIR_PREFIX)) continue;
-    const prefix = `${slot}/${name}/`;
-    const objects = await listObjects(client, bucket, prefix);
-    if (objects.every((o) => o.lastModified.getTime() < cutoff)) {
-      await removeKeys(
-        client,
-        bucket,
-        objects.map((o) => o.key),
-      );
-      removed.push(prefix);
-    }
+  const stale = await staleStaging(client, bucket, slot, Date.now() - olderThanMs);
+  for (const { objects } of stale) {
+    await removeKeys(
+      client,
+      bucket,
+      objects.map((o) => o.key),
+    );
   }
-  return removed;
+  return stale.map((s) => s.prefix);
 }
 
 function checkManifest(manifest: SavedModelManifest): void {
