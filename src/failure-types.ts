@@ -16,6 +16,8 @@ export const FailureType = {
   VersionExists: 'VersionExistsError',
   /** the standby did not serve the version before the deadline */
   ReadinessDeadline: 'ReadinessDeadlineError',
+  /** there is no earlier deployment a rollback could serve again */
+  RollbackImpossible: 'RollbackImpossible',
   /** the standby tried and failed to load the version */
   VersionLoadFailed: 'VersionLoadFailedError',
 } as const;

@@ -59,68 +59,102 @@ export function rollbackTarget(state: DeploymentState, version?: number): Deploy
 }
 
 export async function rollbackDeployment(rawInput: RollbackInput = {}): Promise<RetrainAndDeployResult> {
-  const v2 = patched('rollback-under-deploy-lock');
-  let input = rawInput;
-  if (v2) {
+  return new Rollback().run(rawInput);
+}
+
+/**
+ * One rollback run: its steps as methods. Every `patched()` decision is taken
+ * here, once: runs recorded before 'rollback-under-deploy-lock' took no lock,
+ * checked no input, showed no details and returned outcome "deployed".
+ */
+class Rollback {
+  private readonly underLock = patched('rollback-under-deploy-lock');
+  private readonly info = workflowInfo();
+
+  async run(rawInput: RollbackInput): Promise<RetrainAndDeployResult> {
+    let input = rawInput;
+    if (this.underLock) {
+      input = this.checked(rawInput);
+      this.details('### Step: **waiting for the deploy lock**');
+      await acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
+    }
     try {
-      input = parseRollbackInput(rawInput);
+      return await this.rollBack(input);
+    } finally {
+      if (this.underLock) await CancellationScope.nonCancellable(() => releaseDeployLock());
+    }
+  }
+
+  private checked(rawInput: RollbackInput): RollbackInput {
+    try {
+      return parseRollbackInput(rawInput);
     } catch (err) {
       throw ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInput);
     }
-    setCurrentDetails('### Step: **waiting for the deploy lock**');
-    await acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
   }
-  try {
-    return await rollBack(input, v2);
-  } finally {
-    if (v2) await CancellationScope.nonCancellable(() => releaseDeployLock());
-  }
-}
 
-async function rollBack(input: RollbackInput, v2: boolean): Promise<RetrainAndDeployResult> {
-  const info = workflowInfo();
-  const state = await getDeploymentState();
-  const target = rollbackTarget(state, input.version);
-  if (typeof target === 'string') {
-    upsertSearchAttributes([{ key: OUTCOME, value: 'failed' }]);
-    if (v2) setCurrentDetails(`### Done: **failed**\n\ncannot roll back: ${target}`);
-    throw ApplicationFailure.nonRetryable(`cannot roll back: ${target}`, 'RollbackImpossible');
+  /** The run's current details in the web UI (not for runs recorded before they existed). */
+  private details(markdown: string): void {
+    if (this.underLock) setCurrentDetails(markdown);
   }
-  upsertSearchAttributes([
-    { key: MODEL_VERSION, value: target.version },
-    { key: SLOT, value: target.slot },
-  ]);
-  const from = `from version ${state.active!.version} (slot ${state.active!.slot}) to version ${target.version} (slot ${target.slot})`;
-  if (v2) setCurrentDetails(`### Step: **waiting for slot ${target.slot} to serve version ${target.version}**\n\nRolling back ${from}.`);
-  const timeout = input.readinessTimeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_SECONDS;
-  if (v2) await renewDeployLock({ ttlSeconds: timeout + 120 });
-  const { waitForStandbyReady } = proxyActivities<ServingActivities>({
-    ...readinessOptions(input.servingTaskQueue ?? DEFAULT_SERVING_TASK_QUEUE, timeout),
-    summary: `check that slot ${target.slot} still serves version ${target.version}`,
-  });
-  const ready = await waitForStandbyReady({ slot: target.slot, version: target.version, deadlineMs: Date.now() + timeout * 1000 });
-  if (v2) await renewDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
-  await publishModelUrl({
-    slot: target.slot,
-    version: target.version,
-    url: ready.predictUrl,
-    // a rollback re-publishes an old version: its own key, so the
-    // deduplication of the original publication does not swallow it
-    key: `${target.slot}/${target.version}/rollback/${info.workflowId}`,
-    description: `rollback to version ${target.version} by ${info.workflowId}`,
-  });
-  await commitActiveSlot({ slot: target.slot, version: target.version, url: ready.predictUrl, metrics: target.metrics, kind: 'rollback' });
-  const reason = `rolled back ${from}`;
-  upsertSearchAttributes([{ key: OUTCOME, value: 'rolled-back' }]);
-  upsertMemo({ outcome: 'rolled-back', reason });
-  if (v2) setCurrentDetails(`### Done: **rolled-back**\n\n${reason}`);
-  // runs recorded before this returned "deployed" (their history says so)
-  return {
-    outcome: v2 ? 'rolled-back' : 'deployed',
-    reason,
-    version: target.version,
-    slot: target.slot,
-    url: ready.predictUrl,
-    metrics: target.metrics,
-  };
+
+  private async renewLease(ttlSeconds: number): Promise<void> {
+    if (this.underLock) await renewDeployLock({ ttlSeconds });
+  }
+
+  private async rollBack(input: RollbackInput): Promise<RetrainAndDeployResult> {
+    const state = await getDeploymentState();
+    const target = this.target(state, input.version);
+    const from = `from version ${state.active!.version} (slot ${state.active!.slot}) to version ${target.version} (slot ${target.slot})`;
+    this.details(`### Step: **waiting for slot ${target.slot} to serve version ${target.version}**\n\nRolling back ${from}.`);
+    const url = await this.standbyServes(target, input);
+    await this.renewLease(DEPLOY_LEASE_TTL_SECONDS);
+    await publishModelUrl({
+      slot: target.slot,
+      version: target.version,
+      url,
+      // a rollback re-publishes an old version: its own key, so the
+      // deduplication of the original publication does not swallow it
+      key: `${target.slot}/${target.version}/rollback/${this.info.workflowId}`,
+      description: `rollback to version ${target.version} by ${this.info.workflowId}`,
+    });
+    await commitActiveSlot({ slot: target.slot, version: target.version, url, metrics: target.metrics, kind: 'rollback' });
+    return this.done(target, url, `rolled back ${from}`);
+  }
+
+  /** The deployment to return to; the run fails (not retried) when there is none. */
+  private target(state: DeploymentState, version: number | undefined): Deployment {
+    const target = rollbackTarget(state, version);
+    if (typeof target === 'string') {
+      upsertSearchAttributes([{ key: OUTCOME, value: 'failed' }]);
+      this.details(`### Done: **failed**\n\ncannot roll back: ${target}`);
+      throw ApplicationFailure.nonRetryable(`cannot roll back: ${target}`, FailureType.RollbackImpossible);
+    }
+    upsertSearchAttributes([
+      { key: MODEL_VERSION, value: target.version },
+      { key: SLOT, value: target.slot },
+    ]);
+    return target;
+  }
+
+  /** Waits until the target's slot still serves its version; returns the predict URL. */
+  private async standbyServes(target: Deployment, input: RollbackInput): Promise<string> {
+    const timeout = input.readinessTimeoutSeconds ?? DEFAULT_READINESS_TIMEOUT_SECONDS;
+    await this.renewLease(timeout + 120);
+    const { waitForStandbyReady } = proxyActivities<ServingActivities>({
+      ...readinessOptions(input.servingTaskQueue ?? DEFAULT_SERVING_TASK_QUEUE, timeout),
+      summary: `check that slot ${target.slot} still serves version ${target.version}`,
+    });
+    const ready = await waitForStandbyReady({ slot: target.slot, version: target.version, deadlineMs: Date.now() + timeout * 1000 });
+    return ready.predictUrl;
+  }
+
+  private done(target: Deployment, url: string, reason: string): RetrainAndDeployResult {
+    upsertSearchAttributes([{ key: OUTCOME, value: 'rolled-back' }]);
+    upsertMemo({ outcome: 'rolled-back', reason });
+    this.details(`### Done: **rolled-back**\n\n${reason}`);
+    // runs recorded before this returned "deployed" (their history says so)
+    const outcome = this.underLock ? 'rolled-back' : 'deployed';
+    return { outcome, reason, version: target.version, slot: target.slot, url, metrics: target.metrics };
+  }
 }
