@@ -32,7 +32,6 @@ const schema = z.object({
   TEMPORAL_UI_URL: url.default('http://127.0.0.1:8233'),
   TASK_QUEUE_TRAINING: name.default('recommender-training'),
   TASK_QUEUE_SERVING: name.default('recommender-serving'),
-  WORKFLOW_TYPE: name.default('retrainAndDeploy'),
   SCHEDULE_ID: name.default('recommender-retrain'),
   RETENTION_SCHEDULE_ID: name.default('recommender-retention'),
   TRAINING_WORKER_MAX_ACTIVITIES: z.coerce.number().int().min(1).max(64).default(1),
@@ -113,7 +112,6 @@ export interface Config {
     profile: ClientConfigProfile;
     uiUrl: string;
     taskQueues: { training: string; serving: string };
-    workflowType: string;
     scheduleId: string;
     /** the Schedule of retention runs (`recommender retention create`) */
     retentionScheduleId: string;
@@ -206,7 +204,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       profile: temporalProfile,
       uiUrl: e.TEMPORAL_UI_URL.replace(/\/$/, ''),
       taskQueues: { training: e.TASK_QUEUE_TRAINING, serving: e.TASK_QUEUE_SERVING },
-      workflowType: e.WORKFLOW_TYPE,
       scheduleId: e.SCHEDULE_ID,
       retentionScheduleId: e.RETENTION_SCHEDULE_ID,
       trainingWorkerMaxActivities: e.TRAINING_WORKER_MAX_ACTIVITIES,

@@ -5,6 +5,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 if [ -x /usr/bin/chromium ]; then exit 0; fi
 need_tool apt-get "install Chromium yourself and point CHROMIUM_PATH at it"
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-say "installing Debian's chromium for the web UI browser check (first run only)"
-{ $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core; } \
-  >"$STACK_LOGS/apt-chromium.log" 2>&1 || die "installing chromium failed; see $STACK_LOGS/apt-chromium.log"
+install_chromium() {
+  $SUDO apt-get update && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y --no-install-recommends chromium fonts-dejavu-core
+}
+with_progress "installing Debian's chromium for the web UI browser check" "~1 min" "$STACK_LOGS/apt-chromium.log" install_chromium

@@ -17,8 +17,14 @@ MINIO_VERSION=${RECO_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
 KAFKA_VERSION=3.9.2
 TENSORFLOW_WHEEL_VERSION=2.21.0
 
-say() { printf '\033[1m[stack]\033[0m %s\n' "$*" >&2; }
-die() { printf '\033[31m[stack] error:\033[0m %s\n' "$*" >&2; exit 1; }
+# Colour only on a terminal (and not with NO_COLOR): log files stay plain text.
+if [ -t 2 ] && [ -z "${NO_COLOR:-}" ]; then
+  STACK_TAG=$'\033[1m[stack]\033[0m' STACK_ERR=$'\033[31m[stack] error:\033[0m'
+else
+  STACK_TAG='[stack]' STACK_ERR='[stack] error:'
+fi
+say() { printf '%s %s\n' "$STACK_TAG" "$*" >&2; }
+die() { printf '%s %s\n' "$STACK_ERR" "$*" >&2; exit 1; }
 
 need_tool() { # need_tool NAME HOW-TO-GET-IT
   command -v "$1" >/dev/null 2>&1 || die "'$1' is not installed; $2"
@@ -50,7 +56,7 @@ with_progress() {
     sleep 1
     local t=$((SECONDS - start))
     if [ -t 2 ]; then
-      printf '\r\033[1m[stack]\033[0m   … %s: %dm%02ds ' "$label" $((t / 60)) $((t % 60)) >&2
+      printf '\r%s   … %s: %dm%02ds ' "$STACK_TAG" "$label" $((t / 60)) $((t % 60)) >&2
     elif [ $((t % 30)) -eq 0 ]; then
       say "  … $label: still working, $((t / 60))m$((t % 60))s"
     fi

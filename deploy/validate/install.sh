@@ -28,14 +28,14 @@ python3 -m pip --version >/dev/null 2>&1 || die "'python3 -m pip' is not availab
 go_stamp=$( (cd "$HERE/go" && cat go.mod go.sum compose-check/*.go dockerfile-check/*.go; go env GOVERSION) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$VBIN/.go-tools.stamp" 2>/dev/null)" != "$go_stamp" ] \
   || [ ! -x "$VBIN/kustomize" ] || [ ! -x "$VBIN/compose-check" ] || [ ! -x "$VBIN/dockerfile-check" ]; then
-  say "building kustomize, compose-check and dockerfile-check from deploy/validate/go/go.mod (first run: a minute or two)"
-  log=$STACK_LOGS/build-validate-go.log
-  (
+  build_go_validators() {
     cd "$HERE/go"
     export GOFLAGS="-buildvcs=false -mod=readonly"
     go build -trimpath -o "$VBIN/" ./compose-check ./dockerfile-check
     go build -trimpath -o "$VBIN/kustomize" sigs.k8s.io/kustomize/kustomize/v5
-  ) >"$log" 2>&1 || { tail -n 20 "$log" >&2; die "building the Go validators failed; see $log"; }
+  }
+  with_progress "building kustomize, compose-check and dockerfile-check from deploy/validate/go/go.mod" "1–2 min" \
+    "$STACK_LOGS/build-validate-go.log" build_go_validators
   echo "$go_stamp" >"$VBIN/.go-tools.stamp"
 fi
 
@@ -44,12 +44,10 @@ py_version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PYDIR=$VALIDATE_HOME/python$py_version
 py_stamp=$( (cat "$HERE/requirements.txt"; echo "$py_version") | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$PYDIR/.stamp" 2>/dev/null)" != "$py_stamp" ]; then
-  say "installing kubernetes-validate (with the Kubernetes API schemas) from PyPI into $PYDIR"
-  log=$STACK_LOGS/pip-validate.log
   rm -rf "$PYDIR"
-  python3 -m pip install --disable-pip-version-check --no-input --quiet --no-compile \
-    --target "$PYDIR" -r "$HERE/requirements.txt" >"$log" 2>&1 \
-    || { tail -n 20 "$log" >&2; rm -rf "$PYDIR"; die "installing kubernetes-validate failed; see $log"; }
+  with_progress "installing kubernetes-validate (with the Kubernetes API schemas) from PyPI into $PYDIR" "~30 s" \
+    "$STACK_LOGS/pip-validate.log" python3 -m pip install --disable-pip-version-check --no-input --quiet --no-compile \
+    --target "$PYDIR" -r "$HERE/requirements.txt"
   echo "$py_stamp" >"$PYDIR/.stamp"
 fi
 PYTHONPATH=$PYDIR python3 -c 'import kubernetes_validate, jsonschema, yaml' \

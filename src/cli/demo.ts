@@ -29,6 +29,7 @@ import { followScheduledRuns } from './demo/follow-schedule';
 import { sendRequests } from './request-client';
 import { ResultsTracker } from './results-tracker';
 import { scheduleUrl } from './ui-links';
+import { retrainAndDeploy } from '../workflows';
 
 const positive = numberArg(0, true);
 
@@ -134,7 +135,7 @@ async function main(): Promise<void> {
     );
     console.log(`  answers by model: ${JSON.stringify(s.byModel)}`);
     console.log(
-      `  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${cfg.temporal.workflowType}"`)}`,
+      `  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${retrainAndDeploy.name}"`)}`,
     );
     ok = !abort.signal.aborted || runs.filter((r) => r.result?.outcome === 'deployed').length >= o.deployments;
     ok = ok && s.pending === 0 && s.errors === 0;

@@ -19,3 +19,17 @@ export function formatDuration(ms: number): string {
   }
   return parts.join(' ') || `${Math.round(ms)} ms`;
 }
+
+/**
+ * An error for people: Temporal wraps an activity's failure twice
+ * ("Workflow execution failed" ← "Activity task failed" ← the reason), so
+ * the chain of causes is followed and the wrappers' own words dropped.
+ */
+export function describeError(error: unknown): string {
+  const wrappers = /^(Workflow execution failed|Activity task failed)$/;
+  const parts: string[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (!wrappers.test(e.message) && e.message && !parts.includes(e.message)) parts.push(e.message);
+  }
+  return parts.join(': ') || String(error);
+}

@@ -11,6 +11,7 @@ import { rollbackCommand } from './commands/rollback';
 import { runCommand } from './commands/run';
 import { scheduleCommand } from './commands/schedule';
 import { statusCommand } from './commands/status';
+import { describeError } from './format';
 
 const program = new Command()
   .name('recommender')
@@ -23,6 +24,6 @@ const program = new Command()
   .addCommand(cancelCommand());
 
 program.parseAsync().catch((err: unknown) => {
-  console.error(err instanceof ConfigError || err instanceof Error ? `error: ${err.message}` : err);
+  console.error(err instanceof ConfigError ? `error: ${err.message}` : `error: ${describeError(err)}`);
   process.exit(1);
 });

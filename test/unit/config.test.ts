@@ -12,7 +12,6 @@ describe('configuration', () => {
       address: '127.0.0.1:7233',
       namespace: 'default',
       taskQueues: { training: 'recommender-training', serving: 'recommender-serving' },
-      workflowType: 'retrainAndDeploy',
       scheduleId: 'recommender-retrain',
     });
     expect(cfg.minio).toMatchObject({ endPoint: '127.0.0.1', port: 9000, useSSL: false, accessKey: 'minio' });

@@ -54,6 +54,7 @@ temporal_install_release() {
   mv "$tmp/temporal" "$STACK_BIN/temporal"
   rm -rf "$tmp"
   echo "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION" > "$STACK_BIN/.temporal.version"
+  say "downloading the Temporal CLI $TEMPORAL_CLI_VERSION: done ($STACK_BIN/temporal, SHA-256 checked)"
 }
 
 # tctl (v1, end of support) only for the tests and users who ask for it: the

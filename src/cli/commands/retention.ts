@@ -25,8 +25,8 @@ import {
   type LifecycleFlags,
   type SpecFlags,
 } from './schedule';
+import { retention } from '../../workflows';
 
-export const RETENTION_WORKFLOW_TYPE = 'retention';
 
 const flagsSchema = z.object({
   keepVersions: z.coerce.number().optional(),
@@ -75,7 +75,7 @@ export async function createRetentionSchedule(client: Client, cfg: Config, flags
       spec,
       action: {
         type: 'startWorkflow',
-        workflowType: RETENTION_WORKFLOW_TYPE,
+        workflowType: retention,
         taskQueue: cfg.temporal.taskQueues.training,
         workflowId: scheduleId,
         args: [input],
@@ -95,7 +95,7 @@ export async function runRetention(
   input: RetentionInput,
   workflowId = `recommender-retention-manual-${randomUUID()}`,
 ) {
-  const handle = await client.workflow.start(RETENTION_WORKFLOW_TYPE, {
+  const handle = await client.workflow.start(retention, {
     taskQueue: cfg.temporal.taskQueues.training,
     workflowId,
     args: [input],

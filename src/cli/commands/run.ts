@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { Command } from 'commander';
 import { loadConfig } from '../../config';
 import { connectClient } from '../../temporal/connection';
-import type { RetrainAndDeployResult } from '../../workflows/types';
+import { retrainAndDeploy } from '../../workflows';
 import { workflowUrl } from '../ui-links';
 import { addInputOptions, buildInput, runMetadata, type InputFlags } from '../workflow-input';
 import { followRun, formatResult } from './status';
@@ -21,7 +21,7 @@ export function runCommand(): Command {
     const input = buildInput(flags, cfg.temporal.taskQueues.serving);
     const client = await connectClient(cfg.temporal);
     try {
-      const handle = await client.workflow.start(cfg.temporal.workflowType, {
+      const handle = await client.workflow.start(retrainAndDeploy, {
         taskQueue: cfg.temporal.taskQueues.training,
         workflowId: flags.id ?? `recommender-retrain-manual-${randomUUID()}`,
         args: [input],
@@ -30,7 +30,7 @@ export function runCommand(): Command {
       console.log(`started ${handle.workflowId} (run ${handle.firstExecutionRunId})`);
       console.log(`web UI: ${workflowUrl(cfg.temporal, handle.workflowId, handle.firstExecutionRunId)}`);
       if (flags.wait) {
-        const result = (await followRun(client, handle.workflowId)) as RetrainAndDeployResult;
+        const result = (await followRun(client, handle.workflowId)) as Awaited<ReturnType<typeof retrainAndDeploy>>;
         console.log(flags.json ? JSON.stringify(result, null, 2) : formatResult(result));
         if (result.outcome !== 'deployed') process.exitCode = 2;
       }

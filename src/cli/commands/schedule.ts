@@ -24,6 +24,7 @@ import { connectClient } from '../../temporal/connection';
 import { scheduleUrl, workflowUrl } from '../ui-links';
 import { addInputOptions, buildInput, runMetadata, scheduleSummary, type InputFlags } from '../workflow-input';
 import { formatDuration } from '../format';
+import { retrainAndDeploy } from '../../workflows';
 
 export async function withClient<T>(fn: (client: Client, cfg: Config) => Promise<T>): Promise<T> {
   const cfg = loadConfig();
@@ -125,7 +126,7 @@ export async function createSchedule(client: Client, cfg: Config, flags: CreateF
       spec,
       action: {
         type: 'startWorkflow',
-        workflowType: cfg.temporal.workflowType,
+        workflowType: retrainAndDeploy,
         taskQueue: cfg.temporal.taskQueues.training,
         workflowId: cfg.temporal.scheduleId,
         args: [input],
