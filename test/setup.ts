@@ -1,4 +1,14 @@
-// Quiet the Temporal worker's INFO logs in tests; warnings and errors still show.
+// Quiet the Temporal worker's INFO logs in tests; warnings and errors still
+// show, through console so that vitest shows them only for a test that
+// failed (`silent: 'passed-only'`): the SDK's default log function writes to
+// process.stderr directly, which printed every expected "Workflow failed"
+// warning of a passing run.
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 
-Runtime.install({ logger: new DefaultLogger('WARN') });
+Runtime.install({
+  logger: new DefaultLogger('WARN', ({ level, message, meta }) => {
+    const line = `[temporal ${level}] ${message}`;
+    if (level === 'ERROR') console.error(line, meta ?? '');
+    else console.warn(line, meta ?? '');
+  }),
+});
