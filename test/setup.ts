@@ -11,4 +11,6 @@ Runtime.install({
     if (level === 'ERROR') console.error(line, meta ?? '');
     else console.warn(line, meta ?? '');
   }),
+  // the SDK core's own (Rust) warnings, e.g. an activity completing after its run ended, the same way
+  telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
 });
