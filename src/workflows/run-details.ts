@@ -5,6 +5,7 @@
  * Pure functions of the run's status, so the workflow stays deterministic.
  */
 import type { CandidateRef, DataRef, GateDecision, ModelMetrics, RunStatus, Step, RunTrainingOptions } from './types';
+import type { CandidateMetrics } from './gate';
 
 const STEP_TITLES: Record<Step, string> = {
   starting: 'Starting',
@@ -24,9 +25,11 @@ const n = (x: number) => String(x).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 const fixed = (x: number | undefined, digits = 4) => (x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits));
 
 export function trainSummary(options: RunTrainingOptions, data: DataRef): string {
-  const epochs = options.epochs === undefined ? 'default epochs' : `${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
-  // no objective: the activity trains the linear default (src/activities/train.ts)
-  return `train ${options.objective ?? 'linear'} model, ${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;
+  // no objective: the activity trains the linear default (src/activities/train.ts), which has no epochs
+  const objective = options.objective ?? 'linear';
+  const epochs =
+    objective === 'linear' ? '' : options.epochs === undefined ? ', default epochs' : `, ${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
+  return `train ${objective} model${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;
 }
 
 export function dataSummary(mode: string | undefined): string {
@@ -37,14 +40,22 @@ export function exportSummary(candidate: CandidateRef, slot: string, version: nu
   return `export SavedModel version ${version} to standby slot ${slot} (weights ${candidate.digest.slice(0, 12)})`;
 }
 
-function metricsTable(m: ModelMetrics, active: ModelMetrics | undefined): string {
+/**
+ * The candidate beside popularity and the active model. The active column is
+ * what the gate compares with: the active model scored on the candidate's own
+ * held-out split when that was possible, else its stored metrics (its own split),
+ * and the header says which.
+ */
+function metricsTable(m: CandidateMetrics, active: ModelMetrics | undefined): string {
   const row = (name: string, c: number, p: number, a: number | undefined) => `| ${name} | ${fixed(c)} | ${fixed(p)} | ${fixed(a)} |`;
+  const same = m.activeOnSameSplit;
+  const header = same ? `active v${same.version}, same split` : active ? 'active model, its own split' : 'active model';
   return [
-    '| metric | candidate | popularity | active model |',
+    `| metric | candidate | popularity | ${header} |`,
     '| --- | --- | --- | --- |',
-    row('HR@10', m.hitRate10, m.popularityHitRate10, active?.hitRate10),
-    row('NDCG@10', m.ndcg10, m.popularityNdcg10, active?.ndcg10),
-    `| val loss | ${fixed(m.valLoss)} | | ${fixed(active?.valLoss)} |`,
+    row('HR@10', m.hitRate10, m.popularityHitRate10, same ? same.hitRate10 : active?.hitRate10),
+    row('NDCG@10', m.ndcg10, m.popularityNdcg10, same ? same.ndcg10 : active?.ndcg10),
+    `| val loss | ${fixed(m.valLoss)} | | ${same ? '' : fixed(active?.valLoss)} |`,
     '',
     `objective \`${m.objective}\`, ${n(m.evaluatedUsers)} customers evaluated (${m.protocol})`,
   ].join('\n');
