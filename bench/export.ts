@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Client } from 'minio';
-import type { NetworkWeights } from '../src/ml/network-weights';
+import type { NetworkWeights } from '../src/ml/network/network-weights';
 import { exportSavedModel } from '../src/savedmodel/export';
 import { publishSavedModel } from '../src/store';
 import { listObjects, removeKeys } from '../src/storage/objects';

@@ -2,7 +2,7 @@
  * The serving benchmarks' model: a seed-sized network (dim 50, hidden 50)
  * with fixed pseudo-random weights, so every run scores the same tables.
  */
-import type { NetworkWeights } from '../src/ml/network-weights';
+import type { NetworkWeights } from '../src/ml/network/network-weights';
 
 export function seedWeights(users = 1000, products = 300): NetworkWeights {
   const dim = 50;

@@ -37,8 +37,8 @@ import {
   type TrainingOptions,
   type TrainingOptionsInput,
 } from '../src/ml';
-import { SparseTrainingStep } from '../src/ml/sparse-training-step';
-import { trainingExamples, trainNetwork } from '../src/ml/train';
+import { SparseTrainingStep } from '../src/ml/network/sparse-training-step';
+import { trainingExamples, trainNetwork } from '../src/ml/network/train';
 import { kerasPython, runKerasSeedRecipe, writeKerasInputs } from './keras/anchor';
 
 interface Scale {

@@ -1,15 +1,15 @@
 import { setImmediate as nextTick } from 'node:timers/promises';
 import type * as tf from '@tensorflow/tfjs-node';
 import { hasPurchased, type PurchaseHistory } from './dataset/purchase-history';
-import { NegativeSampler } from './examples';
+import { NegativeSampler } from './network/examples';
 import type { HoldoutSplit } from './holdout';
-import type { TrainingOptions } from './options';
+import type { TrainingOptions } from './network/options';
 import { popularityRanking } from './popularity';
 import { TrainingCancelledError, type TrainingHooks } from './progress';
 import { RankingAccumulator, rankAmongCandidates, rankInOrder } from './ranking-metrics';
 import { deriveSeed, Random } from './random';
-import { seedRatings } from './ratings';
-import { CatalogueScorer, predictPairs } from './scoring';
+import { seedRatings } from './network/ratings';
+import { CatalogueScorer, predictPairs } from './network/scoring';
 
 export interface RankingScores {
   /** share of evaluated customers whose held-out product is in the top 10 */

@@ -1,6 +1,6 @@
 import type { PurchaseHistory } from './dataset/purchase-history';
-import type { OutputActivation } from './network-weights';
-import type { ObjectiveMode, TrainingOptions } from './options';
+import type { OutputActivation } from './network/network-weights';
+import type { ObjectiveMode, TrainingOptions } from './network/options';
 import { popularityRanking } from './popularity';
 import type { LinearOptions } from './linear/linear-recommender';
 

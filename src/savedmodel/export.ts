@@ -13,7 +13,7 @@
  */
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { NetworkWeights } from '../ml/network-weights';
+import type { NetworkWeights } from '../ml/network/network-weights';
 import { validateDotProductWeights, type DotProductWeights } from '../ml/dot-weights';
 import type { CheckpointTensor } from './checkpoint/checkpoint-tensor';
 import type { GraphDefMessage, SaverDefMessage } from './messages';

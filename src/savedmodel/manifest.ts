@@ -4,7 +4,7 @@
  * SHA-256, plus the signature and variable shapes. Files are listed in
  * publish order — saved_model.pb last (see publish.ts).
  */
-import type { OutputActivation } from '../ml/network-weights';
+import type { OutputActivation } from '../ml/network/network-weights';
 import type { SignatureSummary } from './signature';
 
 export const SAVED_MODEL_FILE = 'saved_model.pb';

@@ -3,7 +3,7 @@
  * node name, its shared_name and its checkpoint key, so graph and checkpoint
  * cannot disagree. Data are the caller's Float32Arrays, not copies.
  */
-import type { NetworkWeights } from '../ml/network-weights';
+import type { NetworkWeights } from '../ml/network/network-weights';
 import type { CheckpointTensor } from './checkpoint/checkpoint-tensor';
 
 export const VARIABLE_NAMES = {

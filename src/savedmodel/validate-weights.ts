@@ -4,7 +4,7 @@
  * TensorFlow restores the checkpoint (or, worse, as a model that loads and
  * predicts garbage).
  */
-import type { DenseWeights, EmbeddingWeights, NetworkWeights } from '../ml/network-weights';
+import type { DenseWeights, EmbeddingWeights, NetworkWeights } from '../ml/network/network-weights';
 
 /** Ids are fed as int32 at most, so an embedding table cannot have more rows than that. */
 const MAX_ROWS = 2 ** 31 - 1;

@@ -28,7 +28,11 @@ export function trainSummary(options: RunTrainingOptions, data: DataRef): string
   // no objective: the activity trains the linear default (src/activities/train.ts), which has no epochs
   const objective = options.objective ?? 'linear';
   const epochs =
-    objective === 'linear' ? '' : options.epochs === undefined ? ', default epochs' : `, ${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
+    objective === 'linear'
+      ? ''
+      : options.epochs === undefined
+        ? ', default epochs'
+        : `, ${options.epochs} epoch${options.epochs === 1 ? '' : 's'}`;
   return `train ${objective} model${epochs} on ${n(data.purchases)} purchases of ${n(data.customers)} customers`;
 }
 

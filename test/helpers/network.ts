@@ -1,5 +1,5 @@
 /** Random network weights and a plain-JS forward pass, to check served predictions. */
-import type { NetworkWeights, OutputActivation } from '../../src/ml/network-weights';
+import type { NetworkWeights, OutputActivation } from '../../src/ml/network/network-weights';
 
 function seeded(seed: number): () => number {
   let s = seed >>> 0;

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-node';
 import { describe, expect, it } from 'vitest';
 import { buildNetwork, LAYER_NAMES, Random } from '../../src/ml';
-import { AdamParameter, RowGradients } from '../../src/ml/lazy-adam';
-import { SparseTrainingStep, type NetworkLoss } from '../../src/ml/sparse-training-step';
+import { AdamParameter, RowGradients } from '../../src/ml/network/lazy-adam';
+import { SparseTrainingStep, type NetworkLoss } from '../../src/ml/network/sparse-training-step';
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   expect(a.length).toBe(b.length);

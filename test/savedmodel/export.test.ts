@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSavedModel } from '../../src/savedmodel/export';
 import { InvalidWeightsError } from '../../src/savedmodel/validate-weights';
-import type { NetworkWeights, OutputActivation } from '../../src/ml/network-weights';
+import type { NetworkWeights, OutputActivation } from '../../src/ml/network/network-weights';
 import type { NodeDefMessage } from '../../src/savedmodel/messages';
 import { SEED_SIZE, buildTfjsRecommender, makeTempDir, maxAbsDiff, predictSavedModel, predictTfjs, sampleIds, weightsOf } from './helpers';
 import { decodeSavedModel } from './tf-save';

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'minio';
-import type { NetworkWeights, OutputActivation } from '../../src/ml/network-weights';
+import type { NetworkWeights, OutputActivation } from '../../src/ml/network/network-weights';
 
 export interface TestModelSpec {
   users: number;

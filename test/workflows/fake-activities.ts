@@ -4,7 +4,7 @@
  * activities are tested against real MinIO/Kafka elsewhere.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { trainingOptionsSchema } from '../../src/ml/options';
+import { trainingOptionsSchema } from '../../src/ml/network/options';
 import { mappingFailures } from '../../src/activities/failures';
 import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
 import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { retentionInput } from '../../src/cli/commands/retention';
 import { buildInput, checkInput, retentionMetadata, runMetadata } from '../../src/cli/workflow-input';
-import { trainingOptionsSchema } from '../../src/ml/options';
+import { trainingOptionsSchema } from '../../src/ml/network/options';
 import { parseRetentionInput, parseRetrainAndDeployInput, parseRollbackInput, trainingInputSchema } from '../../src/workflows/input-schema';
 import { resolveRetentionOptions } from '../../src/workflows/retention-plan';
 

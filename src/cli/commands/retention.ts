@@ -27,7 +27,6 @@ import {
 } from './schedule';
 import { retention } from '../../workflows';
 
-
 const flagsSchema = z.object({
   keepVersions: z.coerce.number().optional(),
   keepLineage: z.coerce.number().optional(),

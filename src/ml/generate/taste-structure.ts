@@ -1,4 +1,4 @@
-import { AliasSampler } from '../alias-sampler';
+import { AliasSampler } from '../network/alias-sampler';
 import { deriveSeed, permutation, Random } from '../random';
 import type { ResolvedGenerateOptions } from './generate-options';
 

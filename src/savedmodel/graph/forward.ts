@@ -9,7 +9,7 @@
  * straight from the variable (no read of the whole table per request).
  */
 import type { DataTypeValue, NodeDefMessage } from '../messages';
-import type { OutputActivation } from '../../ml/network-weights';
+import type { OutputActivation } from '../../ml/network/network-weights';
 import { int32Tensor } from './attrs';
 import { biasAdd, concatV2, constant, identity, matMul, relu, reshape, resourceGather, sigmoid } from './ops';
 

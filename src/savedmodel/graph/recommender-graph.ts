@@ -5,7 +5,7 @@
  * the checkpoint at load time.
  */
 import type { GraphDefMessage, NodeDefMessage, SaverDefMessage } from '../messages';
-import type { NetworkWeights } from '../../ml/network-weights';
+import type { NetworkWeights } from '../../ml/network/network-weights';
 import type { CheckpointTensor } from '../checkpoint/checkpoint-tensor';
 import { modelVariables } from '../model-variables';
 import { PREDICTIONS_OUTPUT, PRODUCTS_INPUT, USERS_INPUT, idDataType, type IdDtype } from '../signature';

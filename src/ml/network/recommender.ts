@@ -1,13 +1,13 @@
 import type * as tf from '@tensorflow/tfjs-node';
-import type { PurchaseHistory } from './dataset/purchase-history';
-import { evaluateHoldout, type HoldoutEvaluation } from './evaluate';
-import { holdOutOnePerUser } from './holdout';
+import type { PurchaseHistory } from '../dataset/purchase-history';
+import { evaluateHoldout, type HoldoutEvaluation } from '../evaluate';
+import { holdOutOnePerUser } from '../holdout';
 import { renderLossPlot } from './loss-plot';
-import { buildModelMetadata, type ModelMetadata } from './metadata';
+import { buildModelMetadata, type ModelMetadata } from '../metadata';
 import { extractWeights } from './model';
 import type { NetworkWeights } from './network-weights';
 import { resolveTrainingOptions, type ObjectiveMode, type TrainingOptionsInput } from './options';
-import type { TrainingHooks } from './progress';
+import type { TrainingHooks } from '../progress';
 import { trainNetwork, type EpochLoss } from './train';
 
 export interface TrainingSummary {

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { OutputActivation } from './network-weights';
-import { trainingOptionBounds } from './option-bounds';
+import { trainingOptionBounds } from '../option-bounds';
 
 /**
  * `seed`: the Kubeflow example's recipe — regression on min–max-scaled

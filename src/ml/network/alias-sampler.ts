@@ -1,4 +1,4 @@
-import { Random } from './random';
+import { Random } from '../random';
 
 /**
  * Walker/Vose alias table: O(1) draws from a fixed discrete distribution.

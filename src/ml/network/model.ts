@@ -76,7 +76,7 @@ export function buildNetwork(shape: NetworkShape): tf.LayersModel {
 /**
  * Copies the trained weights out of the model as row-major Float32Arrays, in
  * the shapes tfjs stores them (embeddings [rows, dim], dense kernels
- * [inputs, units]) — the contract of src/ml/network-weights.ts that the
+ * [inputs, units]) — the contract of src/ml/network/network-weights.ts that the
  * SavedModel exporter consumes. The copies are independent of the model.
  */
 export function extractWeights(model: tf.LayersModel): NetworkWeights {

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-node';
 import { AdamParameter, RowGradients } from './lazy-adam';
 import { LAYER_NAMES } from './model';
 import type { OutputActivation } from './network-weights';
-import type { Random } from './random';
+import type { Random } from '../random';
 
 export type NetworkLoss = 'meanSquaredLogarithmicError' | 'binaryCrossentropy';
 
@@ -21,14 +21,14 @@ const EPSILON = 1e-7;
 const EVAL_CHUNK = 8192;
 
 /**
- * Trains the network built by buildNetwork (src/ml/model.ts) one batch at a
+ * Trains the network built by buildNetwork (src/ml/network/model.ts) one batch at a
  * time without differentiating through the embedding lookups.
  *
  * The parameters live here as Float32Arrays (copied out of the model once):
  * a batch's embedding rows are gathered on the JS side into one
  * [batch, 2·dim] input; the native backend computes the loss and, by tfjs'
  * autodiff, its gradients with respect to that input and the dense layers;
- * Adam (src/ml/lazy-adam.ts) then updates the dense layers and only the
+ * Adam (src/ml/network/lazy-adam.ts) then updates the dense layers and only the
  * embedding rows the batch touched, with dense Adam's semantics (the
  * zero-gradient updates of the other rows are deferred until they are next
  * touched or read). A step therefore costs O(batch), whatever the table

@@ -1,4 +1,4 @@
-import type { PurchaseHistory } from './dataset/purchase-history';
+import type { PurchaseHistory } from '../dataset/purchase-history';
 
 /**
  * What a product's buyers get when they all bought it the same number of

@@ -1,10 +1,10 @@
 import type * as tf from '@tensorflow/tfjs-node';
-import { pairUsers, type PurchaseHistory } from './dataset/purchase-history';
+import { pairUsers, type PurchaseHistory } from '../dataset/purchase-history';
 import { implicitExamples, NegativeSampler, ratedExamples, splitPairs, type ExampleSet } from './examples';
 import { buildNetwork } from './model';
 import type { TrainingOptions } from './options';
-import { TrainingCancelledError, type TrainingHooks } from './progress';
-import { deriveSeed, Random } from './random';
+import { TrainingCancelledError, type TrainingHooks } from '../progress';
+import { deriveSeed, Random } from '../random';
 import { seedRatings } from './ratings';
 import { SparseTrainingStep } from './sparse-training-step';
 

@@ -1,6 +1,6 @@
 import { AliasSampler } from './alias-sampler';
-import { hasPurchased, type PurchaseHistory } from './dataset/purchase-history';
-import { Random } from './random';
+import { hasPurchased, type PurchaseHistory } from '../dataset/purchase-history';
+import { Random } from '../random';
 
 /** Training examples as parallel typed arrays (one entry per example). */
 export interface ExampleSet {
