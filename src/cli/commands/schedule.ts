@@ -16,6 +16,7 @@ import {
   type Client,
   type ScheduleOptions,
   type ScheduleSpec,
+  type ScheduleDescription,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { optionalDateToTs, tsToDate } from '@temporalio/common/lib/time';
@@ -229,6 +230,42 @@ export function describeBackfill(plan: BackfillPlan): string {
   ].join('\n');
 }
 
+/** A schedule as JSON for scripts (`describe --json`). */
+function scheduleJson(d: ScheduleDescription): object {
+  return {
+    scheduleId: d.scheduleId,
+    summary: typeof d.memo?.summary === 'string' ? d.memo.summary : undefined,
+    spec: d.spec,
+    paused: d.state.paused,
+    note: d.state.note,
+    overlap: d.policies.overlap,
+    catchupWindowMs: d.policies.catchupWindow,
+    pauseOnFailure: d.policies.pauseOnFailure,
+    runSummary: d.action.staticSummary,
+    nextActionTimes: d.info.nextActionTimes,
+    recentActions: d.info.recentActions.map((a) => ({ at: a.takenAt, workflowId: a.action.workflow.workflowId })),
+    running: d.info.runningActions.map((a) => a.workflow.workflowId),
+  };
+}
+
+/** A schedule for people: state and note, summary, spec, policies, next, recent and running runs. */
+function describeSchedule(d: ScheduleDescription): string {
+  const summary = typeof d.memo?.summary === 'string' ? d.memo.summary : undefined;
+  const every = d.spec.intervals?.map((i) => `every ${formatDuration(Number(i.every))}`) ?? [];
+  const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
+  const lines = [`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`];
+  if (summary && summary !== d.state.note) lines.push(`  summary: ${summary}`);
+  lines.push(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
+  lines.push(
+    `  overlap ${String(d.policies.overlap)}, catch-up window ${formatDuration(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`,
+  );
+  if (d.action.staticSummary) lines.push(`  each run: ${d.action.staticSummary}`);
+  lines.push(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
+  for (const a of d.info.recentActions) lines.push(`  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`);
+  for (const a of d.info.runningActions) lines.push(`  running: ${a.workflow.workflowId}`);
+  return lines.join('\n');
+}
+
 /** describe, pause, unpause, trigger and delete of the schedule `idOf(cfg)`. */
 export function scheduleOperations(idOf: (cfg: Config) => string, createWith: string): Command[] {
   const on = <T>(fn: (client: Client, cfg: Config, scheduleId: string) => Promise<T>) =>
@@ -240,42 +277,7 @@ export function scheduleOperations(idOf: (cfg: Config) => string, createWith: st
       .action((f: { json?: boolean }) =>
         on(async (client, cfg, scheduleId) => {
           const d = await client.schedule.getHandle(scheduleId).describe();
-          const summary = typeof d.memo?.summary === 'string' ? d.memo.summary : undefined;
-          if (f.json) {
-            console.log(
-              JSON.stringify(
-                {
-                  scheduleId: d.scheduleId,
-                  summary,
-                  spec: d.spec,
-                  paused: d.state.paused,
-                  note: d.state.note,
-                  overlap: d.policies.overlap,
-                  catchupWindowMs: d.policies.catchupWindow,
-                  pauseOnFailure: d.policies.pauseOnFailure,
-                  runSummary: d.action.staticSummary,
-                  nextActionTimes: d.info.nextActionTimes,
-                  recentActions: d.info.recentActions.map((a) => ({ at: a.takenAt, workflowId: a.action.workflow.workflowId })),
-                  running: d.info.runningActions.map((a) => a.workflow.workflowId),
-                },
-                null,
-                2,
-              ),
-            );
-          } else {
-            const every = d.spec.intervals?.map((i) => `every ${formatDuration(Number(i.every))}`) ?? [];
-            const crons = d.spec.calendars?.length ? [`calendar spec${d.spec.timezone ? ` (${d.spec.timezone})` : ''}`] : [];
-            console.log(`schedule ${d.scheduleId}: ${d.state.paused ? 'PAUSED' : 'running'}${d.state.note ? ` — ${d.state.note}` : ''}`);
-            if (summary && summary !== d.state.note) console.log(`  summary: ${summary}`);
-            console.log(`  spec: ${[...every, ...crons].join(', ') || '(none)'}`);
-            console.log(
-              `  overlap ${String(d.policies.overlap)}, catch-up window ${formatDuration(Number(d.policies.catchupWindow))}, pause on failure ${d.policies.pauseOnFailure ? 'yes' : 'no'}`,
-            );
-            if (d.action.staticSummary) console.log(`  each run: ${d.action.staticSummary}`);
-            console.log(`  next runs: ${d.info.nextActionTimes.map((t) => t.toISOString()).join(', ') || '(none)'}`);
-            for (const a of d.info.recentActions) console.log(`  ran ${a.takenAt.toISOString()}: ${a.action.workflow.workflowId}`);
-            for (const a of d.info.runningActions) console.log(`  running: ${a.workflow.workflowId}`);
-          }
+          console.log(f.json ? JSON.stringify(scheduleJson(d), null, 2) : describeSchedule(d));
           console.log(`web UI: ${scheduleUrl(cfg.temporal, scheduleId)}`);
         }),
       ),
@@ -306,7 +308,14 @@ export function scheduleOperations(idOf: (cfg: Config) => string, createWith: st
         if (started) {
           console.log(`triggered ${scheduleId}: run ${started.workflowId} / ${started.runId}`);
           console.log(`web UI: ${workflowUrl(cfg.temporal, started.workflowId, started.runId)}`);
-        } else console.log(`triggered ${scheduleId} (no run started: one may be running already, overlap SKIP)`);
+          return;
+        }
+        // overlap SKIP: say which run is still going, so the user can follow that one instead
+        const running = (await client.schedule.getHandle(scheduleId).describe()).info.runningActions[0]?.workflow;
+        if (running) {
+          console.log(`triggered ${scheduleId}: no run started, ${running.workflowId} is still running (overlap SKIP)`);
+          console.log(`web UI: ${workflowUrl(cfg.temporal, running.workflowId, running.firstExecutionRunId)}`);
+        } else console.log(`triggered ${scheduleId}: no run started within 5 s (overlap SKIP); see schedule describe`);
       }),
     ),
     new Command('delete').description('delete the schedule (runs already started go on)').action(() =>

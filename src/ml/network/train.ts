@@ -80,35 +80,18 @@ export async function trainNetwork(history: PurchaseHistory, options: TrainingOp
       },
       new Random(deriveSeed(options.seed, STREAM.dropout)),
     );
-    let lastYield = performance.now();
+    const clock = { lastYield: performance.now() };
     for (let epoch = 1; epoch <= options.epochs && !cancelledAt; epoch++) {
       const train = examples.forEpoch(epoch);
       examplesPerEpoch = train.users.length;
-      const batches = Math.ceil(examplesPerEpoch / options.batchSize);
       const epochStarted = performance.now();
-      let lossSum = 0;
-      let batchesDone = 0;
-      for (let start = 0; start < examplesPerEpoch; start += options.batchSize) {
-        const end = Math.min(examplesPerEpoch, start + options.batchSize);
-        const batchLoss = trainer.step(train.users, train.products, train.labels, start, end);
-        // the epoch loss is the example-weighted mean of the batch losses, as model.fit reports it
-        lossSum += batchLoss * (end - start);
-        batchesDone++;
-        trainedExamples += end - start;
-        if (onProgress && (batchesDone % options.progressEveryBatches === 0 || batchesDone === batches)) {
-          onProgress({ kind: 'batch', epoch, epochs: options.epochs, batch: batchesDone, batches, loss: batchLoss });
-        }
-        if (performance.now() - lastYield >= YIELD_EVERY_MS) {
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-        if (signal?.aborted) {
-          cancelledAt = { epoch, batch: batchesDone };
-          break;
-        }
+      const run = await trainEpoch(trainer, train, epoch, options, hooks, clock);
+      trainedExamples += run.examples;
+      if (run.cancelledAtBatch !== undefined) {
+        cancelledAt = { epoch, batch: run.cancelledAtBatch };
+        break;
       }
-      if (cancelledAt) break;
-      const loss = lossSum / Math.max(1, examplesPerEpoch);
+      const loss = run.lossSum / Math.max(1, examplesPerEpoch);
       if (!Number.isFinite(loss)) throw new Error(`training diverged: loss is ${loss} after epoch ${epoch}`);
       const valLoss = validation ? trainer.evaluate(validation.users, validation.products, validation.labels) : null;
       lossHistory.push({ epoch, loss, valLoss });
@@ -141,6 +124,42 @@ export async function trainNetwork(history: PurchaseHistory, options: TrainingOp
     seconds,
     examplesPerSecond: trainedExamples / seconds,
   };
+}
+
+/**
+ * One epoch's batches: the example-weighted loss sum (as model.fit reports
+ * the epoch loss), batch progress, a yield to the event loop every
+ * YIELD_EVERY_MS, and the batch at which a cancellation stopped it.
+ */
+async function trainEpoch(
+  trainer: SparseTrainingStep,
+  train: ExampleSet,
+  epoch: number,
+  options: TrainingOptions,
+  { signal, onProgress }: TrainingHooks,
+  clock: { lastYield: number },
+): Promise<{ lossSum: number; examples: number; cancelledAtBatch?: number }> {
+  const total = train.users.length;
+  const batches = Math.ceil(total / options.batchSize);
+  let lossSum = 0;
+  let examples = 0;
+  let batchesDone = 0;
+  for (let start = 0; start < total; start += options.batchSize) {
+    const end = Math.min(total, start + options.batchSize);
+    const batchLoss = trainer.step(train.users, train.products, train.labels, start, end);
+    lossSum += batchLoss * (end - start);
+    examples += end - start;
+    batchesDone++;
+    if (onProgress && (batchesDone % options.progressEveryBatches === 0 || batchesDone === batches)) {
+      onProgress({ kind: 'batch', epoch, epochs: options.epochs, batch: batchesDone, batches, loss: batchLoss });
+    }
+    if (performance.now() - clock.lastYield >= YIELD_EVERY_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      clock.lastYield = performance.now();
+    }
+    if (signal?.aborted) return { lossSum, examples, cancelledAtBatch: batchesDone };
+  }
+  return { lossSum, examples };
 }
 
 export interface TrainingExamples {
