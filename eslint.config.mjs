@@ -35,6 +35,14 @@ const storeFence = [
   },
 ];
 
+// Layers (docs/design.md, "Architecture"): dependencies point down. The
+// libraries know nothing of the entry points, activities, workflows or the
+// command line; serving knows nothing of the command line, the training
+// activities or the workflows (not even their types).
+const upward = (groups, message) => ({
+  '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: groups, message }] }],
+});
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'artifacts/', 'src/**/*.generated.*', 'src/savedmodel/proto/'] },
   js.configs.recommended,
@@ -85,6 +93,20 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    files: ['src/{store,ml,messaging,savedmodel,storage,digest}/**/*.ts'],
+    rules: upward(
+      ['**/activities', '**/activities/**', '**/workflows', '**/workflows/**', '**/serving/**', '**/cli/**'],
+      'a library does not import the layers above it (docs/design.md, "Architecture")',
+    ),
+  },
+  {
+    files: ['src/serving/**/*.ts'],
+    rules: upward(
+      ['**/cli/**', ...['..', '../..'].flatMap((up) => [`${up}/activities`, `${up}/activities/*`]), '**/workflows', '**/workflows/**'],
+      'serving does not import the command line, the training activities or the workflows',
+    ),
   },
   {
     files: ['src/**/*.ts'],

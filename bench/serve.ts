@@ -31,7 +31,7 @@ import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
 import { Command, Option } from 'commander';
-import { integerArg, numberListArg } from '../src/cli/arg-parsers';
+import { integerArg, numberListArg } from '../src/arg-parsers';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import { DEFAULT_SHAPE, randomRequest, sendRequests, type RequestShape } from '../src/cli/request-client';
 import { percentile } from '../src/cli/results-tracker';

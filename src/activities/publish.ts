@@ -1,7 +1,7 @@
 /** publishModelUrl: the seed's model publisher, made idempotent per key. */
 import { Context } from '@temporalio/activity';
 import { publishDescriptorOnce } from '../messaging/model-descriptors';
-import { predictUrlFor } from '../serving/model-server/predict-url';
+import { predictUrlFor } from '../messaging/predict-url';
 import type { DescriptorPublished } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 

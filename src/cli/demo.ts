@@ -22,7 +22,7 @@ import { isUp, startStack, stopStack, STACK_COMPONENTS, type StackComponent } fr
 import { ensureBuckets } from '../storage/buckets';
 import { createMinioClient } from '../storage/minio-client';
 import { connectClient } from '../temporal/connection';
-import { numberArg } from './arg-parsers';
+import { numberArg } from '../arg-parsers';
 import { createSchedule } from './commands/schedule';
 import { Display } from './demo/display';
 import { followScheduledRuns } from './demo/follow-schedule';

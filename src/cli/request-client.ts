@@ -20,7 +20,7 @@ import { createKafka } from '../messaging/kafka';
 import { encodeRequest, type RecommendationRequest } from '../messaging/schemas';
 import { Random } from '../ml/random';
 import { requestId } from '../messaging/request-id';
-import { integerArg, numberArg } from './arg-parsers';
+import { integerArg, numberArg } from '../arg-parsers';
 import { formatDuration } from './format';
 import { percentile, ResultsTracker, type Answer, type TrackerStats } from './results-tracker';
 

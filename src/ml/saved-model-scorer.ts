@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
+import { PREDICTIONS_OUTPUT, SERVE_TAG, SIGNATURE_NAME } from '../savedmodel/serving-contract';
 
 export class SavedModelScorer {
   /** 0..P−1 repeated once per customer of the largest call so far; a call takes a prefix */
@@ -17,7 +18,7 @@ export class SavedModelScorer {
   ) {}
 
   static async load(dir: string, productRows: number): Promise<SavedModelScorer> {
-    return new SavedModelScorer(await tf.node.loadSavedModel(dir, ['serve'], 'serving_default'), productRows);
+    return new SavedModelScorer(await tf.node.loadSavedModel(dir, [SERVE_TAG], SIGNATURE_NAME), productRows);
   }
 
   /** Row-major [users.length, productRows] predictions for every (customer, product) pair. */
@@ -31,7 +32,7 @@ export class SavedModelScorer {
     let out: tf.Tensor | tf.Tensor[] | tf.NamedTensorMap | undefined;
     try {
       out = this.model.predict({ users: usersTensor, products: productsTensor });
-      const tensor = out instanceof tf.Tensor ? out : Array.isArray(out) ? undefined : out['predictions'];
+      const tensor = out instanceof tf.Tensor ? out : Array.isArray(out) ? undefined : out[PREDICTIONS_OUTPUT];
       if (!(tensor instanceof tf.Tensor)) throw new Error('SavedModel has no `predictions` output');
       // read outside tf.tidy: tidy walks a returned typed array element by
       // element looking for tensors, which cost ~3× the predict itself

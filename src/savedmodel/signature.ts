@@ -18,12 +18,9 @@ import { shapeOf } from './graph/attrs';
 export type IdDtype = 'int32' | 'int64';
 export type SpecDtype = IdDtype | 'float32';
 
-export const SERVE_TAG = 'serve';
-export const SIGNATURE_NAME = 'serving_default';
-export const PREDICT_METHOD = 'tensorflow/serving/predict';
-export const USERS_INPUT = 'users';
-export const PRODUCTS_INPUT = 'products';
-export const PREDICTIONS_OUTPUT = 'predictions';
+import { PREDICT_METHOD, PREDICTIONS_OUTPUT, PRODUCTS_INPUT, SERVE_TAG, SIGNATURE_NAME, USERS_INPUT } from './serving-contract';
+
+export { PREDICT_METHOD, PREDICTIONS_OUTPUT, PRODUCTS_INPUT, SERVE_TAG, SIGNATURE_NAME, USERS_INPUT };
 
 export interface TensorSpec {
   /** signature key, as clients name it */

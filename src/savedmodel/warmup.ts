@@ -18,6 +18,7 @@ import { encodeMessage } from './protos';
 import { loadServingProtos } from './serving-protos';
 import type { IdDtype } from './signature';
 import { sha256Hex } from '../digest/sha256';
+import { SIGNATURE_NAME } from './serving-contract';
 
 export const WARMUP_DIR = 'assets.extra';
 export const WARMUP_FILE = `${WARMUP_DIR}/tf_serving_warmup_requests`;
@@ -122,7 +123,7 @@ export function warmupRecords(options: WarmupOptions): Buffer[] {
     const log = {
       predictLog: {
         request: {
-          modelSpec: { signatureName: 'serving_default' },
+          modelSpec: { signatureName: SIGNATURE_NAME },
           inputs: {
             users: idTensor(
               options.idDtype,
@@ -166,6 +167,6 @@ export async function readWarmupFile(versionDir: string): Promise<WarmupRequest[
     }
     const request = log.predictLog?.request;
     if (!request) throw new Error(`${WARMUP_FILE}: record ${i} has no predict_log.request (only Predict warm-up is supported)`);
-    return { signatureName: request.modelSpec?.signatureName || 'serving_default', inputs: request.inputs ?? {} };
+    return { signatureName: request.modelSpec?.signatureName || SIGNATURE_NAME, inputs: request.inputs ?? {} };
   });
 }

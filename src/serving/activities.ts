@@ -4,9 +4,25 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../config';
-import type { ReadinessInput, ReadinessResult } from '../workflows/types';
 import { ReadinessDeadlineError, VersionLoadFailedError, waitUntilServing } from './readiness';
 import { FailureType } from '../failure-types';
+
+/** What the workflow asks of the readiness check (it crosses workflow history: a reference, no data). */
+export interface ReadinessInput {
+  slot: string;
+  version: number;
+  /** epoch milliseconds after which the activity gives up, across retries */
+  deadlineMs: number;
+}
+
+/** What it answers: the URL to publish, how many polls it took and the smoke prediction's score. */
+export interface ReadinessResult {
+  slot: string;
+  version: number;
+  predictUrl: string;
+  polls: number;
+  smokePrediction: number;
+}
 
 export function servingActivities(config: Config) {
   return {

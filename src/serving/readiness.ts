@@ -11,6 +11,8 @@ import * as grpc from '@grpc/grpc-js';
 import { loadServingProtos } from '../savedmodel/serving-protos';
 import { backoffCeiling, sleep, type BackoffPolicy } from './backoff';
 import { serviceDefinition } from './slot/grpc-api';
+import { SIGNATURE_NAME } from '../savedmodel/serving-contract';
+import { modelUrl, predictUrlFor } from '../messaging/predict-url';
 
 export interface ReadinessCheck {
   baseUrl: string;
@@ -57,7 +59,7 @@ async function getJson(url: string, init: RequestInit, timeoutMs: number): Promi
 /** One poll: the state of `version` as the slot reports it, or why it can't be read. */
 export async function pollVersionState(baseUrl: string, slot: string, version: number): Promise<{ state: string; detail: string }> {
   try {
-    const { status, body } = await getJson(`${baseUrl}/v1/models/${slot}/versions/${version}`, {}, 5000);
+    const { status, body } = await getJson(modelUrl(baseUrl, slot, version), {}, 5000);
     if (status === 404) return { state: 'NOT_FOUND', detail: JSON.stringify(body) };
     if (status !== 200) return { state: 'ERROR', detail: `HTTP ${status}: ${JSON.stringify(body)}` };
     const entry = (body as StatusBody).model_version_status?.find((s) => s.version === String(version));
@@ -71,10 +73,10 @@ export async function pollVersionState(baseUrl: string, slot: string, version: n
 }
 
 export async function smokePredict(baseUrl: string, slot: string, version: number): Promise<number> {
-  const url = `${baseUrl}/v1/models/${slot}/versions/${version}:predict`;
+  const url = predictUrlFor(baseUrl, slot, version);
   const { status, body } = await getJson(
     url,
-    { method: 'POST', body: JSON.stringify({ signature_name: 'serving_default', instances: [{ users: [0], products: [0] }] }) },
+    { method: 'POST', body: JSON.stringify({ signature_name: SIGNATURE_NAME, instances: [{ users: [0], products: [0] }] }) },
     10_000,
   );
   if (status !== 200) throw new Error(`smoke prediction: HTTP ${status} from ${url}: ${JSON.stringify(body)}`);
@@ -168,7 +170,7 @@ export async function pollVersionStateGrpc(
 export async function smokePredictGrpc(client: TfServingGrpcClient, slot: string, version: number): Promise<number> {
   const ids = { dtype: 3 /* DT_INT32 */, tensorShape: { dim: [{ size: 1 }, { size: 1 }] }, intVal: [0] };
   const response = await client.predict({
-    modelSpec: { name: slot, version: { value: version }, signatureName: 'serving_default' },
+    modelSpec: { name: slot, version: { value: version }, signatureName: SIGNATURE_NAME },
     inputs: { users: ids, products: ids },
   });
   const out = response.outputs?.predictions;
@@ -216,7 +218,7 @@ export async function waitUntilServing(check: ReadinessCheck): Promise<{ predict
     const smokePrediction = client
       ? await smokePredictGrpc(client, check.slot, check.version)
       : await smokePredict(check.baseUrl, check.slot, check.version);
-    return { predictUrl: `${check.baseUrl}/v1/models/${check.slot}/versions/${check.version}:predict`, polls, smokePrediction };
+    return { predictUrl: predictUrlFor(check.baseUrl, check.slot, check.version), polls, smokePrediction };
   } finally {
     client?.close();
   }

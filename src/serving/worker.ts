@@ -9,7 +9,7 @@
 import path from 'node:path';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { Command } from 'commander';
-import { portArg } from '../cli/arg-parsers';
+import { portArg } from '../arg-parsers';
 import { loadConfig } from '../config';
 import { spawnEntry, stopProcess, waitForLog, type Managed } from '../process/children';
 import { connectionOptions } from '../temporal/connection';

@@ -100,20 +100,7 @@ export interface ExportRef {
   seconds: number;
 }
 
-export interface ReadinessInput {
-  slot: string;
-  version: number;
-  /** epoch milliseconds after which the activity gives up, across retries */
-  deadlineMs: number;
-}
-
-export interface ReadinessResult {
-  slot: string;
-  version: number;
-  predictUrl: string;
-  polls: number;
-  smokePrediction: number;
-}
+export type { ReadinessInput, ReadinessResult } from '../serving/activities';
 
 /** publishModelUrl's answer: where the ModelDescriptor landed on the models topic. */
 export interface DescriptorPublished {

@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { integerArg, numberArg, numberListArg, portArg } from '../../src/cli/arg-parsers';
+import { integerArg, numberArg, numberListArg, portArg } from '../../src/arg-parsers';
 import { formatDuration } from '../../src/cli/format';
 
 describe('command-line value parsers', () => {

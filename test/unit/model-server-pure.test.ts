@@ -4,7 +4,7 @@ import { backoffDelay } from '../../src/serving/backoff';
 import { CurrentModel, checkDescriptor } from '../../src/serving/model-server/current-model';
 import { buildDeadLetter, deadLetterMessage, decodeDeadLetter } from '../../src/messaging/dead-letter';
 import { classifyPredictResponse, predictBody } from '../../src/serving/model-server/predict-client';
-import { parsePredictUrl } from '../../src/serving/model-server/predict-url';
+import { parsePredictUrl } from '../../src/messaging/predict-url';
 import { cachedPopularitySource, popularityFromMetadata } from '../../src/serving/model-server/popularity-source';
 import { lineageMetadataKey } from '../../src/store/layout';
 import { rankByPopularity, rankByScore } from '../../src/serving/model-server/ranking';

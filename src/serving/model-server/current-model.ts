@@ -5,7 +5,7 @@
  * request stuck retrying an unreachable slot moves on to the new one).
  */
 import type { ModelDescriptor } from '../../messaging/schemas';
-import { parsePredictUrl } from './predict-url';
+import { modelUrl, parsePredictUrl } from '../../messaging/predict-url';
 import type { ModelRef } from '../../messaging/result';
 
 export interface ActiveModel extends ModelRef {
@@ -35,11 +35,12 @@ export function checkDescriptor(d: ModelDescriptor, slots?: readonly AllowedSlot
     return { ok: false, reason: `not a TF Serving predict URL (…/v1/models/<name>[/versions/<n>]:predict): ${JSON.stringify(d.url)}` };
   if (slots) {
     const allowed = slots.some((s) => {
-      const prefix = `${s.baseUrl.replace(/\/+$/, '')}/v1/models/`;
-      return d.url.startsWith(prefix) && target.slot === s.name && new URL(d.url).origin === new URL(s.baseUrl).origin;
+      return (
+        d.url.startsWith(`${modelUrl(s.baseUrl, s.name)}`) && target.slot === s.name && new URL(d.url).origin === new URL(s.baseUrl).origin
+      );
     });
     if (!allowed) {
-      const known = slots.map((s) => `${s.baseUrl}/v1/models/${s.name}`).join(', ');
+      const known = slots.map((s) => modelUrl(s.baseUrl, s.name)).join(', ');
       return { ok: false, reason: `the URL is not under a configured slot (${known}): ${JSON.stringify(d.url)}` };
     }
   }

@@ -3,7 +3,7 @@ export { startModelServer, type ModelServer, type ModelServerOptions } from './s
 export { decodeResult, encodeResult, type RecommendationResult, type ResultOutcome, type ModelRef } from '../../messaging/result';
 export { decodeDeadLetter, type DeadLetter } from '../../messaging/dead-letter';
 export { REJECTION_CODES, type RejectionCode } from './request-validation';
-export { parsePredictUrl, type PredictTarget } from './predict-url';
+export { parsePredictUrl, type PredictTarget } from '../../messaging/predict-url';
 export { createPredictClient, predictBody, type PredictClient, type PredictOutcome } from './predict-client';
 export { lineagePopularitySource, cachedPopularitySource, type LoadPopularity } from './popularity-source';
 export type { RankedProduct } from './ranking';

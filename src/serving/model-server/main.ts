@@ -6,7 +6,7 @@
  * signal exits at once.
  */
 import { Command, Option } from 'commander';
-import { integerArg } from '../../cli/arg-parsers';
+import { integerArg } from '../../arg-parsers';
 import { loadConfig } from '../../config';
 import { errorText, jsonLineLog } from './log';
 import { startModelServer } from './server';

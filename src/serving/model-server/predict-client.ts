@@ -14,6 +14,7 @@
  *                 the request must be retried, not answered.
  */
 import { Pool } from 'undici';
+import { SIGNATURE_NAME } from '../../savedmodel/serving-contract';
 
 export type PredictOutcome =
   | { kind: 'ok'; scores: number[] }
@@ -50,7 +51,7 @@ export function predictBody(user: number, products: readonly number[]): string {
 export function predictRowsBody(users: readonly number[], products: readonly number[]): string {
   // Built by hand: the ids are safe integers (validated), and JSON.stringify
   // of 2 × 20,000 one-element arrays costs more than the string joins.
-  return `{"signature_name":"serving_default","inputs":{"users":[[${users.join('],[')}]],"products":[[${products.join('],[')}]]}}`;
+  return `{"signature_name":"${SIGNATURE_NAME}","inputs":{"users":[[${users.join('],[')}]],"products":[[${products.join('],[')}]]}}`;
 }
 
 /** HTTP statuses that mean "not now" rather than "never": the request is retried. */

@@ -17,6 +17,7 @@ import { scoreColumns } from './scoring';
 import type { SlotMetrics } from './slot-metrics';
 import { idColumnsFromTensors, scoresTensor } from './tensor-proto';
 import { modelStatusNotFound, notFound } from './tf-serving-json';
+import { SIGNATURE_NAME } from '../../savedmodel/serving-contract';
 
 const STATE_CODES: Record<VersionStatus['state'], number> = { START: 10, LOADING: 20, AVAILABLE: 30, UNLOADING: 40, END: 50 };
 const ERROR_CODES: Record<VersionStatus['errorCode'], number> = { OK: 0, UNKNOWN: 2, NOT_FOUND: 5 };
@@ -102,8 +103,8 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
     const version = spec.version?.value;
     const servable = name === opts.name ? manager.servable(version) : undefined;
     if (!servable) throw new RpcError(grpc.status.NOT_FOUND, notFound(name, version));
-    const signatureName = spec.signatureName || 'serving_default';
-    if (signatureName !== 'serving_default') {
+    const signatureName = spec.signatureName || SIGNATURE_NAME;
+    if (signatureName !== SIGNATURE_NAME) {
       throw new RpcError(grpc.status.INVALID_ARGUMENT, `Serving signature name: "${signatureName}" not found in signature def`);
     }
     return servable;
@@ -123,7 +124,7 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
       const scores = scoreColumns(servable.model, columns, size);
       opts.metrics.predictRows.inc({ api: 'grpc' }, size);
       return {
-        modelSpec: { name: opts.name, version: { value: servable.version }, signatureName: 'serving_default' },
+        modelSpec: { name: opts.name, version: { value: servable.version }, signatureName: SIGNATURE_NAME },
         outputs: { [outputNames[0]]: scoresTensor(scores) },
       };
     } catch (err) {

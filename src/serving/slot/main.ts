@@ -5,10 +5,11 @@
  * SLOT_GRPC_PORTS), limits from SLOT_MAX_BATCH_ROWS / SLOT_MAX_BODY_BYTES.
  */
 import { Command } from 'commander';
-import { integerArg } from '../../cli/arg-parsers';
+import { integerArg } from '../../arg-parsers';
 import { loadConfig } from '../../config';
 import { createMinioClient } from '../../storage/minio-client';
 import { startSlotServer } from './server';
+import { modelUrl } from '../../messaging/predict-url';
 
 const integer = integerArg(1);
 
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     log: (msg) => console.log(`[slot ${o.slot}] ${msg}`),
   });
   const grpcNote = server.grpcAddress ? ` and gRPC ${server.grpcAddress}` : '';
-  console.log(`[slot ${o.slot}] serving ${server.url}/v1/models/${o.slot}${grpcNote} from ${cfg.buckets.models}/${o.slot}/`);
+  console.log(`[slot ${o.slot}] serving ${modelUrl(server.url, o.slot)}${grpcNote} from ${cfg.buckets.models}/${o.slot}/`);
   const stop = () => {
     void server.close().then(() => process.exit(0));
   };

@@ -18,6 +18,7 @@ import { cleanStaleCacheDirs, slotCacheDir } from './cache-dir';
 import { scoreColumns } from './scoring';
 import { idColumnsFromTensors } from './tensor-proto';
 import { downloadVersion, latestCompleteVersion } from './version-source';
+import { PREDICT_METHOD, SERVE_TAG, SIGNATURE_NAME } from '../../savedmodel/serving-contract';
 
 export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
 
@@ -117,7 +118,7 @@ export class ModelManager {
       this.log(`loading version ${version}`);
       await downloadVersion(this.opts.client, this.opts.bucket, this.opts.slot, version, dir);
       const signature = readSignature(await tf.node.getMetaGraphsFromSavedModel(dir));
-      const model = await tf.node.loadSavedModel(dir, ['serve'], 'serving_default');
+      const model = await tf.node.loadSavedModel(dir, [SERVE_TAG], SIGNATURE_NAME);
       try {
         await this.warmUp(version, dir, model, signature);
       } catch (err) {
@@ -199,7 +200,7 @@ export class ModelManager {
 }
 
 function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
-  const serve = metaGraphs.find((g) => g.tags.length === 1 && g.tags[0] === 'serve');
+  const serve = metaGraphs.find((g) => g.tags.length === 1 && g.tags[0] === SERVE_TAG);
   if (!serve) throw new Error('no MetaGraph tagged "serve"');
   const sig = serve.signatureDefs.serving_default;
   if (!sig) throw new Error('no "serving_default" signature');
@@ -213,6 +214,6 @@ function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
   return {
     inputs: Object.fromEntries(Object.entries(sig.inputs).map(([k, v]) => [k, spec(v)])),
     outputs: Object.fromEntries(Object.entries(sig.outputs).map(([k, v]) => [k, spec(v)])),
-    methodName: 'tensorflow/serving/predict',
+    methodName: PREDICT_METHOD,
   };
 }

@@ -7,6 +7,7 @@
  * scan before JSON.parse sees it, and its rows by `maxRows`.
  */
 import { scanColumnarBody } from './columnar-scan';
+import { SIGNATURE_NAME } from '../../savedmodel/serving-contract';
 
 export class BadRequestError extends Error {
   override name = 'BadRequestError';
@@ -84,8 +85,8 @@ function checkRows(rows: number, maxRows: number, what: string): void {
 function fastColumnar(raw: string, inputNames: string[], maxRows: number): PredictBatch | undefined {
   const scanned = scanColumnarBody(raw, maxRows);
   if (!scanned) return undefined;
-  const { signatureName = 'serving_default', columns } = scanned;
-  if (signatureName !== 'serving_default' && signatureName !== '') return undefined;
+  const { signatureName = SIGNATURE_NAME, columns } = scanned;
+  if (signatureName !== SIGNATURE_NAME && signatureName !== '') return undefined;
   const names = Object.keys(columns);
   if (names.length !== inputNames.length || !inputNames.every((n) => n in columns)) return undefined;
   const size = columns[inputNames[0]].length;
@@ -104,9 +105,9 @@ export function parsePredictBody(raw: string, inputNames: string[], maxRows: num
     throw new BadRequestError(`JSON Parse error: ${(err as Error).message}`);
   }
   if (!isRecord(body)) throw new BadRequestError('JSON Parse error: the request body must be a JSON object');
-  const signatureName = body.signature_name === undefined ? 'serving_default' : body.signature_name;
+  const signatureName = body.signature_name === undefined ? SIGNATURE_NAME : body.signature_name;
   if (typeof signatureName !== 'string') throw new BadRequestError('"signature_name" must be a string');
-  if (signatureName !== 'serving_default' && signatureName !== '') {
+  if (signatureName !== SIGNATURE_NAME && signatureName !== '') {
     throw new BadRequestError(`Serving signature name: "${signatureName}" not found in signature def`);
   }
   const hasInstances = 'instances' in body;

@@ -19,6 +19,7 @@ import { BadRequestError, parsePredictBody, predictResponseBody } from './predic
 import { scoreColumns } from './scoring';
 import { createSlotMetrics, outcomeOf, type SlotMetrics } from './slot-metrics';
 import { metadataBody, modelStatusNotFound, notFound, versionStatusBody } from './tf-serving-json';
+import { PREDICT_METHOD } from '../../savedmodel/serving-contract';
 
 export const DEFAULT_MAX_ROWS = 100_000;
 export const DEFAULT_BODY_LIMIT = 16 * 1024 * 1024;
@@ -102,7 +103,7 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
     try {
       if (method.toLowerCase() !== 'predict') {
         status = 400;
-        return fail(reply, 400, `${method} is not supported: the model's signature is ${'tensorflow/serving/predict'}`);
+        return fail(reply, 400, `${method} is not supported: the model's signature is ${PREDICT_METHOD}`);
       }
       const servable = name === opts.name ? manager.servable(version) : undefined;
       if (!servable) {

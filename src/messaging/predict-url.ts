@@ -37,7 +37,17 @@ export function parsePredictUrl(url: string): PredictTarget | undefined {
   return { slot, version: version !== null && Number.isSafeInteger(version) ? version : null };
 }
 
+/**
+ * `<base>/v1/models/<slot>[/versions/<version>]`: a model (or one version of
+ * it) in TF Serving's REST API — its status; `:predict` and `/metadata` go after it.
+ * The one place that builds these paths (the slot name is percent-encoded).
+ */
+export function modelUrl(baseUrl: string, slot: string, version?: number): string {
+  const model = `${baseUrl.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(slot)}`;
+  return version === undefined ? model : `${model}/versions/${version}`;
+}
+
 /** The predict URL of `slot` version `version` under a slot's REST base URL (what the publisher writes). */
 export function predictUrlFor(baseUrl: string, slot: string, version: number): string {
-  return `${baseUrl.replace(/\/+$/, '')}/v1/models/${encodeURIComponent(slot)}/versions/${version}:predict`;
+  return `${modelUrl(baseUrl, slot, version)}:predict`;
 }
