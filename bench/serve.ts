@@ -260,10 +260,12 @@ async function measureKafka(
 
 interface Slots {
   urls: [string, string];
+  /** the first slot's model in a third process without server-side batching: the direct calls' anchor */
+  unbatchedUrl: string;
   stop(): Promise<void>;
 }
 
-/** Two slot processes of this run's own, serving one published seed-sized model each. */
+/** Two slot processes of this run's own, serving one published seed-sized model each, and the unbatched anchor. */
 async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv: NodeJS.ProcessEnv): Promise<Slots> {
   const cfg = loadConfig();
   const minio = createMinioClient(cfg.minio);
@@ -293,6 +295,10 @@ async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv:
       procs.push(
         spawnEntry(`bench-${slot}`, 'src/serving/slot/main.ts', ['--slot', slot, '--poll-ms', '500'], logDir, { env, nodeArgs: NODE_ARGS }),
       );
+    // the anchor of the direct calls: the first slot's version again, without server-side batching (the slot as it was)
+    const anchorPort = await freePort();
+    const anchorArgs = ['--slot', names[0], '--port', String(anchorPort), '--no-grpc', '--no-batching', '--poll-ms', '500'];
+    procs.push(spawnEntry(`bench-${names[0]}-unbatched`, 'src/serving/slot/main.ts', anchorArgs, logDir, { env, nodeArgs: NODE_ARGS }));
     await Promise.all(procs.map((proc) => waitForLog(proc, /serving http/)));
     const urls = await Promise.all(
       names.map(async (slot, i) => {
@@ -305,7 +311,13 @@ async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv:
         return ready.predictUrl;
       }),
     );
-    return { urls: [urls[0], urls[1]], stop };
+    const anchor = await waitUntilServing({
+      baseUrl: `http://127.0.0.1:${anchorPort}`,
+      slot: names[0],
+      version: 1,
+      deadlineMs: Date.now() + 120_000,
+    });
+    return { urls: [urls[0], urls[1]], unbatchedUrl: anchor.predictUrl, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -579,14 +591,20 @@ async function main(): Promise<void> {
           .join(' ')}; logs in ${logDir}`,
     );
     if (flags.only !== 'kafka') {
-      console.log('\nDirect predict calls to the slot (one call per request):');
+      console.log('\nDirect predict calls to the slot (one call per request), beside the same slot without server-side batching:');
       for (const c of flags.concurrency) {
+        // anchor first, then the slot: alternating keeps the machine's drift out of the ratio
+        const anchor = slots ? await benchDirect(slots.unbatchedUrl, flags.requests, c, shape, flags.seed) : undefined;
         const m = await benchDirect(urls[0], flags.requests, c, shape, flags.seed);
+        if (anchor) console.log(line({ ...anchor, label: `${anchor.label}, no batching (anchor)` }, ''));
+        const ratio = anchor
+          ? ` = ${(perSecond(m) / perSecond(anchor)).toFixed(2)}× the anchor, p99 ${(p(m, 99) - p(anchor, 99)).toFixed(2)} ms beside it`
+          : '';
         const target =
           c === TARGETS.directInFlight
             ? `target ≥ ${fmt(TARGETS.directPerSecond)} req/s: ${verdict(perSecond(m) >= TARGETS.directPerSecond && failed(m) === 0)}`
             : '';
-        console.log(line(m, target));
+        console.log(line(m, `${ratio}${ratio && target ? '; ' : ''}${target}`));
       }
     }
     if (flags.only !== 'direct') printKafka(await benchKafka(id, urls, flags, shape, logDir, childEnv));

@@ -76,6 +76,9 @@ const schema = z.object({
     .min(1024)
     .max(1024 * 1024 * 1024)
     .default(16 * 1024 * 1024),
+  /** server-side batching of concurrent predict calls (TF Serving's max_batch_size, batch_timeout_micros); 1 row = off */
+  SLOT_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  SLOT_BATCH_TIMEOUT_MICROS: z.coerce.number().int().min(0).max(1_000_000).default(0),
   /** how the readiness check reads a slot's version status: TF Serving's REST API or its gRPC GetModelStatus */
   READINESS_API: z.enum(['rest', 'grpc']).default('rest'),
   /** most (user, product) rows the model server puts in one predict call (the slot accepts up to 100,000) */
@@ -135,6 +138,8 @@ export interface Config {
   slots: [SlotConfig, SlotConfig];
   /** limits of one predict call to a slot */
   slotLimits: { maxBatchRows: number; maxBodyBytes: number };
+  /** server-side batching of concurrent predict calls in a slot */
+  slotBatching: { maxBatchSize: number; batchTimeoutMicros: number };
   readinessApi: 'rest' | 'grpc';
   serving: { maxPredictRows: number; beforeFirstModel: 'fallback' | 'hold' };
 }
@@ -223,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
     slots: [slot(0), slot(1)],
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
+    slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },
     readinessApi: e.READINESS_API,
     serving: { maxPredictRows: e.PREDICT_MAX_ROWS, beforeFirstModel: e.SERVING_BEFORE_FIRST_MODEL },
   };

@@ -11,12 +11,10 @@ import type * as protobuf from 'protobufjs';
 import { DataType } from '../../savedmodel/messages';
 import { loadServingProtos } from '../../savedmodel/serving-protos';
 import type { TensorProtoObject } from '../../savedmodel/warmup';
-import type { ModelManager, Signature, ServedTensorSpec, VersionStatus } from './model-manager';
+import type { Signature, ServedTensorSpec, VersionStatus } from './model-manager';
 import { BadRequestError } from './predict-request';
-import { scoreColumns } from './scoring';
-import type { SlotMetrics } from './slot-metrics';
+import { ServingError, type PredictionService, type ServingCode } from './prediction-service';
 import { idColumnsFromTensors, scoresTensor } from './tensor-proto';
-import { modelStatusNotFound, notFound } from './tf-serving-json';
 import { SIGNATURE_NAME } from '../../savedmodel/serving-contract';
 
 const STATE_CODES: Record<VersionStatus['state'], number> = { START: 10, LOADING: 20, AVAILABLE: 30, UNLOADING: 40, END: 50 };
@@ -75,70 +73,74 @@ function signatureDef(signature: Signature) {
 }
 
 export interface GrpcApiOptions {
-  name: string;
-  manager: ModelManager;
+  service: PredictionService;
   maxRows: number;
-  metrics: SlotMetrics;
 }
 
-function unary<Req, Res>(handler: (request: Req) => Res): grpc.UntypedHandleCall {
+const GRPC_CODES: Record<ServingCode, grpc.status> = {
+  INVALID_ARGUMENT: grpc.status.INVALID_ARGUMENT,
+  NOT_FOUND: grpc.status.NOT_FOUND,
+  INTERNAL: grpc.status.INTERNAL,
+};
+
+/** TF Serving's gRPC status for an error. */
+function grpcStatusOf(err: unknown): grpc.status {
+  if (err instanceof RpcError) return err.code;
+  if (err instanceof ServingError) return GRPC_CODES[err.code];
+  if (err instanceof BadRequestError) return err.status === 404 ? grpc.status.NOT_FOUND : grpc.status.INVALID_ARGUMENT;
+  return grpc.status.INTERNAL;
+}
+
+function unary<Req, Res>(handler: (request: Req) => Res | Promise<Res>): grpc.UntypedHandleCall {
   return (call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>) => {
-    try {
-      callback(null, handler(call.request));
-    } catch (err) {
-      if (err instanceof RpcError) callback({ code: err.code, details: err.message });
-      else if (err instanceof BadRequestError) callback({ code: grpc.status.INVALID_ARGUMENT, details: err.message });
-      else callback({ code: grpc.status.INTERNAL, details: (err as Error).message });
-    }
+    Promise.resolve()
+      .then(() => handler(call.request))
+      .then(
+        (response) => callback(null, response),
+        (err: unknown) => callback({ code: grpcStatusOf(err), details: (err as Error).message }),
+      );
   };
 }
 
 export function createGrpcHandlers(opts: GrpcApiOptions) {
-  const { manager } = opts;
-  const servableFor = (spec: ModelSpecObject | undefined) => {
+  const { service } = opts;
+  /** The model spec's name and version, refusing what this slot does not serve. */
+  const specOf = (spec: ModelSpecObject | undefined): { name: string; version?: number } => {
     if (!spec) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Missing ModelSpec');
-    const name = spec.name ?? '';
     if (spec.versionLabel)
       throw new RpcError(grpc.status.INVALID_ARGUMENT, `version labels are not served by this slot (got "${spec.versionLabel}")`);
-    const version = spec.version?.value;
-    const servable = name === opts.name ? manager.servable(version) : undefined;
-    if (!servable) throw new RpcError(grpc.status.NOT_FOUND, notFound(name, version));
     const signatureName = spec.signatureName || SIGNATURE_NAME;
     if (signatureName !== SIGNATURE_NAME) {
       throw new RpcError(grpc.status.INVALID_ARGUMENT, `Serving signature name: "${signatureName}" not found in signature def`);
     }
-    return servable;
+    return { name: spec.name ?? '', version: spec.version?.value };
+  };
+  const servableFor = (spec: ModelSpecObject | undefined) => {
+    const { name, version } = specOf(spec);
+    return service.servable(name, version);
   };
 
-  const predict = (request: { modelSpec?: ModelSpecObject; inputs?: Record<string, TensorProtoObject>; outputFilter?: string[] }) => {
-    const started = process.hrtime.bigint();
-    let outcome = 'ok';
+  const predict = async (request: { modelSpec?: ModelSpecObject; inputs?: Record<string, TensorProtoObject>; outputFilter?: string[] }) => {
+    let spec: { name: string; version?: number };
     try {
-      const servable = servableFor(request.modelSpec);
-      const outputNames = Object.keys(servable.signature.outputs);
+      spec = specOf(request.modelSpec);
+    } catch (err) {
+      service.refused('grpc', err);
+      throw err;
+    }
+    const prediction = await service.predict('grpc', spec.name, spec.version, (signature) => {
+      const outputNames = Object.keys(signature.outputs);
       for (const f of request.outputFilter ?? []) {
         if (!outputNames.includes(f))
           throw new BadRequestError(`output_filter "${f}" is not an output of the signature (${outputNames.join(', ')})`);
       }
-      const { columns, size } = idColumnsFromTensors(request.inputs ?? {}, Object.keys(servable.signature.inputs), opts.maxRows);
-      const scores = scoreColumns(servable.model, columns, size);
-      opts.metrics.predictRows.inc({ api: 'grpc' }, size);
-      return {
-        modelSpec: { name: opts.name, version: { value: servable.version }, signatureName: SIGNATURE_NAME },
-        outputs: { [outputNames[0]]: scoresTensor(scores) },
-      };
-    } catch (err) {
-      outcome =
-        err instanceof RpcError && err.code === grpc.status.NOT_FOUND
-          ? 'not_found'
-          : err instanceof BadRequestError || err instanceof RpcError
-            ? 'invalid'
-            : 'error';
-      throw err;
-    } finally {
-      opts.metrics.predictCalls.inc({ api: 'grpc', outcome });
-      opts.metrics.predictSeconds.observe({ api: 'grpc' }, Number(process.hrtime.bigint() - started) / 1e9);
-    }
+      return idColumnsFromTensors(request.inputs ?? {}, Object.keys(signature.inputs), opts.maxRows);
+    });
+    const outputNames = Object.keys(prediction.signature.outputs);
+    return {
+      modelSpec: { name: service.name, version: { value: prediction.version }, signatureName: SIGNATURE_NAME },
+      outputs: { [outputNames[0]]: scoresTensor(prediction.scores) },
+    };
   };
 
   const getModelMetadata = (request: { modelSpec?: ModelSpecObject; metadataField?: string[] }) => {
@@ -153,7 +155,7 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
       SignatureDefMap.fromObject({ signatureDef: { serving_default: signatureDef(servable.signature) } }),
     ).finish();
     return {
-      modelSpec: { name: opts.name, version: { value: servable.version } },
+      modelSpec: { name: service.name, version: { value: servable.version } },
       // protobufjs's bundled google.protobuf.Any keeps its snake_case field names
       metadata: { signature_def: { type_url: 'type.googleapis.com/tensorflow.serving.SignatureDefMap', value } },
     };
@@ -162,13 +164,8 @@ export function createGrpcHandlers(opts: GrpcApiOptions) {
   const getModelStatus = (request: { modelSpec?: ModelSpecObject }) => {
     const spec = request.modelSpec;
     if (!spec) throw new RpcError(grpc.status.INVALID_ARGUMENT, 'Missing ModelSpec');
-    const name = spec.name ?? '';
-    const version = spec.version?.value;
-    const statuses =
-      name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
-    if (statuses.length === 0) throw new RpcError(grpc.status.NOT_FOUND, modelStatusNotFound(name, version));
     return {
-      modelVersionStatus: statuses.map((s) => ({
+      modelVersionStatus: service.statuses(spec.name ?? '', spec.version?.value).map((s) => ({
         version: s.version,
         state: STATE_CODES[s.state],
         status: { errorCode: ERROR_CODES[s.errorCode], errorMessage: s.errorMessage },

@@ -24,6 +24,13 @@ async function main(): Promise<void> {
     .option('--no-grpc', 'serve the REST API only')
     .option('--poll-ms <ms>', 'how often to look for new versions', integer, 1000)
     .option('--max-batch <n>', 'most rows one predict call may carry (default: SLOT_MAX_BATCH_ROWS)', integer, cfg.slotLimits.maxBatchRows)
+    .option('--batch-max-rows <n>', 'server-side batching: most rows scored in one session run (default: SLOT_BATCH_MAX_ROWS)', integer)
+    .option(
+      '--batch-timeout-micros <us>',
+      'server-side batching: how long a batch waits for more calls (default: SLOT_BATCH_TIMEOUT_MICROS)',
+      integerArg(0),
+    )
+    .option('--no-batching', 'score every predict call in a session run of its own')
     .option(
       '--body-limit <bytes>',
       'largest predict body / gRPC message (default: SLOT_MAX_BODY_BYTES)',
@@ -39,6 +46,9 @@ async function main(): Promise<void> {
     pollMs: number;
     maxBatch: number;
     bodyLimit: number;
+    batchMaxRows?: number;
+    batchTimeoutMicros?: number;
+    batching: boolean;
   }>();
   const slot = cfg.slots.find((s) => s.name === o.slot);
   if (!slot && o.port === undefined) {
@@ -54,6 +64,10 @@ async function main(): Promise<void> {
     pollIntervalMs: o.pollMs,
     maxBatch: o.maxBatch,
     bodyLimit: o.bodyLimit,
+    batching: {
+      maxBatchSize: o.batching ? (o.batchMaxRows ?? cfg.slotBatching.maxBatchSize) : 1,
+      batchTimeoutMicros: o.batchTimeoutMicros ?? cfg.slotBatching.batchTimeoutMicros,
+    },
     log: (msg) => console.log(`[slot ${o.slot}] ${msg}`),
   });
   const grpcNote = server.grpcAddress ? ` and gRPC ${server.grpcAddress}` : '';

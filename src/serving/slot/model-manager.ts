@@ -42,7 +42,8 @@ export interface Signature {
   methodName: string;
 }
 
-interface Loaded {
+/** A loaded version: what predict and metadata calls use. */
+export interface Loaded {
   version: number;
   model: TFSavedModel;
   dir: string;

@@ -15,10 +15,11 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Client } from 'minio';
 import { startGrpcServer } from './grpc-api';
 import { ModelManager } from './model-manager';
-import { BadRequestError, parsePredictBody, predictResponseBody } from './predict-request';
-import { scoreColumns } from './scoring';
-import { createSlotMetrics, outcomeOf, type SlotMetrics } from './slot-metrics';
-import { metadataBody, modelStatusNotFound, notFound, versionStatusBody } from './tf-serving-json';
+import { DEFAULT_BATCHING, type BatchingOptions } from './batcher';
+import { BadRequestError, parsePredictBody, predictResponseBody, type PredictBatch } from './predict-request';
+import { PredictionService, ServingError } from './prediction-service';
+import { createSlotMetrics, type SlotMetrics } from './slot-metrics';
+import { metadataBody, versionStatusBody } from './tf-serving-json';
 import { PREDICT_METHOD } from '../../savedmodel/serving-contract';
 
 export const DEFAULT_MAX_ROWS = 100_000;
@@ -37,6 +38,8 @@ export interface SlotServerOptions {
   maxBatch?: number;
   /** the largest request body (REST) or message (gRPC), in bytes; default 16 MiB */
   bodyLimit?: number;
+  /** server-side batching of concurrent predict calls (default: DEFAULT_BATCHING) */
+  batching?: BatchingOptions;
   log?: (msg: string) => void;
 }
 
@@ -45,9 +48,17 @@ export interface SlotServer {
   /** host:port of the gRPC API, when it runs */
   grpcAddress?: string;
   manager: ModelManager;
+  service: PredictionService;
   metrics: SlotMetrics;
   app: FastifyInstance;
   close(): Promise<void>;
+}
+
+/** TF Serving's HTTP status for an error: InvalidArgument 400, NotFound 404, a body over the limit 413, else 500. */
+function httpStatusOf(err: unknown): number {
+  if (err instanceof BadRequestError) return err.status;
+  if (err instanceof ServingError) return err.code === 'NOT_FOUND' ? 404 : err.code === 'INVALID_ARGUMENT' ? 400 : 500;
+  return 500;
 }
 
 // TF Serving's two request patterns (http_rest_api_handler.cc), plus /metadata.
@@ -66,6 +77,7 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
     log: opts.log,
     onWarmup: (version, records) => metrics.warmupRecords.inc({ version: String(version) }, records),
   });
+  const service = new PredictionService(opts.name, manager, metrics, opts.batching ?? DEFAULT_BATCHING);
   const app = Fastify({ bodyLimit, logger: false });
   // TF Serving accepts any content type; the body is parsed (and rejected) here.
   app.removeAllContentTypeParsers();
@@ -97,43 +109,34 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
     return v;
   };
 
-  const predict = (name: string, version: number | undefined, method: string, body: unknown, reply: FastifyReply) => {
-    const started = process.hrtime.bigint();
-    let status = 200;
+  const predict = async (name: string, version: number | undefined, method: string, body: unknown, reply: FastifyReply) => {
     try {
       if (method.toLowerCase() !== 'predict') {
-        status = 400;
-        return fail(reply, 400, `${method} is not supported: the model's signature is ${PREDICT_METHOD}`);
+        const refused = new BadRequestError(`${method} is not supported: the model's signature is ${PREDICT_METHOD}`);
+        service.refused('rest', refused);
+        throw refused;
       }
-      const servable = name === opts.name ? manager.servable(version) : undefined;
-      if (!servable) {
-        status = 404;
-        return fail(reply, 404, notFound(name, version));
-      }
-      const batch = parsePredictBody(typeof body === 'string' ? body : '', Object.keys(servable.signature.inputs), maxRows);
-      const scores = scoreColumns(servable.model, batch.columns, batch.size);
-      metrics.predictRows.inc({ api: 'rest' }, batch.size);
-      return reply.type('application/json').send(predictResponseBody(batch.format, scores));
+      let format: PredictBatch['format'] = 'instances';
+      const { scores } = await service.predict('rest', name, version, (signature) => {
+        const batch = parsePredictBody(typeof body === 'string' ? body : '', Object.keys(signature.inputs), maxRows);
+        format = batch.format;
+        return batch;
+      });
+      return reply.type('application/json').send(predictResponseBody(format, scores));
     } catch (err) {
-      status = err instanceof BadRequestError ? err.status : 500;
-      return fail(reply, status, (err as Error).message);
-    } finally {
-      metrics.predictCalls.inc({ api: 'rest', outcome: outcomeOf(status) });
-      metrics.predictSeconds.observe({ api: 'rest' }, Number(process.hrtime.bigint() - started) / 1e9);
+      return fail(reply, httpStatusOf(err), (err as Error).message);
     }
   };
 
   const status = (name: string | undefined, version: number | undefined, isMetadata: boolean, reply: FastifyReply) => {
     if (!name) return fail(reply, 400, 'Missing model name in request.');
-    if (isMetadata) {
-      const servable = name === opts.name ? manager.servable(version) : undefined;
-      if (!servable) return fail(reply, 404, notFound(name, version));
+    try {
+      if (!isMetadata) return versionStatusBody(service.statuses(name, version));
+      const servable = service.servable(name, version);
       return metadataBody(name, servable.version, servable.signature);
+    } catch (err) {
+      return fail(reply, httpStatusOf(err), (err as Error).message);
     }
-    const statuses =
-      name !== opts.name ? [] : version === undefined ? manager.statusList() : [manager.status(version)].filter((s) => s !== undefined);
-    if (statuses.length === 0) return fail(reply, 404, modelStatusNotFound(name, version));
-    return versionStatusBody(statuses);
   };
 
   app.route({
@@ -162,7 +165,7 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
   let grpcAddress: string | undefined;
   try {
     if (opts.grpcPort !== undefined) {
-      const started = await startGrpcServer(opts.host, opts.grpcPort, bodyLimit, { name: opts.name, manager, maxRows, metrics });
+      const started = await startGrpcServer(opts.host, opts.grpcPort, bodyLimit, { service, maxRows });
       grpcServer = started.server;
       grpcAddress = `${opts.host}:${started.port}`;
     }
@@ -178,6 +181,7 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
     url: `http://${opts.host}:${port}`,
     grpcAddress,
     manager,
+    service,
     metrics,
     app,
     close: async () => {

@@ -43,10 +43,3 @@ export function createSlotMetrics(): SlotMetrics {
     }),
   };
 }
-
-export function outcomeOf(status: number): string {
-  if (status === 200) return 'ok';
-  if (status === 404) return 'not_found';
-  if (status >= 400 && status < 500) return 'invalid';
-  return 'error';
-}
