@@ -183,7 +183,8 @@ export async function trainLinearRecommender(
   hooks: TrainingHooks = {},
 ): Promise<TrainedLinearRecommender> {
   const resolved = resolveLinearOptions(input);
-  if (resolved.variant === 'lowrank' || history.productRows > MAX_DENSE_PRODUCTS) return trainLowRankLinear(history, input, resolved, hooks);
+  if (resolved.variant === 'lowrank' || history.productRows > MAX_DENSE_PRODUCTS)
+    return trainLowRankLinear(history, input, resolved, hooks);
   const started = performance.now();
   const split = resolved.holdout ? holdOutOnePerUser(history, resolved.maxEvalUsers, resolved.seed) : undefined;
   const train = split?.train ?? history;

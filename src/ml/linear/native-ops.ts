@@ -31,9 +31,11 @@ export function matrixInverse(m: tf.Tensor2D): tf.Tensor2D {
 /** Lower-triangular L with L·Lᵀ = m (TensorFlow's Cholesky); m symmetric positive definite. */
 export function cholesky(m: tf.Tensor2D): tf.Tensor2D {
   const backend = nativeBackend();
-  return backend.executeSingleOutput('Cholesky', [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }], [
-    m,
-  ]) as tf.Tensor2D;
+  return backend.executeSingleOutput(
+    'Cholesky',
+    [{ name: 'T', type: backend.binding.TF_ATTR_TYPE, value: backend.binding.TF_FLOAT }],
+    [m],
+  ) as tf.Tensor2D;
 }
 
 /** X solving L·X = rhs (or Lᵀ·X = rhs with `transposed`) for lower-triangular L. */

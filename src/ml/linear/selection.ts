@@ -74,9 +74,49 @@ function scaled(context: RowContext, a: number): RowContext {
 }
 
 /**
- * Ranks the validation products under every λ of one family's Gram matrix,
- * from one eigendecomposition (see the file comment).
+ * EASE scores of fixed input rows x for any λ from one eigendecomposition
+ * of the Gram matrix (see the file comment). Valid for the products a row
+ * has not bought (the ones ranked); the caller disposes.
  */
+export class EaseSpectrum {
+  private readonly s: tf.Tensor1D;
+  private readonly xv: tf.Tensor2D;
+  private readonly vOut: tf.Tensor2D;
+  private readonly vOutSquared: tf.Tensor2D;
+
+  /** `gram` [N, N] (inputs: products, then any context columns), `x` [rows, N], `outputs` = products. */
+  constructor(gram: tf.Tensor2D, x: tf.Tensor2D, outputs: number) {
+    const eig = symmetricEigen(gram);
+    const N = gram.shape[0];
+    this.s = tf.tidy(() => tf.relu(eig.values)); // round-off can leave tiny negative eigenvalues of a Gram matrix
+    this.vOut = tf.tidy(() => tf.slice(eig.vectors, [0, 0], [outputs, N])); // the product rows of V
+    this.vOutSquared = tf.tidy(() => tf.square(this.vOut));
+    // x·V once; each λ is then one [rows, N] × [N, outputs] product
+    this.xv = tf.matMul(x, eig.vectors);
+    tf.dispose([eig.values, eig.vectors]);
+  }
+
+  /** Row-major [rows, outputs] scores under λ: −(x·P)_j / P_jj. */
+  scores(lambda: number): Float32Array {
+    const t = tf.tidy(() => {
+      const f = tf.div(1, tf.add(this.s, lambda));
+      const xp = tf.matMul(tf.mul(this.xv, f), this.vOut, false, true);
+      const diag = tf.matMul(tf.reshape(f, [1, -1]), this.vOutSquared, false, true); // [1, outputs] = P_jj
+      return tf.neg(tf.div(xp, diag));
+    });
+    try {
+      return t.dataSync() as Float32Array; // read outside tidy: tidy walks a returned typed array element by element
+    } finally {
+      t.dispose();
+    }
+  }
+
+  dispose(): void {
+    tf.dispose([this.s, this.xv, this.vOut, this.vOutSquared]);
+  }
+}
+
+/** Ranks the validation products under every λ of one family's Gram matrix, from one eigendecomposition. */
 async function priceLambdas(
   split: HoldoutSplit,
   g: tf.Tensor2D,
@@ -85,32 +125,19 @@ async function priceLambdas(
   signal?: AbortSignal,
 ): Promise<RankingScores[]> {
   const { train } = split;
-  const P = train.productRows;
-  const N = inputColumns(train, context);
-  const eig = symmetricEigen(g);
-  const s = tf.tidy(() => tf.relu(eig.values));
-  const vOut = tf.tidy(() => tf.slice(eig.vectors, [0, 0], [P, N])); // the product rows of V: outputs are products only
-  // x·V for every validation customer once; each λ is then one [users, N] × [N, P] product
-  const xv = tf.tidy(() => tf.matMul(tf.tensor2d(inputRows(train, split.users, context), [split.users.length, N]), eig.vectors));
-  const vOutSquared = tf.tidy(() => tf.square(vOut));
+  const x = tf.tensor2d(inputRows(train, split.users, context), [split.users.length, inputColumns(train, context)]);
+  const spectrum = new EaseSpectrum(g, x, train.productRows);
+  x.dispose();
   try {
     const results: RankingScores[] = [];
     for (const lambda of lambdas) {
-      const t = tf.tidy(() => {
-        const f = tf.div(1, tf.add(s, lambda));
-        const xp = tf.matMul(tf.mul(xv, f), vOut, false, true); // [users, P]
-        const diag = tf.matMul(tf.reshape(f, [1, N]), vOutSquared, false, true); // [1, P] = P_jj
-        return tf.neg(tf.div(xp, diag));
-      });
-      // read outside tidy: tidy walks a returned typed array element by element
-      const scores = t.dataSync() as Float32Array;
-      t.dispose();
+      const scores = spectrum.scores(lambda);
       const e = await rankHoldout(split, () => scores, { signal }, split.users.length);
       results.push({ hr10: e.hr10, ndcg10: e.ndcg10 });
     }
     return results;
   } finally {
-    tf.dispose([eig.values, eig.vectors, s, vOut, xv, vOutSquared]);
+    spectrum.dispose();
   }
 }
 
@@ -134,7 +161,8 @@ export async function selectLinearCandidate(
   if (split.users.length === 0) return undefined;
   const families: LinearCandidate[] = [{ family: 'ease', userExponent: 0, lambdaScale: 1, contextWeight: 0 }];
   for (const w of o.contextWeights)
-    if (w === 0 || time.bins > 0) families.push({ family: 'weighted', userExponent: DEFAULT_USER_EXPONENT, lambdaScale: 1, contextWeight: w });
+    if (w === 0 || time.bins > 0)
+      families.push({ family: 'weighted', userExponent: DEFAULT_USER_EXPONENT, lambdaScale: 1, contextWeight: w });
   const candidates: ScoredCandidate[] = [];
   const context = time.bins > 0 ? timeContext(split.train, time) : undefined;
   const P = train.productRows;
