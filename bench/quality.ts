@@ -25,7 +25,7 @@ import { holdOutOnePerUser, trainRecommender, type HoldoutSplit, type PurchaseHi
 import type { DotProductWeights } from '../src/ml/dot-weights';
 import { rankHoldout, type HoldoutRanks } from '../src/ml/evaluate';
 import { trainLinearRecommender, type LinearOptionsInput, type TrainedLinearRecommender } from '../src/ml/linear/linear-recommender';
-import type { LinearSelection } from '../src/ml/linear/selection';
+import { describeSelection, type LinearSelection } from '../src/ml/linear/selection';
 import { SavedModelScorer } from '../src/ml/saved-model-scorer';
 import { CatalogueScorer } from '../src/ml/scoring';
 import { exportSavedModel } from '../src/savedmodel';
@@ -87,16 +87,6 @@ async function linearRow(
   const seconds = (performance.now() - t) / 1000;
   const ranks = await linearRanks(r);
   return { row: { model: name, ranks: ranks.model, seconds }, popularity: ranks.popularity };
-}
-
-function describeSelection(s: LinearSelection | undefined): string {
-  if (!s) return 'no selection';
-  const c = s.chosen;
-  const what = c.family === 'ease' ? 'plain EASE' : `n_u^-${c.userExponent} rows, context weight ${c.contextWeight}`;
-  return (
-    `chosen on ${s.users} validation customers (${s.seconds.toFixed(2)} s): ${what}, λ ${c.lambda.toFixed(1)} (${c.lambdaScale} × mean diagonal); ` +
-    `validation HR@10 ${c.hr10.toFixed(4)} / NDCG@10 ${c.ndcg10.toFixed(4)} vs best plain EASE ${s.plainEase.hr10.toFixed(4)} / ${s.plainEase.ndcg10.toFixed(4)} (λ ${s.plainEase.lambda.toFixed(1)})`
-  );
 }
 
 async function defaultViaSavedModel(history: PurchaseHistory): Promise<{ row: Row; trained: TrainedLinearRecommender }> {
@@ -161,7 +151,7 @@ function printTable(dataset: RealDataset, history: PurchaseHistory, rows: Row[],
   const a = rankingIntervals(anchor.ranks);
   const d = rankingIntervals(def.ranks);
   const diff = rankingIntervals(def.ranks, anchor.ranks);
-  console.log(`\n${describeSelection(selection)}`);
+  console.log(`\nselection: ${selection ? describeSelection(selection) : 'none'}`);
   console.log(
     `default − EASE anchor (paired, same customers): HR@10 ${formatInterval(diff.hr10)}, NDCG@10 ${formatInterval(diff.ndcg10)}; ` +
       `ratio HR@10 ×${(d.hr10.value / a.hr10.value).toFixed(3)}, NDCG@10 ×${(d.ndcg10.value / a.ndcg10.value).toFixed(3)}; ${def.note ?? ''}`,

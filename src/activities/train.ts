@@ -12,6 +12,7 @@ import { renderModelReport, trainRecommender, type RecommenderMetrics, type Trai
 import { encodeDotProductWeights } from '../ml/dot-weights';
 import { buildLinearMetadata } from '../ml/metadata';
 import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-recommender';
+import { describeSelection } from '../ml/linear/selection';
 import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit } from './active-score';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/lineage';
@@ -73,6 +74,7 @@ export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
     rmse: NaN,
     evaluatedUsers: e.users,
     protocol: e.protocol,
+    ...(m.selection && { selection: describeSelection(m.selection) }),
   };
 }
 

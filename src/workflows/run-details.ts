@@ -47,6 +47,7 @@ function metricsTable(m: ModelMetrics, active: ModelMetrics | undefined): string
     `| val loss | ${fixed(m.valLoss)} | | ${fixed(active?.valLoss)} |`,
     '',
     `objective \`${m.objective}\`, ${n(m.evaluatedUsers)} customers evaluated (${m.protocol})`,
+    ...(m.selection ? ['', `selection: ${m.selection}`] : []),
   ].join('\n');
 }
 

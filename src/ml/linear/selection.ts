@@ -27,9 +27,9 @@ export const selectionSchema = z.strictObject({
   /** λ candidates, as multiples of the mean item diagonal of each family's Gram matrix */
   lambdaScales: z.array(z.number().positive()).min(1).default([0.25, 0.5, 1, 2, 4, 8]),
   /** purchase-time context strengths of the weighted family (0 = no context) */
-  contextWeights: z.array(z.number().min(0).max(1000)).min(1).default([0, 0.17, 0.34]),
+  contextWeights: z.array(z.number().min(0).max(1000)).min(1).default([0, 0.17]),
   /** validation customers (a seeded sample of the training customers with ≥ 2 distinct products) */
-  maxUsers: z.number().int().min(1).default(4000),
+  maxUsers: z.number().int().min(1).default(3000),
 });
 export type SelectionOptions = z.output<typeof selectionSchema>;
 
@@ -200,4 +200,16 @@ export async function selectLinearCandidate(
     plainEase,
     candidates,
   };
+}
+
+/** One line for the run's details: the chosen knobs and the validation figures beside the best plain EASE. */
+export function describeSelection(s: LinearSelection): string {
+  const c = s.chosen;
+  const what = c.family === 'ease' ? 'plain EASE' : `n_u^-${c.userExponent} rows, context weight ${c.contextWeight}`;
+  const pe = s.plainEase;
+  return (
+    `${what}, λ ${c.lambda.toFixed(1)} (${c.lambdaScale} × mean diagonal), chosen of ${s.candidates.length} on ${s.users} validation customers ` +
+    `(${s.seconds.toFixed(1)} s): HR@10 ${c.hr10.toFixed(4)} / NDCG@10 ${c.ndcg10.toFixed(4)}; best plain EASE (λ ${pe.lambda.toFixed(1)}) ` +
+    `${pe.hr10.toFixed(4)} / ${pe.ndcg10.toFixed(4)}`
+  );
 }
