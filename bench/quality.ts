@@ -14,7 +14,8 @@
  * SAVEDMODEL loaded by TensorFlow's loader — and the paired difference
  * default − anchor with its interval. "retrain s" is the default model's
  * training (selection included) + evaluation + export wall time.
- * Flags: --skip-seed-recipe, --only seed|second|third.
+ * Then the next-basket protocol (bench/next-basket.ts) on the same file.
+ * Flags: --skip-seed-recipe, --only seed|second|third, --next-basket-only.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -30,6 +31,14 @@ import { SavedModelScorer } from '../src/ml/saved-model-scorer';
 import { CatalogueScorer } from '../src/ml/scoring';
 import { exportSavedModel } from '../src/savedmodel';
 import { formatInterval, rankingIntervals, type RankingIntervals } from './bootstrap';
+import {
+  evaluateNextBasket,
+  nextBasketSplit,
+  personalFrequencyScores,
+  popularityScores,
+  type NextBasketResult,
+  type NextBasketSplit,
+} from './next-basket';
 import { loadHistory, realDatasets, type RealDataset } from './real-datasets';
 
 interface Row {
@@ -167,6 +176,59 @@ function printTable(dataset: RealDataset, history: PurchaseHistory, rows: Row[],
   console.log(`targets: ${targets.join(', ')}`);
 }
 
+/** Adds β × the customer's own count (or 1, binary) to each bought product's score: bought products first. */
+function boughtFirst(
+  train: PurchaseHistory,
+  score: (users: Int32Array) => Float32Array,
+  by: 'score' | 'count',
+): (users: Int32Array) => Float32Array {
+  const P = train.productRows;
+  return (users) => {
+    const out = score(users);
+    users.forEach((u, i) => {
+      for (let k = train.userOffsets[u]; k < train.userOffsets[u + 1]; k++)
+        out[i * P + train.products[k]] += 1e3 * (by === 'count' ? train.counts[k] : 1);
+    });
+    return out;
+  };
+}
+
+async function nextBasket(dataset: RealDataset): Promise<void> {
+  const split: NextBasketSplit = await nextBasketSplit(dataset.file);
+  const rows: [string, NextBasketResult][] = [];
+  rows.push(['popularity', evaluateNextBasket(split, popularityScores(split.train))]);
+  rows.push(['P-TopFreq (personal counts, popularity after)', evaluateNextBasket(split, personalFrequencyScores(split.train))]);
+  const withTables = async (options: LinearOptionsInput, named: [string, 'score' | 'count' | undefined][]) => {
+    const trained = await trainLinearRecommender(split.train, { ...options, holdout: false });
+    const scorer = tableScorer(trained.weights);
+    try {
+      for (const [name, wrap] of named)
+        rows.push([name, evaluateNextBasket(split, wrap ? boughtFirst(split.train, scorer.score, wrap) : scorer.score)]);
+    } finally {
+      scorer.dispose();
+    }
+  };
+  await withTables({ variant: 'ease', lambda: 500 }, [['EASE λ 500 (all products ranked)', undefined]]);
+  await withTables({}, [
+    ['default (selected per retrain; served tables)', undefined],
+    ['default, bought products first (+β·x_ui: a diagonal of the served W)', 'score'],
+    ['default, bought products first by own count (not servable as is)', 'count'],
+  ]);
+  const f = (x: { customers: number; hr10: number; ndcg10: number }) => `${x.hr10.toFixed(4)} / ${x.ndcg10.toFixed(4)}`;
+  const first = rows[0][1];
+  console.log(`\n### next basket (each customer's last line held out, ${first.all.customers} customers): HR@10 / NDCG@10\n`);
+  console.log(`| model | all | repeat (${first.repeat.customers}) | explore, bought excluded (${first.explore.customers}) |`);
+  console.log('| --- | --- | --- | --- |');
+  for (const [name, r] of rows) console.log(`| ${name} | ${f(r.all)} | ${f(r.repeat)} | ${f(r.explore)} |`);
+  const get = (name: string) => rows.find(([n]) => n.startsWith(name))![1];
+  const [d, p, e] = [get('default (selected'), get('P-TopFreq'), get('EASE λ 500')];
+  const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  console.log(
+    `targets (default as served): repeat ≥ P-TopFreq ${met(d.repeat.hr10 >= p.repeat.hr10)}, explore ≥ EASE ${met(d.explore.hr10 >= e.explore.hr10)}, ` +
+      `all ≥ both ${met(d.all.hr10 >= p.all.hr10 && d.all.hr10 >= e.all.hr10)}`,
+  );
+}
+
 async function bench(dataset: RealDataset, skipSeedRecipe: boolean): Promise<void> {
   const history = await loadHistory(dataset.file);
   const rows: Row[] = [];
@@ -195,17 +257,24 @@ async function bench(dataset: RealDataset, skipSeedRecipe: boolean): Promise<voi
   const def = await defaultViaSavedModel(history);
   rows.push(def.row);
   printTable(dataset, history, rows, def.trained.metrics.selection);
+  await nextBasket(dataset);
 }
 
 async function main(): Promise<void> {
   const cli = new Command('bench:quality')
     .option('--skip-seed-recipe', 'leave out the seed recipe (slow, and far below everything else)')
+    .option('--next-basket-only', 'only the next-basket protocol')
     .addOption(new Option('--only <dataset>', 'only one of the real data sets').choices(['seed', 'second', 'third']))
     .parse();
-  const { skipSeedRecipe, only } = cli.opts<{ skipSeedRecipe?: boolean; only?: 'seed' | 'second' | 'third' }>();
+  const { skipSeedRecipe, only, nextBasketOnly } = cli.opts<{
+    skipSeedRecipe?: boolean;
+    only?: 'seed' | 'second' | 'third';
+    nextBasketOnly?: boolean;
+  }>();
   for (const d of realDatasets()) {
     if (only && only !== d.role) continue;
     if ('missing' in d) console.log(`\n${d.missing}`);
+    else if (nextBasketOnly) await nextBasket(d);
     else await bench(d, skipSeedRecipe ?? false);
   }
 }
