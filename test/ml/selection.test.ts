@@ -12,6 +12,27 @@ import { generatedHistory } from './helpers';
 
 const SEED = path.join(__dirname, '..', '..', 'data', 'seed', 'transactions.csv');
 
+describe('Gram matrix accumulated from the sparse history', () => {
+  it('equals FᵀF of the dense weighted input rows, context columns included', async () => {
+    const history = await generatedHistory({ users: 200, products: 40, seed: 4 });
+    const context = timeContext(history, { ...DEFAULT_TIME_CONTEXT, bins: 6 });
+    const scale = (u: number) => {
+      const n = history.userOffsets[u + 1] - history.userOffsets[u];
+      return n > 0 ? n ** -0.25 : 0;
+    };
+    const N = inputColumns(history, context);
+    const sparse = gramMatrix(history, 0.25, context);
+    const dense = tf.tidy(() => {
+      const f = tf.tensor2d(inputRows(history, undefined, context, scale), [history.userRows, N]);
+      return tf.matMul(f, f, true, false);
+    });
+    const a = sparse.dataSync();
+    const b = dense.dataSync();
+    for (let i = 0; i < a.length; i++) expect(a[i]).toBeCloseTo(b[i], 3);
+    tf.dispose([sparse, dense]);
+  });
+});
+
 describe('EASE priced for every λ from one eigendecomposition', () => {
   it('gives the scores of the inverse-based EASE on every product a customer has not bought, with context inputs too', async () => {
     const history = await generatedHistory({ users: 300, products: 60, seed: 3 });

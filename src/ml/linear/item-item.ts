@@ -52,15 +52,16 @@ export function gramMatrix(history: PurchaseHistory, userExponent = 0, context?:
   const C = context?.columns ?? 0;
   const N = P + C;
   const g = new Float32Array(N * N);
-  // item × context and context × context terms, contiguous, copied into g at the end
+  // item × context terms, contiguous, copied into both triangles of g at the end
   const ic = new Float32Array(P * C);
-  const cc = new Float64Array(C * C);
   const { userOffsets, products } = history;
+  const weights = new Float32Array(history.userRows);
   for (let u = 0; u < history.userRows; u++) {
     const from = userOffsets[u];
     const to = userOffsets[u + 1];
     if (to === from) continue;
     const w = (to - from) ** (-2 * userExponent);
+    weights[u] = w;
     for (let a = from; a < to; a++) {
       const row = products[a] * N;
       for (let b = from; b < to; b++) g[row + products[b]] += w;
@@ -68,14 +69,21 @@ export function gramMatrix(history: PurchaseHistory, userExponent = 0, context?:
     if (C === 0) continue;
     const t = context!.rows.subarray(u * C, (u + 1) * C);
     for (let a = from; a < to; a++) for (let c = 0, j = products[a] * C; c < C; c++) ic[j + c] += w * t[c];
-    for (let c = 0; c < C; c++) for (let d = 0, wt = w * t[c]; d < C; d++) cc[c * C + d] += wt * t[d];
   }
+  if (C === 0) return tf.tensor2d(g, [N, N]);
   for (let j = 0; j < P; j++)
     for (let c = 0; c < C; c++) {
       g[j * N + P + c] = ic[j * C + c];
       g[(P + c) * N + j] = ic[j * C + c];
     }
-  for (let c = 0; c < C; c++) for (let d = 0; d < C; d++) g[(P + c) * N + P + d] = cc[c * C + d];
+  // context × context = Tᵀ·diag(w)·T: one native product instead of customers × C² additions
+  const cc = tf.tidy(() => {
+    const t = tf.tensor2d(context!.rows, [history.userRows, C]);
+    return tf.matMul(tf.mul(t, tf.reshape(tf.tensor1d(weights), [-1, 1])), t, true, false);
+  });
+  const block = cc.dataSync();
+  cc.dispose();
+  for (let c = 0; c < C; c++) g.set(block.subarray(c * C, (c + 1) * C), (P + c) * N + P);
   return tf.tensor2d(g, [N, N]);
 }
 
