@@ -70,7 +70,14 @@ describe('EASE priced for every λ from one eigendecomposition', () => {
 describe('per-retrain selection on a validation split of the training part (real seed data)', () => {
   it('reports every candidate, includes plain EASE, and deploys the validation winner', async () => {
     const history = await readPurchases(createReadStream(SEED), { source: SEED });
-    const trained = await trainLinearRecommender(history, { maxEvalUsers: 500, selection: { maxUsers: 1500 } });
+    const epochs: [number, number][] = [];
+    const trained = await trainLinearRecommender(
+      history,
+      { maxEvalUsers: 500, selection: { maxUsers: 1500 } },
+      { onProgress: (p) => p.kind === 'epoch' && epochs.push([p.epoch, p.epochs]) },
+    );
+    // progress (the activity's heartbeats) after each decomposition and each λ, then the final fit: 3 × (1 + 6) + 1
+    expect(epochs).toEqual(Array.from({ length: 22 }, (_, i) => [i + 1, 22]));
     const s = trained.metrics.selection!;
     expect(s).toBeDefined();
     expect(s.users).toBe(1500);

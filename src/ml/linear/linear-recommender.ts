@@ -16,7 +16,14 @@ import { TrainingCancelledError, type TrainingHooks } from '../progress';
 import { trainLowRankRecommender, type LowRankMetrics } from '../lowrank/lowrank-recommender';
 import { blendWeights, easeWeights, gramMatrix, inputColumns, inputRows, meanItemDiagonal, rp3betaWeights } from './item-item';
 import { DEFAULT_TIME_CONTEXT, timeContext, timeContextSchema, type RowContext } from './purchase-time';
-import { DEFAULT_USER_EXPONENT, selectLinearCandidate, selectionSchema, type LinearCandidate, type LinearSelection } from './selection';
+import {
+  DEFAULT_USER_EXPONENT,
+  selectLinearCandidate,
+  selectionSchema,
+  selectionSteps,
+  type LinearCandidate,
+  type LinearSelection,
+} from './selection';
 
 /** Default EASE share of the blend (validation splits of both data sets, docs/ml.md). */
 const SHARE = 1;
@@ -189,8 +196,16 @@ export async function trainLinearRecommender(
   const split = resolved.holdout ? holdOutOnePerUser(history, resolved.maxEvalUsers, resolved.seed) : undefined;
   const train = split?.train ?? history;
   if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
+  // progress as closed-form "epochs": the selection's steps, then the final fit
+  const steps = resolved.select ? selectionSteps(resolved.selection, resolved.time) : 0;
+  let step = 0;
+  const onStep = () => {
+    step++;
+    const seconds = (performance.now() - started) / 1000;
+    hooks.onProgress?.({ kind: 'epoch', epoch: step, epochs: steps + 1, loss: 0, valLoss: null, seconds, examples: 0 });
+  };
   const selection = resolved.select
-    ? await selectLinearCandidate(train, resolved.time, resolved.selection, resolved.seed, hooks.signal)
+    ? await selectLinearCandidate(train, resolved.time, resolved.selection, resolved.seed, { signal: hooks.signal, onStep })
     : undefined;
   const o = selection ? withCandidate(resolved, selection.chosen) : resolved;
   if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
@@ -198,7 +213,15 @@ export async function trainLinearRecommender(
   const { w, lambda } = itemItemWeights(train, o, context);
   try {
     const seconds = (performance.now() - started) / 1000;
-    hooks.onProgress?.({ kind: 'epoch', epoch: 1, epochs: 1, loss: 0, valLoss: null, seconds, examples: train.products.length });
+    hooks.onProgress?.({
+      kind: 'epoch',
+      epoch: steps + 1,
+      epochs: steps + 1,
+      loss: 0,
+      valLoss: null,
+      seconds,
+      examples: train.products.length,
+    });
     await nextTick();
     if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
     let evaluation: HoldoutEvaluation | undefined;

@@ -116,29 +116,54 @@ export class EaseSpectrum {
   }
 }
 
+/**
+ * Cancellation, and a step callback after each decomposition and each λ ranked: a large catalogue's selection
+ * takes minutes, and the training activity heartbeats on these steps.
+ */
+export interface SelectionProgress {
+  signal?: AbortSignal;
+  onStep?: () => void;
+}
+
 /** Ranks the validation products under every λ of one family's Gram matrix, from one eigendecomposition. */
 async function priceLambdas(
   split: HoldoutSplit,
   g: tf.Tensor2D,
   context: RowContext | undefined,
   lambdas: number[],
-  signal?: AbortSignal,
+  progress: SelectionProgress,
 ): Promise<RankingScores[]> {
   const { train } = split;
   const x = tf.tensor2d(inputRows(train, split.users, context), [split.users.length, inputColumns(train, context)]);
   const spectrum = new EaseSpectrum(g, x, train.productRows);
   x.dispose();
+  progress.onStep?.();
   try {
     const results: RankingScores[] = [];
     for (const lambda of lambdas) {
       const scores = spectrum.scores(lambda);
-      const e = await rankHoldout(split, () => scores, { signal }, split.users.length);
+      const e = await rankHoldout(split, () => scores, { signal: progress.signal }, split.users.length);
       results.push({ hr10: e.hr10, ndcg10: e.ndcg10 });
+      progress.onStep?.();
     }
     return results;
   } finally {
     spectrum.dispose();
   }
+}
+
+/** Plain EASE, then the weighted family at each context weight (only 0 without context columns). */
+function selectionFamilies(o: SelectionOptions, time: TimeContextOptions): LinearCandidate[] {
+  const families: LinearCandidate[] = [{ family: 'ease', userExponent: 0, lambdaScale: 1, contextWeight: 0 }];
+  for (const w of o.contextWeights)
+    if (w === 0 || time.bins > 0)
+      families.push({ family: 'weighted', userExponent: DEFAULT_USER_EXPONENT, lambdaScale: 1, contextWeight: w });
+  return families;
+}
+
+/** Progress steps of a selection: each family's decomposition and each of its λ. */
+export function selectionSteps(o: SelectionOptions, time: TimeContextOptions): number {
+  return selectionFamilies(o, time).length * (o.lambdaScales.length + 1);
 }
 
 const better = (a: ScoredCandidate, b: ScoredCandidate) => a.hr10 > b.hr10 || (a.hr10 === b.hr10 && a.ndcg10 > b.ndcg10);
@@ -153,16 +178,13 @@ export async function selectLinearCandidate(
   time: TimeContextOptions,
   o: SelectionOptions,
   seed: number,
-  signal?: AbortSignal,
+  progress: SelectionProgress = {},
 ): Promise<LinearSelection | undefined> {
   const started = performance.now();
   const validationSeed = deriveSeed(seed, VALIDATION_STREAM);
   const split = holdOutOnePerUser(train, o.maxUsers, validationSeed);
   if (split.users.length === 0) return undefined;
-  const families: LinearCandidate[] = [{ family: 'ease', userExponent: 0, lambdaScale: 1, contextWeight: 0 }];
-  for (const w of o.contextWeights)
-    if (w === 0 || time.bins > 0)
-      families.push({ family: 'weighted', userExponent: DEFAULT_USER_EXPONENT, lambdaScale: 1, contextWeight: w });
+  const families = selectionFamilies(o, time);
   const candidates: ScoredCandidate[] = [];
   const context = time.bins > 0 ? timeContext(split.train, time) : undefined;
   const P = train.productRows;
@@ -170,7 +192,7 @@ export async function selectLinearCandidate(
   const grams = new Map<number, tf.Tensor2D>();
   try {
     for (const f of families) {
-      if (signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
+      if (progress.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
       const full = grams.get(f.userExponent) ?? gramMatrix(split.train, f.userExponent, f.family === 'weighted' ? context : undefined);
       grams.set(f.userExponent, full);
       const diagonal = meanItemDiagonal(split.train, f.userExponent);
@@ -183,7 +205,7 @@ export async function selectLinearCandidate(
         return tf.mul(tf.mul(full, tf.reshape(d, [-1, 1])), tf.reshape(d, [1, -1])) as tf.Tensor2D;
       });
       const lambdas = o.lambdaScales.map((k) => k * diagonal);
-      const scores = await priceLambdas(split, g, c, lambdas, signal).finally(() => g.dispose());
+      const scores = await priceLambdas(split, g, c, lambdas, progress).finally(() => g.dispose());
       scores.forEach((r, i) => candidates.push({ ...f, lambdaScale: o.lambdaScales[i], lambda: lambdas[i], ...r }));
     }
   } finally {
