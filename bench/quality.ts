@@ -208,7 +208,10 @@ async function nextBasket(dataset: RealDataset): Promise<void> {
       scorer.dispose();
     }
   };
-  await withTables({ variant: 'ease', lambda: 500 }, [['EASE λ 500 (all products ranked)', undefined]]);
+  await withTables({ variant: 'ease', lambda: 500 }, [
+    ['EASE λ 500 (all products ranked)', undefined],
+    ['EASE λ 500, bought products first by own count', 'count'],
+  ]);
   await withTables({}, [
     ['default (selected per retrain; served tables)', undefined],
     ['default, bought products first (+β·x_ui: a diagonal of the served W)', 'score'],
