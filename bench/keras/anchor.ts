@@ -22,7 +22,7 @@ const SCRIPT = path.join(HERE, 'seed_recipe.py');
 export const KERAS_TENSORFLOW_VERSION = '2.21.0';
 
 /** Same cache as deploy/local/lib.sh (STACK_HOME); the venv never goes into the repo. */
-function stackHome(): string {
+export function stackHome(): string {
   return (
     process.env['RECO_STACK_HOME'] ?? path.join(process.env['XDG_CACHE_HOME'] ?? path.join(os.homedir(), '.cache'), 'recommender-stack')
   );

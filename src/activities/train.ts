@@ -13,6 +13,7 @@ import { renderModelReport, trainRecommender, type PurchaseHistory, type Recomme
 import { encodeDotProductWeights } from '../ml/dot-weights';
 import { buildLinearMetadata } from '../ml/metadata';
 import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-recommender';
+import { describeSelection } from '../ml/linear/selection';
 import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit } from './active-score';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/tfjs-files';
@@ -68,6 +69,7 @@ export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
     rmse: NaN,
     evaluatedUsers: e.users,
     protocol: e.protocol,
+    ...(m.selection && { selection: describeSelection(m.selection) }),
   };
 }
 

@@ -73,17 +73,25 @@ export async function evaluateHoldout(
 /** Floats of the [users, products] score block per evaluation chunk. */
 const SCORE_CHUNK_FLOATS = 4 * 1024 * 1024;
 
+/** Per-customer ranks of a holdout ranking, in `split.users` order (for intervals: bench:quality's bootstrap). */
+export interface HoldoutRanks {
+  model: Int32Array;
+  popularity: Int32Array;
+}
+
 /**
  * Ranks each held-out product among all products the customer did not buy
  * in training, with `score(users)` giving row-major [users.length, P] scores
  * (`usersPerChunk` users at a time), against popularity on the same split.
- * The pointwise fields are NaN: a ranking says nothing about them.
+ * The pointwise fields are NaN: a ranking says nothing about them. `ranks`,
+ * when given, receives every customer's rank under both.
  */
 export async function rankHoldout(
   split: HoldoutSplit,
   score: (users: Int32Array) => Float32Array,
   hooks: TrainingHooks = {},
   usersPerChunk?: number,
+  ranks?: HoldoutRanks,
 ): Promise<HoldoutEvaluation> {
   const { train } = split;
   const P = train.productRows;
@@ -100,8 +108,14 @@ export async function rankHoldout(
       const u = users[i];
       const exFrom = train.userOffsets[u];
       const exTo = train.userOffsets[u + 1];
-      model.add(rankAmongCandidates(scores, i * P, P, split.products[from + i], train.products, exFrom, exTo));
-      popularity.add(rankInOrder(position, split.products[from + i], train.products, exFrom, exTo));
+      const m = rankAmongCandidates(scores, i * P, P, split.products[from + i], train.products, exFrom, exTo);
+      const p = rankInOrder(position, split.products[from + i], train.products, exFrom, exTo);
+      model.add(m);
+      popularity.add(p);
+      if (ranks) {
+        ranks.model[from + i] = m;
+        ranks.popularity[from + i] = p;
+      }
     }
     hooks.onProgress?.({ kind: 'evaluate', scored: from + users.length, users: split.users.length });
     await nextTick();

@@ -12,4 +12,6 @@ export interface ModelMetrics {
   rmse: number;
   evaluatedUsers: number;
   protocol: string;
+  /** linear default: the knobs chosen on the validation split of the training part, and their validation figures */
+  selection?: string;
 }

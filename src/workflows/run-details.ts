@@ -62,6 +62,7 @@ function metricsTable(m: CandidateMetrics, active: ModelMetrics | undefined): st
     `| val loss | ${fixed(m.valLoss)} | | ${same ? '' : fixed(active?.valLoss)} |`,
     '',
     `objective \`${m.objective}\`, ${n(m.evaluatedUsers)} customers evaluated (${m.protocol})`,
+    ...(m.selection ? ['', `selection: ${m.selection}`] : []),
   ].join('\n');
 }
 

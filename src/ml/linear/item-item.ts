@@ -6,11 +6,8 @@
  */
 import * as tf from '@tensorflow/tfjs-node';
 import type { PurchaseHistory } from '../dataset/purchase-history';
-import { matrixInverse } from './native-ops';
+import { spdInverse } from './native-ops';
 import type { RowContext } from './purchase-time';
-
-/** Customers per chunk when accumulating XᵀX (chunk × products floats). */
-const GRAM_CHUNK_FLOATS = 8 * 1024 * 1024;
 
 /** Columns of a model input row: the products, then the context's columns. */
 export function inputColumns(history: PurchaseHistory, context?: RowContext): number {
@@ -46,38 +43,58 @@ export function inputRows(
 /**
  * Gram matrix FᵀF of the input rows F (binary history, then the context
  * columns), rows weighted by n_u^-userExponent (a heavy buyer's
- * co-purchases count less; 0 = plain binary X).
+ * co-purchases count less; 0 = plain binary X). Accumulated pair by pair
+ * from the sparse history in one Float32Array (Σ_u n_u² additions, not
+ * customers × products² of a dense product), then handed to TensorFlow.
  */
 export function gramMatrix(history: PurchaseHistory, userExponent = 0, context?: RowContext): tf.Tensor2D {
-  const width = inputColumns(history, context);
-  const chunk = Math.max(1, Math.floor(GRAM_CHUNK_FLOATS / Math.max(1, width)));
-  const scale = (u: number) => {
-    const n = history.userOffsets[u + 1] - history.userOffsets[u];
-    return n > 0 ? n ** -userExponent : 0;
-  };
-  let gram = tf.zeros([width, width]) as tf.Tensor2D;
-  for (let from = 0; from < history.userRows; from += chunk) {
-    const to = Math.min(history.userRows, from + chunk);
-    const users = Int32Array.from({ length: to - from }, (_, r) => from + r);
-    const next = tf.tidy(() => {
-      const x = tf.tensor2d(inputRows(history, users, context, scale), [to - from, width]);
-      return tf.add(gram, tf.matMul(x, x, true, false)) as tf.Tensor2D;
-    });
-    gram.dispose();
-    gram = next;
+  const P = history.productRows;
+  const C = context?.columns ?? 0;
+  const N = P + C;
+  const g = new Float32Array(N * N);
+  // item × context terms, contiguous, copied into both triangles of g at the end
+  const ic = new Float32Array(P * C);
+  const { userOffsets, products } = history;
+  const weights = new Float32Array(history.userRows);
+  for (let u = 0; u < history.userRows; u++) {
+    const from = userOffsets[u];
+    const to = userOffsets[u + 1];
+    if (to === from) continue;
+    const w = (to - from) ** (-2 * userExponent);
+    weights[u] = w;
+    for (let a = from; a < to; a++) {
+      const row = products[a] * N;
+      for (let b = from; b < to; b++) g[row + products[b]] += w;
+    }
+    if (C === 0) continue;
+    const t = context!.rows.subarray(u * C, (u + 1) * C);
+    for (let a = from; a < to; a++) for (let c = 0, j = products[a] * C; c < C; c++) ic[j + c] += w * t[c];
   }
-  return gram;
+  if (C === 0) return tf.tensor2d(g, [N, N]);
+  for (let j = 0; j < P; j++)
+    for (let c = 0; c < C; c++) {
+      g[j * N + P + c] = ic[j * C + c];
+      g[(P + c) * N + j] = ic[j * C + c];
+    }
+  // context × context = Tᵀ·diag(w)·T: one native product instead of customers × C² additions
+  const cc = tf.tidy(() => {
+    const t = tf.tensor2d(context!.rows, [history.userRows, C]);
+    return tf.matMul(tf.mul(t, tf.reshape(tf.tensor1d(weights), [-1, 1])), t, true, false);
+  });
+  const block = cc.dataSync();
+  cc.dispose();
+  for (let c = 0; c < C; c++) g.set(block.subarray(c * C, (c + 1) * C), (P + c) * N + P);
+  return tf.tensor2d(g, [N, N]);
 }
 
-/**
- * Mean of the first `columns` diagonal entries of a Gram matrix (default
- * all): the mean (row-weighted) buyer count, the scale λ is relative to.
- */
-export function meanDiagonal(gram: tf.Tensor2D, columns = gram.shape[0]): number {
-  return tf.tidy(() => {
-    const diag = tf.sum(tf.mul(gram, tf.eye(gram.shape[0])), 1);
-    return tf.mean(tf.slice(diag, [0], [columns])).dataSync()[0];
-  });
+/** Mean diagonal of the item block of the n_u^-userExponent-weighted Gram, from the history alone: Σ_u n_u·n_u^-2e / P. */
+export function meanItemDiagonal(history: PurchaseHistory, userExponent: number): number {
+  let sum = 0;
+  for (let u = 0; u < history.userRows; u++) {
+    const n = history.userOffsets[u + 1] - history.userOffsets[u];
+    if (n > 0) sum += n ** (1 - 2 * userExponent);
+  }
+  return sum / history.productRows;
 }
 
 /**
@@ -89,7 +106,7 @@ export function meanDiagonal(gram: tf.Tensor2D, columns = gram.shape[0]): number
 export function easeWeights(gram: tf.Tensor2D, lambda: number, outputs = gram.shape[0]): tf.Tensor2D {
   const N = gram.shape[0];
   return tf.tidy(() => {
-    const inv = tf.slice(matrixInverse(tf.add(gram, tf.mul(tf.eye(N), lambda)) as tf.Tensor2D), [0, 0], [N, outputs]);
+    const inv = tf.slice(spdInverse(tf.add(gram, tf.mul(tf.eye(N), lambda)) as tf.Tensor2D), [0, 0], [N, outputs]);
     const diag = tf.reshape(tf.sum(tf.mul(inv, tf.eye(N, outputs)), 0), [1, outputs]);
     const w = tf.neg(tf.div(inv, diag));
     return tf.mul(w, tf.sub(1, tf.eye(N, outputs))) as tf.Tensor2D;

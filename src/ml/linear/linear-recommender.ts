@@ -14,8 +14,16 @@ import { rankHoldout, type HoldoutEvaluation } from '../evaluate';
 import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
 import { trainLowRankRecommender, type LowRankMetrics } from '../lowrank/lowrank-recommender';
-import { blendWeights, easeWeights, gramMatrix, inputColumns, inputRows, meanDiagonal, rp3betaWeights } from './item-item';
+import { blendWeights, easeWeights, gramMatrix, inputColumns, inputRows, meanItemDiagonal, rp3betaWeights } from './item-item';
 import { DEFAULT_TIME_CONTEXT, timeContext, timeContextSchema, type RowContext } from './purchase-time';
+import {
+  DEFAULT_USER_EXPONENT,
+  selectLinearCandidate,
+  selectionSchema,
+  selectionSteps,
+  type LinearCandidate,
+  type LinearSelection,
+} from './selection';
 
 /** Default EASE share of the blend (validation splits of both data sets, docs/ml.md). */
 const SHARE = 1;
@@ -43,15 +51,23 @@ export const linearOptionsSchema = z
     rank: z.number().int().min(1).max(1024).optional(),
     /** blend: purchase-time context columns (src/ml/linear/purchase-time.ts); bins 0 turns it off */
     time: timeContextSchema.partial().optional(),
+    /**
+     * blend: choose lambdaScale, the row weighting and the context weight per retrain on a validation split of the
+     * training part (src/ml/linear/selection.ts); default on unless `lambda` is given; false keeps the values given
+     */
+    select: z.boolean().optional(),
+    selection: selectionSchema.partial().optional(),
   })
   .strict();
 export type LinearOptionsInput = z.input<typeof linearOptionsSchema>;
 /** λ is set once the Gram matrix is known (metrics.options carries the value used). */
-export type LinearOptions = Omit<z.output<typeof linearOptionsSchema>, 'time'> & {
+export type LinearOptions = Omit<z.output<typeof linearOptionsSchema>, 'time' | 'select' | 'selection'> & {
   lambda?: number;
   userExponent: number;
   /** purchase-time context, bins 0 = none */
   time: z.output<typeof timeContextSchema>;
+  select: boolean;
+  selection: z.output<typeof selectionSchema>;
 };
 
 /**
@@ -66,9 +82,17 @@ export function resolveLinearOptions(input: LinearOptionsInput = {}): LinearOpti
   return {
     ...o,
     lambda: o.lambda ?? (plain ? 200 : undefined),
-    userExponent: o.userExponent ?? (plain ? 0 : 0.25),
+    userExponent: o.userExponent ?? (plain ? 0 : DEFAULT_USER_EXPONENT),
     time: { ...DEFAULT_TIME_CONTEXT, ...(withTime ? {} : { bins: 0 }), ...o.time },
+    select: o.select ?? (withTime && o.lambda === undefined),
+    selection: selectionSchema.parse(o.selection ?? {}),
   };
+}
+
+/** The options a selected candidate stands for (plain EASE = binary rows, no context). */
+export function withCandidate(o: LinearOptions, c: LinearCandidate): LinearOptions {
+  const time = c.contextWeight > 0 ? { ...o.time, weight: c.contextWeight } : { ...o.time, bins: 0 };
+  return { ...o, lambda: undefined, lambdaScale: c.lambdaScale, userExponent: c.userExponent, time };
 }
 
 export interface LinearMetrics {
@@ -82,6 +106,8 @@ export interface LinearMetrics {
   /** dense products × products, or the low-rank form (past MAX_DENSE_PRODUCTS or by variant) */
   form?: 'dense' | 'lowrank';
   lowRank?: LowRankMetrics;
+  /** the per-retrain choice of the knobs on the validation split (options then holds the chosen values) */
+  selection?: LinearSelection;
 }
 
 export interface TrainedLinearRecommender {
@@ -109,11 +135,12 @@ export function itemItemWeights(history: PurchaseHistory, o: LinearOptions, cont
   const ease = () => {
     const g = gramMatrix(history, o.userExponent, context);
     try {
-      const lambda = o.lambda ?? o.lambdaScale * meanDiagonal(g, P);
+      const diagonal = meanItemDiagonal(history, o.userExponent);
+      const lambda = o.lambda ?? o.lambdaScale * diagonal;
       if (C === 0) return { w: easeWeights(g, lambda, P), lambda };
-      // context inputs scaled by a = weight·√λ: Gram D·G·D, and a folded into W's context rows so the inputs stay unscaled
+      // context inputs scaled by a = weight·√(mean diagonal): Gram D·G·D, and a folded into W's context rows so the inputs stay unscaled
       const w = tf.tidy(() => {
-        const d = tf.concat([tf.ones([P]), tf.fill([C], o.time.weight * Math.sqrt(lambda))]);
+        const d = tf.concat([tf.ones([P]), tf.fill([C], o.time.weight * Math.sqrt(diagonal))]);
         const column = tf.reshape(d, [P + C, 1]);
         const scaled = tf.mul(tf.mul(g, column), tf.reshape(d, [1, P + C])) as tf.Tensor2D;
         return tf.mul(easeWeights(scaled, lambda, P), column) as tf.Tensor2D;
@@ -162,17 +189,39 @@ export async function trainLinearRecommender(
   input: LinearOptionsInput = {},
   hooks: TrainingHooks = {},
 ): Promise<TrainedLinearRecommender> {
-  const o = resolveLinearOptions(input);
-  if (o.variant === 'lowrank' || history.productRows > MAX_DENSE_PRODUCTS) return trainLowRankLinear(history, input, o, hooks);
+  const resolved = resolveLinearOptions(input);
+  if (resolved.variant === 'lowrank' || history.productRows > MAX_DENSE_PRODUCTS)
+    return trainLowRankLinear(history, input, resolved, hooks);
   const started = performance.now();
-  const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
+  const split = resolved.holdout ? holdOutOnePerUser(history, resolved.maxEvalUsers, resolved.seed) : undefined;
   const train = split?.train ?? history;
+  if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
+  // progress as closed-form "epochs": the selection's steps, then the final fit
+  const steps = resolved.select ? selectionSteps(resolved.selection, resolved.time) : 0;
+  let step = 0;
+  const onStep = () => {
+    step++;
+    const seconds = (performance.now() - started) / 1000;
+    hooks.onProgress?.({ kind: 'epoch', epoch: step, epochs: steps + 1, loss: 0, valLoss: null, seconds, examples: 0 });
+  };
+  const selection = resolved.select
+    ? await selectLinearCandidate(train, resolved.time, resolved.selection, resolved.seed, { signal: hooks.signal, onStep })
+    : undefined;
+  const o = selection ? withCandidate(resolved, selection.chosen) : resolved;
   if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
   const context = inputContext(train, o);
   const { w, lambda } = itemItemWeights(train, o, context);
   try {
     const seconds = (performance.now() - started) / 1000;
-    hooks.onProgress?.({ kind: 'epoch', epoch: 1, epochs: 1, loss: 0, valLoss: null, seconds, examples: train.products.length });
+    hooks.onProgress?.({
+      kind: 'epoch',
+      epoch: steps + 1,
+      epochs: steps + 1,
+      loss: 0,
+      valLoss: null,
+      seconds,
+      examples: train.products.length,
+    });
     await nextTick();
     if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
     let evaluation: HoldoutEvaluation | undefined;
@@ -187,7 +236,7 @@ export async function trainLinearRecommender(
       dim: inputColumns(train, context),
       userFactors: inputRows(train, undefined, context),
       // productFactors[i, j] = W[j, i], so the dot product is x_u · W[:, i] (x_u: history row, then context)
-      productFactors: tf.tidy(() => tf.transpose(w).dataSync() as Float32Array),
+      productFactors: transposedData(w),
     };
     return {
       weights,
@@ -198,6 +247,7 @@ export async function trainLinearRecommender(
         form: 'dense',
         options: { ...o, lambda },
         training: { seconds, pairs: train.products.length },
+        ...(selection && { selection }),
         evaluated: evaluation !== undefined,
         ...(evaluation
           ? { evaluation }
@@ -243,6 +293,16 @@ async function trainLowRankLinear(
       lowRank: m,
     },
   };
+}
+
+/** Wᵀ's values, row-major (read outside tf.tidy, which walks a returned typed array element by element). */
+function transposedData(w: tf.Tensor2D): Float32Array {
+  const t = tf.transpose(w);
+  try {
+    return t.dataSync() as Float32Array;
+  } finally {
+    t.dispose();
+  }
 }
 
 function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array, context?: RowContext): Float32Array {

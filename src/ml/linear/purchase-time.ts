@@ -17,10 +17,11 @@ export const timeContextSchema = z.strictObject({
   /** Gaussian smoothing, in bins */
   bandwidth: z.number().positive().max(1000),
   /**
-   * the context columns enter EASE scaled by weight × √λ: a column scaled by
-   * a is penalised as λ/a², so this keeps their strength relative to the
-   * history columns whatever λ the catalogue's density gives (like the
-   * scale-free λ)
+   * the context columns enter EASE scaled by weight × √(mean item diagonal
+   * of the Gram matrix): a column scaled by a is penalised as λ/a², so this
+   * keeps their strength relative to the history columns whatever the
+   * catalogue's density (like the scale-free λ), and one Gram matrix serves
+   * every λ of the per-retrain selection (selection.ts)
    */
   weight: z.number().positive().max(1000),
 });
