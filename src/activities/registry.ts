@@ -4,10 +4,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readDescriptors } from '../messaging/model-descriptors';
 import { describeHolder, type Holder, type Liveness } from '../store/lease';
-import { readDeploymentState, recordDeployment } from '../store/registry';
+import { recordDeployment } from '../store/registry';
 import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
 import { leaseOf, registryLocation, type ActivityDeps } from './deps';
+import { reconciledDeploymentState } from './reconcile';
 
 /** The calling activity's workflow run. */
 export function callingRun(): Holder {
@@ -40,8 +41,9 @@ export function registryActivities(deps: ActivityDeps) {
   const loc = registryLocation(deps.config);
   const lease = leaseOf(deps);
   return {
+    /** The registry's state, first reconciled with the version the models topic says is served. */
     async getDeploymentState(): Promise<DeploymentState> {
-      return readDeploymentState(deps.minio, loc);
+      return reconciledDeploymentState(deps, (message, meta) => Context.current().log.warn(message, meta));
     },
 
     async commitActiveSlot(input: {

@@ -24,7 +24,8 @@ export interface Deployment {
   workflowId: string;
   runId: string;
   deployedAt: string;
-  kind: 'deploy' | 'rollback';
+  /** `reconcile`: recorded from the models topic, whose run published and never committed (activities/reconcile.ts) */
+  kind: 'deploy' | 'rollback' | 'reconcile';
 }
 
 /** What the registry in MinIO says now. */

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { loadConfig, type Config } from '../../src/config';
 import { createActivities } from '../../src/activities';
+import type { TrainingActivities } from '../../src/workflows/activity-interfaces';
 import { createKafka, ensureTopics } from '../../src/messaging/kafka';
 import { servingActivities } from '../../src/serving/activities';
 import { startSlotServer, type SlotServer } from '../../src/serving/slot/server';
@@ -28,7 +29,13 @@ export interface TestSystem {
 }
 
 export async function startTestSystem(
-  options: { withWorkers?: boolean; trainingWorker?: boolean; slots?: boolean } = {},
+  options: {
+    withWorkers?: boolean;
+    trainingWorker?: boolean;
+    slots?: boolean;
+    /** the training activities as the worker hosts them (a test may hold or fail one) */
+    wrapActivities?: (activities: TrainingActivities) => TrainingActivities;
+  } = {},
 ): Promise<TestSystem> {
   const id = randomUUID().slice(0, 8);
   const slotNames = [`it${id}a`, `it${id}b`];
@@ -66,7 +73,12 @@ export async function startTestSystem(
       : [
           ...(options.trainingWorker === false
             ? []
-            : [await startWorker(config.temporal.taskQueues.training, createActivities({ config, minio, kafka, temporal }))]),
+            : [
+                await startWorker(
+                  config.temporal.taskQueues.training,
+                  (options.wrapActivities ?? ((a) => a))(createActivities({ config, minio, kafka, temporal })),
+                ),
+              ]),
           await startWorker(config.temporal.taskQueues.serving, servingActivities(config), false),
         ];
   return {
