@@ -22,6 +22,8 @@ export interface ServerState {
 
 export interface Health {
   ok: boolean;
+  /** serving, but something needs a look (a descriptor was set aside): still HTTP 200 */
+  degraded: boolean;
   problems: string[];
   model: boolean;
   consuming: boolean;
@@ -43,7 +45,9 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   app.get('/healthz', async (_req, reply) => {
     const h = deps.health();
     // Waiting for the first model is healthy (nothing to fix); a dead consumer is not.
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', ...h });
+    // Degraded (a descriptor set aside) stays 200: a restart would not fix it.
+    const status = !h.ok ? 'failing' : h.degraded ? 'degraded' : 'ok';
+    return reply.code(h.ok ? 200 : 503).send({ status, ...h });
   });
   return app;
 }
