@@ -38,7 +38,7 @@ import {
   trainingProgressSignal,
 } from './definitions';
 import { qualityGate } from './gate';
-import { parseRetrainAndDeployInput } from './input-schema';
+import { parseRetrainAndDeployInput, checkSizeBounds } from './input-schema';
 import {
   DEPLOY_LEASE_TTL_SECONDS,
   deployLockOptions,
@@ -136,7 +136,8 @@ class RetrainAndDeployRun {
 
   private validated(input: unknown): RetrainAndDeployInput {
     try {
-      return parseRetrainAndDeployInput(input);
+      const parsed = parseRetrainAndDeployInput(input);
+      return patched('input-size-bounds') ? checkSizeBounds(parsed) : parsed;
     } catch (err) {
       throw new RecordedFailure(ApplicationFailure.nonRetryable((err as Error).message, 'BadInputError'));
     }

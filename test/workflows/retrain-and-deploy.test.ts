@@ -174,6 +174,10 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     ],
     [{ training: { epochs: 3, epochz: 4 } }, /training: .*Unrecognized key.*training\.epochz/],
     [{ surprise: true }, /\(input\): .*Unrecognized key.*surprise/],
+    // upper bounds of sizes (issue 24, item 13)
+    [{ data: { mode: 'generate', users: 50_000_000 } }, /data\.users: .*1000000/],
+    [{ data: { mode: 'generate', products: 16_777_216 } }, /data\.products: .*100000/],
+    [{ training: { evalUsers: 1e12 } }, /training\.evalUsers: .*1000000/],
   ])('refuses the bad input %j at start, naming the field, before any activity', async (bad, message) => {
     const world = fakeWorld();
     const { result, described } = await runWith(world, bad);
