@@ -15,7 +15,7 @@ import type { Client } from 'minio';
 import { byLogPosition, type PublishedDescriptor } from '../../messaging/model-descriptors';
 import { latestCompleteVersion } from '../../model-store';
 import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
-import { checkDescriptor, type AllowedSlot, type CurrentModel } from './current-model';
+import { checkDescriptor, type AllowedSlot, type CurrentModel, type DescriptorCheck } from './current-model';
 import { errorText, type Log } from './log';
 import type { ServerMetrics } from './metrics';
 
@@ -109,11 +109,11 @@ export class DescriptorAdopter {
   /** Adopts `p` if servable; returns whether it did. */
   private async decide(p: PublishedDescriptor, how: { quiet: boolean }): Promise<boolean> {
     const where = { partition: p.partition, offset: p.offset };
-    let checked;
+    let checked: DescriptorCheck;
     try {
       checked = checkDescriptor(p.descriptor, this.deps.allowedSlots);
     } catch (err) {
-      checked = { ok: false as const, reason: `unusable descriptor: ${errorText(err)}` };
+      checked = { ok: false, reason: `unusable descriptor: ${errorText(err)}` };
     }
     if (!checked.ok) {
       // at start, older records were counted by the run that read them live

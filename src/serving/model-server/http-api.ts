@@ -16,7 +16,7 @@ export interface ServerState {
   deadLetters: number;
   /** whether the requests consumer is in its group and fetching */
   consuming: boolean;
-  /** records on the models topic skipped as unusable (undecodable, bad URL, not under a configured slot) since start */
+  /** records on the models topic skipped since start: unusable (undecodable, bad URL, not under a configured slot) or set aside (a version the slot cannot serve) */
   descriptorsRejected: number;
 }
 

@@ -174,6 +174,19 @@ function popularityOf(options: ModelServerOptions, log: Log): LoadPopularity | u
   );
 }
 
+/** Decides which descriptors become the current model: by default only those the model store says their slot can serve. */
+function descriptorAdopter(
+  options: ModelServerOptions,
+  settings: Settings,
+  current: CurrentModel,
+  metrics: ServerMetrics,
+  log: Log,
+): DescriptorAdopter {
+  const cfg = options.config;
+  const servable = options.servable === undefined ? storeServableCheck(createMinioClient(cfg.minio), cfg.buckets.models) : options.servable;
+  return new DescriptorAdopter({ current, allowedSlots: settings.allowedSlots, servable, metrics, log });
+}
+
 function tableSizesOf(options: ModelServerOptions, log: Log): PerVersion<TableSizes> | undefined {
   if (options.tableSizes !== undefined) return options.tableSizes ?? undefined;
   const cfg = options.config;
@@ -259,13 +272,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const usage = new UsageStats();
   const progress = new PartitionProgress();
   const current = trackedCurrentModel(metrics, usage, log);
-  const descriptors = new DescriptorAdopter({
-    current,
-    allowedSlots: settings.allowedSlots,
-    servable: options.servable === undefined ? storeServableCheck(createMinioClient(cfg.minio), cfg.buckets.models) : options.servable,
-    metrics,
-    log,
-  });
+  const descriptors = descriptorAdopter(options, settings, current, metrics, log);
   const loadPopularity = popularityOf(options, log);
   const beforeFirstModel = initialPopularityOf(options, settings.allowedSlots, loadPopularity);
 
