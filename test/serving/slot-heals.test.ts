@@ -5,10 +5,13 @@
  *    with a full disk at start) is loaded again after a back-off;
  *  - a version removed from the store (a failed or cancelled deploy) is
  *    unloaded and the older complete version is served again, so that a
- *    rollback's readiness check for it passes.
+ *    rollback's readiness check for it passes;
+ *  - (item 12) a cache directory named with this process's pid but not made
+ *    by it (an earlier container's, where every slot is PID 1) is removed.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
@@ -97,5 +100,27 @@ describe('a slot heals after faults', () => {
     expect(server.manager.servable(2)).toBeUndefined();
     // what a rollback to version 1 checks
     expect((await ready(1)).smokePrediction).toBeGreaterThan(0);
+  });
+
+  it("removes an earlier process's cache directory that carries this process's pid (PID 1 in containers)", async () => {
+    const slot = `heal-${randomUUID().slice(0, 8)}`;
+    const stale = path.join(os.tmpdir(), 'recommender-slots', slot, `${process.pid}-earlier-container`);
+    await fs.mkdir(path.join(stale, '3'), { recursive: true });
+    await fs.writeFile(path.join(stale, '3', 'saved_model.pb'), 'left behind');
+    slots.push(slot);
+    const server = await startSlotServer({ name: slot, host: '127.0.0.1', port: 0, client: minio, bucket, pollIntervalMs: 100 });
+    servers.push(server);
+    await uploadVersionDir(minio, bucket, slot, 1, path.join(work, 'v1'));
+    await until('version 1 AVAILABLE', () => server.manager.status(1)?.state === 'AVAILABLE');
+    await until('the stale directory removed', () =>
+      fs.stat(stale).then(
+        () => false,
+        () => true,
+      ),
+    );
+    // its own directory, same pid, is kept: it serves version 1
+    const left = await fs.readdir(path.join(os.tmpdir(), 'recommender-slots', slot));
+    expect(left).toHaveLength(1);
+    expect(left[0].startsWith(`${process.pid}-`)).toBe(true);
   });
 });

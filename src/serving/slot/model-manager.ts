@@ -19,7 +19,7 @@ import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
 import type { Client } from 'minio';
 import { readWarmupFile } from '../../savedmodel/warmup';
 import { backoffCeiling, type BackoffPolicy } from '../backoff';
-import { cleanStaleCacheDirs, slotCacheDir } from './cache-dir';
+import { cleanStaleCacheDirs, releaseCacheDir, slotCacheDir } from './cache-dir';
 import { scoreColumns } from './scoring';
 import { idColumnsFromTensors } from './tensor-proto';
 import { downloadVersion, latestCompleteVersion } from './version-source';
@@ -227,6 +227,7 @@ export class ModelManager {
     if (this.current) await this.unload(this.current);
     this.current = undefined;
     await fs.rm(this.cacheDir, { recursive: true, force: true });
+    releaseCacheDir(this.cacheDir);
   }
 }
 
