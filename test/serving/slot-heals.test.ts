@@ -100,6 +100,10 @@ describe('a slot heals after faults', () => {
     expect(server.manager.servable(2)).toBeUndefined();
     // what a rollback to version 1 checks
     expect((await ready(1)).smokePrediction).toBeGreaterThan(0);
+    // and with no complete version left, the slot serves none (after a few polls agree)
+    await removeVersion(minio, bucket, slot, 1);
+    await until('version 1 unloaded', () => server.manager.status(1)?.state === 'END');
+    expect(server.manager.servable()).toBeUndefined();
   });
 
   it("removes an earlier process's cache directory that carries this process's pid (PID 1 in containers)", async () => {

@@ -66,6 +66,8 @@ export interface ModelManagerOptions {
   onWarmup?: (version: number, records: number) => void;
 }
 
+const EMPTY_POLLS_BEFORE_UNLOAD = 3;
+
 export class ModelManager {
   private readonly statuses = new Map<number, VersionStatus>();
   private readonly warmups = new Map<number, number>();
@@ -74,6 +76,8 @@ export class ModelManager {
   private current: Loaded | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** consecutive polls that found no complete version */
+  private emptyPolls = 0;
   private stopped = false;
   private readonly cacheDir: string;
   private readonly log: (msg: string) => void;
@@ -99,9 +103,11 @@ export class ModelManager {
     this.polling = true;
     try {
       const aspired = await latestCompleteVersion(this.opts.client, this.opts.bucket, this.opts.slot);
+      this.emptyPolls = aspired === undefined ? this.emptyPolls + 1 : 0;
       if (aspired === undefined) {
         // every version is gone from the store: serve none rather than one that no longer exists
-        if (this.current) await this.unloadCurrent();
+        // (seen on a few polls in a row: one odd listing must not stop the slot serving)
+        if (this.current && this.emptyPolls >= EMPTY_POLLS_BEFORE_UNLOAD) await this.unloadCurrent();
         return;
       }
       if (aspired === this.current?.version) return;
