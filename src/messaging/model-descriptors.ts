@@ -1,7 +1,7 @@
 /**
  * The `models` topic as a log of published model URLs: read it to the end
- * (to find the latest descriptor, or whether a key was already published),
- * and publish a descriptor exactly once per key.
+ * (to find the descriptors published, or whether a key was already published),
+ * and publish a descriptor exactly once per publisher and key.
  */
 import { randomUUID } from 'node:crypto';
 import { Partitioners, type Kafka, type KafkaMessage } from 'kafkajs';
@@ -88,23 +88,6 @@ function decodedRecord(partition: number, message: KafkaMessage): PublishedDescr
 export function byLogPosition(a: { partition: number; offset: string }, b: { partition: number; offset: string }): number {
   const d = BigInt(a.offset) - BigInt(b.offset);
   return d < 0n ? -1 : d > 0n ? 1 : a.partition - b.partition;
-}
-
-/** The last descriptor on the topic (by offset) for which `usable` holds (default: any). */
-export async function latestDescriptor(
-  kafka: Kafka,
-  topic: string,
-  usable: (d: ModelDescriptor) => boolean = () => true,
-): Promise<PublishedDescriptor | undefined> {
-  const all = await readDescriptors(kafka, topic);
-  for (let i = all.length - 1; i >= 0; i--) {
-    try {
-      if (usable(all[i].descriptor)) return all[i];
-    } catch {
-      // an unusable descriptor is skipped
-    }
-  }
-  return undefined;
 }
 
 /** The identity a deploy or rollback run puts on its descriptors (ModelDescriptor.publisher). */

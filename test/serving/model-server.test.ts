@@ -202,7 +202,7 @@ function expectRankedByModel(result: RecommendationResult | undefined, user: num
 describe('model server', () => {
   it('answers requests with products ranked by the latest published model, and reports it', async () => {
     const cfg = await freshConfig('ranked');
-    const url = await publishModel(cfg, 'recommender', 1); // published before start: picked up by latestDescriptor
+    const url = await publishModel(cfg, 'recommender', 1); // published before start: picked up from the topic's history
     const group = `ms-test-${randomUUID()}`;
     const server = await startServer(cfg, group);
     expect(server.currentModel()).toMatchObject({ url, version: 1, slot: 'recommender' });
