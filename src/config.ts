@@ -42,6 +42,9 @@ const schema = z.object({
   MINIO_REGION: z.string().default('us-east-1'),
   DATA_BUCKET: name.default('data'),
   DATA_PREFIX: name.default('recommender'),
+  // ids above these are bad lines (ids are table rows); the reader's defaults are 2^24 - 1
+  DATA_MAX_USER_ID: z.coerce.number().int().min(0).max(0x7fff_ffff).optional(),
+  DATA_MAX_PRODUCT_ID: z.coerce.number().int().min(0).max(0x7fff_ffff).optional(),
   MODELS_BUCKET: name.default('models'),
   REGISTRY_KEY: name.default(DEFAULT_REGISTRY_KEY),
 
@@ -131,6 +134,8 @@ export interface Config {
   };
   buckets: { data: string; models: string };
   dataPrefix: string;
+  /** largest customer and product ids accepted in the purchase history (undefined: the reader's default) */
+  dataLimits: { maxUserId?: number; maxProductId?: number };
   /** the deployment registry object in the models bucket */
   registryKey: string;
   kafka: { brokers: string[]; clientId: string };
@@ -223,6 +228,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     buckets: { data: e.DATA_BUCKET, models: e.MODELS_BUCKET },
     dataPrefix: e.DATA_PREFIX,
+    dataLimits: {
+      ...(e.DATA_MAX_USER_ID !== undefined && { maxUserId: e.DATA_MAX_USER_ID }),
+      ...(e.DATA_MAX_PRODUCT_ID !== undefined && { maxProductId: e.DATA_MAX_PRODUCT_ID }),
+    },
     registryKey: e.REGISTRY_KEY,
     kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },

@@ -13,6 +13,7 @@ import {
   generatePurchaseDay,
   generatePurchaseHistory,
   NoUsableRowsError,
+  SparseIdsError,
   readPurchases,
   type GenerateOptions,
   type PurchaseHistory,
@@ -119,10 +120,15 @@ export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{
   source.on('error', (err) => tap.destroy(err));
   source.pipe(tap);
   try {
-    const history = await readPurchases(tap, { source: `s3://${keys.bucket}/${keys.transactions}`, maxBadLineReports: 20 });
+    const history = await readPurchases(tap, {
+      source: `s3://${keys.bucket}/${keys.transactions}`,
+      maxBadLineReports: 20,
+      ...deps.config.dataLimits,
+    });
     return { history, sha256: tap.digest() };
   } catch (err) {
-    if (err instanceof NoUsableRowsError) throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
+    if (err instanceof NoUsableRowsError || err instanceof SparseIdsError)
+      throw ApplicationFailure.nonRetryable(err.message, FailureType.BadInput);
     throw err;
   }
 }

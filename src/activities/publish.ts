@@ -1,9 +1,10 @@
 /** publishModelUrl: the seed's model publisher, made idempotent per key. */
 import { Context } from '@temporalio/activity';
-import { publishDescriptorOnce } from '../messaging/model-descriptors';
+import { publishDescriptorOnce, publisherOf } from '../messaging/model-descriptors';
 import { predictUrlFor } from '../messaging/predict-url';
 import type { DescriptorPublished } from '../workflows/types';
 import type { ActivityDeps } from './deps';
+import { callingRun } from './registry';
 
 export function publishActivities(deps: ActivityDeps) {
   return {
@@ -33,6 +34,7 @@ export function publishActivities(deps: ActivityDeps) {
         name: input.slot,
         description: input.description,
         url,
+        publisher: publisherOf(callingRun()),
       });
       Context.current().log.info(result.published ? 'published model URL' : 'model URL already published', { key: input.key, url });
       return { key: input.key, url, ...result };

@@ -2,7 +2,7 @@
 import { FailureType } from '../failure-types';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { readDescriptors } from '../messaging/model-descriptors';
+import { isOwnRecord, publisherOf, readDescriptors } from '../messaging/model-descriptors';
 import { describeHolder, type Holder, type Liveness } from '../store/lease';
 import { recordDeployment } from '../store/registry';
 import { removeVersion } from '../store';
@@ -94,8 +94,10 @@ export function registryActivities(deps: ActivityDeps) {
     async removeModelVersion(input: { slot: string; version: number }): Promise<{ removed: number }> {
       // A publish whose acknowledgement was lost may still have put the URL
       // on Kafka: a version the model server may be using is never removed.
+      // Only this run's own record counts: a forged one under the same key must not keep a failed version.
       const key = `${input.slot}/${input.version}`;
-      if ((await readDescriptors(deps.kafka, deps.config.topics.models)).some((d) => d.key === key)) {
+      const publisher = publisherOf(callingRun());
+      if ((await readDescriptors(deps.kafka, deps.config.topics.models)).some((d) => isOwnRecord(d, key, publisher))) {
         Context.current().log.warn('version was published after all; not removing it', input);
         return { removed: 0 };
       }

@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 import { DEFAULT_OBJECTIVE, TRAINING_OBJECTIVES } from '../ml/objectives';
-import { describeIssues, retrainAndDeployInputSchema } from '../workflows/input-schema';
+import { checkSizeBounds, describeIssues, retrainAndDeployInputSchema } from '../workflows/input-schema';
 import { describeRetention, resolveRetentionOptions } from '../workflows/retention-plan';
 import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from '../workflows/types';
 
@@ -63,7 +63,11 @@ export function checkInput(input: unknown, what: string): RetrainAndDeployInput 
   if (objective !== undefined && !(TRAINING_OBJECTIVES as readonly string[]).includes(objective)) {
     throw new Error(`${what} is invalid: training.objective: unknown objective "${objective}" (known: ${TRAINING_OBJECTIVES.join(', ')})`);
   }
-  return parsed.data as RetrainAndDeployInput;
+  try {
+    return checkSizeBounds(parsed.data as RetrainAndDeployInput);
+  } catch (err) {
+    throw new Error(`${what} is invalid: ${(err as Error).message}`);
+  }
 }
 
 export type Trigger = 'schedule' | 'cli' | 'rollback';

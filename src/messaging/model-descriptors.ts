@@ -1,10 +1,10 @@
 /**
  * The `models` topic as a log of published model URLs: read it to the end
- * (to find the latest descriptor, or whether a key was already published),
- * and publish a descriptor exactly once per key.
+ * (to find the descriptors published, or whether a key was already published),
+ * and publish a descriptor exactly once per publisher and key.
  */
 import { randomUUID } from 'node:crypto';
-import { Partitioners, type Kafka } from 'kafkajs';
+import { Partitioners, type Kafka, type KafkaMessage } from 'kafkajs';
 import { decodeDescriptor, encodeDescriptor, type ModelDescriptor } from './schemas';
 
 export interface PublishedDescriptor {
@@ -37,29 +37,24 @@ export async function readDescriptors(kafka: Kafka, topic: string, timeoutMs = 3
     await consumer.subscribe({ topic, fromBeginning: true });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`reading topic ${topic} to its end took over ${timeoutMs} ms`)), timeoutMs);
+      // The end is judged by the last offset of each fetched batch, control
+      // records and aborted or compacted offsets included: kafkajs never
+      // delivers a transaction marker, so a topic ending with one would
+      // otherwise never be read "to its end" (issue 24, item 2).
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const end = pending.get(payload.partition);
+        if (end !== undefined && BigInt(payload.lastOffset) + 1n >= end) pending.delete(payload.partition);
+        if (pending.size === 0) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
       void consumer
         .run({
           autoCommit: false,
           eachMessage: async ({ partition, message }) => {
-            if (message.value) {
-              try {
-                found.push({
-                  key: message.key?.toString() ?? '',
-                  descriptor: decodeDescriptor(message.value),
-                  partition,
-                  offset: message.offset,
-                  timestamp: Number(message.timestamp),
-                });
-              } catch {
-                // an undecodable record is skipped: it never named a model
-              }
-            }
-            const end = pending.get(partition);
-            if (end !== undefined && BigInt(message.offset) + 1n >= end) pending.delete(partition);
-            if (pending.size === 0) {
-              clearTimeout(timer);
-              resolve();
-            }
+            const record = decodedRecord(partition, message);
+            if (record) found.push(record);
           },
         })
         .catch(reject);
@@ -68,6 +63,21 @@ export async function readDescriptors(kafka: Kafka, topic: string, timeoutMs = 3
     await consumer.disconnect();
   }
   return found.sort(byLogPosition);
+}
+
+function decodedRecord(partition: number, message: KafkaMessage): PublishedDescriptor | undefined {
+  if (!message.value) return undefined;
+  try {
+    return {
+      key: message.key?.toString() ?? '',
+      descriptor: decodeDescriptor(message.value),
+      partition,
+      offset: message.offset,
+      timestamp: Number(message.timestamp),
+    };
+  } catch {
+    return undefined; // an undecodable record is skipped: it never named a model
+  }
 }
 
 /**
@@ -80,38 +90,34 @@ export function byLogPosition(a: { partition: number; offset: string }, b: { par
   return d < 0n ? -1 : d > 0n ? 1 : a.partition - b.partition;
 }
 
-/** The last descriptor on the topic (by offset) for which `usable` holds (default: any). */
-export async function latestDescriptor(
-  kafka: Kafka,
-  topic: string,
-  usable: (d: ModelDescriptor) => boolean = () => true,
-): Promise<PublishedDescriptor | undefined> {
-  const all = await readDescriptors(kafka, topic);
-  for (let i = all.length - 1; i >= 0; i--) {
-    try {
-      if (usable(all[i].descriptor)) return all[i];
-    } catch {
-      // an unusable descriptor is skipped
-    }
-  }
-  return undefined;
+/** The identity a deploy or rollback run puts on its descriptors (ModelDescriptor.publisher). */
+export function publisherOf(run: { workflowId: string; runId: string }): string {
+  return `${run.workflowId}/${run.runId}`;
+}
+
+/** Whether `d` is the record `publisher` put under `key` (anyone can write a key; only the publisher field says whose it is). */
+export function isOwnRecord(d: PublishedDescriptor, key: string, publisher: string): boolean {
+  return d.key === key && d.descriptor.publisher === publisher;
 }
 
 /**
- * Publishes `descriptor` under `key` unless a record with that key is already
- * on the topic (a retried attempt or a replayed workflow then publishes nothing).
+ * Publishes `descriptor` under `key` unless this publisher's record with that
+ * key is already on the topic (a retried attempt or a replayed workflow then
+ * publishes nothing). A record under the same key from anybody else (a
+ * forged one written ahead of the deploy) does not count: the deploy
+ * publishes its own after it.
  */
 export async function publishDescriptorOnce(
   kafka: Kafka,
   topic: string,
   key: string,
-  descriptor: ModelDescriptor,
+  descriptor: ModelDescriptor & { publisher: string },
 ): Promise<{ published: boolean; partition: number; offset: string }> {
-  const existing = (await readDescriptors(kafka, topic)).find((d) => d.key === key);
+  const existing = (await readDescriptors(kafka, topic)).find((d) => isOwnRecord(d, key, descriptor.publisher));
   if (existing) {
     if (existing.descriptor.url !== descriptor.url) {
       throw new Error(
-        `key ${key} was already published with another URL (${existing.descriptor.url}); refusing to publish ${descriptor.url}`,
+        `key ${key} was already published with another URL by this run (${existing.descriptor.url}); refusing to publish ${descriptor.url}`,
       );
     }
     return { published: false, partition: existing.partition, offset: existing.offset };

@@ -14,6 +14,8 @@ export interface ModelDescriptor {
   name: string;
   description: string;
   url: string;
+  /** the publishing run, `<workflowId>/<runId>`; absent on records of older publishers */
+  publisher?: string;
 }
 
 const root = protobuf.loadSync(path.join(__dirname, 'proto', 'recommender.proto'));
@@ -54,9 +56,13 @@ export function encodeDescriptor(d: ModelDescriptor): Buffer {
 }
 
 export function decodeDescriptor(bytes: Uint8Array): ModelDescriptor {
+  let d: Required<ModelDescriptor>;
   try {
-    return descriptorType.toObject(descriptorType.decode(bytes), { defaults: true }) as ModelDescriptor;
+    d = descriptorType.toObject(descriptorType.decode(bytes), { defaults: true }) as Required<ModelDescriptor>;
   } catch (err) {
     throw new DecodeError(`not a ModelDescriptor: ${(err as Error).message}`);
   }
+  // proto3 cannot tell an empty publisher from none: a record without one decodes as before
+  const { publisher, ...rest } = d;
+  return publisher ? { ...rest, publisher } : rest;
 }

@@ -20,3 +20,16 @@ export const trainingOptionBounds = {
   seed: z.number().int().min(0).max(0xffff_ffff),
   maxEvalUsers: z.number().int().min(1),
 };
+
+/**
+ * Bounds of generated data asked for in a workflow input: the scale that
+ * `npm run bench:scale` runs within its memory bound (1,000,000 customers ×
+ * 100,000 products, docs/ml.md). Larger asks would end the training worker
+ * (issue 24, item 13).
+ */
+export const sizeBounds = {
+  users: z.number().max(1_000_000),
+  products: z.number().max(100_000),
+  /** no more than the customers the data may have */
+  evalUsers: z.number().max(1_000_000),
+};

@@ -5,7 +5,7 @@
  * deterministic: safe in the workflow sandbox.
  */
 import { z } from 'zod';
-import { trainingOptionBounds } from '../ml/option-bounds';
+import { sizeBounds, trainingOptionBounds } from '../ml/option-bounds';
 import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from './types';
 
 const count = z.number().int().positive();
@@ -96,6 +96,22 @@ function check<T>(schema: z.ZodType, what: string, input: unknown): T {
 
 export const parseRetrainAndDeployInput = (input: unknown): RetrainAndDeployInput =>
   check<RetrainAndDeployInput>(retrainAndDeployInputSchema, 'retrainAndDeploy', input);
+
+/**
+ * Upper bounds of the sizes a run may ask for (data.users, data.products,
+ * training.evalUsers), checked after the schema. Separate from it so that
+ * the workflow applies them behind patched(): a run started before they
+ * existed replays as it ran.
+ */
+const sizeBoundsSchema = z.object({
+  data: z.object({ users: sizeBounds.users.optional(), products: sizeBounds.products.optional() }).optional(),
+  training: z.object({ evalUsers: sizeBounds.evalUsers.optional() }).optional(),
+});
+
+export function checkSizeBounds(input: RetrainAndDeployInput): RetrainAndDeployInput {
+  check(sizeBoundsSchema, 'retrainAndDeploy', input);
+  return input;
+}
 
 export const parseRollbackInput = (input: unknown): RollbackInput => check<RollbackInput>(rollbackInputSchema, 'rollbackDeployment', input);
 

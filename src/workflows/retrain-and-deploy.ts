@@ -16,6 +16,7 @@
  * behind patched() (test/workflows/replay.test.ts replays the old ones).
  */
 import {
+  ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
   condition,
@@ -39,7 +40,7 @@ import {
 } from './definitions';
 import { candidatePrefix } from '../store/layout';
 import { qualityGate } from './gate';
-import { parseRetrainAndDeployInput } from './input-schema';
+import { parseRetrainAndDeployInput, checkSizeBounds } from './input-schema';
 import {
   DEPLOY_LEASE_TTL_SECONDS,
   deployLockOptions,
@@ -90,6 +91,8 @@ class RetrainAndDeployRun {
   private input: RetrainAndDeployInput;
   private activeMetrics: ModelMetrics | undefined;
   private exported: ExportRef | undefined;
+  /** the version being exported (set before the export starts): a cancel must remove it even if the export ends after */
+  private exporting: { slot: string; version: number } | undefined;
   private published = false;
   private locked = false;
   private cancelReason: string | undefined;
@@ -138,7 +141,8 @@ class RetrainAndDeployRun {
 
   private validated(input: unknown): RetrainAndDeployInput {
     try {
-      return parseRetrainAndDeployInput(input);
+      const parsed = parseRetrainAndDeployInput(input);
+      return patched('input-size-bounds') ? checkSizeBounds(parsed) : parsed;
     } catch (err) {
       throw new RecordedFailure(ApplicationFailure.nonRetryable((err as Error).message, FailureType.BadInput));
     }
@@ -232,7 +236,14 @@ class RetrainAndDeployRun {
     ]);
     this.showDetails();
     const summary = exportSummary(candidate, state.standbySlot, version);
-    this.exported = await training({ ...exportOptions, summary }).exportSavedModel({ candidate, slot: state.standbySlot, version });
+    // A cancel during the export waits for the activity to end (it may still
+    // write the version a moment later), and the clean-up then removes it.
+    const waitOnCancel = patched('cancel-removes-export');
+    if (waitOnCancel) this.exporting = { slot: state.standbySlot, version };
+    const options = waitOnCancel
+      ? { ...exportOptions, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+      : exportOptions;
+    this.exported = await training({ ...options, summary }).exportSavedModel({ candidate, slot: state.standbySlot, version });
     return this.exported;
   }
 
@@ -309,9 +320,9 @@ class RetrainAndDeployRun {
     };
   }
 
-  /** Remove the exported standby version unless its URL was already published. */
-  private async cleanUp(): Promise<void> {
-    const exported = this.exported;
+  /** Remove the exported standby version unless its URL was already published (on a cancel, also one whose export was under way). */
+  private async cleanUp(cancelled: boolean): Promise<void> {
+    const exported = this.exported ?? (cancelled ? this.exporting : undefined);
     if (!exported || this.published) return;
     this.enter('cleaning-up');
     const { removeModelVersion } = training({
@@ -323,7 +334,7 @@ class RetrainAndDeployRun {
 
   /** The one failure path: clean up, record the outcome, end the run as Failed or Canceled. */
   private async fail(err: unknown): Promise<RetrainAndDeployResult> {
-    await this.cleanUp();
+    await this.cleanUp(isCancellation(err));
     if (isCancellation(err)) {
       const result = this.finish('cancelled', this.cancelReason ?? 'workflow cancelled');
       // Temporal's own cancel: the run ends Canceled

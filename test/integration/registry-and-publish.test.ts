@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { Partitioners } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createKafka } from '../../src/messaging/kafka';
 import { publishDescriptorOnce, readDescriptors } from '../../src/messaging/model-descriptors';
+import { encodeDescriptor } from '../../src/messaging/schemas';
 import {
   RECENT_DEPLOYMENTS,
   readDeploymentState,
@@ -121,7 +123,7 @@ describe('model URL publication on Kafka', () => {
   it('publishes a key once, however often it is retried, and refuses a different URL for it', async () => {
     const topic = `models-test-${run}`;
     const url = `http://127.0.0.1:8502/v1/models/recommender1/versions/7:predict`;
-    const d = { name: 'recommender1', description: 'v7', url };
+    const d = { name: 'recommender1', description: 'v7', url, publisher: 'retrain/run-1' };
     const first = await publishDescriptorOnce(kafka, topic, 'recommender1/7', d);
     const second = await publishDescriptorOnce(kafka, topic, 'recommender1/7', d);
     expect(first.published).toBe(true);
@@ -132,6 +134,36 @@ describe('model URL publication on Kafka', () => {
     await publishDescriptorOnce(kafka, topic, 'recommender/8', { ...d, name: 'recommender', url: 'http://v8' });
     const all = await readDescriptors(kafka, topic);
     expect(all.map((x) => x.key)).toEqual(['recommender1/7', 'recommender/8']);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] });
+    await admin.disconnect();
+  });
+
+  it('recognises only its own record as already published: a key squatted ahead of the deploy does not stop its publish (issue 24, item 1)', async () => {
+    const topic = `models-squat-${run}`;
+    const url = `http://127.0.0.1:8502/v1/models/recommender1/versions/9:predict`;
+    // written ahead of time by someone who can write to the topic: the same key and URL, without the run's identity
+    const squatter = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
+    await squatter.connect();
+    await squatter.send({
+      topic,
+      acks: -1,
+      messages: [
+        { key: 'recommender1/9', value: encodeDescriptor({ name: 'recommender1', description: 'forged', url }) },
+        {
+          key: 'recommender1/9',
+          value: encodeDescriptor({ name: 'recommender1', description: 'forged', url: 'http://other', publisher: 'x/y' }),
+        },
+      ],
+    });
+    await squatter.disconnect();
+    const own = { name: 'recommender1', description: 'v9', url, publisher: 'retrain/run-9' };
+    const first = await publishDescriptorOnce(kafka, topic, 'recommender1/9', own);
+    expect(first).toMatchObject({ published: true, offset: '2' });
+    expect(await publishDescriptorOnce(kafka, topic, 'recommender1/9', own)).toMatchObject({ published: false, offset: '2' });
+    const all = await readDescriptors(kafka, topic);
+    expect(all.map((x) => x.descriptor.publisher ?? '')).toEqual(['', 'x/y', 'retrain/run-9']);
     const admin = kafka.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [topic] });

@@ -36,6 +36,13 @@ export const REQUESTS: Record<string, RecommendationRequest> = {
 export const DESCRIPTORS: Record<string, ModelDescriptor> = {
   descriptor: { name: 'recommender1', description: 'v7: HR@10 0.297', url: model.url },
   'descriptor-empty-name': { name: '', description: '', url: 'http://127.0.0.1:8501/v1/models/recommender:predict' },
+  // field 4, the publishing run (`<workflowId>/<runId>`); the two above have none and still decode as they did
+  'descriptor-publisher': {
+    name: 'recommender1',
+    description: 'v7: HR@10 0.297',
+    url: model.url,
+    publisher: 'recommender-retrain-2025-11-28T08:00:00Z/0199c0de-7b1a-7c3e-9f00-2a6d1e8b4c55',
+  },
 };
 
 /** UTF-8 JSON, topic `recommendations` */

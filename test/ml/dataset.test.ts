@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { NoUsableRowsError, readPurchases, readUsers } from '../../src/ml';
 import { pairsOf, textStream } from './helpers';
@@ -132,5 +133,21 @@ describe('readUsers', () => {
 
   it('throws when no id is usable', async () => {
     await expect(readUsers(textStream('customerId\n-1\n'), { source: 'users.csv' })).rejects.toThrow(/users\.csv: no usable rows/);
+  });
+});
+
+describe('hostile line lengths (issue 24, item 6)', () => {
+  it('reports a 600 MiB line without a newline as one bad line, without a RangeError, and reads the lines around it', async () => {
+    const MiB = Buffer.alloc(1024 * 1024, 0x31); // '1' repeated
+    async function* source(): AsyncGenerator<Buffer> {
+      yield Buffer.from('customerId,products\n0,1|2\n5,');
+      for (let i = 0; i < 600; i++) yield MiB;
+      yield Buffer.from('\n1,2|3\n');
+    }
+    const history = await readPurchases(Readable.from(source()), { source: 'huge-line.csv' });
+    expect(history.stats.transactions).toBe(2);
+    expect(history.badLines.total).toBe(1);
+    expect(history.badLines.reports[0]).toMatchObject({ line: 3 });
+    expect(history.badLines.reports[0].reason).toMatch(/^line of 629145602 bytes is longer than the limit of 1048576 bytes$/);
   });
 });

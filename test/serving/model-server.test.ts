@@ -104,7 +104,19 @@ async function publishModel(cfg: Config, name: string, version: number): Promise
 }
 
 async function startServer(cfg: Config, groupId: string, extra: Partial<ModelServerOptions> = {}): Promise<ModelServer> {
-  const server = await startModelServer({ config: cfg, port: 0, groupId, loadPopularity, log: silentLog, defaultMetrics: false, ...extra });
+  // servable: null — the stand-in slot has no model store behind it; adopting only servable
+  // descriptors is tested against the real store and slots in test/faults/hostile-models-topic.test.ts
+  const server = await startModelServer({
+    config: cfg,
+    port: 0,
+    groupId,
+    loadPopularity,
+    servable: null,
+    tableSizes: null, // the stand-in's tables are its own (out-of-range ids are answered by its 400)
+    log: silentLog,
+    defaultMetrics: false,
+    ...extra,
+  });
   cleanups.push(() => server.close());
   return server;
 }
@@ -190,7 +202,7 @@ function expectRankedByModel(result: RecommendationResult | undefined, user: num
 describe('model server', () => {
   it('answers requests with products ranked by the latest published model, and reports it', async () => {
     const cfg = await freshConfig('ranked');
-    const url = await publishModel(cfg, 'recommender', 1); // published before start: picked up by latestDescriptor
+    const url = await publishModel(cfg, 'recommender', 1); // published before start: picked up from the topic's history
     const group = `ms-test-${randomUUID()}`;
     const server = await startServer(cfg, group);
     expect(server.currentModel()).toMatchObject({ url, version: 1, slot: 'recommender' });

@@ -44,6 +44,7 @@ async function deploy(slotIndex: 0 | 1, version: number, seed: number): Promise<
     name: slot.name,
     description: `v${version}`,
     url: ready.predictUrl,
+    publisher: `zero-downtime/${sys.id}`,
   });
   return slot.name;
 }

@@ -33,6 +33,8 @@ export interface FakeWorld {
   failPublishOnce: boolean;
   trainingDelayMs: number;
   publishDelayMs: number;
+  /** exportSavedModel takes this long and ignores a cancel (an export that finishes after the run was cancelled) */
+  exportDelayMs: number;
   /** trainModel checks its options with the ML core's real schema (a ZodError for an unknown objective) */
   checkTrainingOptions: boolean;
   /** applyRetention skips its run as if this deploy held the lock */
@@ -50,6 +52,7 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     failPublishOnce: false,
     trainingDelayMs: 0,
     publishDelayMs: 0,
+    exportDelayMs: 0,
     checkTrainingOptions: false,
     ...partial,
   };
@@ -101,6 +104,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     },
     async exportSavedModel({ slot, version }) {
       world.calls.push(`exportSavedModel ${slot}/${version}`);
+      if (world.exportDelayMs) await new Promise((r) => setTimeout(r, world.exportDelayMs));
       return { slot, version, bucket: 'models', prefix: `${slot}/${version}/`, digest: 'x', bytes: 1, seconds: 0.1 };
     },
     async publishModelUrl({ key, url: given, slot, version }) {

@@ -138,6 +138,21 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     expect(world.calls.some((c) => c.startsWith('export'))).toBe(false);
   });
 
+  it('a cancel that races the export still removes the version the export finishes writing (issue 24, item 3)', async () => {
+    const world = fakeWorld({ exportDelayMs: 3000 });
+    const { result, status } = await runWith(world, {}, async (workflowId) => {
+      const handle = client.workflow.getHandle(workflowId);
+      for (let i = 0; i < 100 && (await handle.query(statusQuery)).step !== 'exporting'; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(await cancelRun(client, workflowId, 'cancel during export')).toBe('cancelling at step exporting');
+    });
+    expect(result).toBeInstanceOf(WorkflowFailedError);
+    expect(status).toMatchObject({ outcome: 'cancelled' });
+    expect(world.calls).toContain('exportSavedModel recommender/1');
+    // the export ended after the cancel; its version does not stay behind
+    expect(world.removed).toEqual([{ slot: 'recommender', version: 1 }]);
+    expect(world.published.size).toBe(0);
+  });
+
   it('refuses cancelRun once the URL is being published, and the run deploys', async () => {
     const world = fakeWorld({ publishDelayMs: 3000 });
     const { result } = await runWith(world, {}, async (workflowId) => {
@@ -174,6 +189,10 @@ describe('retrainAndDeploy workflow logic (fake activities, real server)', () =>
     ],
     [{ training: { epochs: 3, epochz: 4 } }, /training: .*Unrecognized key.*training\.epochz/],
     [{ surprise: true }, /\(input\): .*Unrecognized key.*surprise/],
+    // upper bounds of sizes (issue 24, item 13)
+    [{ data: { mode: 'generate', users: 50_000_000 } }, /data\.users: .*1000000/],
+    [{ data: { mode: 'generate', products: 16_777_216 } }, /data\.products: .*100000/],
+    [{ training: { evalUsers: 1e12 } }, /training\.evalUsers: .*1000000/],
   ])('refuses the bad input %j at start, naming the field, before any activity', async (bad, message) => {
     const world = fakeWorld();
     const { result, described } = await runWith(world, bad);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_MAX_LINE_BYTES } from './csv-lines';
 
 /**
  * Ids are embedding rows (a table has largest id + 1 rows), so one absurd id
@@ -15,6 +16,13 @@ export const readOptionsSchema = z
     maxBadLineReports: z.number().int().min(0).default(100),
     maxUserId: z.number().int().min(0).max(0x7fff_ffff).default(DEFAULT_MAX_ID),
     maxProductId: z.number().int().min(0).max(0x7fff_ffff).default(DEFAULT_MAX_ID),
+    /** a longer line is a bad line (its bytes are skipped, never made into one string) */
+    maxLineBytes: z
+      .number()
+      .int()
+      .min(64)
+      .max(256 * 1024 * 1024)
+      .default(DEFAULT_MAX_LINE_BYTES),
   })
   .strict();
 

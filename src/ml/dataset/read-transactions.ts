@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { BadLineLog } from './bad-lines';
 import { dataRows, parseId, splitCsvFields } from './csv-lines';
-import { NoUsableRowsError } from './errors';
+import { NoUsableRowsError, SparseIdsError, denseRowLimit } from './errors';
 import { PurchaseHistoryBuilder, type PurchaseHistory } from './purchase-history';
 import { readOptionsSchema, type ReadOptions } from './read-options';
 
@@ -23,8 +23,10 @@ export async function readPurchases(input: Readable | NodeJS.ReadableStream, opt
   const builder = new PurchaseHistoryBuilder();
   const basket: number[] = [];
   let dataLines = 0;
+  let purchases = 0;
+  const largest = { user: { id: -1, line: 0 }, product: { id: -1, line: 0 } };
 
-  for await (const { lineNumber, text } of dataRows(input, TRANSACTIONS_HEADER, bad)) {
+  for await (const { lineNumber, text } of dataRows(input, TRANSACTIONS_HEADER, bad, opts.maxLineBytes)) {
     dataLines++;
     const problem = parseTransaction(text, opts.maxUserId, opts.maxProductId, basket);
     if (typeof problem === 'string') {
@@ -32,10 +34,37 @@ export async function readPurchases(input: Readable | NodeJS.ReadableStream, opt
       continue;
     }
     builder.addBasket(problem, basket);
+    purchases += basket.length;
+    if (problem > largest.user.id) largest.user = { id: problem, line: lineNumber };
+    for (const p of basket) if (p > largest.product.id) largest.product = { id: p, line: lineNumber };
   }
 
   if (builder.transactionCount === 0) throw new NoUsableRowsError(opts.source, bad.summary(), dataLines);
-  return builder.build(opts.source, bad.summary());
+  // before building (which allocates per row): there cannot be more distinct ids than lines or purchases
+  if (largest.user.id + 1 > denseRowLimit(builder.transactionCount)) {
+    const { id, line } = largest.user;
+    throw new SparseIdsError(opts.source, line, 'customer', id, builder.transactionCount, denseRowLimit(builder.transactionCount));
+  }
+  if (largest.product.id + 1 > denseRowLimit(purchases)) {
+    throw new SparseIdsError(opts.source, largest.product.line, 'product', largest.product.id, purchases, denseRowLimit(purchases));
+  }
+  const history = builder.build(opts.source, bad.summary());
+  checkDensity(history, largest);
+  return history;
+}
+
+/** Throws SparseIdsError when the largest customer or product id sizes a table far beyond the ids in use. */
+function checkDensity(history: PurchaseHistory, largest: Record<'user' | 'product', { id: number; line: number }>): void {
+  const customers = history.stats.customers;
+  if (history.userRows > denseRowLimit(customers)) {
+    throw new SparseIdsError(history.source, largest.user.line, 'customer', largest.user.id, customers, denseRowLimit(customers));
+  }
+  const bought = new Uint8Array(history.productRows);
+  for (const p of history.products) bought[p] = 1;
+  const products = bought.reduce((n, b) => n + b, 0);
+  if (history.productRows > denseRowLimit(products)) {
+    throw new SparseIdsError(history.source, largest.product.line, 'product', largest.product.id, products, denseRowLimit(products));
+  }
 }
 
 /**

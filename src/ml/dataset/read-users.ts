@@ -28,7 +28,7 @@ export async function readUsers(input: Readable | NodeJS.ReadableStream, options
   const ids = new GrowableInt32Array(1 << 12);
   let dataLines = 0;
 
-  for await (const { lineNumber, text } of dataRows(input, USERS_HEADER, bad)) {
+  for await (const { lineNumber, text } of dataRows(input, USERS_HEADER, bad, opts.maxLineBytes)) {
     dataLines++;
     const fields = splitCsvFields(text);
     if (fields.length !== 1) {

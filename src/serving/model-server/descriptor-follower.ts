@@ -1,20 +1,21 @@
 /**
- * Follows the `models` topic. At start the latest descriptor already on the
- * topic is taken (latestDescriptor reads the log to its end); a consumer in
- * a group of its own then delivers every descriptor published afterwards.
+ * Follows the `models` topic. At start the descriptors already on the topic
+ * are read (readDescriptors reads the log to its end; the caller picks the
+ * newest it can serve); a consumer in a group of its own then delivers
+ * every descriptor published afterwards.
  * The topic's end offsets are taken *before* the initial read, and the
  * consumer skips what lies below them: nothing published during start-up
  * is missed, and nothing older than the initial descriptor is replayed.
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
-import { latestDescriptor, type PublishedDescriptor } from '../../messaging/model-descriptors';
+import { readDescriptors, type PublishedDescriptor } from '../../messaging/model-descriptors';
 import { DecodeError, decodeDescriptor, type ModelDescriptor } from '../../messaging/schemas';
 import { errorText, type Log } from './log';
 
 export interface DescriptorFollower {
-  /** the latest descriptor on the topic at start, if any */
-  initial: PublishedDescriptor | undefined;
+  /** the descriptors on the topic at start, oldest first */
+  history: PublishedDescriptor[];
   close(): Promise<void>;
 }
 
@@ -25,8 +26,6 @@ export interface FollowOptions {
   groupPrefix: string;
   onDescriptor: (published: PublishedDescriptor) => void;
   onUndecodable: (reason: string, partition: number, offset: string) => void;
-  /** the initial descriptor is the latest one for which this holds (an unusable newer one must not hide a usable older one) */
-  isUsable?: (d: ModelDescriptor) => boolean;
   log: Log;
 }
 
@@ -44,7 +43,7 @@ async function endOffsets(kafka: Kafka, topic: string): Promise<Map<number, bigi
 export async function followDescriptors(options: FollowOptions): Promise<DescriptorFollower> {
   const { kafka, topic } = options;
   const startAt = await endOffsets(kafka, topic);
-  const initial = await latestDescriptor(kafka, topic, options.isUsable);
+  const history = await readDescriptors(kafka, topic);
 
   // No offsets are committed: the group exists only to receive partitions,
   // and every start reads from the snapshot above.
@@ -92,5 +91,5 @@ export async function followDescriptors(options: FollowOptions): Promise<Descrip
       .catch((e: unknown) => options.log('warn', 'descriptor consumer disconnect failed', { error: errorText(e) }));
     throw err;
   }
-  return { initial, close: () => consumer.disconnect() };
+  return { history, close: () => consumer.disconnect() };
 }

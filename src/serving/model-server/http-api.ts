@@ -16,12 +16,14 @@ export interface ServerState {
   deadLetters: number;
   /** whether the requests consumer is in its group and fetching */
   consuming: boolean;
-  /** records on the models topic skipped as unusable (undecodable, bad URL, not under a configured slot) since start */
+  /** records on the models topic skipped since start: unusable (undecodable, bad URL, not under a configured slot) or set aside (a version the slot cannot serve) */
   descriptorsRejected: number;
 }
 
 export interface Health {
   ok: boolean;
+  /** serving, but something needs a look (a descriptor was set aside): still HTTP 200 */
+  degraded: boolean;
   problems: string[];
   model: boolean;
   consuming: boolean;
@@ -43,7 +45,9 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   app.get('/healthz', async (_req, reply) => {
     const h = deps.health();
     // Waiting for the first model is healthy (nothing to fix); a dead consumer is not.
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', ...h });
+    // Degraded (a descriptor set aside) stays 200: a restart would not fix it.
+    const status = !h.ok ? 'failing' : h.degraded ? 'degraded' : 'ok';
+    return reply.code(h.ok ? 200 : 503).send({ status, ...h });
   });
   return app;
 }

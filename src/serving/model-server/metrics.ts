@@ -17,6 +17,8 @@ export interface ServerMetrics {
   modelVersion: Gauge<'name' | 'slot'>;
   modelSwitches: Counter;
   descriptorsRejected: Counter;
+  /** descriptors under a configured slot naming a version the slot cannot serve */
+  descriptorsSetAside: Counter;
   predictRetries: Counter;
   /** times a partition was paused because the slot stayed unavailable through all retries */
   unavailablePauses: Counter;
@@ -57,6 +59,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     descriptorsRejected: new Counter({
       name: 'model_server_descriptors_rejected_total',
       help: 'Records on the models topic ignored as undecodable or not naming a predict URL',
+      registers,
+    }),
+    descriptorsSetAside: new Counter({
+      name: 'model_server_descriptors_set_aside_total',
+      help: 'Descriptors set aside: their slot cannot serve the version they name (not its newest claimed, complete version)',
       registers,
     }),
     predictRetries: new Counter({

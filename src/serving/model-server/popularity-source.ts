@@ -53,12 +53,24 @@ export function cachedPopularitySource(
   onError: (err: unknown, slot: string, version: number) => void,
   options: CachedSourceOptions = {},
 ): LoadPopularity {
+  return cachedPerVersion(load, onError, options);
+}
+
+/** A value read once per model version (it never changes once written); undefined when unknown. */
+export type PerVersion<T> = (slot: string, version: number) => Promise<T | undefined>;
+
+/** The cache of cachedPopularitySource, for any per-version value. */
+export function cachedPerVersion<T>(
+  load: PerVersion<T>,
+  onError: (err: unknown, slot: string, version: number) => void,
+  options: CachedSourceOptions = {},
+): PerVersion<T> {
   const missTtlMs = options.missTtlMs ?? 30_000;
   const maxEntries = options.maxEntries ?? 8;
   const now = options.now ?? Date.now;
-  const hits = new Map<string, number[]>();
+  const hits = new Map<string, T>();
   const misses = new Map<string, number>();
-  const inFlight = new Map<string, Promise<number[] | undefined>>();
+  const inFlight = new Map<string, Promise<T | undefined>>();
 
   return async (slot, version) => {
     const key = `${slot}/${version}`;
@@ -92,10 +104,26 @@ export function cachedPopularitySource(
   };
 }
 
+/** The sizes of a model's tables: ids at or beyond them are unknown to it. */
+export interface TableSizes {
+  userRows: number;
+  productRows: number;
+}
+
+/** `userRows` and `productRows` of a lineage metadata document (src/ml/metadata.ts), if both are there. */
+export function tableSizesFromMetadata(doc: unknown): TableSizes | undefined {
+  if (!doc || typeof doc !== 'object') return undefined;
+  const { userRows, productRows } = doc as Record<string, unknown>;
+  const rows = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) > 0;
+  return rows(userRows) && rows(productRows) ? { userRows, productRows } : undefined;
+}
+
 /** Reads rankings from lineage objects in MinIO (uncached: wrap with cachedPopularitySource). */
 export function lineagePopularitySource(client: Client, bucket: string): LoadPopularity {
-  return async (slot, version) => {
-    const doc = await readLineageMetadata(client, bucket, slot, version);
-    return doc === undefined ? undefined : popularityFromMetadata(doc);
-  };
+  return async (slot, version) => popularityFromMetadata(await readLineageMetadata(client, bucket, slot, version));
+}
+
+/** Reads table sizes from lineage objects in MinIO (uncached: wrap with cachedPerVersion). */
+export function lineageTableSizesSource(client: Client, bucket: string): PerVersion<TableSizes> {
+  return async (slot, version) => tableSizesFromMetadata(await readLineageMetadata(client, bucket, slot, version));
 }

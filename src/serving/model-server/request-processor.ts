@@ -59,6 +59,8 @@ export interface RequestProcessor {
   eachBatch(payload: EachBatchPayload): Promise<void>;
   /** request records dead-lettered since start */
   deadLetters(): number;
+  /** resumes every paused partition at once (a new model was adopted: no use waiting out a grown cool-down) */
+  wake(): void;
   /** cancels pending cool-down timers (the consumer is stopping) */
   close(): void;
 }
@@ -131,7 +133,8 @@ export function createRequestProcessor(options: ProcessorOptions): RequestProces
 /** The batch handler's state (cool-down timers, rounds, counts) and its steps: validate+score, write, commit, account, pause. */
 class ChunkedRequestProcessor implements RequestProcessor {
   private readonly maxWriteBytes: number;
-  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** pending cool-downs: their timers and what resumes the partition */
+  private readonly resumeTimers = new Map<NodeJS.Timeout, () => void>();
   /** consecutive unavailable rounds per partition: grows the cool-down */
   private readonly unavailableRounds = new Map<string, number>();
   private deadLetterCount = 0;
@@ -161,8 +164,15 @@ class ChunkedRequestProcessor implements RequestProcessor {
     return this.deadLetterCount;
   }
 
+  wake(): void {
+    const resumes = [...this.resumeTimers.values()];
+    this.close();
+    this.unavailableRounds.clear();
+    for (const resume of resumes) resume();
+  }
+
   close(): void {
-    for (const timer of this.resumeTimers) clearTimeout(timer);
+    for (const timer of this.resumeTimers.keys()) clearTimeout(timer);
     this.resumeTimers.clear();
   }
 
@@ -272,6 +282,6 @@ class ChunkedRequestProcessor implements RequestProcessor {
       this.resumeTimers.delete(timer);
       resume();
     }, delay);
-    this.resumeTimers.add(timer);
+    this.resumeTimers.set(timer, resume);
   }
 }

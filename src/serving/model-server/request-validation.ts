@@ -19,6 +19,17 @@ export interface RequestLimits {
 export const DEFAULT_MAX_PRODUCTS = 1000;
 
 /**
+ * The most bytes a request of `maxProducts` products can take: each product
+ * at most 11 bytes (a tag and a 10-byte varint, unpacked), plus the user and
+ * the packed field's header. A larger record is refused before it is decoded:
+ * a 1 MB record of one-byte ids would otherwise cost ~0.5 s of CPU to decode
+ * (issue 24, item 7).
+ */
+export function maxRequestBytes(maxProducts: number): number {
+  return maxProducts * 11 + 32;
+}
+
+/**
  * Decodes and checks one request. Repeated products are ranked once: the
  * first occurrence is kept, so the result lists each product exactly once.
  */
@@ -26,6 +37,14 @@ export function validateRequest(value: Buffer | null | undefined, limits: Reques
   if (!value || value.length === 0) {
     // An empty protobuf is a valid encoding of {user 0, no products}; name the real problem.
     return { ok: false, code: 'empty-message', reason: 'the record has no value' };
+  }
+  const maxBytes = maxRequestBytes(limits.maxProducts);
+  if (value.length > maxBytes) {
+    return {
+      ok: false,
+      code: 'too-many-products',
+      reason: `the record has ${value.length} bytes, more than a request of ${limits.maxProducts} products can take (${maxBytes}); not decoded`,
+    };
   }
   let decoded: RecommendationRequest;
   try {

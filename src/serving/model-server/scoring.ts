@@ -8,7 +8,7 @@
 import type { RecommendationRequest } from '../../messaging/schemas';
 import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
 import type { ActiveModel } from './current-model';
-import type { LoadPopularity } from './popularity-source';
+import type { LoadPopularity, PerVersion, TableSizes } from './popularity-source';
 import type { PredictClient } from './predict-client';
 import { rankByPopularity, rankByScore } from './ranking';
 import type { ResultBody } from '../../messaging/result';
@@ -36,6 +36,8 @@ export interface ScoringDeps {
 }
 
 export interface BatchScoringDeps extends ScoringDeps {
+  /** the tables of a model version (from its lineage): requests with ids beyond them are answered without a predict call */
+  tableSizes?: PerVersion<TableSizes>;
   /** most (user, product) rows in one predict call (the slot's batch limit) */
   maxRows: number;
   predictRows: PredictClient['predictRows'];
@@ -62,12 +64,24 @@ export function groupByRows(requests: readonly RecommendationRequest[], maxRows:
   return groups;
 }
 
+/** Why `request` has an id beyond the model's tables, or undefined when all are inside. */
+export function outsideTables(request: RecommendationRequest, sizes: TableSizes): string | undefined {
+  if (request.user >= sizes.userRows) return `user ${request.user} is outside the model's tables (users 0..${sizes.userRows - 1})`;
+  const p = request.products.find((id) => id >= sizes.productRows);
+  return p === undefined ? undefined : `product ${p} is outside the model's tables (products 0..${sizes.productRows - 1})`;
+}
+
+async function tablesOf(model: ActiveModel | undefined, deps: BatchScoringDeps): Promise<TableSizes | undefined> {
+  if (!model || !deps.tableSizes || model.slot === null || model.version === null) return undefined;
+  return deps.tableSizes(model.slot, model.version);
+}
+
 /**
  * Scores `requests` (in offset order) with as few predict calls as
  * `maxRows` allows: the products of many requests go into one columnar
- * call, and its scores are split back per request. A call the model
- * rejects (one request's ids outside its tables fails the whole call) is
- * redone request by request, so only the bad request falls back. Once a
+ * call, and its scores are split back per request. A request with an id
+ * beyond the model's tables (known from its lineage) is answered by the
+ * fallback without a call: one bad id must not fail a whole batch. Once a
  * call stays unavailable through its retries, it and every later request
  * come back unavailable (the caller must not commit them).
  */
@@ -85,6 +99,30 @@ export async function scoreRequests(requests: readonly RecommendationRequest[], 
       return requests.map((r) => ({ kind: 'answered', model, body: answerWithoutModel(r, ranking), retries: 0 }));
     }
   }
+  const out = new Array<ScoreOutcome>(requests.length);
+  const model = deps.currentModel();
+  const sizes = await tablesOf(model, deps);
+  const toScore: number[] = [];
+  for (let i = 0; i < requests.length; i++) {
+    const why = sizes && outsideTables(requests[i], sizes);
+    if (why && model) out[i] = { kind: 'answered', model, body: await fallback(requests[i], model, why, deps.loadPopularity), retries: 0 };
+    else toScore.push(i);
+  }
+  const scored = await scoreInGroups(
+    toScore.map((i) => requests[i]),
+    deps,
+  );
+  toScore.forEach((i, j) => (out[i] = scored[j]));
+  // an unavailable request holds back every later one, those answered without a call too
+  const stuck = out.findIndex((o) => o.kind === 'unavailable');
+  for (let i = stuck + 1; stuck >= 0 && i < out.length; i++) {
+    if (out[i].kind !== 'unavailable')
+      out[i] = { kind: 'unavailable', model: undefined, error: 'an earlier request is unavailable', retries: 0 };
+  }
+  return out;
+}
+
+async function scoreInGroups(requests: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
   const out = new Array<ScoreOutcome>(requests.length);
   const groups = groupByRows(requests, deps.maxRows);
   let next = 0;
@@ -106,6 +144,23 @@ export async function scoreRequests(requests: readonly RecommendationRequest[], 
       out[i] = { kind: 'unavailable', model: undefined, error: 'an earlier request is unavailable', retries: 0 };
   }
   return out;
+}
+
+/**
+ * A call the model rejected (one request's ids outside its tables fails the
+ * whole call): each half is called again, so a bad request is found in
+ * about 2·log2(n) calls rather than n (issue 24, item 7), and only it falls back.
+ */
+async function bisect(group: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
+  const mid = group.length >> 1;
+  const left = await scoreGroup(group.slice(0, mid), deps);
+  if (left.some((o) => o.kind === 'unavailable')) {
+    return [
+      ...left,
+      ...group.slice(mid).map((): ScoreOutcome => ({ kind: 'unavailable', model: undefined, error: 'not scored', retries: 0 })),
+    ];
+  }
+  return [...left, ...(await scoreGroup(group.slice(mid), deps))];
 }
 
 async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
@@ -146,16 +201,7 @@ async function scoreGroup(group: readonly RecommendationRequest[], deps: BatchSc
         };
       });
     }
-    if (outcome.kind === 'rejected') {
-      // Find the request(s) the model refuses: one call each, in order.
-      const each: ScoreOutcome[] = [];
-      for (const r of group) {
-        const o = await scoreRequest(r, deps);
-        each.push(o);
-        if (o.kind === 'unavailable') break;
-      }
-      return group.map((_, i) => each[i] ?? { kind: 'unavailable', model, error: 'not scored', retries: 0 });
-    }
+    if (outcome.kind === 'rejected') return bisect(group, deps);
     lastError = `${model.url}: ${outcome.error}`;
   }
   return group.map((_, i) => ({
@@ -185,7 +231,8 @@ export async function scoreRequest(request: RecommendationRequest, deps: Scoring
       };
     }
     if (outcome.kind === 'rejected') {
-      return { kind: 'answered', model, body: await fallback(request, model, outcome.error, deps.loadPopularity), retries: attempt };
+      const reason = `the model rejected the request: ${outcome.error}`;
+      return { kind: 'answered', model, body: await fallback(request, model, reason, deps.loadPopularity), retries: attempt };
     }
     lastError = `${model.url}: ${outcome.error}`;
   }
@@ -195,10 +242,9 @@ export async function scoreRequest(request: RecommendationRequest, deps: Scoring
 async function fallback(
   request: RecommendationRequest,
   model: ActiveModel,
-  rejection: string,
+  reason: string,
   loadPopularity: LoadPopularity | undefined,
 ): Promise<ResultBody> {
-  const reason = `the model rejected the request: ${rejection}`;
   if (!loadPopularity) return { outcome: 'error', error: `${reason}; no popularity source is configured` };
   if (model.slot === null || model.version === null) {
     return { outcome: 'error', error: `${reason}; no popularity ranking: the model URL names no version` };

@@ -3,6 +3,7 @@
  * (`recommendations`, `mdata-dlq`), REST on the side. Wiring only; the
  * behaviour lives in the modules it assembles.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -11,14 +12,23 @@ import { createKafka, ensureTopics } from '../../messaging/kafka';
 import type { PublishedDescriptor } from '../../messaging/model-descriptors';
 import { createMinioClient } from '../../storage/minio-client';
 import type { BackoffPolicy } from '../backoff';
-import { CurrentModel, checkDescriptor, type ActiveModel, type AllowedSlot } from './current-model';
+import { CurrentModel, type ActiveModel, type AllowedSlot } from './current-model';
+import { DescriptorAdopter, storeServableCheck, type ServableCheck } from './descriptor-adoption';
 import { followDescriptors, type DescriptorFollower } from './descriptor-follower';
 import { lineageInitialPopularity, type LoadInitialPopularity } from './first-model-fallback';
 import { buildHttpApi, type Health, type ServerState } from './http-api';
 import { errorText, jsonLineLog, type Log } from './log';
 import { createMetrics, type ServerMetrics } from './metrics';
 import { PartitionProgress } from './partition-progress';
-import { cachedPopularitySource, lineagePopularitySource, type LoadPopularity } from './popularity-source';
+import {
+  cachedPerVersion,
+  cachedPopularitySource,
+  lineagePopularitySource,
+  lineageTableSizesSource,
+  type LoadPopularity,
+  type PerVersion,
+  type TableSizes,
+} from './popularity-source';
 import { createPredictClient, type PredictClient } from './predict-client';
 import { createRequestProcessor, type RequestProcessor } from './request-processor';
 import { DEFAULT_MAX_PRODUCTS } from './request-validation';
@@ -65,11 +75,23 @@ export interface ModelServerOptions {
    */
   loadPopularity?: LoadPopularity | null;
   /**
+   * table sizes of a model version: requests with ids beyond them get the
+   * fallback without a predict call. Default: the lineage objects in the
+   * models bucket (cached); null: not known (the slot's rejection decides)
+   */
+  tableSizes?: PerVersion<TableSizes> | null;
+  /**
    * requests before the first model: `fallback` answers them at once from the
    * newest known popularity ranking, `hold` leaves them on Kafka until a model
    * is published; default config.serving.beforeFirstModel (SERVING_BEFORE_FIRST_MODEL)
    */
   beforeFirstModel?: 'fallback' | 'hold';
+  /**
+   * whether a descriptor's slot can serve the version it names, asked before
+   * the descriptor is adopted; default: the model store (the slot's newest
+   * claimed, complete version); null: no check (a stand-in slot without a store)
+   */
+  servable?: ServableCheck | null;
   /** the ranking for `fallback` before the first model; default: lineage of the configured slots' newest version */
   loadInitialPopularity?: LoadInitialPopularity;
   /** create missing topics at start; default true */
@@ -152,6 +174,27 @@ function popularityOf(options: ModelServerOptions, log: Log): LoadPopularity | u
   );
 }
 
+/** Decides which descriptors become the current model: by default only those the model store says their slot can serve. */
+function descriptorAdopter(
+  options: ModelServerOptions,
+  settings: Settings,
+  current: CurrentModel,
+  metrics: ServerMetrics,
+  log: Log,
+): DescriptorAdopter {
+  const cfg = options.config;
+  const servable = options.servable === undefined ? storeServableCheck(createMinioClient(cfg.minio), cfg.buckets.models) : options.servable;
+  return new DescriptorAdopter({ current, allowedSlots: settings.allowedSlots, servable, metrics, log });
+}
+
+function tableSizesOf(options: ModelServerOptions, log: Log): PerVersion<TableSizes> | undefined {
+  if (options.tableSizes !== undefined) return options.tableSizes ?? undefined;
+  const cfg = options.config;
+  return cachedPerVersion(lineageTableSizesSource(createMinioClient(cfg.minio), cfg.buckets.models), (err, slot, version) =>
+    log('warn', 'reading the table sizes failed', { slot, version, error: errorText(err) }),
+  );
+}
+
 /** The ranking for requests before the first model, or undefined when they are held. */
 function initialPopularityOf(
   options: ModelServerOptions,
@@ -170,34 +213,6 @@ function initialPopularityOf(
   );
 }
 
-/**
- * Applies descriptors from the models topic to the current model. An
- * unusable one (bad URL, not under a configured slot, undecodable) is
- * skipped and counted; nothing a record holds can stop the follower.
- */
-function descriptorSink(current: CurrentModel, allowedSlots: readonly AllowedSlot[], metrics: ServerMetrics, log: Log) {
-  let rejected = 0;
-  const reject = (reason: string, where: { partition: number; offset: string }): void => {
-    rejected++;
-    metrics.descriptorsRejected.inc();
-    log('warn', 'ignoring an unusable record on the models topic', { ...where, reason });
-  };
-  return {
-    apply(p: PublishedDescriptor): void {
-      const where = { partition: p.partition, offset: p.offset };
-      try {
-        const checked = checkDescriptor(p.descriptor, allowedSlots);
-        if (checked.ok) current.set(checked.model);
-        else reject(checked.reason, where);
-      } catch (err) {
-        reject(`unusable descriptor: ${errorText(err)}`, where);
-      }
-    },
-    reject,
-    rejected: () => rejected,
-  };
-}
-
 /** The REST surface's view: what /state and /healthz report. */
 function statusViews(deps: {
   startedAt: Date;
@@ -206,7 +221,7 @@ function statusViews(deps: {
   progress: PartitionProgress;
   stallAfterMs: number;
   run: RunState;
-  descriptorsRejected: () => number;
+  descriptors: DescriptorAdopter;
 }) {
   const { current, run } = deps;
   function state(): ServerState {
@@ -219,7 +234,7 @@ function statusViews(deps: {
       models: deps.usage.snapshot(),
       deadLetters: run.processor?.deadLetters() ?? 0,
       consuming: run.consuming,
-      descriptorsRejected: deps.descriptorsRejected(),
+      descriptorsRejected: deps.descriptors.rejected(),
     };
   }
   function health(): Health {
@@ -232,8 +247,19 @@ function statusViews(deps: {
       );
     }
     if (!current.get()) problems.push('waiting for the first model descriptor');
+    const aside = deps.descriptors.setAside();
+    if (aside)
+      problems.push(
+        `descriptor at ${aside.partition}:${aside.offset} set aside (${aside.url}): ${aside.reason}; the current model keeps serving`,
+      );
     // Waiting for the first model is healthy (nothing to restart); a dead consumer or a wedged partition is not.
-    return { ok: !run.crashed && stalls.length === 0, problems, model: current.get() !== undefined, consuming: run.consuming };
+    return {
+      ok: !run.crashed && stalls.length === 0,
+      degraded: aside !== undefined,
+      problems,
+      model: current.get() !== undefined,
+      consuming: run.consuming,
+    };
   }
   return { state, health };
 }
@@ -246,7 +272,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   const usage = new UsageStats();
   const progress = new PartitionProgress();
   const current = trackedCurrentModel(metrics, usage, log);
-  const descriptors = descriptorSink(current, settings.allowedSlots, metrics, log);
+  const descriptors = descriptorAdopter(options, settings, current, metrics, log);
   const loadPopularity = popularityOf(options, log);
   const beforeFirstModel = initialPopularityOf(options, settings.allowedSlots, loadPopularity);
 
@@ -264,13 +290,14 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     progress,
     stallAfterMs: settings.stallAfterMs,
     run,
-    descriptorsRejected: descriptors.rejected,
+    descriptors,
   });
   const parts: Parts = {};
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
+      descriptors.close();
       run.processor?.close();
       await closeParts(parts, log);
       predictClient.close();
@@ -282,12 +309,13 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   try {
     if (options.createTopics ?? true) await ensureTopics(kafka, cfg.topics);
     const producer = (parts.producer = await resultsProducer(kafka));
-    parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, current, descriptors, log);
+    parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
     const processor = requestProcessor(options, settings, {
       producer,
       current,
       predictClient,
       loadPopularity,
+      tableSizes: tableSizesOf(options, log),
       beforeFirstModel,
       signal: shutdown.signal,
       metrics,
@@ -296,6 +324,8 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       log,
     });
     run.processor = processor;
+    // Partitions waiting for a model (or for a slot that stayed unavailable) try the new one at once.
+    current.onSwitch(() => processor.wake());
     const consumer = (parts.consumer = await requestsConsumer(
       kafka,
       cfg.topics.requests,
@@ -345,6 +375,7 @@ function requestProcessor(
     current: CurrentModel;
     predictClient: PredictClient;
     loadPopularity: LoadPopularity | undefined;
+    tableSizes: PerVersion<TableSizes> | undefined;
     beforeFirstModel: LoadInitialPopularity | undefined;
     signal: AbortSignal;
     metrics: ServerMetrics;
@@ -369,6 +400,7 @@ function requestProcessor(
         maxRows: settings.maxPredictRows,
         callsInFlight: settings.concurrency,
         loadPopularity: deps.loadPopularity,
+        tableSizes: deps.tableSizes,
         retry: settings.retry,
         signal: deps.signal,
         beforeFirstModel: deps.beforeFirstModel,
@@ -424,26 +456,33 @@ async function resultsProducer(kafka: Kafka): Promise<Producer> {
   return producer;
 }
 
-/** Follows the models topic into the current model, starting from the newest usable descriptor. */
+const START_DECISION_MS = 10_000;
+
+/** Follows the models topic into the current model, starting from the newest servable descriptor. */
 async function descriptorFollower(
   kafka: Kafka,
   topic: string,
   settings: Settings,
-  current: CurrentModel,
-  descriptors: ReturnType<typeof descriptorSink>,
+  descriptors: DescriptorAdopter,
   log: Log,
 ): Promise<DescriptorFollower> {
+  let started = false;
+  const early: PublishedDescriptor[] = [];
   const follower = await followDescriptors({
     kafka,
     topic,
     groupPrefix: `${settings.groupId}-models`,
-    onDescriptor: descriptors.apply,
+    // one delivered before the history is decided waits for it: it is newer
+    onDescriptor: (p) => (started ? void descriptors.apply(p) : early.push(p)),
     onUndecodable: (reason, partition, offset) => descriptors.reject(`undecodable: ${reason}`, { partition, offset }),
-    isUsable: (d) => checkDescriptor(d, settings.allowedSlots).ok,
     log,
   });
-  // Applied after the follower started: a descriptor it delivers is newer than this one.
-  if (follower.initial && !current.get()) descriptors.apply(follower.initial);
+  // Waited for (requests should meet the model already published), but at most
+  // a while: an unreachable store must not stop the server; the decision goes on.
+  const decided = descriptors.start(follower.history);
+  await Promise.race([decided, delay(START_DECISION_MS, undefined, { ref: false })]);
+  started = true;
+  for (const p of early.splice(0)) void descriptors.apply(p);
   return follower;
 }
 

@@ -3,7 +3,11 @@
  * version" policy: the newest complete version is loaded (LOADING), becomes
  * AVAILABLE, and only then is the previous one unloaded (UNLOADING → END).
  * A version that fails to load ends with its error; the previous one keeps
- * serving. Between loading and AVAILABLE the version's warm-up records
+ * serving, and the load is tried again after a back-off (a MinIO blip or a
+ * full disk must not leave the slot without its version for ever). A
+ * version removed from the store (a failed or cancelled deploy) is
+ * unloaded, and the newest complete one left is served again, so that a
+ * rollback to it works (issue 24, item 3). Between loading and AVAILABLE the version's warm-up records
  * (assets.extra/tf_serving_warmup_requests) are replayed, as TF Serving does
  * with --enable_model_warmup; a record that fails fails the load.
  */
@@ -14,7 +18,8 @@ import * as tf from '@tensorflow/tfjs-node';
 import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
 import type { Client } from 'minio';
 import { readWarmupFile } from '../../savedmodel/warmup';
-import { cleanStaleCacheDirs, slotCacheDir } from './cache-dir';
+import { backoffCeiling, type BackoffPolicy } from '../backoff';
+import { cleanStaleCacheDirs, releaseCacheDir, slotCacheDir } from './cache-dir';
 import { scoreColumns } from './scoring';
 import { idColumnsFromTensors } from './tensor-proto';
 import { downloadVersion, latestCompleteVersion } from './version-source';
@@ -57,16 +62,24 @@ export interface ModelManagerOptions {
   pollIntervalMs: number;
   cacheDir?: string;
   log?: (msg: string) => void;
+  /** back-off between attempts to load a version that failed; default 1 s doubling to 60 s */
+  loadRetry?: BackoffPolicy;
   /** called with the number of warm-up records replayed for a version */
   onWarmup?: (version: number, records: number) => void;
 }
 
+const EMPTY_POLLS_BEFORE_UNLOAD = 3;
+
 export class ModelManager {
   private readonly statuses = new Map<number, VersionStatus>();
   private readonly warmups = new Map<number, number>();
+  /** versions whose load failed: how often, and when to try again */
+  private readonly failures = new Map<number, { attempts: number; retryAt: number }>();
   private current: Loaded | undefined;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** consecutive polls that found no complete version */
+  private emptyPolls = 0;
   private stopped = false;
   private readonly cacheDir: string;
   private readonly log: (msg: string) => void;
@@ -92,14 +105,37 @@ export class ModelManager {
     this.polling = true;
     try {
       const aspired = await latestCompleteVersion(this.opts.client, this.opts.bucket, this.opts.slot);
-      if (aspired === undefined || aspired === this.current?.version) return;
-      const known = this.statuses.get(aspired);
-      // a version that failed stays failed until it is replaced (as TF Serving does)
-      if (known && known.state === 'END') return;
+      this.emptyPolls = aspired === undefined ? this.emptyPolls + 1 : 0;
+      if (aspired === undefined) {
+        // every version is gone from the store: serve none rather than one that no longer exists
+        // (seen on a few polls in a row: one odd listing must not stop the slot serving)
+        if (this.current && this.emptyPolls >= EMPTY_POLLS_BEFORE_UNLOAD) await this.unloadCurrent();
+        return;
+      }
+      if (aspired === this.current?.version) return;
+      const failed = this.failures.get(aspired);
+      if (failed && Date.now() < failed.retryAt) return;
+      // a newer one is loaded before the current is unloaded; an older one
+      // (the current was removed) too, so the slot serves throughout
       await this.load(aspired);
     } finally {
       this.polling = false;
     }
+  }
+
+  private async unloadCurrent(): Promise<void> {
+    const loaded = this.current;
+    if (!loaded) return;
+    this.current = undefined;
+    this.log(`version ${loaded.version} is no longer in the store`);
+    await this.unload(loaded);
+  }
+
+  private recordFailure(version: number): number {
+    const attempts = (this.failures.get(version)?.attempts ?? 0) + 1;
+    const wait = backoffCeiling(attempts - 1, this.opts.loadRetry ?? { initialMs: 1_000, maxMs: 60_000 });
+    this.failures.set(version, { attempts, retryAt: Date.now() + wait });
+    return wait;
   }
 
   private setStatus(version: number, state: VersionState, error?: string): void {
@@ -132,13 +168,15 @@ export class ModelManager {
       }
       const previous = this.current;
       this.current = { version, model, dir, signature };
+      this.failures.delete(version);
       this.setStatus(version, 'AVAILABLE');
       this.log(`version ${version} AVAILABLE`);
       if (previous) await this.unload(previous);
     } catch (err) {
       const message = (err as Error).message;
       this.setStatus(version, 'END', `Failed to load version ${version}: ${message}`);
-      this.log(`version ${version} failed to load: ${message}`);
+      const wait = this.recordFailure(version);
+      this.log(`version ${version} failed to load: ${message}; trying again in ${wait} ms`);
       await fs.rm(dir, { recursive: true, force: true });
     }
   }
@@ -197,6 +235,7 @@ export class ModelManager {
     if (this.current) await this.unload(this.current);
     this.current = undefined;
     await fs.rm(this.cacheDir, { recursive: true, force: true });
+    releaseCacheDir(this.cacheDir);
   }
 }
 

@@ -13,6 +13,7 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import type * as grpc from '@grpc/grpc-js';
 import type { Client } from 'minio';
+import type { BackoffPolicy } from '../backoff';
 import { startGrpcServer } from './grpc-api';
 import { ModelManager } from './model-manager';
 import { DEFAULT_BATCHING, type BatchingOptions } from './batcher';
@@ -34,6 +35,10 @@ export interface SlotServerOptions {
   client: Client;
   bucket: string;
   pollIntervalMs?: number;
+  /** back-off between attempts to load a version that failed; default 1 s doubling to 60 s */
+  loadRetry?: BackoffPolicy;
+  /** where versions are downloaded; default a directory of this process under the OS temp dir */
+  cacheDir?: string;
   /** the largest number of rows (examples) one predict call may carry; default 100,000 */
   maxBatch?: number;
   /** the largest request body (REST) or message (gRPC), in bytes; default 16 MiB */
@@ -74,6 +79,8 @@ export async function startSlotServer(opts: SlotServerOptions): Promise<SlotServ
     client: opts.client,
     bucket: opts.bucket,
     pollIntervalMs: opts.pollIntervalMs ?? 1000,
+    loadRetry: opts.loadRetry,
+    cacheDir: opts.cacheDir,
     log: opts.log,
     onWarmup: (version, records) => metrics.warmupRecords.inc({ version: String(version) }, records),
   });
