@@ -11,7 +11,7 @@ import type * as protobuf from 'protobufjs';
 import { DataType } from '../../savedmodel/messages';
 import { loadServingProtos } from '../../savedmodel/serving-protos';
 import type { TensorProtoObject } from '../../savedmodel/warmup';
-import type { Signature, ServedTensorSpec, VersionStatus } from './model-manager';
+import type { Signature, ServedTensorSpec, VersionStatus } from './servable';
 import { BadRequestError } from './predict-request';
 import { ServingError, type PredictionService, type ServingCode } from './prediction-service';
 import { idColumnsFromTensors, scoresTensor } from './tensor-proto';

@@ -8,7 +8,8 @@
  * which each front end maps to its own (HTTP status, gRPC status).
  */
 import { PredictBatcher, type BatchingOptions } from './batcher';
-import type { Loaded, ModelManager, Signature, VersionStatus } from './model-manager';
+import type { ModelManager } from './manager';
+import type { Loaded, Signature, VersionStatus } from './servable';
 import { BadRequestError } from './predict-request';
 import { scoreColumns } from './scoring';
 import type { SlotMetrics } from './slot-metrics';

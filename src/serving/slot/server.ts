@@ -15,7 +15,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { Client } from 'minio';
 import type { BackoffPolicy } from '../backoff';
 import { startGrpcServer } from './grpc-api';
-import { ModelManager } from './model-manager';
+import { ModelManager } from './manager';
 import { DEFAULT_BATCHING, type BatchingOptions } from './batcher';
 import { BadRequestError, parsePredictBody, predictResponseBody, type PredictBatch } from './predict-request';
 import { PredictionService, ServingError } from './prediction-service';

@@ -1,5 +1,5 @@
 /** Response bodies in TF Serving's REST JSON shapes. */
-import type { Signature, ServedTensorSpec, VersionStatus } from './model-manager';
+import type { Signature, ServedTensorSpec, VersionStatus } from './servable';
 
 export function versionStatusBody(statuses: VersionStatus[]) {
   return {

@@ -1,6 +1,8 @@
 /**
- * The servables of one slot, managed like TF Serving's default "latest
- * version" policy: the newest complete version is loaded (LOADING), becomes
+ * The manager of one slot (TF Serving's AspiredVersionsManager with its
+ * default "latest version" policy): the source names the aspired version,
+ * the loader brings it in, and the manager keeps each version's status and
+ * switches without a gap: the newest complete version is loaded (LOADING), becomes
  * AVAILABLE, and only then is the previous one unloaded (UNLOADING → END).
  * A version that fails to load ends with its error; the previous one keeps
  * serving, and the load is tried again after a back-off (a MinIO blip or a
@@ -11,49 +13,15 @@
  * (assets.extra/tf_serving_warmup_requests) are replayed, as TF Serving does
  * with --enable_model_warmup; a record that fails fails the load.
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import * as tf from '@tensorflow/tfjs-node';
-import type { TFSavedModel } from '@tensorflow/tfjs-node/dist/saved_model';
 import type { Client } from 'minio';
-import { readWarmupFile } from '../../savedmodel/warmup';
 import { backoffCeiling, type BackoffPolicy } from '../backoff';
 import { cleanStaleCacheDirs, releaseCacheDir, slotCacheDir } from './cache-dir';
-import { scoreColumns } from './scoring';
-import { idColumnsFromTensors } from './tensor-proto';
-import { downloadVersion, latestCompleteVersion } from './version-source';
-import { PREDICT_METHOD, SERVE_TAG, SIGNATURE_NAME } from '../../savedmodel/serving-contract';
+import { VersionLoader } from './loader';
+import type { Loaded, VersionState, VersionStatus } from './servable';
+import { VersionSource } from './source';
 
-export type VersionState = 'START' | 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
-
-export interface VersionStatus {
-  version: number;
-  state: VersionState;
-  errorCode: 'OK' | 'UNKNOWN' | 'NOT_FOUND';
-  errorMessage: string;
-}
-
-export interface ServedTensorSpec {
-  name: string;
-  dtype: string;
-  tfDtype: string;
-  shape: number[];
-}
-
-export interface Signature {
-  inputs: Record<string, ServedTensorSpec>;
-  outputs: Record<string, ServedTensorSpec>;
-  methodName: string;
-}
-
-/** A loaded version: what predict and metadata calls use. */
-export interface Loaded {
-  version: number;
-  model: TFSavedModel;
-  dir: string;
-  signature: Signature;
-}
+export type { Loaded, ServedTensorSpec, Signature, VersionState, VersionStatus } from './servable';
 
 export interface ModelManagerOptions {
   slot: string;
@@ -84,9 +52,14 @@ export class ModelManager {
   private readonly cacheDir: string;
   private readonly log: (msg: string) => void;
 
+  private readonly source: VersionSource;
+  private readonly loader: VersionLoader;
+
   constructor(private readonly opts: ModelManagerOptions) {
     this.cacheDir = opts.cacheDir ?? slotCacheDir(opts.slot);
     this.log = opts.log ?? (() => undefined);
+    this.source = new VersionSource(opts.client, opts.bucket, opts.slot);
+    this.loader = new VersionLoader(this.source, this.cacheDir, () => this.stopped);
   }
 
   start(): void {
@@ -104,7 +77,7 @@ export class ModelManager {
     if (this.polling) return;
     this.polling = true;
     try {
-      const aspired = await latestCompleteVersion(this.opts.client, this.opts.bucket, this.opts.slot);
+      const aspired = await this.source.aspiredVersion();
       this.emptyPolls = aspired === undefined ? this.emptyPolls + 1 : 0;
       if (aspired === undefined) {
         // every version is gone from the store: serve none rather than one that no longer exists
@@ -149,25 +122,19 @@ export class ModelManager {
 
   private async load(version: number): Promise<void> {
     this.setStatus(version, 'START');
-    const dir = path.join(this.cacheDir, `${version}-${randomUUID()}`);
     try {
       this.setStatus(version, 'LOADING');
       this.log(`loading version ${version}`);
-      await downloadVersion(this.opts.client, this.opts.bucket, this.opts.slot, version, dir);
-      const signature = readSignature(await tf.node.getMetaGraphsFromSavedModel(dir));
-      const model = await tf.node.loadSavedModel(dir, [SERVE_TAG], SIGNATURE_NAME);
-      try {
-        await this.warmUp(version, dir, model, signature);
-      } catch (err) {
-        model.dispose();
-        throw err;
-      }
+      const { loaded, warmupRecords } = await this.loader.load(version);
       if (this.stopped) {
-        model.dispose();
+        await this.loader.unload(loaded);
         return;
       }
+      this.warmups.set(version, warmupRecords);
+      this.opts.onWarmup?.(version, warmupRecords);
+      if (warmupRecords) this.log(`version ${version}: replayed ${warmupRecords} warm-up records`);
       const previous = this.current;
-      this.current = { version, model, dir, signature };
+      this.current = loaded;
       this.failures.delete(version);
       this.setStatus(version, 'AVAILABLE');
       this.log(`version ${version} AVAILABLE`);
@@ -177,27 +144,7 @@ export class ModelManager {
       this.setStatus(version, 'END', `Failed to load version ${version}: ${message}`);
       const wait = this.recordFailure(version);
       this.log(`version ${version} failed to load: ${message}; trying again in ${wait} ms`);
-      await fs.rm(dir, { recursive: true, force: true });
     }
-  }
-
-  /** Replays the warm-up records, yielding between them so the serving version keeps answering. */
-  private async warmUp(version: number, dir: string, model: TFSavedModel, signature: Signature): Promise<void> {
-    const requests = await readWarmupFile(dir);
-    const inputNames = Object.keys(signature.inputs);
-    for (const [i, request] of requests.entries()) {
-      if (this.stopped) return;
-      try {
-        const { columns, size } = idColumnsFromTensors(request.inputs, inputNames, Number.MAX_SAFE_INTEGER);
-        scoreColumns(model, columns, size);
-      } catch (err) {
-        throw new Error(`warm-up record ${i} failed: ${(err as Error).message}`);
-      }
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
-    this.warmups.set(version, requests.length);
-    this.opts.onWarmup?.(version, requests.length);
-    if (requests.length) this.log(`version ${version}: replayed ${requests.length} warm-up records`);
   }
 
   /** Warm-up records replayed for `version` (undefined until it got past warm-up). */
@@ -207,8 +154,7 @@ export class ModelManager {
 
   private async unload(loaded: Loaded): Promise<void> {
     this.setStatus(loaded.version, 'UNLOADING');
-    loaded.model.dispose();
-    await fs.rm(loaded.dir, { recursive: true, force: true });
+    await this.loader.unload(loaded);
     this.setStatus(loaded.version, 'END');
     this.log(`version ${loaded.version} unloaded`);
   }
@@ -237,23 +183,4 @@ export class ModelManager {
     await fs.rm(this.cacheDir, { recursive: true, force: true });
     releaseCacheDir(this.cacheDir);
   }
-}
-
-function readSignature(metaGraphs: tf.MetaGraph[]): Signature {
-  const serve = metaGraphs.find((g) => g.tags.length === 1 && g.tags[0] === SERVE_TAG);
-  if (!serve) throw new Error('no MetaGraph tagged "serve"');
-  const sig = serve.signatureDefs.serving_default;
-  if (!sig) throw new Error('no "serving_default" signature');
-  const spec = (t: tf.ModelTensorInfo): ServedTensorSpec => ({
-    name: t.name,
-    dtype: t.dtype,
-    tfDtype: t.tfDtype ?? '',
-    // tfjs-node hands over TensorShapeProto.Dim messages here despite its number[] type
-    shape: (t.shape ?? []).map((d: unknown) => (typeof d === 'number' ? d : Number((d as { getSize(): number }).getSize()))),
-  });
-  return {
-    inputs: Object.fromEntries(Object.entries(sig.inputs).map(([k, v]) => [k, spec(v)])),
-    outputs: Object.fromEntries(Object.entries(sig.outputs).map(([k, v]) => [k, spec(v)])),
-    methodName: PREDICT_METHOD,
-  };
 }
