@@ -10,6 +10,16 @@ export interface RecommendationRequest {
   user: number;
 }
 
+/** Topic `purchases`: one basket bought (docs/design.md, "Purchases in"). */
+export interface Purchase {
+  user: number;
+  products: number[];
+  /** when it was bought, epoch ms */
+  timeMs: number;
+  /** the producer's idempotency key: a re-sent purchase carries the same id */
+  id: string;
+}
+
 export interface ModelDescriptor {
   name: string;
   description: string;
@@ -19,6 +29,7 @@ export interface ModelDescriptor {
 const root = protobuf.loadSync(path.join(__dirname, 'proto', 'recommender.proto'));
 const requestType = root.lookupType('recommender.RecommendationRequest');
 const descriptorType = root.lookupType('recommender.ModelDescriptor');
+const purchaseType = root.lookupType('recommender.Purchase');
 
 export class DecodeError extends Error {
   override name = 'DecodeError';
@@ -59,4 +70,30 @@ export function decodeDescriptor(bytes: Uint8Array): ModelDescriptor {
   } catch (err) {
     throw new DecodeError(`not a ModelDescriptor: ${(err as Error).message}`);
   }
+}
+
+export function encodePurchase(p: Purchase): Buffer {
+  return Buffer.from(purchaseType.encode(purchaseType.fromObject(p)).finish());
+}
+
+/** Decodes a Purchase; int64 values beyond ±2^53 are a DecodeError naming the field (they cannot be kept exact). */
+export function decodePurchase(bytes: Uint8Array): Purchase {
+  let msg: protobuf.Message;
+  try {
+    msg = purchaseType.decode(bytes);
+  } catch (err) {
+    throw new DecodeError(`not a Purchase: ${(err as Error).message}`);
+  }
+  const obj = purchaseType.toObject(msg, { longs: String, defaults: true }) as {
+    user: string;
+    products: string[];
+    timeMs: string;
+    id: string;
+  };
+  return {
+    user: toSafeNumber(obj.user, 'user'),
+    products: obj.products.map((p, i) => toSafeNumber(p, `products[${i}]`)),
+    timeMs: toSafeNumber(obj.timeMs, 'time_ms'),
+    id: obj.id,
+  };
 }
