@@ -82,6 +82,8 @@ const schema = z.object({
   /** compaction: most purchases held to put one partition's events in time order (docs/design.md) */
   HISTORY_REORDER_WINDOW: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   DATA_PUBLISHER_PORT: port.default(8091),
+  /** how soon the group notices a data publisher that died (kafkajs' default; the broker's minimum is 6 s) */
+  DATA_PUBLISHER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 
   SLOT_NAMES: z
     .string()
@@ -148,6 +150,7 @@ export interface PurchasesConfig {
   reorderWindow: number;
   /** the data publisher's /metrics and /healthz */
   port: number;
+  sessionTimeoutMs: number;
 }
 
 export interface Config {
@@ -287,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       segment: { maxPurchases: e.SEGMENT_MAX_PURCHASES, maxBytes: e.SEGMENT_MAX_BYTES, maxAgeMs: e.SEGMENT_MAX_AGE_MS },
       reorderWindow: e.HISTORY_REORDER_WINDOW,
       port: e.DATA_PUBLISHER_PORT,
+      sessionTimeoutMs: e.DATA_PUBLISHER_SESSION_TIMEOUT_MS,
     },
     slots: [slot(0), slot(1)],
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
