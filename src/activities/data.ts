@@ -1,9 +1,12 @@
 /**
- * refreshData: the data publisher. When the bucket has no history it
+ * refreshData. When the bucket has no base history (transactions.csv) it
  * publishes the vendored REAL seed data (data/seed, Apache-2.0), or generated
- * history when a size (users/products) is asked for (scale tests); it can
- * append one more generated "day" on top of either, then reads the history back as the trainer will (streaming) and
- * returns a reference: bucket/key, counts, digest, bad-line summary.
+ * history when a size (users/products) is asked for (scale tests). In the
+ * default mode `history` it then compacts the base and every purchase the
+ * data publisher ingested into a new history object (src/store/history-compaction.ts);
+ * `append-day` instead appends one generated "day" to the base (scale tests).
+ * Then it reads the history back as the trainer will (streaming) and returns
+ * a reference: bucket/key, counts, digest, bad-line summary.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -18,7 +21,8 @@ import {
   type PurchaseHistory,
 } from '../ml';
 import { getOptionalObject, objectExists } from '../storage/objects';
-import type { DataOptions, DataRef } from '../workflows/types';
+import { compactHistory } from '../store/history-compaction';
+import { DEFAULT_DATA_MODE, type DataOptions, type DataRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { Sha256Tap } from '../digest/sha256';
 
@@ -130,12 +134,28 @@ export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{
   }
 }
 
+/** The base plus every ingested purchase, as one history object (heartbeating while it is written). */
+async function compactIngested(deps: ActivityDeps, keys: DataKeys) {
+  const ctx = Context.current();
+  const store = { client: deps.minio, bucket: keys.bucket, dataPrefix: deps.config.dataPrefix, topic: deps.config.purchases.topic };
+  const { manifest, written } = await compactHistory(store, keys.transactions, {
+    reorderWindow: deps.config.purchases.reorderWindow,
+    heartbeat: () => ctx.heartbeat(),
+  });
+  ctx.log.info(written ? 'compacted the ingested purchases into a new history' : 'no purchases ingested since the last compaction', {
+    key: manifest.historyKey,
+    purchases: manifest.purchases,
+    segments: manifest.segments,
+  });
+  return manifest;
+}
+
 export function dataActivities(deps: ActivityDeps) {
   const keys = dataKeys(deps);
   return {
     async refreshData(options: DataOptions): Promise<DataRef> {
       const log = Context.current().log;
-      const mode = options.mode ?? 'generate';
+      const mode = options.mode ?? DEFAULT_DATA_MODE;
       const present = await objectExists(deps.minio, keys.bucket, keys.transactions);
       if (!present && mode === 'existing') {
         throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, 'BadInputError');
@@ -151,7 +171,9 @@ export function dataActivities(deps: ActivityDeps) {
         const day = await appendDay(deps, keys);
         log.info('appended a generated day of purchases', { day });
       }
-      const { history, sha256 } = await readHistory(deps, keys);
+      const ingested = mode === 'history' ? await compactIngested(deps, keys) : undefined;
+      const historyKey = ingested?.historyKey ?? keys.transactions;
+      const { history, sha256 } = await readHistory(deps, { ...keys, transactions: historyKey });
       if (history.badLines.total > 0) {
         log.warn('skipped bad lines in purchase history', {
           total: history.badLines.total,
@@ -160,7 +182,7 @@ export function dataActivities(deps: ActivityDeps) {
       }
       return {
         bucket: keys.bucket,
-        transactionsKey: keys.transactions,
+        transactionsKey: historyKey,
         usersKey: keys.users,
         sha256,
         rows: history.stats.transactions,
@@ -169,6 +191,7 @@ export function dataActivities(deps: ActivityDeps) {
         customers: history.stats.customers,
         products: history.productRows,
         purchases: history.stats.purchases,
+        ...(ingested && { ingested: { purchases: ingested.purchases, segments: ingested.segments } }),
       };
     },
   };

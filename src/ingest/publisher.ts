@@ -100,6 +100,7 @@ export async function startDataPublisher(options: PublisherOptions): Promise<Dat
     groupId: options.groupId ?? cfg.purchases.groupId,
     allowAutoTopicCreation: false,
     maxWaitTimeInMs: 100,
+    sessionTimeout: cfg.purchases.sessionTimeoutMs,
   });
   const store = { client: createMinioClient(cfg.minio), bucket: cfg.buckets.data, dataPrefix: cfg.dataPrefix, topic: cfg.purchases.topic };
   const writer = new SegmentWriter({ consumer, producer, store, purchases: cfg.purchases, metrics, progress, log });
