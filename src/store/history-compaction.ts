@@ -135,6 +135,19 @@ async function* historyBytes(
  */
 const SIZE_BOUND_FOR_PARTS = 64 * 1024 ** 3;
 
+/**
+ * Uploads `source` whole, or fails when it fails: the minio client pipes the
+ * source into its part splitter without watching the source's errors, so a
+ * bad segment would leave its promise pending for ever (and never complete
+ * the upload: nothing half-written is ever visible).
+ */
+async function upload(store: SegmentStore, key: string, source: Readable): Promise<void> {
+  const failed = new Promise<never>((_resolve, reject) => source.once('error', reject));
+  const put = store.client.putObject(store.bucket, key, source, SIZE_BOUND_FOR_PARTS, { 'Content-Type': 'text/csv' });
+  put.catch(() => undefined); // when the source failed first, this one is abandoned
+  await Promise.race([put, failed]);
+}
+
 async function chains(store: SegmentStore): Promise<Chain[]> {
   const out: Chain[] = [];
   for (const partition of await segmentPartitions(store)) {
@@ -171,15 +184,7 @@ export async function compactHistory(store: SegmentStore, baseKey: string, optio
     const historyKey = compactedHistoryKey(store.dataPrefix, inputsDigest);
     const count = { n: 0 };
     const merged = mergedLines(found.map((c) => reordered(chainLines(store, c), reorderWindow)));
-    await store.client.putObject(
-      store.bucket,
-      historyKey,
-      Readable.from(historyBytes(store, baseKey, merged, count, heartbeat)),
-      SIZE_BOUND_FOR_PARTS,
-      {
-        'Content-Type': 'text/csv',
-      },
-    );
+    await upload(store, historyKey, Readable.from(historyBytes(store, baseKey, merged, count, heartbeat)));
     const manifest: HistoryManifest = {
       schema: 1,
       historyKey,

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { getObjectBuffer } from '../../src/storage/objects';
-import { compactHistory } from '../../src/store/history-compaction';
+import { compactHistory, readHistoryManifest } from '../../src/store/history-compaction';
 import { formatSegmentLine, SEGMENT_HEADER, writeSegment, type SegmentLine, type SegmentStore } from '../../src/store/segments';
 import { removePrefix } from '../helpers/minio';
 
@@ -79,5 +79,18 @@ describe('history compaction', () => {
       .map((l) => Number(l.split(',')[0]));
     const times = users.map((u) => partitionEvents(Math.floor(u / 1000), 301, 8)[u % 1000].timeMs);
     expect(times.some((t, i) => i > 0 && t < times[i - 1])).toBe(true); // displacement 7 > window 2: some stay late
+  });
+
+  it('a corrupt segment fails the compaction naming the object and line; the manifest stays as it was', async () => {
+    const store = storeFor('bad');
+    const { bytes } = await compacted(store, [100, 100, 100]);
+    const before = await readHistoryManifest(store);
+    const big = partitionEvents(3, 20_000).map(formatSegmentLine).join(''); // beyond the first uploaded chunk
+    await writeSegment(store, 3, 0n, 20_000n, Buffer.from(`${SEGMENT_HEADER}\n${big}7,1,5,not-an-offset,x\n`));
+    await expect(compactHistory(store, `${store.dataPrefix}/transactions.csv`, { reorderWindow: 100 })).rejects.toThrow(
+      /segments\/purchases\/3\/00000000000000000000\.csv line 20002: malformed field/,
+    );
+    expect(await readHistoryManifest(store)).toEqual(before);
+    expect(bytes.length).toBeGreaterThan(0);
   });
 });
