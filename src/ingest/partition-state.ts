@@ -72,13 +72,14 @@ export async function loadPartitionState(store: SegmentStore, partition: number,
   const end = await chainEnd(store, segments);
   const window = new DedupWindow(windowSize);
   const from = end - BigInt(windowSize);
+  const keep = (line: { id: string; offset: bigint }) => window.keep(line.id, Number(line.offset));
   let i = segments.length;
   while (i > 0 && segments[i - 1].first > from) i--;
   if (i > 0 && windowSize > 0) i--; // the segment holding `from` itself
   for (let s = i; s < segments.length; s++) {
     const segmentEnd = s + 1 < segments.length ? segments[s + 1].first : end;
     for await (const line of readSegmentLines(store, segments[s], segmentEnd)) {
-      if (line.offset >= from) window.keep(line.id, line.offset);
+      if (line.offset >= from) keep(line);
     }
   }
   return { partition, durable: end, next: end, window, highWatermark: end, progressAt: Date.now() };

@@ -31,12 +31,12 @@ export function takeRecord(
     const letter = buildDeadLetter(source, { key: message.key, value: message.value, timestamp }, verdict, new Date(now));
     buffer.letters.push(deadLetterMessage(letter, message.key));
     intake = { outcome: 'dead-letter', code: verdict.code };
-  } else if (state.window.isDuplicate(verdict.purchase.id, offset)) {
+  } else if (state.window.isDuplicate(verdict.purchase.id, Number(offset))) {
     intake = { outcome: 'duplicate' };
   } else {
     const p = verdict.purchase;
     buffer.add({ user: p.user, products: p.products, timeMs: p.timeMs, offset, id: p.id });
-    state.window.keep(p.id, offset);
+    state.window.keep(p.id, Number(offset));
     intake = { outcome: 'kept' };
   }
   buffer.last = offset;

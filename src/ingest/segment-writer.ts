@@ -96,22 +96,28 @@ export class SegmentWriter {
   private async consume(state: PartitionState, payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { purchases, metrics } = this.deps;
+    let resolved: string | undefined;
+    // kafkajs' resolveOffset parses the offset each call: once before a flush and once at the end
+    const resolve = () => resolved !== undefined && payload.resolveOffset(resolved);
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
       if (offset >= state.next) {
-        if (offset > state.next)
+        if (offset > state.next) {
           this.deps.log('warn', 'gap in the partition', { partition: state.partition, from: state.next.toString(), to: message.offset });
+        }
         const intake = takeRecord(state, batch.topic, message, offset, purchases.limits, this.now());
         metrics.records.inc({ outcome: intake.outcome });
         if (intake.outcome === 'dead-letter') metrics.deadLetters.inc({ code: intake.code });
       }
-      payload.resolveOffset(message.offset);
+      resolved = message.offset;
       if (this.isFull(state, 1)) {
+        resolve();
         const result = await this.flush(state);
         if (result === 'lost') return;
         if (result === 'failed' && this.isFull(state, 2)) return this.pause(state);
       }
     }
+    resolve();
     this.updateBuffered();
     await payload.heartbeat();
   }

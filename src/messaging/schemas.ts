@@ -76,24 +76,27 @@ export function encodePurchase(p: Purchase): Buffer {
   return Buffer.from(purchaseType.encode(purchaseType.fromObject(p)).finish());
 }
 
-/** Decodes a Purchase; int64 values beyond ±2^53 are a DecodeError naming the field (they cannot be kept exact). */
+/** An int64 field as protobufjs decodes it (a number, or a Long for larger values), kept exact or rejected. */
+function int64(v: unknown, field: string): number {
+  const n = typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
+  // toNumber rounds beyond ±2^53, and every rounded value is outside the safe range
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`${field}: ${String(v)} is not a safe integer`);
+  return n;
+}
+
+/**
+ * Decodes a Purchase; int64 values beyond ±2^53 are a DecodeError naming the
+ * field (they cannot be kept exact). Reads the message's fields directly
+ * (no toObject): this runs once per ingested purchase.
+ */
 export function decodePurchase(bytes: Uint8Array): Purchase {
-  let msg: protobuf.Message;
+  let msg: protobuf.Message & { user: unknown; products: unknown[]; timeMs: unknown; id: string };
   try {
-    msg = purchaseType.decode(bytes);
+    msg = purchaseType.decode(bytes) as typeof msg;
   } catch (err) {
     throw new DecodeError(`not a Purchase: ${(err as Error).message}`);
   }
-  const obj = purchaseType.toObject(msg, { longs: String, defaults: true }) as {
-    user: string;
-    products: string[];
-    timeMs: string;
-    id: string;
-  };
-  return {
-    user: toSafeNumber(obj.user, 'user'),
-    products: obj.products.map((p, i) => toSafeNumber(p, `products[${i}]`)),
-    timeMs: toSafeNumber(obj.timeMs, 'time_ms'),
-    id: obj.id,
-  };
+  const products = new Array<number>(msg.products.length);
+  for (let i = 0; i < products.length; i++) products[i] = int64(msg.products[i], `products[${i}]`);
+  return { user: int64(msg.user, 'user'), products, timeMs: int64(msg.timeMs, 'time_ms'), id: msg.id };
 }
