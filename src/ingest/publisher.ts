@@ -64,7 +64,7 @@ function healthOf(writer: SegmentWriter, progress: PartitionProgress, run: RunSt
     }
   }
   for (const stall of progress.stalled(stallAfterMs))
-    problems.push(`partition ${stall.partition}: ${stall.failures} failed writes: ${stall.reason}`);
+    problems.push(`partition ${stall.partition}: ${stall.failures} failed attempts: ${stall.reason}`);
   return { ok: problems.length === 0, problems, consuming: run.consuming };
 }
 

@@ -6,6 +6,7 @@
  * the other re-reads the chain and seeks past it. Kafka's committed offset
  * only shortens the re-read after a restart (it is never ahead of the chain).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Message, Producer } from 'kafkajs';
 import type { PurchasesConfig } from '../config';
 import { PartitionProgress } from '../serving/model-server/partition-progress';
@@ -17,6 +18,9 @@ import { loadPartitionState, type PartitionState } from './partition-state';
 import { takeRecord } from './record-intake';
 
 export type FlushResult = 'empty' | 'written' | 'lost' | 'failed';
+
+/** Pause before a batch is fetched again when the partition's segments cannot be read. */
+const STATE_RETRY_MS = 1_000;
 
 /** Most bytes of dead letters in one produce call (the broker's message limit is 1 MB). */
 const MAX_LETTER_BYTES = 512 * 1024;
@@ -71,6 +75,24 @@ export class SegmentWriter {
     return state;
   }
 
+  /**
+   * The partition's state, or undefined after a pause when MinIO cannot be
+   * read: the batch stays unresolved (fetched again), the failure is
+   * recorded for /healthz, and the consumer keeps running.
+   */
+  private async stateOrBackOff(partition: number, payload: EachBatchPayload): Promise<PartitionState | undefined> {
+    try {
+      return await this.stateOf(partition);
+    } catch (err) {
+      const reason = `reading its segments failed: ${errorText(err)}`;
+      this.deps.progress.failed(String(partition), reason);
+      this.deps.log('warn', 'partition waits for MinIO', { partition, error: reason });
+      await sleep(STATE_RETRY_MS);
+      await payload.heartbeat();
+      return undefined;
+    }
+  }
+
   private seek(state: PartitionState): void {
     state.soughtTo = state.next;
     this.deps.consumer.seek({ topic: this.deps.store.topic, partition: state.partition, offset: state.next.toString() });
@@ -81,7 +103,8 @@ export class SegmentWriter {
     if (batch.messages.length === 0) return Promise.resolve();
     return this.withLock(batch.partition, async () => {
       if (!payload.isRunning() || payload.isStale()) return;
-      const state = await this.stateOf(batch.partition);
+      const state = await this.stateOrBackOff(batch.partition, payload);
+      if (!state) return;
       state.highWatermark = BigInt(batch.highWatermark);
       const first = BigInt(batch.messages[0].offset);
       // ahead of the chain (a position kept over a rebalance): seek back once; still ahead after that is a gap in the log

@@ -5,6 +5,7 @@
  * instance; afterwards the compacted history is the replay's source lines,
  * each once and in order, and the DLQ holds exactly the invalid records.
  */
+import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killProcess, spawnEntry, stopProcess, waitForLog, type Managed } from '../../src/process/children';
@@ -127,4 +128,31 @@ describe('data publisher: exactly once into the history', () => {
     expect([...codes.keys()].sort()).toEqual([...HOSTILE_CODES].sort());
     await r.expectDeadLetters(sent.invalid);
   }, 180_000);
+
+  it('/healthz fails while MinIO cannot be used (a missing bucket); the partition waits and then ingests without loss', async () => {
+    const bucket = `ingest-missing-${randomUUID().slice(0, 8)}`;
+    const r = (rig = new IngestRig({ DATA_BUCKET: bucket, SEGMENT_MAX_PURCHASES: '100' }));
+    await r.createTopics(1);
+    const sent = replayEvents(BASE, BASE + 1_000, 0);
+    const pub = await startDataPublisher({ config: r.config, port: 0, stallAfterMs: 1_000, defaultMetrics: false, log: silentLog });
+    try {
+      await pub.whenConsuming();
+      await r.stream(sent.messages, 500, 0);
+      const end = Date.now() + 30_000;
+      while (pub.health().ok && Date.now() < end) await sleep(200);
+      const health = await fetch(`${pub.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { problems: string[] }).problems.join('\n')).toMatch(/partition 0: .*bucket does not exist/);
+      await r.minio.makeBucket(bucket, r.config.minio.region); // the store is back
+      await r.untilIngested(60_000);
+      expect((await fetch(`${pub.url}/healthz`)).status).toBe(200);
+    } finally {
+      await pub.close();
+    }
+    const { lines } = await r.compactedLines(SEED_LINES.slice(0, BASE));
+    expect(lines).toEqual(sent.expectedLines);
+    await r.cleanUp();
+    rig = undefined;
+    await r.minio.removeBucket(bucket);
+  }, 120_000);
 });
