@@ -120,16 +120,25 @@ export class SegmentWriter {
     const { batch } = payload;
     const { purchases, metrics } = this.deps;
     let resolved: string | undefined;
-    // kafkajs' resolveOffset parses the offset each call: once before a flush and once at the end
-    const resolve = () => resolved !== undefined && payload.resolveOffset(resolved);
+    // kafkajs' resolveOffset parses the offset each call, and a labelled counter hashes its labels:
+    // both once before a flush and once at the end, not once a record
+    const counts = { kept: 0, duplicate: 0, 'dead-letter': 0 };
+    const resolve = () => {
+      if (resolved !== undefined) payload.resolveOffset(resolved);
+      for (const outcome of ['kept', 'duplicate', 'dead-letter'] as const) {
+        if (counts[outcome]) metrics.records.inc({ outcome }, counts[outcome]);
+        counts[outcome] = 0;
+      }
+    };
+    const now = this.now();
     for (const message of batch.messages) {
       const offset = BigInt(message.offset);
       if (offset >= state.next) {
         if (offset > state.next) {
           this.deps.log('warn', 'gap in the partition', { partition: state.partition, from: state.next.toString(), to: message.offset });
         }
-        const intake = takeRecord(state, batch.topic, message, offset, purchases.limits, this.now());
-        metrics.records.inc({ outcome: intake.outcome });
+        const intake = takeRecord(state, batch.topic, message, offset, purchases.limits, now);
+        counts[intake.outcome]++;
         if (intake.outcome === 'dead-letter') metrics.deadLetters.inc({ code: intake.code });
       }
       resolved = message.offset;
