@@ -82,6 +82,8 @@ const schema = z.object({
   /** compaction: most purchases held to put one partition's events in time order (docs/design.md) */
   HISTORY_REORDER_WINDOW: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   DATA_PUBLISHER_PORT: port.default(8091),
+  /** the data publisher triggers the retrain Schedule once this many records arrived since the last history (0: never) */
+  RETRAIN_AFTER_PURCHASES: z.coerce.number().int().min(0).default(0),
   /** how soon the group notices a data publisher that died (kafkajs' default; the broker's minimum is 6 s) */
   DATA_PUBLISHER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 
@@ -151,6 +153,8 @@ export interface PurchasesConfig {
   /** the data publisher's /metrics and /healthz */
   port: number;
   sessionTimeoutMs: number;
+  /** records ingested since the newest compacted history that trigger the retrain Schedule (0: off) */
+  retrainAfter: number;
 }
 
 export interface Config {
@@ -291,6 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       reorderWindow: e.HISTORY_REORDER_WINDOW,
       port: e.DATA_PUBLISHER_PORT,
       sessionTimeoutMs: e.DATA_PUBLISHER_SESSION_TIMEOUT_MS,
+      retrainAfter: e.RETRAIN_AFTER_PURCHASES,
     },
     slots: [slot(0), slot(1)],
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },

@@ -4,6 +4,7 @@
  * dead letters onto `purchases-dlq`, REST `/metrics` and `/healthz` on the
  * side. Wiring only; the protocol is in segment-writer.ts.
  */
+import os from 'node:os';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -11,8 +12,11 @@ import type { Config } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
 import { PartitionProgress } from '../serving/model-server/partition-progress';
 import { createMinioClient } from '../storage/minio-client';
+import type { SegmentStore } from '../store/segments';
 import { errorText, publisherLog, type Log } from './log';
+import { connectClient } from '../temporal/connection';
 import { createPublisherMetrics } from './metrics';
+import { checkRetrainTrigger, scheduleTrigger } from './retrain-trigger';
 import { SegmentWriter } from './segment-writer';
 
 export interface PublisherOptions {
@@ -78,6 +82,43 @@ function httpApi(health: () => Health, registry: Registry): FastifyInstance {
   return app;
 }
 
+/** How often the data trigger is checked (when RETRAIN_AFTER_PURCHASES is set). */
+const TRIGGER_CHECK_MS = 5_000;
+
+/** Checks the data trigger on a timer, one check at a time; returns its stop function. */
+async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): Promise<() => Promise<void>> {
+  if (cfg.purchases.retrainAfter === 0) return async () => undefined;
+  const client = await connectClient(cfg.temporal);
+  const deps = {
+    store,
+    retrainAfter: cfg.purchases.retrainAfter,
+    trigger: scheduleTrigger(client, cfg.temporal.scheduleId),
+    claimant: `${os.hostname()}:${process.pid}`,
+  };
+  let running: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    running = running.then(async () => {
+      try {
+        const check = await checkRetrainTrigger(deps);
+        if (check.outcome === 'triggered') {
+          log('info', 'retrain triggered by data', {
+            schedule: cfg.temporal.scheduleId,
+            records: check.records.toString(),
+            since: check.sinceHistory,
+          });
+        }
+      } catch (err) {
+        log('warn', 'checking the data trigger failed', { error: errorText(err) });
+      }
+    });
+  }, TRIGGER_CHECK_MS);
+  return async () => {
+    clearInterval(timer);
+    await running;
+    await client.connection.close();
+  };
+}
+
 async function ensurePurchaseTopics(config: Config, partitions: number): Promise<void> {
   const kafka = createKafka(config.kafka, '-data-publisher-admin');
   await ensureTopics(kafka, { purchases: config.purchases.topic, dlq: config.purchases.dlqTopic }, partitions);
@@ -103,6 +144,7 @@ export async function startDataPublisher(options: PublisherOptions): Promise<Dat
     sessionTimeout: cfg.purchases.sessionTimeoutMs,
   });
   const store = { client: createMinioClient(cfg.minio), bucket: cfg.buckets.data, dataPrefix: cfg.dataPrefix, topic: cfg.purchases.topic };
+  const stopTrigger = await startRetrainTrigger(cfg, store, log);
   const writer = new SegmentWriter({ consumer, producer, store, purchases: cfg.purchases, metrics, progress, log });
   let markConsuming: () => void = () => undefined;
   const consuming = new Promise<void>((resolve) => (markConsuming = resolve));
@@ -150,6 +192,7 @@ export async function startDataPublisher(options: PublisherOptions): Promise<Dat
         await writer.flushAll().catch((err: unknown) => log('warn', 'final flush failed', { error: errorText(err) }));
         await consumer.disconnect().catch(() => undefined);
         await producer.disconnect().catch(() => undefined);
+        await stopTrigger();
         await app.close();
       })()),
   };

@@ -190,3 +190,9 @@ export function compactedHistoryKey(dataPrefix: string, inputsDigest: string): s
 export function historyManifestKey(dataPrefix: string): string {
   return `${dataRoot(dataPrefix)}/history.json`;
 }
+
+/** `<prefix>/retrain-triggers/<manifest inputs digest, or "none">.json`: the one data-triggered retrain since that history. */
+export function retrainTriggerKey(dataPrefix: string, sinceHistory: string): string {
+  if (!/^([0-9a-f]{64}|none)$/.test(sinceHistory)) throw new Error(`invalid history digest ${JSON.stringify(sinceHistory)}`);
+  return `${dataRoot(dataPrefix)}/retrain-triggers/${sinceHistory}.json`;
+}
