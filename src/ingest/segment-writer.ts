@@ -236,6 +236,8 @@ export class SegmentWriter {
   }
 
   private async resync(state: PartitionState): Promise<void> {
+    // a rebalance meanwhile (reset) means the partition may not be ours any more: its next owner loads it
+    if (this.states.get(state.partition) !== state) return;
     const fresh = await loadPartitionState(this.deps.store, state.partition, this.deps.purchases.dedupWindow);
     fresh.highWatermark = state.highWatermark;
     this.states.set(state.partition, fresh);
