@@ -142,11 +142,14 @@ export class SegmentWriter {
         if (intake.outcome === 'dead-letter') metrics.deadLetters.inc({ code: intake.code });
       }
       resolved = message.offset;
-      if (this.isFull(state, 1)) {
+      // while writes fail, the timer retries (not every record); at twice the limits the partition pauses
+      if (state.failing && this.isFull(state, 2)) {
         resolve();
-        const result = await this.flush(state);
-        if (result === 'lost') return;
-        if (result === 'failed' && this.isFull(state, 2)) return this.pause(state);
+        return this.pause(state);
+      }
+      if (!state.failing && this.isFull(state, 1)) {
+        resolve();
+        if ((await this.flush(state)) === 'lost') return;
       }
     }
     resolve();
