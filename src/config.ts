@@ -58,6 +58,39 @@ const schema = z.object({
   TOPIC_RESULTS: name.default('recommendations'),
   TOPIC_DLQ: name.default('mdata-dlq'),
 
+  // ingested purchases (docs/design.md, "Purchases in")
+  TOPIC_PURCHASES: name.default('purchases'),
+  TOPIC_PURCHASES_DLQ: name.default('purchases-dlq'),
+  PURCHASES_GROUP: name.default('data-publisher'),
+  // largest customer / product id a purchase may carry (ids are table rows): at most the history
+  // parser's own bound (DEFAULT_MAX_ID of src/ml/dataset/read-options.ts), or a kept purchase would be a bad line
+  PURCHASES_MAX_USER_ID: z.coerce.number().int().min(0).max(0xff_ffff).default(0xff_ffff),
+  PURCHASES_MAX_PRODUCT_ID: z.coerce.number().int().min(0).max(0xff_ffff).default(0xff_ffff),
+  PURCHASES_MAX_PRODUCTS: z.coerce.number().int().min(1).max(100_000).default(1000),
+  /** how far a purchase's time may be after its record's Kafka timestamp */
+  PURCHASES_MAX_FUTURE_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(24 * 3600 * 1000),
+  /** a purchase whose id was kept within this many offsets before it (same partition) is a duplicate */
+  PURCHASES_DEDUP_WINDOW: z.coerce.number().int().min(0).max(10_000_000).default(50_000),
+  SEGMENT_MAX_PURCHASES: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  SEGMENT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024 * 1024)
+    .default(4 * 1024 * 1024),
+  SEGMENT_MAX_AGE_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  /** compaction: most purchases held to put one partition's events in time order (docs/design.md) */
+  HISTORY_REORDER_WINDOW: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
+  DATA_PUBLISHER_PORT: port.default(8091),
+  /** the data publisher triggers the retrain Schedule once this many records arrived since the last history (0: never) */
+  RETRAIN_AFTER_PURCHASES: z.coerce.number().int().min(0).default(0),
+  /** how soon the group notices a data publisher that died (kafkajs' default; the broker's minimum is 6 s) */
+  DATA_PUBLISHER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+
   SLOT_NAMES: z
     .string()
     .regex(/^[A-Za-z0-9_-]+,[A-Za-z0-9_-]+$/, 'expected two slot names, comma-separated')
@@ -107,6 +140,30 @@ export interface SlotConfig {
   grpcAddress: string;
 }
 
+/** What an ingested purchase may carry (a purchase outside them is dead-lettered). */
+export interface PurchaseLimits {
+  maxUserId: number;
+  maxProductId: number;
+  maxProducts: number;
+  maxFutureMs: number;
+}
+
+/** The purchases topic, the data publisher and compaction (docs/design.md, "Purchases in"). */
+export interface PurchasesConfig {
+  topic: string;
+  dlqTopic: string;
+  groupId: string;
+  limits: PurchaseLimits;
+  dedupWindow: number;
+  segment: { maxPurchases: number; maxBytes: number; maxAgeMs: number };
+  reorderWindow: number;
+  /** the data publisher's /metrics and /healthz */
+  port: number;
+  sessionTimeoutMs: number;
+  /** records ingested since the newest compacted history that trigger the retrain Schedule (0: off) */
+  retrainAfter: number;
+}
+
 export interface Config {
   temporal: {
     address: string;
@@ -140,6 +197,7 @@ export interface Config {
   registryKey: string;
   kafka: { brokers: string[]; clientId: string };
   topics: { requests: string; models: string; results: string; dlq: string };
+  purchases: PurchasesConfig;
   slots: [SlotConfig, SlotConfig];
   /** limits of one predict call to a slot */
   slotLimits: { maxBatchRows: number; maxBodyBytes: number };
@@ -235,6 +293,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registryKey: e.REGISTRY_KEY,
     kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
+    purchases: {
+      topic: e.TOPIC_PURCHASES,
+      dlqTopic: e.TOPIC_PURCHASES_DLQ,
+      groupId: e.PURCHASES_GROUP,
+      limits: {
+        maxUserId: e.PURCHASES_MAX_USER_ID,
+        maxProductId: e.PURCHASES_MAX_PRODUCT_ID,
+        maxProducts: e.PURCHASES_MAX_PRODUCTS,
+        maxFutureMs: e.PURCHASES_MAX_FUTURE_MS,
+      },
+      dedupWindow: e.PURCHASES_DEDUP_WINDOW,
+      segment: { maxPurchases: e.SEGMENT_MAX_PURCHASES, maxBytes: e.SEGMENT_MAX_BYTES, maxAgeMs: e.SEGMENT_MAX_AGE_MS },
+      reorderWindow: e.HISTORY_REORDER_WINDOW,
+      port: e.DATA_PUBLISHER_PORT,
+      sessionTimeoutMs: e.DATA_PUBLISHER_SESSION_TIMEOUT_MS,
+      retrainAfter: e.RETRAIN_AFTER_PURCHASES,
+    },
     slots: [slot(0), slot(1)],
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },

@@ -1,13 +1,16 @@
 /**
- * refreshData: the data publisher. When the bucket has no history it
+ * refreshData. When the bucket has no base history (transactions.csv) it
  * publishes the vendored REAL seed data (data/seed, Apache-2.0), or generated
- * history when a size (users/products) is asked for (scale tests); it can
- * append one more generated "day" on top of either, then reads the history back as the trainer will (streaming) and
- * returns a reference: bucket/key, counts, digest, bad-line summary.
+ * history when a size (users/products) is asked for (scale tests). In the
+ * default mode `history` it then compacts the base and every purchase the
+ * data publisher ingested into a new history object (src/store/history-compaction.ts);
+ * `append-day` instead appends one generated "day" to the base (scale tests).
+ * Then it reads the history back as the trainer will (streaming) and returns
+ * a reference: bucket/key, counts, digest, bad-line summary.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import {
   generatePurchaseDay,
@@ -19,10 +22,12 @@ import {
   type PurchaseHistory,
 } from '../ml';
 import { getOptionalObject, objectExists } from '../storage/objects';
-import type { DataOptions, DataRef } from '../workflows/types';
+import { compactHistory } from '../store/history-compaction';
+import { DEFAULT_DATA_MODE, type DataOptions, type DataRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { Sha256Tap } from '../digest/sha256';
-import { historyKeys } from '../store/layout';
+import { appendToTransactions, openTransactions, writeBaseHistory, writeGeneration } from '../store/history';
+import { historyKeys, type HistoryKeys } from '../store/layout';
 import { FailureType } from '../failure-types';
 
 /** Kept beside generated data: how it was generated and how many days were appended. */
@@ -31,48 +36,18 @@ interface GenerationState {
   days: number;
 }
 
-export interface DataKeys {
+export interface DataKeys extends HistoryKeys {
   bucket: string;
-  transactions: string;
-  users: string;
-  generation: string;
 }
 
 export function dataKeys(deps: ActivityDeps): DataKeys {
-  const { transactions, users, generation } = historyKeys(deps.config.dataPrefix);
-  return { bucket: deps.config.buckets.data, transactions, users, generation };
-}
-
-/** Concatenates streams into one, adding a newline between them when the first does not end with one. */
-function concatLines(first: Readable, second: Readable): Readable {
-  const out = new PassThrough();
-  void (async () => {
-    try {
-      let last = 10;
-      for await (const chunk of first) {
-        const buf = chunk as Buffer;
-        if (buf.length) last = buf[buf.length - 1];
-        if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
-      }
-      if (last !== 10) out.write('\n');
-      for await (const chunk of second) {
-        if (!out.write(chunk)) await new Promise((r) => out.once('drain', r));
-      }
-      out.end();
-    } catch (err) {
-      out.destroy(err as Error);
-    }
-  })();
-  return out;
+  return { bucket: deps.config.buckets.data, ...historyKeys(deps.config.dataPrefix) };
 }
 
 async function publishGenerated(deps: ActivityDeps, keys: DataKeys, options: GenerateOptions): Promise<void> {
   const data = generatePurchaseHistory(options);
-  // users first: transactions.csv appearing is what makes the history "exist"
-  await deps.minio.putObject(keys.bucket, keys.users, data.users, undefined, { 'Content-Type': 'text/csv' });
-  await deps.minio.putObject(keys.bucket, keys.transactions, data.transactions, undefined, { 'Content-Type': 'text/csv' });
-  const state: GenerationState = { options: data.options, days: 0 };
-  await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify(state, null, 2)));
+  const generation: GenerationState = { options: data.options, days: 0 };
+  await writeBaseHistory(deps.minio, keys.bucket, keys, { users: data.users, transactions: data.transactions, generation });
 }
 
 /** The vendored real purchase data (see data/seed/README.md). */
@@ -88,11 +63,9 @@ async function publishSeed(deps: ActivityDeps, keys: DataKeys, seed: number | un
     readFile(path.join(SEED_DATA_DIR, 'users.csv')),
   ]);
   const history = await readPurchases(PassThrough.from(transactions), { source: 'data/seed/transactions.csv' });
-  await deps.minio.putObject(keys.bucket, keys.users, users, undefined, { 'Content-Type': 'text/csv' });
-  await deps.minio.putObject(keys.bucket, keys.transactions, transactions, undefined, { 'Content-Type': 'text/csv' });
   const options: GenerateOptions = { users: history.userRows, products: history.productRows, ...(seed !== undefined && { seed }) };
-  const state: GenerationState = { options, days: 0 };
-  await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify({ ...state, base: 'data/seed (real)' }, null, 2)));
+  const generation = { options, days: 0, base: 'data/seed (real)' };
+  await writeBaseHistory(deps.minio, keys.bucket, keys, { users, transactions, generation });
 }
 
 async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
@@ -105,17 +78,14 @@ async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
   }
   const state = JSON.parse(raw.toString('utf8')) as GenerationState;
   const day = state.days + 1;
-  // S3 replaces an object only when the new upload completes: a failure here
-  // leaves the previous history whole.
-  const combined = concatLines(await deps.minio.getObject(keys.bucket, keys.transactions), generatePurchaseDay(state.options, day));
-  await deps.minio.putObject(keys.bucket, keys.transactions, combined, undefined, { 'Content-Type': 'text/csv' });
-  await deps.minio.putObject(keys.bucket, keys.generation, Buffer.from(JSON.stringify({ ...state, days: day }, null, 2)));
+  await appendToTransactions(deps.minio, keys.bucket, keys, generatePurchaseDay(state.options, day));
+  await writeGeneration(deps.minio, keys.bucket, keys, { ...state, days: day });
   return day;
 }
 
 /** Streams transactions.csv from MinIO into the parser, hashing the bytes on the way. */
 export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{ history: PurchaseHistory; sha256: string }> {
-  const source = await deps.minio.getObject(keys.bucket, keys.transactions);
+  const source = await openTransactions(deps.minio, keys.bucket, keys);
   const tap = new Sha256Tap();
   source.on('error', (err) => tap.destroy(err));
   source.pipe(tap);
@@ -133,12 +103,28 @@ export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{
   }
 }
 
+/** The base plus every ingested purchase, as one history object (heartbeating while it is written). */
+async function compactIngested(deps: ActivityDeps, keys: DataKeys) {
+  const ctx = Context.current();
+  const store = { client: deps.minio, bucket: keys.bucket, dataPrefix: deps.config.dataPrefix, topic: deps.config.purchases.topic };
+  const { manifest, written } = await compactHistory(store, keys.transactions, {
+    reorderWindow: deps.config.purchases.reorderWindow,
+    heartbeat: () => ctx.heartbeat(),
+  });
+  ctx.log.info(written ? 'compacted the ingested purchases into a new history' : 'no purchases ingested since the last compaction', {
+    key: manifest.historyKey,
+    purchases: manifest.purchases,
+    segments: manifest.segments,
+  });
+  return manifest;
+}
+
 export function dataActivities(deps: ActivityDeps) {
   const keys = dataKeys(deps);
   return {
     async refreshData(options: DataOptions): Promise<DataRef> {
       const log = Context.current().log;
-      const mode = options.mode ?? 'generate';
+      const mode = options.mode ?? DEFAULT_DATA_MODE;
       const present = await objectExists(deps.minio, keys.bucket, keys.transactions);
       if (!present && mode === 'existing') {
         throw ApplicationFailure.nonRetryable(`no purchase history at ${keys.bucket}/${keys.transactions}`, FailureType.BadInput);
@@ -154,7 +140,9 @@ export function dataActivities(deps: ActivityDeps) {
         const day = await appendDay(deps, keys);
         log.info('appended a generated day of purchases', { day });
       }
-      const { history, sha256 } = await readHistory(deps, keys);
+      const ingested = mode === 'history' ? await compactIngested(deps, keys) : undefined;
+      const historyKey = ingested?.historyKey ?? keys.transactions;
+      const { history, sha256 } = await readHistory(deps, { ...keys, transactions: historyKey });
       if (history.badLines.total > 0) {
         log.warn('skipped bad lines in purchase history', {
           total: history.badLines.total,
@@ -163,7 +151,7 @@ export function dataActivities(deps: ActivityDeps) {
       }
       return {
         bucket: keys.bucket,
-        transactionsKey: keys.transactions,
+        transactionsKey: historyKey,
         usersKey: keys.users,
         sha256,
         rows: history.stats.transactions,
@@ -172,6 +160,7 @@ export function dataActivities(deps: ActivityDeps) {
         customers: history.stats.customers,
         products: history.productRows,
         purchases: history.stats.purchases,
+        ...(ingested && { ingested: { purchases: ingested.purchases, segments: ingested.segments } }),
       };
     },
   };

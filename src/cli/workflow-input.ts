@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { DEFAULT_OBJECTIVE, TRAINING_OBJECTIVES } from '../ml/objectives';
 import { checkSizeBounds, describeIssues, retrainAndDeployInputSchema } from '../workflows/input-schema';
 import { describeRetention, resolveRetentionOptions } from '../workflows/retention-plan';
-import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from '../workflows/types';
+import { DEFAULT_DATA_MODE, type RetentionInput, type RetrainAndDeployInput, type RollbackInput } from '../workflows/types';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -81,7 +81,7 @@ const TRIGGERS: Record<Trigger, string> = {
 /** staticSummary / staticDetails (Markdown) of a run, for workflow start and schedule actions. */
 export function runMetadata(trigger: Trigger, input: RetrainAndDeployInput): { staticSummary: string; staticDetails: string } {
   const objective = input.training?.objective ?? DEFAULT_OBJECTIVE;
-  const mode = input.data?.mode ?? 'generate';
+  const mode = input.data?.mode ?? DEFAULT_DATA_MODE;
   const epochs = input.training?.epochs;
   return {
     staticSummary: `retrain & deploy: ${objective} objective${epochs ? `, ${epochs} epochs` : ''}, data ${mode} — ${TRIGGERS[trigger]}`,
@@ -116,7 +116,7 @@ export function rollbackMetadata(input: RollbackInput): { staticSummary: string;
 /** The Schedule's own summary (memo `summary`, and the note it starts with): what its runs do. */
 export function scheduleSummary(input: RetrainAndDeployInput, spec: string): string {
   const objective = input.training?.objective ?? DEFAULT_OBJECTIVE;
-  return `retrain & deploy ${spec}: ${objective} objective, data ${input.data?.mode ?? 'generate'}, overlap SKIP (one deploy at a time)`;
+  return `retrain & deploy ${spec}: ${objective} objective, data ${input.data?.mode ?? DEFAULT_DATA_MODE}, overlap SKIP (one deploy at a time)`;
 }
 
 const RETENTION_TRIGGERS = {
@@ -149,7 +149,7 @@ export function addInputOptions<T extends { option(flags: string, description: s
   return cmd
     .option('--objective <name>', `training objective: ${TRAINING_OBJECTIVES.join(' | ')} (default ${DEFAULT_OBJECTIVE})`)
     .option('--epochs <n>', 'training epochs')
-    .option('--data-mode <mode>', 'existing | generate | append-day')
+    .option('--data-mode <mode>', 'history (default: the base plus ingested purchases) | existing | generate | append-day')
     .option('--users <n>', 'users in generated data')
     .option('--products <n>', 'products in generated data')
     .option('--seed <n>', 'random seed for generated data')

@@ -1,5 +1,5 @@
 /**
- * The encoding of dead letters on `mdata-dlq`: a JSON envelope that carries
+ * The encoding of dead letters on `mdata-dlq` and `purchases-dlq`: a JSON envelope that carries
  * the reason, where the record came from and its original bytes (base64),
  * so a dead letter can be inspected or replayed without the source topic's
  * retention. The reason and source are repeated as headers for tools that
@@ -9,7 +9,7 @@ import type { IHeaders, Message } from 'kafkajs';
 import { z } from 'zod';
 import type { SourceRecord } from './request-id';
 
-/** Why a request record was dead-lettered (the `code` of a dead letter). */
+/** Why a request or purchase record was dead-lettered (the `code` of a dead letter). */
 export const REJECTION_CODES = [
   /** no value at all (a tombstone or an empty record) */
   'empty-message',
@@ -20,6 +20,12 @@ export const REJECTION_CODES = [
   'negative-id',
   'no-products',
   'too-many-products',
+  /** a purchase's id beyond the configured largest user or product id (docs/design.md, "Purchases in") */
+  'id-too-large',
+  /** a purchase without its idempotency key, or with one that is too long or not printable ASCII without ',' */
+  'bad-purchase-id',
+  /** a purchase time not after 1970, or too far after the record's own Kafka timestamp */
+  'bad-time',
 ] as const;
 
 export type RejectionCode = (typeof REJECTION_CODES)[number];

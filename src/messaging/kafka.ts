@@ -13,7 +13,11 @@ export function createKafka(cfg: Config['kafka'], clientIdSuffix = ''): Kafka {
 }
 
 /** Creates the system's topics if missing; returns the names created. */
-export async function ensureTopics(kafka: Kafka, topics: Config['topics'], partitions = 1): Promise<string[]> {
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: Config['topics'] | Readonly<Record<string, string>>,
+  partitions = 1,
+): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {

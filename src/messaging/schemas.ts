@@ -10,6 +10,16 @@ export interface RecommendationRequest {
   user: number;
 }
 
+/** Topic `purchases`: one basket bought (docs/design.md, "Purchases in"). */
+export interface Purchase {
+  user: number;
+  products: number[];
+  /** when it was bought, epoch ms */
+  timeMs: number;
+  /** the producer's idempotency key: a re-sent purchase carries the same id */
+  id: string;
+}
+
 export interface ModelDescriptor {
   name: string;
   description: string;
@@ -21,6 +31,7 @@ export interface ModelDescriptor {
 const root = protobuf.loadSync(path.join(__dirname, 'proto', 'recommender.proto'));
 const requestType = root.lookupType('recommender.RecommendationRequest');
 const descriptorType = root.lookupType('recommender.ModelDescriptor');
+const purchaseType = root.lookupType('recommender.Purchase');
 
 export class DecodeError extends Error {
   override name = 'DecodeError';
@@ -65,4 +76,33 @@ export function decodeDescriptor(bytes: Uint8Array): ModelDescriptor {
   // proto3 cannot tell an empty publisher from none: a record without one decodes as before
   const { publisher, ...rest } = d;
   return publisher ? { ...rest, publisher } : rest;
+}
+
+export function encodePurchase(p: Purchase): Buffer {
+  return Buffer.from(purchaseType.encode(purchaseType.fromObject(p)).finish());
+}
+
+/** An int64 field as protobufjs decodes it (a number, or a Long for larger values), kept exact or rejected. */
+function int64(v: unknown, field: string): number {
+  const n = typeof v === 'number' ? v : (v as { toNumber(): number }).toNumber();
+  // toNumber rounds beyond ±2^53, and every rounded value is outside the safe range
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`${field}: ${String(v)} is not a safe integer`);
+  return n;
+}
+
+/**
+ * Decodes a Purchase; int64 values beyond ±2^53 are a DecodeError naming the
+ * field (they cannot be kept exact). Reads the message's fields directly
+ * (no toObject): this runs once per ingested purchase.
+ */
+export function decodePurchase(bytes: Uint8Array): Purchase {
+  let msg: protobuf.Message & { user: unknown; products: unknown[]; timeMs: unknown; id: string };
+  try {
+    msg = purchaseType.decode(bytes) as typeof msg;
+  } catch (err) {
+    throw new DecodeError(`not a Purchase: ${(err as Error).message}`);
+  }
+  const products = new Array<number>(msg.products.length);
+  for (let i = 0; i < products.length; i++) products[i] = int64(msg.products[i], `products[${i}]`);
+  return { user: int64(msg.user, 'user'), products, timeMs: int64(msg.timeMs, 'time_ms'), id: msg.id };
 }

@@ -9,6 +9,7 @@
  *   <prefix>/users.csv               customer ids
  *   <prefix>/generation.json         how generated data was made (scale tests)
  *   <prefix>/directory.txt           the slot the seed's clients read (the active one)
+ *   <prefix>/segments/…, histories/…, history.json   ingested purchases (see the last section)
  *
  * Models bucket:
  *   <slot>/<version>/…               a SavedModel version, what TF Serving polls
@@ -153,4 +154,64 @@ export const DEFAULT_REGISTRY_KEY = 'registry/deployments.json';
 export function leaseKey(registryKey: string): string {
   const slash = registryKey.lastIndexOf('/');
   return slash < 0 ? 'deploy.lock' : `${registryKey.slice(0, slash)}/deploy.lock`;
+}
+
+// ---- data bucket: ingested purchases (docs/design.md, "Purchases in") ----
+//   <prefix>/segments/<topic>/<partition>/<first offset, 20 digits>.csv   an immutable segment
+//   <prefix>/histories/<inputs digest>.csv                                a compacted history
+//   <prefix>/history.json                                                 the manifest: the newest compacted history
+
+/** Offsets are int64: 19 digits at most, padded to 20 so that names sort as numbers. */
+const OFFSET_DIGITS = 20;
+const SEGMENT_NAME = /^(\d{20})\.csv$/;
+
+const dataRoot = (dataPrefix: string): string => dataPrefix.replace(/\/+$/, '');
+
+/** `<prefix>/segments/<topic>/`: every partition's segments of a topic. */
+export function segmentsPrefix(dataPrefix: string, topic: string): string {
+  return `${dataRoot(dataPrefix)}/segments/${topic}/`;
+}
+
+/** `<prefix>/segments/<topic>/<partition>/` */
+export function segmentPartitionPrefix(dataPrefix: string, topic: string, partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0) throw new Error(`invalid partition ${partition}`);
+  return `${segmentsPrefix(dataPrefix, topic)}${partition}/`;
+}
+
+/**
+ * A segment is named by its first offset only (its last offset is in its
+ * metadata): two writers that resume a partition at the same offset race
+ * for the same name, whatever they buffered (docs/design.md).
+ */
+export function segmentKey(dataPrefix: string, topic: string, partition: number, firstOffset: bigint): string {
+  if (firstOffset < 0n) throw new Error(`invalid offset ${firstOffset}`);
+  return `${segmentPartitionPrefix(dataPrefix, topic, partition)}${firstOffset.toString().padStart(OFFSET_DIGITS, '0')}.csv`;
+}
+
+/** The first offset a segment key names, or undefined for any other key. */
+export function segmentFirstOffset(key: string): bigint | undefined {
+  const m = SEGMENT_NAME.exec(key.slice(key.lastIndexOf('/') + 1));
+  return m ? BigInt(m[1]) : undefined;
+}
+
+/** The partition number of a directory name under segmentsPrefix, or undefined. */
+export function segmentPartitionOf(name: string): number | undefined {
+  return /^(0|[1-9]\d{0,8})$/.test(name) ? Number(name) : undefined;
+}
+
+/** `<prefix>/histories/<digest>.csv`: a compacted history, named by the digest of its inputs. */
+export function compactedHistoryKey(dataPrefix: string, inputsDigest: string): string {
+  if (!/^[0-9a-f]{64}$/.test(inputsDigest)) throw new Error(`invalid inputs digest ${JSON.stringify(inputsDigest)}`);
+  return `${dataRoot(dataPrefix)}/histories/${inputsDigest}.csv`;
+}
+
+/** `<prefix>/history.json`: which compacted history is the newest, and what it holds. */
+export function historyManifestKey(dataPrefix: string): string {
+  return `${dataRoot(dataPrefix)}/history.json`;
+}
+
+/** `<prefix>/retrain-triggers/<manifest inputs digest, or "none">.json`: the one data-triggered retrain since that history. */
+export function retrainTriggerKey(dataPrefix: string, sinceHistory: string): string {
+  if (!/^([0-9a-f]{64}|none)$/.test(sinceHistory)) throw new Error(`invalid history digest ${JSON.stringify(sinceHistory)}`);
+  return `${dataRoot(dataPrefix)}/retrain-triggers/${sinceHistory}.json`;
 }

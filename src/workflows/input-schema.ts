@@ -11,7 +11,7 @@ import type { RetentionInput, RetrainAndDeployInput, RollbackInput } from './typ
 const count = z.number().int().positive();
 
 export const dataOptionsSchema = z.strictObject({
-  mode: z.enum(['existing', 'generate', 'append-day']).optional(),
+  mode: z.enum(['history', 'existing', 'generate', 'append-day']).optional(),
   users: count.optional(),
   products: count.optional(),
   seed: z.number().int().nonnegative().optional(),

@@ -4,7 +4,16 @@
  * progress and, at the end, the metrics table and the gate's decision.
  * Pure functions of the run's status, so the workflow stays deterministic.
  */
-import type { CandidateRef, DataRef, GateDecision, ModelMetrics, RunStatus, Step, RunTrainingOptions } from './types';
+import {
+  DEFAULT_DATA_MODE,
+  type CandidateRef,
+  type DataRef,
+  type GateDecision,
+  type ModelMetrics,
+  type RunStatus,
+  type Step,
+  type RunTrainingOptions,
+} from './types';
 import type { CandidateMetrics } from './gate';
 
 const STEP_TITLES: Record<Step, string> = {
@@ -37,7 +46,7 @@ export function trainSummary(options: RunTrainingOptions, data: DataRef): string
 }
 
 export function dataSummary(mode: string | undefined): string {
-  return `refresh purchase history (${mode ?? 'generate'})`;
+  return `refresh purchase history (${mode ?? DEFAULT_DATA_MODE})`;
 }
 
 export function exportSummary(candidate: CandidateRef, slot: string, version: number): string {

@@ -10,14 +10,20 @@ import type { TrainingObjective } from '../ml/objectives';
 export type Objective = TrainingObjective;
 export type { ModelMetrics } from '../ml/model-metrics';
 
+/** The data mode of a run that names none. */
+export const DEFAULT_DATA_MODE = 'history';
+
 /** What the data step does before training. */
 export interface DataOptions {
   /**
-   * 'existing': train on the history already in MinIO (fails if there is none);
-   * 'generate': (re)publish synthetic history when none exists, else use it;
-   * 'append-day': add one synthetic day of purchases to the existing history first.
+   * 'history' (default): the real history: the base (transactions.csv; the vendored seed
+   * when there is none) plus every purchase ingested by the data publisher, compacted in
+   * event-time order into a new history object;
+   * 'existing': train on transactions.csv as it is (fails if there is none);
+   * 'generate': publish synthetic history when none exists, else use transactions.csv;
+   * 'append-day': add one synthetic day of purchases to transactions.csv first (scale tests).
    */
-  mode?: 'existing' | 'generate' | 'append-day';
+  mode?: 'history' | 'existing' | 'generate' | 'append-day';
   /** size of generated data (only when generating) */
   users?: number;
   products?: number;
@@ -72,6 +78,8 @@ export interface DataRef {
   customers: number;
   products: number;
   purchases: number;
+  /** mode 'history': the purchases ingested from Kafka that the history holds (after the base), from how many segments */
+  ingested?: { purchases: number; segments: number };
 }
 
 export type { Deployment, DeploymentState } from '../store/registry';

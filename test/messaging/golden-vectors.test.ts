@@ -11,8 +11,15 @@ import { describe, expect, it } from 'vitest';
 import { deadLetterMessage, decodeDeadLetter } from '../../src/messaging/dead-letter';
 import { requestId } from '../../src/messaging/request-id';
 import { decodeResult, encodeResult } from '../../src/messaging/result';
-import { decodeDescriptor, decodeRequest, encodeDescriptor, encodeRequest } from '../../src/messaging/schemas';
-import { DEAD_LETTERS, DESCRIPTORS, REQUEST_IDS, REQUESTS, RESULTS } from './vector-cases';
+import {
+  decodeDescriptor,
+  decodePurchase,
+  decodeRequest,
+  encodeDescriptor,
+  encodePurchase,
+  encodeRequest,
+} from '../../src/messaging/schemas';
+import { DEAD_LETTERS, DESCRIPTORS, PURCHASE_DEAD_LETTERS, PURCHASES, REQUEST_IDS, REQUESTS, RESULTS } from './vector-cases';
 
 const vector = (name: string): Buffer => fs.readFileSync(path.join(__dirname, 'vectors', name));
 
@@ -26,6 +33,18 @@ describe('golden wire-format vectors', () => {
     it(`RecommendationRequest ${name}.bin`, () => {
       expect(encodeRequest(value).equals(vector(`${name}.bin`))).toBe(true);
       expect(decodeRequest(vector(`${name}.bin`))).toEqual(value);
+    });
+  }
+
+  it('Purchase (protobuf): the hand-checked bytes of the small case', () => {
+    // user 3; products packed [17, 42]; time_ms varint 1764316800000; id "p-1"
+    expect(vector('purchase-small.bin').toString('hex')).toBe('08031202112a1880c8e7cbac332203702d31');
+  });
+
+  for (const [name, value] of Object.entries(PURCHASES)) {
+    it(`Purchase ${name}.bin`, () => {
+      expect(encodePurchase(value).equals(vector(`${name}.bin`))).toBe(true);
+      expect(decodePurchase(vector(`${name}.bin`))).toEqual(value);
     });
   }
 
@@ -43,7 +62,7 @@ describe('golden wire-format vectors', () => {
     });
   }
 
-  for (const [name, value] of Object.entries(DEAD_LETTERS)) {
+  for (const [name, value] of Object.entries({ ...DEAD_LETTERS, ...PURCHASE_DEAD_LETTERS })) {
     it(`dead letter ${name}.json`, () => {
       const message = deadLetterMessage(value, null);
       expect((message.value as Buffer).toString('utf8')).toBe(vector(`${name}.json`).toString('utf8'));

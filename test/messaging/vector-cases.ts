@@ -7,7 +7,7 @@
 import { buildDeadLetter, type DeadLetter } from '../../src/messaging/dead-letter';
 import { buildResult, type RecommendationResult } from '../../src/messaging/result';
 import type { SourceRecord } from '../../src/messaging/request-id';
-import type { ModelDescriptor, RecommendationRequest } from '../../src/messaging/schemas';
+import { encodePurchase, type ModelDescriptor, type Purchase, type RecommendationRequest } from '../../src/messaging/schemas';
 
 const source: SourceRecord = { topic: 'mdata', partition: 0, offset: '1234' };
 const model = {
@@ -30,6 +30,13 @@ export const REQUESTS: Record<string, RecommendationRequest> = {
   'request-small': { user: 3, products: [17, 42] },
   // int64 extremes that JSON still carries exactly, and a zero (proto3 writes no default for `user`)
   'request-edges': { user: 0, products: [0, 127, 128, 300, 9007199254740991] },
+};
+
+/** protobuf, topic `purchases` (key: the customer id, decimal) */
+export const PURCHASES: Record<string, Purchase> = {
+  'purchase-small': { user: 3, products: [17, 42], timeMs: 1764316800000, id: 'p-1' },
+  // user 0 is not written (proto3 default); a repeated product is a repeated purchase; the largest accepted ids
+  'purchase-edges': { user: 0, products: [5, 5, 16777215], timeMs: 1, id: 'order:2025-11-28/7#a' },
 };
 
 /** protobuf, topic `models` */
@@ -90,6 +97,23 @@ export const DEAD_LETTERS: Record<string, DeadLetter> = {
     { code: 'too-many-products', reason: 'the request lists 5000 distinct products; at most 1000 are ranked per request' },
     at,
     4,
+  ),
+};
+
+/** UTF-8 JSON, topic `purchases-dlq`: the same envelope, a purchase's codes */
+export const PURCHASE_DEAD_LETTERS: Record<string, DeadLetter> = {
+  'dead-letter-purchase': buildDeadLetter(
+    { topic: 'purchases', partition: 3, offset: '81' },
+    {
+      key: Buffer.from('3'),
+      value: encodePurchase({ user: 3, products: [17, 42], timeMs: 1764403200000, id: 'p-1' }),
+      timestamp: 1764316800000,
+    },
+    {
+      code: 'bad-time',
+      reason: "time_ms 1764403200000 is 86400000 ms after the record's timestamp 1764316800000 (at most 3600000)",
+    },
+    at,
   ),
 };
 

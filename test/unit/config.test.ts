@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config';
+import { DEFAULT_MAX_ID } from '../../src/ml/dataset';
 import { connectionOptions } from '../../src/temporal/connection';
 
 describe('configuration', () => {
@@ -22,6 +23,22 @@ describe('configuration', () => {
       ['recommender', 8501, 'http://127.0.0.1:8501'],
       ['recommender1', 8502, 'http://127.0.0.1:8502'],
     ]);
+  });
+
+  it('purchases: the topics, limits and segment sizes of docs/design.md, bounded by the history parser', () => {
+    const cfg = loadConfig({});
+    expect(cfg.purchases).toMatchObject({
+      topic: 'purchases',
+      dlqTopic: 'purchases-dlq',
+      groupId: 'data-publisher',
+      limits: { maxUserId: DEFAULT_MAX_ID, maxProductId: DEFAULT_MAX_ID, maxProducts: 1000, maxFutureMs: 86_400_000 },
+      dedupWindow: 50_000,
+      segment: { maxPurchases: 20_000, maxBytes: 4 * 1024 * 1024, maxAgeMs: 5_000 },
+      retrainAfter: 0,
+    });
+    // a kept purchase must stay a valid history line: ids beyond the parser's bound are refused
+    expect(() => loadConfig({ PURCHASES_MAX_USER_ID: String(DEFAULT_MAX_ID + 1) })).toThrow(/PURCHASES_MAX_USER_ID="16777216"/);
+    expect(() => loadConfig({ SEGMENT_MAX_AGE_MS: 'soon' })).toThrow(/SEGMENT_MAX_AGE_MS/);
   });
 
   it('takes overrides from the environment', () => {

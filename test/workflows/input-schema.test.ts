@@ -59,11 +59,11 @@ describe('workflow input schema', () => {
 
   it('describes the run for the web UI: trigger and objective', () => {
     const meta = runMetadata('schedule', checkInput({ training: { objective: 'seed', epochs: 5 } }, 'x'));
-    expect(meta.staticSummary).toBe('retrain & deploy: seed objective, 5 epochs, data generate — started by the Temporal Schedule');
+    expect(meta.staticSummary).toBe('retrain & deploy: seed objective, 5 epochs, data history — started by the Temporal Schedule');
     expect(meta.staticDetails).toMatch(/\*\*Trigger:\*\* started by the Temporal Schedule/);
     // no objective: the linear default, as the training activity trains it
     expect(runMetadata('cli', checkInput({}, 'x')).staticSummary).toBe(
-      'retrain & deploy: linear objective, data generate — started by hand (recommender run)',
+      'retrain & deploy: linear objective, data history — started by hand (recommender run)',
     );
   });
 });

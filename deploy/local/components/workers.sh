@@ -1,16 +1,18 @@
-# The project's own processes as stack components: the training worker and the
-# serving worker (model server + both slots as its children), each in a
+# The project's own processes as stack components: the training worker, the
+# serving worker (model server + both slots as its children) and the data
+# publisher (purchases topic → segments in MinIO), each in a
 # session of its own with a PID file, so that `stack.sh stop workers` stops
 # them and everything they started. Not part of a plain `stack.sh start`:
 # name them (`npm run stack:start -- workers`). Sourced by stack.sh after lib.sh.
 
-WORKERS=(training-worker serving-worker)
+WORKERS=(training-worker serving-worker data-publisher)
 
 # worker_entry NAME: the entry point and arguments of a worker.
 worker_entry() {
   case $1 in
     training-worker) echo "src/worker.ts" ;;
     serving-worker) echo "src/serving/worker.ts --with-slots --slot-log-dir $STACK_LOGS" ;;
+    data-publisher) echo "src/ingest/main.ts" ;;
   esac
 }
 
@@ -18,6 +20,7 @@ worker_ready_line() {
   case $1 in
     training-worker) echo "training worker polling" ;;
     serving-worker) echo "serving worker polling" ;;
+    data-publisher) echo "data publisher started" ;;
   esac
 }
 

@@ -1,0 +1,140 @@
+/**
+ * Replays a real purchase history as a live stream (issue 22): the first
+ * `--start` data lines of a transactions file become the starting history
+ * (the base `transactions.csv` in MinIO), and every later line, in line
+ * order, becomes a recommendation request for its customer (the visit that
+ * precedes the purchase, ranking every product of the starting history) and
+ * then the Purchase itself (id `replay-<line>`, event times one `--step-ms`
+ * apart ending now), at `--rate` purchases a second (0: as fast as Kafka takes them).
+ *
+ *   npm run replay -- [--file data/seed/transactions.csv] [--start 0.5] [--rate 50] [--replace]
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Command, Option } from 'commander';
+import { Partitioners, type Message } from 'kafkajs';
+import { loadConfig, type Config } from '../config';
+import { createKafka, ensureTopics } from '../messaging/kafka';
+import { encodePurchase, encodeRequest } from '../messaging/schemas';
+import { parseTransaction, TRANSACTIONS_HEADER } from '../ml/dataset/read-transactions';
+import { createMinioClient } from '../storage/minio-client';
+import { objectExists } from '../storage/objects';
+import { historyKeys } from '../store/layout';
+import { integerArg } from '../arg-parsers';
+import { writeBaseHistory } from '../store/history';
+
+export interface ReplayOptions {
+  file: string;
+  /** data lines of the starting history: a count, or a fraction of the file's lines when below 1 */
+  start: number;
+  /** purchases a second; 0: unpaced */
+  rate: number;
+  stepMs: number;
+  /** overwrite an existing base history */
+  replace: boolean;
+  now?: number;
+}
+
+export interface ReplayResult {
+  baseLines: number;
+  purchases: number;
+  requests: number;
+}
+
+interface Line {
+  user: number;
+  products: number[];
+}
+
+async function readLines(file: string): Promise<Line[]> {
+  const text = (await readFile(file, 'utf8')).replace(/\r/g, '');
+  const rows = text.split('\n').filter((l) => l.trim() !== '');
+  if (rows[0]?.trim().toLowerCase() !== TRANSACTIONS_HEADER.toLowerCase())
+    throw new Error(`${file}: line 1: expected header ${TRANSACTIONS_HEADER}`);
+  return rows.slice(1).map((row, i) => {
+    const basket: number[] = [];
+    const user = parseTransaction(row, 0xff_ffff, 0xff_ffff, basket);
+    if (typeof user === 'string') throw new Error(`${file}: data line ${i + 1}: ${user}`);
+    return { user, products: [...basket] };
+  });
+}
+
+/** The stream: before each purchase, the request of its customer's visit. */
+function streamMessages(lines: Line[], from: number, catalogue: number[], opts: ReplayOptions, cfg: Config) {
+  const end = opts.now ?? Date.now();
+  return lines.slice(from).map((l, i) => {
+    const n = from + i;
+    const timeMs = end - (lines.length - 1 - n) * opts.stepMs;
+    const key = String(l.user);
+    const request: Message = { key, value: encodeRequest({ user: l.user, products: catalogue }) };
+    const purchase: Message = { key, value: encodePurchase({ user: l.user, products: l.products, timeMs, id: `replay-${n + 1}` }) };
+    return [
+      { topic: cfg.topics.requests, message: request },
+      { topic: cfg.purchases.topic, message: purchase },
+    ];
+  });
+}
+
+export async function replay(cfg: Config, opts: ReplayOptions): Promise<ReplayResult> {
+  if (!(opts.start >= 0)) throw new Error(`--start must be a line count or a fraction, got ${opts.start}`);
+  const lines = await readLines(opts.file);
+  const baseLines = opts.start < 1 ? Math.floor(lines.length * opts.start) : Math.min(lines.length, opts.start);
+  const minio = createMinioClient(cfg.minio);
+  const baseKey = historyKeys(cfg.dataPrefix).transactions;
+  if (!opts.replace && (await objectExists(minio, cfg.buckets.data, baseKey))) {
+    throw new Error(`${cfg.buckets.data}/${baseKey} exists: the replay starts a history (--replace to overwrite it)`);
+  }
+  const base = [TRANSACTIONS_HEADER, ...lines.slice(0, baseLines).map((l) => `${l.user},${l.products.join('|')}`)].join('\n') + '\n';
+  await writeBaseHistory(minio, cfg.buckets.data, historyKeys(cfg.dataPrefix), { transactions: Buffer.from(base) });
+  const catalogue = [...new Set(lines.slice(0, baseLines).flatMap((l) => l.products))].sort((a, b) => a - b).slice(0, 1000);
+  const kafka = createKafka(cfg.kafka, '-replay');
+  await ensureTopics(kafka, { requests: cfg.topics.requests, purchases: cfg.purchases.topic });
+  const producer = kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
+  await producer.connect();
+  try {
+    const pairs = streamMessages(lines, baseLines, catalogue, opts, cfg);
+    const chunk = opts.rate > 0 ? Math.max(1, Math.ceil(opts.rate / 10)) : 500;
+    for (let i = 0; i < pairs.length; i += chunk) {
+      const t0 = Date.now();
+      const part = pairs.slice(i, i + chunk);
+      // the chunk's requests are written before its purchases: each visit precedes its purchase
+      await producer.send({ topic: cfg.topics.requests, acks: -1, messages: part.map(([request]) => request.message) });
+      await producer.send({ topic: cfg.purchases.topic, acks: -1, messages: part.map(([, purchase]) => purchase.message) });
+      if (opts.rate > 0) await sleep(Math.max(0, (chunk / opts.rate) * 1000 - (Date.now() - t0)));
+    }
+    return { baseLines, purchases: pairs.length, requests: pairs.length };
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+async function main(): Promise<void> {
+  const o = new Command()
+    .name('replay')
+    .description(
+      'Publishes the first part of a transactions file as the starting history and streams the rest as purchases, each after a recommendation request',
+    )
+    .addOption(
+      new Option('--file <path>', 'transactions file (customerId,products)').default(
+        path.join(__dirname, '..', '..', 'data', 'seed', 'transactions.csv'),
+      ),
+    )
+    .addOption(
+      new Option('--start <n>', 'data lines of the starting history, or a fraction of them when below 1').default(0.5).argParser(Number),
+    )
+    .addOption(new Option('--rate <n>', 'purchases a second (0: as fast as possible)').default(50).argParser(integerArg(0)))
+    .addOption(new Option('--step-ms <ms>', 'event time between two purchases').default(60_000).argParser(integerArg(1)))
+    .option('--replace', 'overwrite an existing starting history', false)
+    .parse()
+    .opts<ReplayOptions>();
+  const result = await replay(loadConfig(), o);
+  console.log(`starting history: ${result.baseLines} lines; streamed ${result.purchases} purchases, each after a recommendation request`);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}
