@@ -225,20 +225,8 @@ function loadTemporalProfile(env: NodeJS.ProcessEnv): ClientConfigProfile {
   }
 }
 
-/** Parse and validate configuration from an environment (process.env by default). */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = schema.safeParse(env);
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => {
-      const variable = i.path.join('.');
-      return `${variable}=${JSON.stringify(env[variable] ?? '')}: ${i.message}`;
-    });
-    throw new ConfigError(`invalid configuration in the environment:\n  ${problems.join('\n  ')}`);
-  }
-  const e = parsed.data;
-  const temporalProfile = loadTemporalProfile(env);
-  const minioUrl = new URL(e.MINIO_ENDPOINT);
-  const useSSL = minioUrl.protocol === 'https:';
+/** The two slots from SLOT_NAMES / SLOT_HOST / SLOT_PORTS / SLOT_GRPC_PORTS, checked against each other. */
+function slotConfigs(e: Env): [SlotConfig, SlotConfig] {
   const slotNames = e.SLOT_NAMES.split(',');
   const slotPorts = e.SLOT_PORTS.split(',').map((p, i) => {
     const r = port.safeParse(p);
@@ -264,6 +252,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       `SLOT_GRPC_PORTS: the two gRPC ports must differ from each other and from SLOT_PORTS, got ${grpcPorts.join(', ')} (REST ${slotPorts.join(', ')})`,
     );
   }
+  return [slot(0), slot(1)];
+}
+
+/** The data publisher's settings (docs/design.md, "Purchases in"). */
+function purchasesConfig(e: Env): Config['purchases'] {
+  return {
+    topic: e.TOPIC_PURCHASES,
+    dlqTopic: e.TOPIC_PURCHASES_DLQ,
+    groupId: e.PURCHASES_GROUP,
+    limits: {
+      maxUserId: e.PURCHASES_MAX_USER_ID,
+      maxProductId: e.PURCHASES_MAX_PRODUCT_ID,
+      maxProducts: e.PURCHASES_MAX_PRODUCTS,
+      maxFutureMs: e.PURCHASES_MAX_FUTURE_MS,
+    },
+    dedupWindow: e.PURCHASES_DEDUP_WINDOW,
+    segment: { maxPurchases: e.SEGMENT_MAX_PURCHASES, maxBytes: e.SEGMENT_MAX_BYTES, maxAgeMs: e.SEGMENT_MAX_AGE_MS },
+    reorderWindow: e.HISTORY_REORDER_WINDOW,
+    port: e.DATA_PUBLISHER_PORT,
+    sessionTimeoutMs: e.DATA_PUBLISHER_SESSION_TIMEOUT_MS,
+    retrainAfter: e.RETRAIN_AFTER_PURCHASES,
+  };
+}
+
+/** Parse and validate configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => {
+      const variable = i.path.join('.');
+      return `${variable}=${JSON.stringify(env[variable] ?? '')}: ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration in the environment:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  const temporalProfile = loadTemporalProfile(env);
+  const minioUrl = new URL(e.MINIO_ENDPOINT);
+  const useSSL = minioUrl.protocol === 'https:';
+  const slots = slotConfigs(e);
   return {
     temporal: {
       // environment over the profile over the local stack's defaults (docs/design.md)
@@ -293,24 +320,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registryKey: e.REGISTRY_KEY,
     kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
-    purchases: {
-      topic: e.TOPIC_PURCHASES,
-      dlqTopic: e.TOPIC_PURCHASES_DLQ,
-      groupId: e.PURCHASES_GROUP,
-      limits: {
-        maxUserId: e.PURCHASES_MAX_USER_ID,
-        maxProductId: e.PURCHASES_MAX_PRODUCT_ID,
-        maxProducts: e.PURCHASES_MAX_PRODUCTS,
-        maxFutureMs: e.PURCHASES_MAX_FUTURE_MS,
-      },
-      dedupWindow: e.PURCHASES_DEDUP_WINDOW,
-      segment: { maxPurchases: e.SEGMENT_MAX_PURCHASES, maxBytes: e.SEGMENT_MAX_BYTES, maxAgeMs: e.SEGMENT_MAX_AGE_MS },
-      reorderWindow: e.HISTORY_REORDER_WINDOW,
-      port: e.DATA_PUBLISHER_PORT,
-      sessionTimeoutMs: e.DATA_PUBLISHER_SESSION_TIMEOUT_MS,
-      retrainAfter: e.RETRAIN_AFTER_PURCHASES,
-    },
-    slots: [slot(0), slot(1)],
+    purchases: purchasesConfig(e),
+    slots,
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },
     readinessApi: e.READINESS_API,

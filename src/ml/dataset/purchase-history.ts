@@ -118,26 +118,14 @@ export class PurchaseHistoryBuilder {
   build(source: string, badLines: BadLineSummary): PurchaseHistory {
     const userRows = this.maxUser + 1;
     const productRows = this.maxProduct + 1;
-    const users = this.tripleUser.view();
-    const products = this.tripleProduct.view();
-    const counts = this.tripleCount.view();
-    const baskets = this.tripleBasket.view();
-    const n = users.length;
-
-    // Counting sort by customer id (stable, O(n + userRows)).
-    const start = new Int32Array(userRows + 1);
-    for (let i = 0; i < n; i++) start[users[i] + 1]++;
-    for (let u = 0; u < userRows; u++) start[u + 1] += start[u];
-    const cursor = start.slice(0, userRows);
-    const byUserProduct = new Int32Array(n);
-    const byUserCount = new Int32Array(n);
-    const byUserBasket = new Int32Array(n);
-    for (let i = 0; i < n; i++) {
-      const at = cursor[users[i]]++;
-      byUserProduct[at] = products[i];
-      byUserCount[at] = counts[i];
-      byUserBasket[at] = baskets[i];
-    }
+    const { start, byUserProduct, byUserCount, byUserBasket } = groupByUser(
+      this.tripleUser.view(),
+      this.tripleProduct.view(),
+      this.tripleCount.view(),
+      this.tripleBasket.view(),
+      userRows,
+    );
+    const n = byUserProduct.length;
     // mean basket ordinal per merged pair: a sum and the number of baskets (one triple = one basket)
     const positions = new Float32Array(n);
     const clock = (ordinalSum: number, basketsOfPair: number) => (ordinalSum / basketsOfPair + 0.5) / this.transactions;
@@ -196,6 +184,25 @@ export class PurchaseHistoryBuilder {
       badLines,
     };
   }
+}
+
+/** The triples grouped by customer with a stable counting sort (O(n + userRows)): customer u's are at [start[u], start[u+1]). */
+function groupByUser(users: Int32Array, products: Int32Array, counts: Int32Array, baskets: Int32Array, userRows: number) {
+  const n = users.length;
+  const start = new Int32Array(userRows + 1);
+  for (let i = 0; i < n; i++) start[users[i] + 1]++;
+  for (let u = 0; u < userRows; u++) start[u + 1] += start[u];
+  const cursor = start.slice(0, userRows);
+  const byUserProduct = new Int32Array(n);
+  const byUserCount = new Int32Array(n);
+  const byUserBasket = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const at = cursor[users[i]]++;
+    byUserProduct[at] = products[i];
+    byUserCount[at] = counts[i];
+    byUserBasket[at] = baskets[i];
+  }
+  return { start, byUserProduct, byUserCount, byUserBasket };
 }
 
 function isStrictlyAscending(values: Int32Array, from: number, to: number): boolean {
