@@ -15,7 +15,8 @@
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { loadConfig } from '../config';
+import type { Client } from '@temporalio/client';
+import { loadConfig, type Config } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
 import { REPO_ROOT, spawnEntry, stopProcess, waitForLog, type Managed } from '../process/children';
 import { isUp, startStack, stopStack, STACK_COMPONENTS, type StackComponent } from '../process/local-stack';
@@ -27,7 +28,7 @@ import { createSchedule } from './commands/schedule';
 import { Display } from './demo/display';
 import { followScheduledRuns } from './demo/follow-schedule';
 import { sendRequests } from './request-client';
-import { ResultsTracker } from './results-tracker';
+import { ResultsTracker, type TrackerStats } from './results-tracker';
 import { scheduleUrl } from './ui-links';
 import { retrainAndDeploy } from '../workflows';
 
@@ -72,16 +73,7 @@ async function main(): Promise<void> {
   let sending: Promise<unknown> = Promise.resolve();
   let ok = false;
   try {
-    display.log('starting the training worker and the serving worker (model server + slots recommender, recommender1)');
-    // with --keep-running the workers must outlive the demo
-    const spawnOptions = { exitWithParent: !o.keepRunning };
-    children.push(spawnEntry('training-worker', 'src/worker.ts', [], logDir, spawnOptions));
-    children.push(spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir, spawnOptions));
-    await Promise.all([
-      waitForLog(children[0], /training worker polling/, 120_000),
-      waitForLog(children[1], /serving worker polling/, 120_000),
-    ]);
-    display.log(`workers up (logs in ${path.relative(process.cwd(), logDir)}/)`);
+    children.push(...(await startWorkers(display, logDir, !o.keepRunning)));
 
     await createSchedule(client, cfg, {
       interval: o.interval,
@@ -94,28 +86,9 @@ async function main(): Promise<void> {
       `schedule ${cfg.temporal.scheduleId}: every ${o.interval}, first run now — ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`,
     );
 
-    await tracker.start();
-    sending = sendRequests({
-      kafka,
-      topic: cfg.topics.requests,
-      rate: o.rate,
-      signal: abort.signal,
-      onSent: (sent) => tracker.expect(sent),
-    }).catch((err: unknown) => {
-      if (!abort.signal.aborted) display.log(`request client stopped: ${(err as Error).message}`);
-    });
-    const ticker = setInterval(() => {
-      const s = tracker.stats();
-      const models =
-        Object.entries(s.byModel)
-          .map(([m, n]) => `${m}:${n}`)
-          .join(' ') || 'no model yet';
-      // no answer in the window yet: no latency to show (not NaN)
-      const latency = Number.isFinite(s.window.p50) ? `p50 ${s.window.p50.toFixed(0)} ms p99 ${s.window.p99.toFixed(0)} ms` : 'p50 – p99 –';
-      display.servingSummary(
-        `sent ${s.sent} · answered ${s.answered} · ${s.window.perSecond.toFixed(1)} answers/s over ${s.window.seconds} s · ${latency} · errors ${s.errors} · by model ${models}`,
-      );
-    }, 500);
+    sending = (await startRequests({ kafka, topic: cfg.topics.requests, rate: o.rate, tracker, abort, display })).done;
+
+    const ticker = setInterval(() => display.servingSummary(servingLine(tracker.stats())), 500);
 
     const runs = await followScheduledRuns(client, cfg, display, o.deployments, abort.signal);
     if (!abort.signal.aborted) {
@@ -127,16 +100,7 @@ async function main(): Promise<void> {
     clearInterval(ticker);
     const s = tracker.stats();
     display.stop();
-    console.log('\nSummary');
-    for (const r of runs)
-      console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${r.result.reason}` : `failed — ${r.error}`}`);
-    console.log(
-      `  requests sent ${s.sent}, answered ${s.answered}, unanswered ${s.pending}, errors ${s.errors}, fallbacks ${s.fallbacks}, duplicates ${s.duplicates}`,
-    );
-    console.log(`  answers by model: ${JSON.stringify(s.byModel)}`);
-    console.log(
-      `  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${retrainAndDeploy.name}"`)}`,
-    );
+    printSummary(runs, s, cfg);
     ok = !abort.signal.aborted || runs.filter((r) => r.result?.outcome === 'deployed').length >= o.deployments;
     ok = ok && s.pending === 0 && s.errors === 0;
     if (!ok) process.exitCode = 1;
@@ -145,28 +109,95 @@ async function main(): Promise<void> {
     abort.abort();
     await sending;
     await tracker.stop().catch(() => undefined);
-    if (o.keepRunning) {
-      console.log(
-        `\n--keep-running: workers (pids ${children.map((c) => c.child.pid).join(', ')}), schedule ${cfg.temporal.scheduleId} and stack left running.`,
-      );
-      console.log(
-        `  stop them with: kill ${children.map((c) => c.child.pid).join(' ')}; SCHEDULE_ID=${cfg.temporal.scheduleId} npm run recommender -- schedule delete; npm run stack:stop`,
-      );
-      for (const c of children) c.child.unref();
-    } else {
-      // The runs it started stay in the web UI's list; the schedule goes.
-      await client.schedule
-        .getHandle(cfg.temporal.scheduleId)
-        .delete()
-        .catch(() => undefined);
-      await Promise.all(children.map((c) => stopProcess(c)));
-      if (startedByUs.length) stopStack(startedByUs);
-      console.log(
-        `stopped the workers${startedByUs.length ? ` and ${startedByUs.join(', ')}` : ''} and deleted the demo's schedule ${cfg.temporal.scheduleId}; its runs stay in the web UI.`,
-      );
-    }
+    await cleanUp({ keepRunning: !!o.keepRunning, children, client, scheduleId: cfg.temporal.scheduleId, startedByUs });
     await client.connection.close();
   }
+}
+
+/** Starts the request client at `rate`, its answers followed by `tracker`; `done` settles when it stops (on abort). */
+async function startRequests(r: {
+  kafka: ReturnType<typeof createKafka>;
+  topic: string;
+  rate: number;
+  tracker: ResultsTracker;
+  abort: AbortController;
+  display: Display;
+}): Promise<{ done: Promise<unknown> }> {
+  await r.tracker.start();
+  const done = sendRequests({
+    kafka: r.kafka,
+    topic: r.topic,
+    rate: r.rate,
+    signal: r.abort.signal,
+    onSent: (sent) => r.tracker.expect(sent),
+  }).catch((err: unknown) => {
+    if (!r.abort.signal.aborted) r.display.log(`request client stopped: ${(err as Error).message}`);
+  });
+  return { done };
+}
+
+/** The training worker and the serving worker (model server + both slots), up and polling. */
+async function startWorkers(display: Display, logDir: string, exitWithParent: boolean): Promise<Managed[]> {
+  display.log('starting the training worker and the serving worker (model server + slots recommender, recommender1)');
+  // with --keep-running the workers must outlive the demo
+  const spawnOptions = { exitWithParent };
+  const training = spawnEntry('training-worker', 'src/worker.ts', [], logDir, spawnOptions);
+  const serving = spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir, spawnOptions);
+  await Promise.all([waitForLog(training, /training worker polling/, 120_000), waitForLog(serving, /serving worker polling/, 120_000)]);
+  display.log(`workers up (logs in ${path.relative(process.cwd(), logDir)}/)`);
+  return [training, serving];
+}
+
+/** The serving line the demo keeps refreshed: sent, answered, rate, latency, errors, answers by model. */
+function servingLine(s: TrackerStats): string {
+  const models =
+    Object.entries(s.byModel)
+      .map(([m, n]) => `${m}:${n}`)
+      .join(' ') || 'no model yet';
+  // no answer in the window yet: no latency to show (not NaN)
+  const latency = Number.isFinite(s.window.p50) ? `p50 ${s.window.p50.toFixed(0)} ms p99 ${s.window.p99.toFixed(0)} ms` : 'p50 – p99 –';
+  return `sent ${s.sent} · answered ${s.answered} · ${s.window.perSecond.toFixed(1)} answers/s over ${s.window.seconds} s · ${latency} · errors ${s.errors} · by model ${models}`;
+}
+
+function printSummary(runs: Awaited<ReturnType<typeof followScheduledRuns>>, s: TrackerStats, cfg: Config): void {
+  console.log('\nSummary');
+  for (const r of runs) console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${r.result.reason}` : `failed — ${r.error}`}`);
+  console.log(
+    `  requests sent ${s.sent}, answered ${s.answered}, unanswered ${s.pending}, errors ${s.errors}, fallbacks ${s.fallbacks}, duplicates ${s.duplicates}`,
+  );
+  console.log(`  answers by model: ${JSON.stringify(s.byModel)}`);
+  console.log(
+    `  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${retrainAndDeploy.name}"`)}`,
+  );
+}
+
+/** Stops what the demo started (or, with --keep-running, says how to). */
+async function cleanUp(c: {
+  keepRunning: boolean;
+  children: Managed[];
+  client: Client;
+  scheduleId: string;
+  startedByUs: StackComponent[];
+}): Promise<void> {
+  const pids = c.children.map((m) => m.child.pid);
+  if (c.keepRunning) {
+    console.log(`\n--keep-running: workers (pids ${pids.join(', ')}), schedule ${c.scheduleId} and stack left running.`);
+    console.log(
+      `  stop them with: kill ${pids.join(' ')}; SCHEDULE_ID=${c.scheduleId} npm run recommender -- schedule delete; npm run stack:stop`,
+    );
+    for (const m of c.children) m.child.unref();
+    return;
+  }
+  // The runs it started stay in the web UI's list; the schedule goes.
+  await c.client.schedule
+    .getHandle(c.scheduleId)
+    .delete()
+    .catch(() => undefined);
+  await Promise.all(c.children.map((m) => stopProcess(m)));
+  if (c.startedByUs.length) stopStack(c.startedByUs);
+  console.log(
+    `stopped the workers${c.startedByUs.length ? ` and ${c.startedByUs.join(', ')}` : ''} and deleted the demo's schedule ${c.scheduleId}; its runs stay in the web UI.`,
+  );
 }
 
 main().catch((err: unknown) => {

@@ -216,8 +216,9 @@ function answersReport(tracker: ResultsTracker, s: TrackerStats): string {
   ].join('\n');
 }
 
-async function main(): Promise<void> {
-  const flags = new Command()
+/** The command line's flags, checked. */
+function parseFlags(): Flags {
+  return new Command()
     .name('request-client')
     .description('Publishes random recommendation requests to the requests topic (mdata)')
     .addOption(new Option('--users <n>', 'users drawn from 0..n-1').default(DEFAULT_SHAPE.users).argParser(integerArg(1)))
@@ -241,6 +242,10 @@ async function main(): Promise<void> {
     )
     .parse()
     .opts<Flags>();
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags();
 
   const cfg = loadConfig();
   const topic = flags.topic ?? cfg.topics.requests;
