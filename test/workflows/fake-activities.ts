@@ -5,7 +5,7 @@
  * (record-histories.ts). The real activities are tested against real
  * MinIO/Kafka elsewhere.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { trainingOptionsSchema } from '../../src/ml/options';
 import { mappingFailures } from '../../src/activities/failures';
 import { FailureType } from '../../src/failure-types';
@@ -151,8 +151,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       const now = await world.clock();
       world.lockAttemptsAtMs.push(now);
       if (now - world.lockAttemptsAtMs[0] < world.lockHeldForMs) {
-        // what the real activity throws while another live run holds the lease
-        throw ApplicationFailure.retryable('another deployment is in progress (run other/1); waiting for it', FailureType.DeployLockHeld);
+        // what the real activity throws while another live run holds the lease (benign: the
+        // worker logs it at DEBUG, not a WARN block for each of hundreds of expected attempts)
+        throw expected('another deployment is in progress (run other/1); waiting for it', FailureType.DeployLockHeld);
       }
       return { holder: 'w/r' };
     },
@@ -176,12 +177,17 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
   };
 }
 
+/** A retryable failure the test expects on every attempt. */
+function expected(message: string, type: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, category: ApplicationFailureCategory.BENIGN });
+}
+
 export function fakeServingActivities(world: FakeWorld): ServingActivities {
   return {
     async waitForStandbyReady({ slot, version }) {
       world.calls.push(`waitForStandbyReady ${slot}/${version}`);
       world.readinessAttemptsAtMs.push(await world.clock());
-      if (world.readinessUnreachable) throw new Error(`connect ECONNREFUSED: slot ${slot} is unreachable`);
+      if (world.readinessUnreachable) throw expected(`connect ECONNREFUSED: slot ${slot} is unreachable`, 'Error');
       if (world.readiness === 'deadline') {
         throw ApplicationFailure.nonRetryable(
           `slot ${slot} did not report version ${version} AVAILABLE before the deadline`,
