@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { NoUsableRowsError, readPurchases, readUsers } from '../../src/ml';
-import { pairsOf, textStream } from './helpers';
+import { NoUsableRowsError, readPurchases, readUsers } from '../../../src/ml';
+import { pairsOf, textStream } from '../../helpers/purchases';
 
 describe('readPurchases', () => {
   it('aggregates good rows into per-(customer, product) counts, merging a customer across lines', async () => {
