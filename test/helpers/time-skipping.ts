@@ -5,6 +5,10 @@
  * @temporalio/testing on a free port for each test file and stopped with it.
  * Timers and activity retry back-off are skipped while a test awaits a run's
  * result; an activity in flight runs in real time.
+ *
+ * RECO_WORKFLOW_TEST_SERVER=dev runs the same tests on the local dev server
+ * instead (no time skipping: waits take their real time; the runs show in the
+ * web UI), to compare the two servers or to look at a run.
  */
 import fs from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -12,7 +16,7 @@ import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/search-attributes';
 import { TEMPORAL_TEST_SERVER_BIN } from './stack-bin';
-import { workflowBundle } from './temporal';
+import { testConfig, workflowBundle } from './temporal';
 
 const IndexedValueType = temporal.api.enums.v1.IndexedValueType;
 const indexedType = {
@@ -23,6 +27,13 @@ const indexedType = {
 
 /** Starts the test server with the project's search attributes registered (the workflows set them). */
 export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> {
+  if (process.env.RECO_WORKFLOW_TEST_SERVER === 'dev') {
+    // the stack registers the search attributes in its namespaces
+    return TestWorkflowEnvironment.createFromExistingServer({
+      address: testConfig.temporal.address,
+      namespace: testConfig.temporal.namespace,
+    });
+  }
   if (!fs.existsSync(TEMPORAL_TEST_SERVER_BIN)) {
     throw new Error(
       `Temporal's test server is not installed (${TEMPORAL_TEST_SERVER_BIN} is missing): ` +
