@@ -109,6 +109,35 @@ export default tseslint.config(
     ),
   },
   {
+    // the offline tier (vitest.unit.config.mts) is chosen by folder: its tests reach no server
+    files: ['test/unit/**/*.test.ts', 'test/messaging/**/*.test.ts', 'test/workflows/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/helpers/minio',
+                '**/helpers/system',
+                '**/helpers/stack-bin',
+                '**/src/storage/minio-client',
+                '**/src/messaging/kafka',
+              ],
+              message: 'a test in an offline folder (test/unit, test/messaging, test/workflows) must not need a server: put it elsewhere',
+              allowTypeImports: true,
+            },
+            {
+              group: ['**/helpers/temporal', '**/src/temporal/connection'],
+              importNames: ['startWorker', 'connectClient'],
+              message: 'workflow tests in an offline folder run on the time-skipping test server (test/helpers/time-skipping.ts)',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/store/**', 'src/storage/**'],
     rules: { 'no-restricted-syntax': ['error', ...storeFence] },

@@ -15,6 +15,8 @@ mkdir -p "$STACK_BIN" "$STACK_DATA" "$STACK_RUN" "$STACK_LOGS"
 TEMPORAL_CLI_VERSION=v1.5.1
 MINIO_VERSION=${RECO_MINIO_VERSION:-v0.0.0-20260212201848-7aac2a2c5b7c}
 KAFKA_VERSION=3.9.2
+# Temporal's time-skipping test server (Java SDK release) for the workflow tests
+TEMPORAL_TEST_SERVER_VERSION=1.38.0
 TENSORFLOW_WHEEL_VERSION=2.21.0
 
 # Colour only on a terminal (and not with NO_COLOR): log files stay plain text.

@@ -1,4 +1,7 @@
-/** The Temporal CLI and tctl the local stack built (deploy/local/components/temporal.sh). */
+/**
+ * The Temporal CLI and tctl the local stack built (deploy/local/components/temporal.sh),
+ * and the time-skipping test server's launcher (deploy/local/temporal-test-server.sh).
+ */
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +12,7 @@ const stackHome =
 
 export const TEMPORAL_BIN = path.join(stackHome, 'bin', 'temporal');
 export const TCTL_BIN = path.join(stackHome, 'bin', 'tctl');
+export const TEMPORAL_TEST_SERVER_BIN = path.join(stackHome, 'bin', 'temporal-test-server');
 
 export async function run(bin: string, args: string[]): Promise<string> {
   const { stdout, stderr } = await promisify(execFile)(bin, args, { timeout: 60_000 });

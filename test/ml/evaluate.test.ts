@@ -9,7 +9,7 @@ import {
   trainRecommender,
 } from '../../src/ml';
 import { RankingAccumulator, rankAmongCandidates, rankInOrder } from '../../src/ml/ranking-metrics';
-import { generatedHistory, textStream } from './helpers';
+import { generatedHistory, textStream } from '../helpers/purchases';
 
 describe('leave-one-out split', () => {
   it('removes one distinct product per eligible customer and keeps table sizes', async () => {

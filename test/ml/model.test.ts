@@ -13,7 +13,7 @@ import {
   type PurchaseHistory,
   type TrainedRecommender,
 } from '../../src/ml';
-import { generatedHistory } from './helpers';
+import { generatedHistory } from '../helpers/purchases';
 
 /** The network's forward pass in plain JS, from the exported arrays only. */
 function forward(w: NetworkWeights, user: number, product: number): number {

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { trainRecommender, type PurchaseHistory, type RecommenderMetrics } from '../../src/ml';
-import { generatedHistory } from './helpers';
+import { generatedHistory } from '../helpers/purchases';
 
 function summary(m: RecommenderMetrics): string {
   if (!m.evaluated) return `${m.mode}: not evaluated (${m.notEvaluatedReason})`;

@@ -8,7 +8,7 @@ import { easeWeights, gramMatrix, inputColumns, inputRows, meanItemDiagonal } fr
 import { itemItemWeights, resolveLinearOptions, trainLinearRecommender, withCandidate } from '../../src/ml/linear/linear-recommender';
 import { timeContext, DEFAULT_TIME_CONTEXT } from '../../src/ml/linear/purchase-time';
 import { EaseSpectrum } from '../../src/ml/linear/selection';
-import { generatedHistory } from './helpers';
+import { generatedHistory } from '../helpers/purchases';
 
 const SEED = path.join(__dirname, '..', '..', 'data', 'seed', 'transactions.csv');
 

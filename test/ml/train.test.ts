@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TrainingCancelledError, trainRecommender, type PurchaseHistory, type TrainingProgress } from '../../src/ml';
-import { generatedHistory } from './helpers';
+import { generatedHistory } from '../helpers/purchases';
 
 describe('training', () => {
   let history: PurchaseHistory;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSavedModel } from '../../src/savedmodel/export';
 import type { SavedModelManifest } from '../../src/savedmodel/manifest';
 import { SEED_SIZE, buildTfjsRecommender, makeTempDir, predictSavedModel, sampleIds, weightsOf } from './helpers';
-import { parseTable } from './table-reader';
+import { parseTable } from '../helpers/checkpoint-table';
 
 const encodedLength = (n: number): number => (n < 0x80 ? 1 : 1 + encodedLength(Math.floor(n / 0x80)));
 

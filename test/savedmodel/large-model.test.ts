@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportSavedModel } from '../../src/savedmodel/export';
 import type { SavedModelManifest } from '../../src/savedmodel/manifest';
 import { buildTfjsRecommender, makeTempDir, maxAbsDiff, predictSavedModel, predictTfjs, sampleIds, weightsOf } from './helpers';
-import { parseTable } from './table-reader';
+import { parseTable } from '../helpers/checkpoint-table';
 
 const USERS = 1_000_000;
 const PRODUCTS = 300;

@@ -15,7 +15,7 @@ import { saverSubgraph } from '../../src/savedmodel/graph/saver';
 import { encodeMessage, loadTensorflowProtos } from '../../src/savedmodel/protos';
 import { SEED_SIZE, buildTfjsRecommender, makeTempDir, weightsOf } from './helpers';
 import { SAVE_SIGNATURE, copyWithSaveSignature, saveWithTensorflow } from './tf-save';
-import { parseTable } from './table-reader';
+import { parseTable } from '../helpers/checkpoint-table';
 
 let tmp: string;
 beforeAll(async () => {

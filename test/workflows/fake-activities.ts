@@ -1,11 +1,14 @@
 /**
  * In-memory stand-ins for the activities, to test the workflow's own logic
- * (ordering, gate, clean-up, retries) on the real Temporal server. The real
- * activities are tested against real MinIO/Kafka elsewhere.
+ * (ordering, gate, clean-up, retries, waiting) on Temporal's time-skipping
+ * test server (./harness.ts) and to record histories on the dev server
+ * (record-histories.ts). The real activities are tested against real
+ * MinIO/Kafka elsewhere.
  */
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, ApplicationFailureCategory } from '@temporalio/common';
 import { trainingOptionsSchema } from '../../src/ml/network/options';
 import { mappingFailures } from '../../src/activities/failures';
+import { FailureType } from '../../src/failure-types';
 import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
 import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';
 
@@ -39,6 +42,16 @@ export interface FakeWorld {
   checkTrainingOptions: boolean;
   /** applyRetention skips its run as if this deploy held the lock */
   retentionHeldBy?: string;
+  /** another run holds the deploy lock for this long (server time) after the first attempt to take it */
+  lockHeldForMs: number;
+  /** server time of each attempt to take the deploy lock */
+  lockAttemptsAtMs: number[];
+  /** the readiness activity fails retryably on every attempt (e.g. the serving worker cannot reach the slot) */
+  readinessUnreachable: boolean;
+  /** server time of each readiness attempt */
+  readinessAttemptsAtMs: number[];
+  /** the server's clock: the time-skipping server's skipped time, not the wall clock */
+  clock: () => Promise<number>;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -54,6 +67,11 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     publishDelayMs: 0,
     exportDelayMs: 0,
     checkTrainingOptions: false,
+    lockHeldForMs: 0,
+    lockAttemptsAtMs: [],
+    readinessUnreachable: false,
+    readinessAttemptsAtMs: [],
+    clock: async () => Date.now(),
     ...partial,
   };
 }
@@ -134,6 +152,13 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     },
     async acquireDeployLock() {
       world.calls.push('acquireDeployLock');
+      const now = await world.clock();
+      world.lockAttemptsAtMs.push(now);
+      if (now - world.lockAttemptsAtMs[0] < world.lockHeldForMs) {
+        // what the real activity throws while another live run holds the lease (benign: the
+        // worker logs it at DEBUG, not a WARN block for each of hundreds of expected attempts)
+        throw expected('another deployment is in progress (run other/1); waiting for it', FailureType.DeployLockHeld);
+      }
       return { holder: 'w/r' };
     },
     async renewDeployLock() {
@@ -156,10 +181,17 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
   };
 }
 
+/** A retryable failure the test expects on every attempt. */
+function expected(message: string, type: string): ApplicationFailure {
+  return ApplicationFailure.create({ message, type, category: ApplicationFailureCategory.BENIGN });
+}
+
 export function fakeServingActivities(world: FakeWorld): ServingActivities {
   return {
     async waitForStandbyReady({ slot, version }) {
       world.calls.push(`waitForStandbyReady ${slot}/${version}`);
+      world.readinessAttemptsAtMs.push(await world.clock());
+      if (world.readinessUnreachable) throw expected(`connect ECONNREFUSED: slot ${slot} is unreachable`, 'Error');
       if (world.readiness === 'deadline') {
         throw ApplicationFailure.nonRetryable(
           `slot ${slot} did not report version ${version} AVAILABLE before the deadline`,

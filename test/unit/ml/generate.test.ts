@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { AliasSampler, generatePurchaseDay, generatePurchaseHistory, Random, readPurchases, readUsers } from '../../src/ml';
-import { streamToBuffer } from './helpers';
+import { AliasSampler, generatePurchaseDay, generatePurchaseHistory, Random, readPurchases, readUsers } from '../../../src/ml';
+import { streamToBuffer } from '../../helpers/purchases';
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Crc32cAccumulator, crc32c, maskCrc, unmaskCrc } from '../../src/savedmodel/checkpoint/crc32c';
+import { Crc32cAccumulator, crc32c, maskCrc, unmaskCrc } from '../../../src/savedmodel/checkpoint/crc32c';
 
 describe('CRC32C', () => {
   it('is Castagnoli: crc32c("123456789") = 0xE3069283', () => {

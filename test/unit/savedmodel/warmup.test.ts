@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeTfRecords, encodeTfRecords, readWarmupFile, WARMUP_DIR, WARMUP_FILE, warmupRecords } from '../../src/savedmodel/warmup';
+import { decodeTfRecords, encodeTfRecords, readWarmupFile, WARMUP_DIR, WARMUP_FILE, warmupRecords } from '../../../src/savedmodel/warmup';
 
 const dirs: string[] = [];
 afterAll(async () => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEGENERATE_RATING, readPurchases, seedRatings } from '../../src/ml';
-import { textStream } from './helpers';
+import { DEGENERATE_RATING, readPurchases, seedRatings } from '../../../src/ml';
+import { textStream } from '../../helpers/purchases';
 
 describe('seedRatings', () => {
   it('min–max scales purchase counts per product over its buyers', async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ByteWriter } from '../../src/savedmodel/checkpoint/byte-writer';
-import { shortSuccessor, shortestSeparator } from '../../src/savedmodel/checkpoint/key-separators';
-import { TableBuilder } from '../../src/savedmodel/checkpoint/table-builder';
-import { buildBundleIndex } from '../../src/savedmodel/checkpoint/bundle-index';
-import { loadTensorflowProtos } from '../../src/savedmodel/protos';
-import { parseTable } from './table-reader';
+import { ByteWriter } from '../../../src/savedmodel/checkpoint/byte-writer';
+import { shortSuccessor, shortestSeparator } from '../../../src/savedmodel/checkpoint/key-separators';
+import { TableBuilder } from '../../../src/savedmodel/checkpoint/table-builder';
+import { buildBundleIndex } from '../../../src/savedmodel/checkpoint/bundle-index';
+import { loadTensorflowProtos } from '../../../src/savedmodel/protos';
+import { parseTable } from '../../helpers/checkpoint-table';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 const str = (x: Uint8Array): string => Buffer.from(x).toString('latin1');

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { NoUsableRowsError, readPurchases, readUsers } from '../../src/ml';
-import { pairsOf, textStream } from './helpers';
+import { NoUsableRowsError, readPurchases, readUsers } from '../../../src/ml';
+import { pairsOf, textStream } from '../../helpers/purchases';
 
 describe('readPurchases', () => {
   it('aggregates good rows into per-(customer, product) counts, merging a customer across lines', async () => {
