@@ -37,7 +37,10 @@ function sync(env: NodeJS.ProcessEnv = {}) {
   });
 }
 const local = async (): Promise<string[]> => (await fs.readdir(path.join(dest, slot))).sort();
-const sha = async (file: string): Promise<string> => createHash('sha256').update(await fs.readFile(file)).digest('hex');
+const sha = async (file: string): Promise<string> =>
+  createHash('sha256')
+    .update(await fs.readFile(file))
+    .digest('hex');
 
 /** A port nothing listens on (bound once, then released). */
 async function closedPort(): Promise<number> {
@@ -98,14 +101,14 @@ describe('tfserving sync sidecar: fails closed', () => {
     const before = await local();
     const digests = await Promise.all(FILES.map((f) => sha(path.join(dest, slot, '2', f))));
     const r = sync({ MINIO_ENDPOINT: `http://127.0.0.1:${await closedPort()}` });
+    expect(await local()).toEqual(before);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/cannot read http:\/\/127\.0\.0\.1:\d+\/models\/sync-test-[0-9a-f]+\/; local versions left as they are/);
-    expect(await local()).toEqual(before);
     expect(await Promise.all(FILES.map((f) => sha(path.join(dest, slot, '2', f))))).toEqual(digests);
     // wrong credentials: the store answers, but with an error, not a listing
     const denied = sync({ MINIO_SECRET_KEY: 'not-the-secret' });
-    expect(denied.status).toBe(1);
     expect(await local()).toEqual(before);
+    expect(denied.status).toBe(1);
   });
 
   it('refuses a bad slot name before touching anything', () => {
