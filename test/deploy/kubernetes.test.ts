@@ -407,7 +407,7 @@ describe('Kubernetes manifests: what the system needs', () => {
     }
   });
 
-  it('Strimzi resources: KRaft Kafka, node pools and the four topics (structural check)', () => {
+  it('Strimzi resources: KRaft Kafka, node pools, the four topics, authenticated listeners with ACLs (structural check)', () => {
     const data = docs('base').find((o) => o.kind === 'ConfigMap')!.data!;
     const topics = [data.TOPIC_REQUESTS, data.TOPIC_MODELS, data.TOPIC_RESULTS, data.TOPIC_DLQ];
     expect(topics).toEqual(['mdata', 'models', 'recommendations', 'mdata-dlq']);
@@ -434,6 +434,12 @@ describe('Kubernetes manifests: what the system needs', () => {
     const topic = broken.find((o) => o.kind === 'KafkaTopic' && o.metadata.name === 'recommendations')!;
     delete topic.metadata.labels!['strimzi.io/cluster'];
     (topic.spec as { replicas: number }).replicas = 5;
+    // an unauthenticated listener and no ACLs: the state issue 24 (item 9) found
+    const brokenKafka = broken.find((o) => o.kind === 'Kafka')!.spec as {
+      kafka: { listeners: { authentication?: unknown }[]; authorization?: unknown };
+    };
+    delete brokenKafka.kafka.listeners[0].authentication;
+    delete brokenKafka.kafka.authorization;
     const problems = strimziProblems(
       broken.filter((o) => o.metadata.name !== 'mdata-dlq'),
       topics,
@@ -443,6 +449,8 @@ describe('Kubernetes manifests: what the system needs', () => {
         'KafkaTopic/recommendations: not labelled strimzi.io/cluster=recommender',
         'KafkaTopic/recommendations: replicas 5 with 3 brokers',
         'no KafkaTopic for mdata-dlq',
+        'Kafka: listener plain without authentication',
+        'Kafka: no ACL authorization (authorization.type simple)',
       ]),
     );
   });
