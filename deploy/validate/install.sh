@@ -7,6 +7,8 @@
 #    (compose-go, the Compose Specification's loader) and dockerfile-check
 #    (BuildKit's Dockerfile parser and build checks): built with Go from the
 #    versions pinned in deploy/validate/go/go.mod + go.sum (Go module proxy);
+#  - mc, the MinIO client (for the object store's set-up script), from the
+#    Go module proxy at a pinned pseudo-version;
 #  - kubernetes-validate with its pinned dependencies (requirements.txt),
 #    from PyPI with `pip install --target`; it ships the Kubernetes API JSON
 #    schemas inside the package, so validation downloads nothing.
@@ -39,6 +41,18 @@ if [ "$(cat "$VBIN/.go-tools.stamp" 2>/dev/null)" != "$go_stamp" ] \
   echo "$go_stamp" >"$VBIN/.go-tools.stamp"
 fi
 
+# --- mc (MinIO client) --------------------------------------------------------------
+# Runs deploy/k8s/infra/minio/setup.sh (users and policies per component)
+# against the local MinIO in test/deploy/minio-identities.test.ts. Not in
+# Debian (its `mc` is Midnight Commander): built from the Go module proxy.
+# The repository has no semver tags; this is its last commit (2025-03-13).
+MC_MODULE=github.com/minio/mc@v0.0.0-20250313080218-cf909e1063a9
+if [ "$(cat "$VBIN/.mc.stamp" 2>/dev/null)" != "$MC_MODULE" ] || [ ! -x "$VBIN/mc" ]; then
+  with_progress "building mc (MinIO client) from $MC_MODULE" "2–6 min" "$STACK_LOGS/build-validate-mc.log" \
+    env GOBIN="$VBIN" GOFLAGS=-buildvcs=false go install -trimpath -ldflags='-s -w' "$MC_MODULE"
+  echo "$MC_MODULE" >"$VBIN/.mc.stamp"
+fi
+
 # --- kubernetes-validate ----------------------------------------------------------
 py_version=$(python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 PYDIR=$VALIDATE_HOME/python$py_version
@@ -53,5 +67,5 @@ fi
 PYTHONPATH=$PYDIR python3 -c 'import kubernetes_validate, jsonschema, yaml' \
   || die "kubernetes-validate does not import from $PYDIR; remove that directory and run again"
 
-printf '{"kustomize":"%s","composeCheck":"%s","dockerfileCheck":"%s","pythonPath":"%s","k8sValidate":"%s"}\n' \
-  "$VBIN/kustomize" "$VBIN/compose-check" "$VBIN/dockerfile-check" "$PYDIR" "$HERE/k8s-validate.py"
+printf '{"kustomize":"%s","composeCheck":"%s","dockerfileCheck":"%s","mc":"%s","pythonPath":"%s","k8sValidate":"%s"}\n' \
+  "$VBIN/kustomize" "$VBIN/compose-check" "$VBIN/dockerfile-check" "$VBIN/mc" "$PYDIR" "$HERE/k8s-validate.py"

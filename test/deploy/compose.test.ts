@@ -29,8 +29,19 @@ type Service = {
 };
 type Project = { name: string; services: Record<string, Service>; volumes?: Record<string, unknown> };
 
-function load(args: string[], file = COMPOSE_FILE): { status: number; project?: Project; stderr: string } {
-  const r = run(validators().composeCheck, [...args, file]);
+/** The credentials Compose requires (no defaults), as if set in the shell. */
+export const SECRETS: Record<string, string> = {
+  POSTGRES_PASSWORD: 'test-postgres',
+  MINIO_ROOT_PASSWORD: 'test-root',
+  MINIO_TRAINING_WORKER_SECRET_KEY: 'test-training-worker',
+  MINIO_SERVING_WORKER_SECRET_KEY: 'test-serving-worker',
+  MINIO_SLOTS_SECRET_KEY: 'test-slots',
+  MINIO_DATA_PUBLISHER_SECRET_KEY: 'test-data-publisher',
+};
+const secretArgs = (secrets: Record<string, string>) => Object.entries(secrets).flatMap(([k, v]) => ['-env', `${k}=${v}`]);
+
+function load(args: string[], file = COMPOSE_FILE, secrets = SECRETS): { status: number; project?: Project; stderr: string } {
+  const r = run(validators().composeCheck, [...secretArgs(secrets), ...args, file]);
   return { status: r.status, project: r.status === 0 ? (JSON.parse(r.stdout) as Project) : undefined, stderr: r.stderr };
 }
 
@@ -156,7 +167,14 @@ describe('Compose: the whole system on one host', () => {
       expect(topics).toContain(t);
     expect(topics).toMatch(/TOPIC_MODELS:-models}" 1 --config retention\.ms=-1/);
     expect(fs.readFileSync(path.join(init, 'schedule.sh'), 'utf8')).toMatch(/node dist\/cli\/main\.js schedule create/);
-    expect(fs.readFileSync(path.join(init, 'minio-buckets.sh'), 'utf8')).toMatch(/mc mb --ignore-existing/);
+    // buckets, policies and users: the Kubernetes set-up Job's script and policies
+    const minioSetup = path.join(DEPLOY, 'k8s/infra/minio/setup.sh');
+    expect(run('sh', ['-n', minioSetup]).status).toBe(0);
+    expect(fs.readFileSync(minioSetup, 'utf8')).toMatch(/mc mb --ignore-existing[\s\S]*mc admin user add[\s\S]*mc admin policy attach/);
+    expect(slots.services['minio-init'].volumes?.map((v) => [v.source, v.target])).toEqual([
+      [minioSetup, '/setup/setup.sh'],
+      [path.join(DEPLOY, 'k8s/infra/minio/policies'), '/setup/policies'],
+    ]);
     // every script a service mounts exists
     for (const p of [slots, tfserving]) {
       for (const [name, s] of Object.entries(p.services)) {
@@ -180,11 +198,71 @@ describe('Compose: the whole system on one host', () => {
       const missingDep = write(original.replace('postgresql: { condition: service_healthy }', 'postgres: { condition: service_healthy }'));
       expect(missingDep.status).toBe(1);
       expect(missingDep.stderr).toMatch(/postgres/);
-      const required = write(original.replace('${POSTGRES_PASSWORD:-temporal}', '${POSTGRES_PASSWORD:?set it}'));
+      const required = write(original.replace('${RECOMMENDER_VERSION:-0.1.0}', '${RECOMMENDER_VERSION:?set it}'));
       expect(required.status).toBe(1);
       expect(required.stderr).toMatch(/set it/);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('no default credentials: each unset secret stops Compose with its name', () => {
+    for (const name of Object.keys(SECRETS)) {
+      const { [name]: _unset, ...rest } = SECRETS;
+      const r = load([], COMPOSE_FILE, rest);
+      expect(r.status, name).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(`required variable ${name} is missing a value: set ${name} \\(shell or a private --env-file\\); no default credentials`),
+      );
+    }
+    for (const p of [slots, tfserving]) expect(JSON.stringify(p)).not.toMatch(/minio123/);
+  });
+
+  it('each component has its own MinIO identity; the root account stays with MinIO and minio-init', () => {
+    const identity: Record<string, string | undefined> = {
+      'training-worker': 'training-worker',
+      'serving-worker': 'serving-worker',
+      'slot-recommender': 'slots',
+      'slot-recommender1': 'slots',
+      'tfserving-sync-recommender': 'slots',
+      'tfserving-sync-recommender1': 'slots',
+    };
+    for (const p of [slots, tfserving]) {
+      for (const [name, s] of Object.entries(p.services)) {
+        const env = s.environment ?? {};
+        const where = `${p === slots ? 'slots' : 'tfserving'}: ${name}`;
+        expect(env.MINIO_ACCESS_KEY, where).toBe(identity[name]);
+        if (identity[name])
+          expect(env.MINIO_SECRET_KEY, where).toBe(SECRETS[`MINIO_${identity[name]!.toUpperCase().replace(/-/g, '_')}_SECRET_KEY`]);
+        const root = Object.values(env).includes(SECRETS.MINIO_ROOT_PASSWORD);
+        expect(root, `${where} holds the root credential`).toBe(name === 'minio' || name === 'minio-init');
+      }
+    }
+    // minio-init creates exactly these users, with the identities' secrets
+    const init = slots.services['minio-init'].environment!;
+    for (const user of ['training-worker', 'serving-worker', 'slots', 'data-publisher']) {
+      const v = user.toUpperCase().replace(/-/g, '_');
+      expect(init[`MINIO_${v}_ACCESS_KEY`]).toBe(user);
+      expect(init[`MINIO_${v}_SECRET_KEY`]).toBe(SECRETS[`MINIO_${v}_SECRET_KEY`]);
+    }
+    // the tfserving sync sidecar: the slot image running the fail-closed sync script
+    const sync = tfserving.services['tfserving-sync-recommender'];
+    expect(sync.image).toMatch(/^recommender-slot:/);
+    expect(sync.entrypoint).toEqual(['node', '/app/deploy/tfserving/sync-versions.mjs']);
+    expect(sync.command).toEqual(['recommender', '/models']);
+  });
+
+  it('deploy/tfserving/compose.yaml: the same sidecar, and no default credential', () => {
+    const file = path.join(DEPLOY, 'tfserving/compose.yaml');
+    const missing = load([], file, {});
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/required variable MINIO_SLOTS_SECRET_KEY is missing a value/);
+    const ok = load([], file, { MINIO_SLOTS_SECRET_KEY: 'x' });
+    expect(ok.status, ok.stderr).toBe(0);
+    for (const name of ['sync-recommender', 'sync-recommender1']) {
+      const s = ok.project!.services[name];
+      expect(s.entrypoint).toEqual(['node', '/app/deploy/tfserving/sync-versions.mjs']);
+      expect(s.environment?.MINIO_ACCESS_KEY).toBe('slots');
     }
   });
 });

@@ -61,6 +61,16 @@ type Workload = K8sObject & {
   };
 };
 
+/** Each container's credentials, `Secret/key` per variable (docs/deploying.md, "Identities and rights"). */
+const minio = (id: string) => ({ MINIO_ACCESS_KEY: `minio-${id}/MINIO_ACCESS_KEY`, MINIO_SECRET_KEY: `minio-${id}/MINIO_SECRET_KEY` });
+const CREDENTIALS: Record<string, Record<string, string>> = {
+  'training-worker/worker': { ...minio('training-worker'), KAFKA_SASL_PASSWORD: 'training-worker/password' },
+  'serving-worker/serving-worker': { ...minio('serving-worker'), KAFKA_SASL_PASSWORD: 'serving-worker/password' },
+  'slots/recommender': minio('slots'),
+  'slots/recommender1': minio('slots'),
+  'recommender-setup/schedule': {},
+};
+
 const rendered = new Map<string, string>();
 const reports = new Map<string, ValidationReport>();
 
@@ -84,7 +94,7 @@ export function strimziProblems(objects: K8sObject[], topicNames: string[]): str
   const topics = objects.filter((o) => o.kind === 'KafkaTopic');
   for (const o of objects.filter((x) => x.apiVersion.startsWith('kafka.strimzi.io/'))) {
     if (o.apiVersion !== 'kafka.strimzi.io/v1beta2') problems.push(`${o.kind}/${o.metadata.name}: apiVersion ${o.apiVersion}`);
-    if (!['Kafka', 'KafkaNodePool', 'KafkaTopic'].includes(o.kind)) problems.push(`unexpected Strimzi kind ${o.kind}`);
+    if (!['Kafka', 'KafkaNodePool', 'KafkaTopic', 'KafkaUser'].includes(o.kind)) problems.push(`unexpected Strimzi kind ${o.kind}`);
   }
   if (kafkas.length !== 1) return [...problems, `expected one Kafka, found ${kafkas.length}`];
   const kafka = kafkas[0] as K8sObject & {
@@ -92,11 +102,12 @@ export function strimziProblems(objects: K8sObject[], topicNames: string[]): str
       kafka: {
         version: string;
         metadataVersion?: string;
-        listeners: { name: string; port: number; type: string; tls: boolean }[];
+        listeners: { name: string; port: number; type: string; tls: boolean; authentication?: { type: string } }[];
+        authorization?: { type: string };
         config: Record<string, unknown>;
       };
       zookeeper?: unknown;
-      entityOperator?: { topicOperator?: unknown };
+      entityOperator?: { topicOperator?: unknown; userOperator?: unknown };
     };
   };
   const cluster = kafka.metadata.name;
@@ -108,6 +119,14 @@ export function strimziProblems(objects: K8sObject[], topicNames: string[]): str
   const plain = kafka.spec.kafka.listeners.find((l) => l.type === 'internal' && !l.tls);
   if (!plain) problems.push('Kafka: no internal plain listener');
   if (kafka.spec.entityOperator?.topicOperator === undefined) problems.push('Kafka: no topic operator for the KafkaTopics');
+  // least privilege: every listener authenticates, the brokers authorise, the User Operator makes the KafkaUsers
+  for (const l of kafka.spec.kafka.listeners)
+    if (!['scram-sha-512', 'tls'].includes(l.authentication?.type ?? '')) problems.push(`Kafka: listener ${l.name} without authentication`);
+  if (kafka.spec.kafka.authorization?.type !== 'simple') problems.push('Kafka: no ACL authorization (authorization.type simple)');
+  if (kafka.spec.entityOperator?.userOperator === undefined) problems.push('Kafka: no user operator for the KafkaUsers');
+  for (const u of objects.filter((o) => o.kind === 'KafkaUser'))
+    if (u.metadata.labels?.['strimzi.io/cluster'] !== cluster)
+      problems.push(`KafkaUser/${u.metadata.name}: not labelled strimzi.io/cluster=${cluster}`);
   if (pools.length === 0) problems.push('no KafkaNodePool');
   let brokers = 0;
   for (const p of pools as (K8sObject & {
@@ -311,26 +330,32 @@ describe('Kubernetes manifests: what the system needs', () => {
       const cfg = loadConfig({ ...data, MINIO_ACCESS_KEY: 'k', MINIO_SECRET_KEY: 's' });
       expect(cfg.slots.map((s) => s.baseUrl)).toEqual(['http://recommender-slots:8501', 'http://recommender-slots:8502']);
       expect(cfg.kafka.brokers).toEqual(['recommender-kafka-bootstrap:9092']);
-      // workloads read the generated ConfigMap and the credentials Secret
+      // workloads read the generated ConfigMap and only their own identity's Secrets
       for (const d of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Job') as Workload[]) {
         for (const c of d.spec.template.spec.containers) {
           if (c.image.startsWith('minio/')) continue;
           expect(c.envFrom?.map((e) => e.configMapRef?.name)).toContain(cm!.metadata.name);
-          const secretRefs = (c.env ?? [])
-            .filter((e) => e.valueFrom?.secretKeyRef)
-            .map((e) => [e.name, e.valueFrom!.secretKeyRef.name, e.valueFrom!.secretKeyRef.key]);
-          expect(secretRefs.map((s) => s[0]).sort(), `${k} ${d.metadata.name}/${c.name}`).toEqual(['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY']);
-          const secretName = secretRefs[0][1]!;
-          if (k === 'overlays/demo') {
-            // generated here: the reference follows the hashed name
-            const secret = find(objects, 'Secret', secretName);
-            expect(Object.keys(secret.data ?? {}).sort()).toEqual(['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY']);
-          } else {
-            expect(secretName).toBe('recommender-credentials'); // created out of band
-          }
+          const secretRefs = Object.fromEntries(
+            (c.env ?? [])
+              .filter((e) => e.valueFrom?.secretKeyRef)
+              .map((e) => {
+                const ref = e.valueFrom!.secretKeyRef;
+                // generated in the demo overlay: the reference follows the hashed name
+                const generated = k === 'overlays/demo' && objects.some((o) => o.kind === 'Secret' && o.metadata.name === ref.name);
+                return [e.name, `${generated ? ref.name!.replace(/-[a-z0-9]{10}$/, '') : ref.name}/${ref.key}`];
+              }),
+          );
+          expect(secretRefs, `${k} ${d.metadata.name}/${c.name}`).toEqual(CREDENTIALS[`${d.metadata.name}/${c.name}`]);
         }
       }
       expect(objects.some((o) => o.kind === 'Secret') && k !== 'overlays/demo', `${k} must not carry credentials`).toBe(false);
+      if (k === 'overlays/demo') {
+        for (const secret of objects.filter(
+          (o) => o.kind === 'Secret' && o.metadata.name.startsWith('minio-') && !o.metadata.name.startsWith('minio-root'),
+        )) {
+          expect(Object.keys(secret.data ?? {}).sort()).toEqual(['MINIO_ACCESS_KEY', 'MINIO_SECRET_KEY']);
+        }
+      }
     }
   });
 
@@ -382,7 +407,7 @@ describe('Kubernetes manifests: what the system needs', () => {
     }
   });
 
-  it('Strimzi resources: KRaft Kafka, node pools and the four topics (structural check)', () => {
+  it('Strimzi resources: KRaft Kafka, node pools, the four topics, authenticated listeners with ACLs (structural check)', () => {
     const data = docs('base').find((o) => o.kind === 'ConfigMap')!.data!;
     const topics = [data.TOPIC_REQUESTS, data.TOPIC_MODELS, data.TOPIC_RESULTS, data.TOPIC_DLQ];
     expect(topics).toEqual(['mdata', 'models', 'recommendations', 'mdata-dlq']);
@@ -409,6 +434,12 @@ describe('Kubernetes manifests: what the system needs', () => {
     const topic = broken.find((o) => o.kind === 'KafkaTopic' && o.metadata.name === 'recommendations')!;
     delete topic.metadata.labels!['strimzi.io/cluster'];
     (topic.spec as { replicas: number }).replicas = 5;
+    // an unauthenticated listener and no ACLs: the state issue 24 (item 9) found
+    const brokenKafka = broken.find((o) => o.kind === 'Kafka')!.spec as {
+      kafka: { listeners: { authentication?: unknown }[]; authorization?: unknown };
+    };
+    delete brokenKafka.kafka.listeners[0].authentication;
+    delete brokenKafka.kafka.authorization;
     const problems = strimziProblems(
       broken.filter((o) => o.metadata.name !== 'mdata-dlq'),
       topics,
@@ -418,6 +449,8 @@ describe('Kubernetes manifests: what the system needs', () => {
         'KafkaTopic/recommendations: not labelled strimzi.io/cluster=recommender',
         'KafkaTopic/recommendations: replicas 5 with 3 brokers',
         'no KafkaTopic for mdata-dlq',
+        'Kafka: listener plain without authentication',
+        'Kafka: no ACL authorization (authorization.type simple)',
       ]),
     );
   });

@@ -16,6 +16,8 @@ export interface ValidatorPaths {
   kustomize: string;
   composeCheck: string;
   dockerfileCheck: string;
+  /** the MinIO client, for deploy/k8s/infra/minio/setup.sh against the local MinIO */
+  mc: string;
   pythonPath: string;
   k8sValidate: string;
 }
