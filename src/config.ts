@@ -53,6 +53,12 @@ const schema = z.object({
     .regex(/^[^\s,:]+:\d+(,[^\s,:]+:\d+)*$/, 'expected a comma-separated list of host:port')
     .default('127.0.0.1:9092'),
   KAFKA_CLIENT_ID: name.default('recommender'),
+  // Authentication to Kafka (the Strimzi listeners of deploy/k8s require SCRAM-SHA-512 per component); none locally
+  KAFKA_SASL_MECHANISM: z.enum(['scram-sha-512', 'scram-sha-256', 'plain']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** PEM file of the CA that signed the brokers' certificates: connect with TLS */
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
   TOPIC_REQUESTS: name.default('mdata'),
   TOPIC_MODELS: name.default('models'),
   TOPIC_RESULTS: name.default('recommendations'),
@@ -195,7 +201,13 @@ export interface Config {
   dataLimits: { maxUserId?: number; maxProductId?: number };
   /** the deployment registry object in the models bucket */
   registryKey: string;
-  kafka: { brokers: string[]; clientId: string };
+  kafka: {
+    brokers: string[];
+    clientId: string;
+    /** credentials (secrets: never logged or passed to a workflow) */
+    sasl?: { mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain'; username: string; password: string };
+    sslCaFile?: string;
+  };
   topics: { requests: string; models: string; results: string; dlq: string };
   purchases: PurchasesConfig;
   slots: [SlotConfig, SlotConfig];
@@ -253,6 +265,21 @@ function slotConfigs(e: Env): [SlotConfig, SlotConfig] {
     );
   }
   return [slot(0), slot(1)];
+}
+
+/** Brokers, client id and, when configured, SASL credentials (all three variables or none) and the TLS CA. */
+function kafkaConfig(e: Env): Config['kafka'] {
+  const { KAFKA_SASL_MECHANISM: mechanism, KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password } = e;
+  const given = [mechanism, username, password].filter((v) => v !== undefined).length;
+  if (given !== 0 && given !== 3) {
+    throw new ConfigError('KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD go together: set all three or none');
+  }
+  return {
+    brokers: e.KAFKA_BROKERS.split(','),
+    clientId: e.KAFKA_CLIENT_ID,
+    ...(mechanism && username && password && { sasl: { mechanism, username, password } }),
+    ...(e.KAFKA_SSL_CA_FILE !== undefined && { sslCaFile: e.KAFKA_SSL_CA_FILE }),
+  };
 }
 
 /** The data publisher's settings (docs/design.md, "Purchases in"). */
@@ -318,7 +345,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.DATA_MAX_PRODUCT_ID !== undefined && { maxProductId: e.DATA_MAX_PRODUCT_ID }),
     },
     registryKey: e.REGISTRY_KEY,
-    kafka: { brokers: e.KAFKA_BROKERS.split(','), clientId: e.KAFKA_CLIENT_ID },
+    kafka: kafkaConfig(e),
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
     purchases: purchasesConfig(e),
     slots,

@@ -1,12 +1,17 @@
 /** The Kafka client and topic set-up, from configuration. */
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type ITopicConfig } from 'kafkajs';
+import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type ITopicConfig, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config';
 
 export function createKafka(cfg: Config['kafka'], clientIdSuffix = ''): Kafka {
   return new Kafka({
     clientId: cfg.clientId + clientIdSuffix,
     brokers: cfg.brokers,
+    // each component's own identity where the cluster asks for one (deploy/k8s: Strimzi KafkaUsers with ACLs)
+    // (the mechanisms share their fields; kafkajs types each mechanism apart)
+    ...(cfg.sasl && { sasl: cfg.sasl as SASLOptions }),
+    ...(cfg.sslCaFile !== undefined ? { ssl: { ca: [readFileSync(cfg.sslCaFile, 'utf8')] } } : cfg.sasl ? { ssl: false } : {}),
     logLevel: logLevel.WARN,
     retry: { initialRetryTime: 300, retries: 8 },
   });

@@ -135,4 +135,20 @@ describe('configuration', () => {
     );
     expect(() => loadConfig({ SLOT_GRPC_PORTS: '8500,8500' })).toThrowError(/SLOT_GRPC_PORTS/);
   });
+
+  it('reads Kafka credentials (all three or none) and a TLS CA file; none by default', () => {
+    expect(loadConfig({}).kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'recommender' });
+    const auth = loadConfig({
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'serving-worker',
+      KAFKA_SASL_PASSWORD: 's3cret',
+      KAFKA_SSL_CA_FILE: '/etc/kafka-ca/ca.crt',
+    });
+    expect(auth.kafka.sasl).toEqual({ mechanism: 'scram-sha-512', username: 'serving-worker', password: 's3cret' });
+    expect(auth.kafka.sslCaFile).toBe('/etc/kafka-ca/ca.crt');
+    expect(() => loadConfig({ KAFKA_SASL_USERNAME: 'serving-worker' })).toThrowError(/set all three or none/);
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'gssapi', KAFKA_SASL_USERNAME: 'a', KAFKA_SASL_PASSWORD: 'b' })).toThrowError(
+      /KAFKA_SASL_MECHANISM/,
+    );
+  });
 });
