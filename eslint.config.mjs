@@ -138,6 +138,11 @@ export default tseslint.config(
     },
   },
   {
+    // functions short enough to read at once (comments and blank lines count too)
+    files: ['src/**/*.ts'],
+    rules: { 'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true }] },
+  },
+  {
     files: ['src/**/*.ts'],
     ignores: ['src/store/**', 'src/storage/**'],
     rules: { 'no-restricted-syntax': ['error', ...storeFence] },

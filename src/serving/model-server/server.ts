@@ -213,16 +213,12 @@ function initialPopularityOf(
   );
 }
 
-/** The REST surface's view: what /state and /healthz report. */
-function statusViews(deps: {
-  startedAt: Date;
-  current: CurrentModel;
-  usage: UsageStats;
-  progress: PartitionProgress;
-  stallAfterMs: number;
-  run: RunState;
-  descriptors: DescriptorAdopter;
-}) {
+/** The REST surface's view, `/state` and `/healthz`, of a server started now, whose partitions stall after `stallAfterMs` without progress. */
+function statusViews(
+  stallAfterMs: number,
+  parts: { current: CurrentModel; usage: UsageStats; progress: PartitionProgress; run: RunState; descriptors: DescriptorAdopter },
+) {
+  const deps = { ...parts, startedAt: new Date(), stallAfterMs };
   const { current, run } = deps;
   function state(): ServerState {
     const m = current.get();
@@ -283,25 +279,15 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
   });
   const shutdown = new AbortController();
   const run: RunState = { consuming: false };
-  const views = statusViews({
-    startedAt: new Date(),
-    current,
-    usage,
-    progress,
-    stallAfterMs: settings.stallAfterMs,
-    run,
-    descriptors,
-  });
+  const views = statusViews(settings.stallAfterMs, { current, usage, progress, run, descriptors });
   const parts: Parts = {};
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> =>
-    (closing ??= (async () => {
-      shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
-      descriptors.close();
-      run.processor?.close();
-      await closeParts(parts, log);
-      predictClient.close();
-    })());
+  const { close, closed } = closer(async () => {
+    shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
+    descriptors.close();
+    run.processor?.close();
+    await closeParts(parts, log);
+    predictClient.close();
+  });
   let markConsuming: () => void = () => undefined;
   const consumingStarted = new Promise<void>((resolve) => (markConsuming = resolve));
 
@@ -337,26 +323,15 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     ));
     app = parts.app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
     await app.listen({ port: settings.port, host: settings.host });
-    consumeOnceServable({ consumer, processor, current, holding: !beforeFirstModel, run, closed: () => closing !== undefined, log });
-    if (!current.get())
-      log(
-        'info',
-        beforeFirstModel
-          ? 'no model published yet: requests are answered by popularity until one is'
-          : 'no model published yet: requests wait on Kafka until one is',
-        { topic: cfg.topics.models },
-      );
+    consumeOnceServable({ consumer, processor, current, holding: !beforeFirstModel, run, closed, log });
+    if (!current.get()) announceNoModel(log, beforeFirstModel !== undefined, cfg.topics.models);
   } catch (err) {
     await close();
     throw err;
   }
 
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : settings.port;
-  const host = settings.host;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    ...listeningAt(app, settings),
     currentModel: () => current.get(),
     state: views.state,
     health: views.health,
@@ -364,6 +339,31 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     whenConsuming: () => consumingStarted,
     close,
   };
+}
+
+/** `close` runs `stop` once, however often it is called; `closed` says whether it was called. */
+function closer(stop: () => Promise<void>): { close: () => Promise<void>; closed: () => boolean } {
+  let closing: Promise<void> | undefined;
+  return { close: () => (closing ??= stop()), closed: () => closing !== undefined };
+}
+
+/** Where the HTTP API listens (the port the OS chose when 0 was asked). */
+function listeningAt(app: FastifyInstance, settings: Settings): { url: string; port: number } {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : settings.port;
+  const host = settings.host;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
+}
+
+/** Says what happens to requests while no model is published. */
+function announceNoModel(log: Log, answeredByPopularity: boolean, topic: string): void {
+  log(
+    'info',
+    answeredByPopularity
+      ? 'no model published yet: requests are answered by popularity until one is'
+      : 'no model published yet: requests wait on Kafka until one is',
+    { topic },
+  );
 }
 
 /** The `mdata` batch handler, scoring through the current model's slot (or the popularity fallback). */

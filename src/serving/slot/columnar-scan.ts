@@ -38,45 +38,89 @@ export interface ScannedColumns {
 
 /** The columns of a plain columnar body, or undefined when the body is anything else (then parse it generally). */
 export function scanColumnarBody(raw: string, maxRows: number): ScannedColumns | undefined {
-  let i = 0;
-  const n = raw.length;
-  const ws = () => {
-    for (; i < n; i++) {
-      const c = raw.charCodeAt(i);
+  return new ColumnarScanner(raw, maxRows).scan();
+}
+
+/**
+ * One pass over the body: each method reads one JSON production at the
+ * cursor `i` and throws `bail` at anything outside the plain columnar form.
+ */
+class ColumnarScanner {
+  private i = 0;
+  private readonly n: number;
+
+  constructor(
+    private readonly raw: string,
+    private readonly maxRows: number,
+  ) {
+    this.n = raw.length;
+  }
+
+  scan(): ScannedColumns | undefined {
+    try {
+      let signatureName: string | undefined;
+      let columns: Record<string, Int32Array> | undefined;
+      this.members((key) => {
+        if (key === 'signature_name' && signatureName === undefined) signatureName = this.string();
+        else if (key === 'inputs' && columns === undefined) {
+          const found: Record<string, Int32Array> = {};
+          this.members((name) => {
+            if (name in found || name === '__proto__') throw bail;
+            found[name] = this.idList();
+          });
+          columns = found;
+        } else throw bail;
+      });
+      this.ws();
+      if (this.i !== this.n || columns === undefined) return undefined;
+      return { signatureName, columns };
+    } catch (err) {
+      if (err === bail) return undefined;
+      throw err;
+    }
+  }
+
+  private ws(): void {
+    for (; this.i < this.n; this.i++) {
+      const c = this.raw.charCodeAt(this.i);
       if (c !== Ch.Space && c !== Ch.Lf && c !== Ch.Cr && c !== Ch.Tab) return;
     }
-  };
-  const expect = (c: number) => {
-    ws();
-    if (raw.charCodeAt(i) !== c) throw bail;
-    i++;
-  };
-  const peekIs = (c: number) => {
-    ws();
-    return raw.charCodeAt(i) === c;
-  };
-  const string = (): string => {
-    expect(Ch.Quote);
-    const start = i;
-    for (; i < n; i++) {
-      const c = raw.charCodeAt(i);
-      if (c === Ch.Quote) return raw.slice(start, i++);
+  }
+
+  private expect(c: number): void {
+    this.ws();
+    if (this.raw.charCodeAt(this.i) !== c) throw bail;
+    this.i++;
+  }
+
+  private peekIs(c: number): boolean {
+    this.ws();
+    return this.raw.charCodeAt(this.i) === c;
+  }
+
+  private string(): string {
+    this.expect(Ch.Quote);
+    const start = this.i;
+    for (; this.i < this.n; this.i++) {
+      const c = this.raw.charCodeAt(this.i);
+      if (c === Ch.Quote) return this.raw.slice(start, this.i++);
       if (c === Ch.Backslash || c < 0x20) throw bail;
     }
     throw bail;
-  };
-  const id = (): number => {
-    ws();
-    let c = raw.charCodeAt(i);
+  }
+
+  private id(): number {
+    this.ws();
+    let c = this.raw.charCodeAt(this.i);
     if (c < Ch.Zero || c > Ch.Nine) throw bail;
     if (c === Ch.Zero) {
-      c = raw.charCodeAt(++i);
+      c = this.raw.charCodeAt(++this.i);
       if (c >= Ch.Zero && c <= Ch.Nine) throw bail;
       return 0;
     }
     let v = 0;
-    for (; i < n; i++) {
-      c = raw.charCodeAt(i);
+    for (; this.i < this.n; this.i++) {
+      c = this.raw.charCodeAt(this.i);
       if (c < Ch.Zero || c > Ch.Nine) break;
       v = v * 10 + (c - Ch.Zero);
       if (v > MAX_ID) throw bail;
@@ -84,71 +128,51 @@ export function scanColumnarBody(raw: string, maxRows: number): ScannedColumns |
     // a fraction or exponent is not an id here: leave it to the general parser's message
     if (c === 0x2e || c === 0x65 || c === 0x45) throw bail;
     return v;
-  };
-  const idList = (): Int32Array => {
-    expect(Ch.OpenBracket);
-    let out = new Int32Array(Math.min(1024, maxRows));
+  }
+
+  private idList(): Int32Array {
+    this.expect(Ch.OpenBracket);
+    let out = new Int32Array(Math.min(1024, this.maxRows));
     let rows = 0;
-    if (peekIs(Ch.CloseBracket)) {
-      i++;
+    if (this.peekIs(Ch.CloseBracket)) {
+      this.i++;
       return out.subarray(0, 0);
     }
     for (;;) {
       let v: number;
-      if (peekIs(Ch.OpenBracket)) {
-        i++;
-        v = id();
-        expect(Ch.CloseBracket);
-      } else v = id();
-      if (rows === maxRows) throw bail; // the general path words the limit
+      if (this.peekIs(Ch.OpenBracket)) {
+        this.i++;
+        v = this.id();
+        this.expect(Ch.CloseBracket);
+      } else v = this.id();
+      if (rows === this.maxRows) throw bail; // the general path words the limit
       if (rows === out.length) {
-        const grown = new Int32Array(Math.min(out.length * 2, maxRows));
+        const grown = new Int32Array(Math.min(out.length * 2, this.maxRows));
         grown.set(out);
         out = grown;
       }
       out[rows++] = v;
-      ws();
-      const c = raw.charCodeAt(i++);
+      this.ws();
+      const c = this.raw.charCodeAt(this.i++);
       if (c === Ch.CloseBracket) return out.subarray(0, rows);
       if (c !== Ch.Comma) throw bail;
     }
-  };
-  const members = (each: (key: string) => void) => {
-    expect(Ch.OpenBrace);
-    if (peekIs(Ch.CloseBrace)) {
-      i++;
+  }
+
+  private members(each: (key: string) => void): void {
+    this.expect(Ch.OpenBrace);
+    if (this.peekIs(Ch.CloseBrace)) {
+      this.i++;
       return;
     }
     for (;;) {
-      const key = string();
-      expect(Ch.Colon);
+      const key = this.string();
+      this.expect(Ch.Colon);
       each(key);
-      ws();
-      const c = raw.charCodeAt(i++);
+      this.ws();
+      const c = this.raw.charCodeAt(this.i++);
       if (c === Ch.CloseBrace) return;
       if (c !== Ch.Comma) throw bail;
     }
-  };
-
-  try {
-    let signatureName: string | undefined;
-    let columns: Record<string, Int32Array> | undefined;
-    members((key) => {
-      if (key === 'signature_name' && signatureName === undefined) signatureName = string();
-      else if (key === 'inputs' && columns === undefined) {
-        const found: Record<string, Int32Array> = {};
-        members((name) => {
-          if (name in found || name === '__proto__') throw bail;
-          found[name] = idList();
-        });
-        columns = found;
-      } else throw bail;
-    });
-    ws();
-    if (i !== n || columns === undefined) return undefined;
-    return { signatureName, columns };
-  } catch (err) {
-    if (err === bail) return undefined;
-    throw err;
   }
 }
