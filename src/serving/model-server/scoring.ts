@@ -1,9 +1,12 @@
 /**
- * Answers one valid request with the current model: one predict call for
- * all of its products, retried with back-off while the slot is unavailable;
- * a definitive rejection becomes a popularity fallback, or an error result
- * when no popularity ranking is known. "Unavailable" is returned (never a
- * result) when the retries run out: the caller must not commit the request.
+ * Answers valid requests with the current model: the requests of a chunk
+ * share columnar predict calls of up to PREDICT_MAX_ROWS rows (scoreRequests;
+ * ids outside the model's tables are screened first, a refused call is
+ * bisected), retried with back-off while the slot is unavailable; a single
+ * request is one call (scoreRequest). A definitive rejection becomes a
+ * popularity fallback, or an error result when no popularity ranking is
+ * known. "Unavailable" is returned (never a result) when the retries run
+ * out: the caller must not commit the request.
  */
 import type { RecommendationRequest } from '../../messaging/schemas';
 import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
