@@ -44,10 +44,10 @@ describe('schedule create', () => {
       expect(d.spec.timezone).toBe('Europe/Berlin');
       expect(d.policies.pauseOnFailure).toBe(true);
       const summary =
-        "retrain & deploy on cron '0 3 * * *' (Europe/Berlin): implicit objective, data generate, overlap SKIP (one deploy at a time)";
+        "retrain & deploy on cron '0 3 * * *' (Europe/Berlin): implicit objective, data history, overlap SKIP (one deploy at a time)";
       expect(d.memo?.summary).toBe(summary);
       expect(d.state.note).toBe(summary);
-      expect(d.action.staticSummary).toBe('retrain & deploy: implicit objective, data generate — started by the Temporal Schedule');
+      expect(d.action.staticSummary).toBe('retrain & deploy: implicit objective, data history — started by the Temporal Schedule');
       expect(d.action.staticDetails).toMatch(/\*\*Trigger:\*\* started by the Temporal Schedule[\s\S]*"objective": "implicit"/);
       await expect(createSchedule(sys.temporal, cfg, flags)).rejects.toThrow(
         /already exists and is paused \(retrain & deploy on cron.*--replace/,
