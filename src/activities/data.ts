@@ -26,7 +26,7 @@ import { compactHistory } from '../store/history-compaction';
 import { DEFAULT_DATA_MODE, type DataOptions, type DataRef } from '../workflows/types';
 import type { ActivityDeps } from './deps';
 import { Sha256Tap } from '../digest/sha256';
-import { appendToTransactions, openTransactions, writeBaseHistory, writeGeneration } from '../store/history';
+import { appendDayToTransactions, generatedDays, openTransactions, writeBaseHistory, writeGeneration } from '../store/history';
 import { historyKeys, type HistoryKeys } from '../store/layout';
 import { FailureType } from '../failure-types';
 
@@ -40,7 +40,7 @@ export interface DataKeys extends HistoryKeys {
   bucket: string;
 }
 
-export function dataKeys(deps: ActivityDeps): DataKeys {
+export function dataKeys(deps: Pick<ActivityDeps, 'config'>): DataKeys {
   return { bucket: deps.config.buckets.data, ...historyKeys(deps.config.dataPrefix) };
 }
 
@@ -77,8 +77,9 @@ async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
     );
   }
   const state = JSON.parse(raw.toString('utf8')) as GenerationState;
-  const day = state.days + 1;
-  await appendToTransactions(deps.minio, keys.bucket, keys, generatePurchaseDay(state.options, day));
+  // the history's own count wins: a crash may have come after its write and before generation.json's
+  const day = Math.max(state.days, (await generatedDays(deps.minio, keys.bucket, keys)) ?? 0) + 1;
+  await appendDayToTransactions(deps.minio, keys.bucket, keys, day, generatePurchaseDay(state.options, day));
   await writeGeneration(deps.minio, keys.bucket, keys, { ...state, days: day });
   return day;
 }
