@@ -10,6 +10,7 @@ import { integerArg } from '../arg-parsers';
 import { loadConfig } from '../config';
 import { errorText, publisherLog as log } from './log';
 import { startDataPublisher } from './publisher';
+import { closeOnSignals } from '../process/shutdown';
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -23,21 +24,7 @@ async function main(): Promise<void> {
     .opts<{ port: number; host: string; group: string }>();
   const publisher = await startDataPublisher({ config, port: flags.port, host: flags.host, groupId: flags.group, log });
   log('info', 'data publisher started', { url: publisher.url, topic: config.purchases.topic, group: flags.group });
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    log('info', `${signal}: shutting down`);
-    publisher.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log('error', 'shutdown failed', { error: errorText(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignals(() => publisher.close(), log);
 }
 
 main().catch((err: unknown) => {

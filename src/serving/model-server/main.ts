@@ -10,6 +10,7 @@ import { integerArg } from '../../arg-parsers';
 import { loadConfig } from '../../config';
 import { errorText, jsonLineLog } from './log';
 import { startModelServer } from './server';
+import { closeOnSignals } from '../../process/shutdown';
 
 const integer = integerArg;
 
@@ -65,24 +66,7 @@ async function main(): Promise<void> {
   });
   jsonLineLog('info', 'model server started', { url: server.url, state: `${server.url}/state`, metrics: `${server.url}/metrics` });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      jsonLineLog('warn', `second ${signal}: exiting without waiting`);
-      process.exit(1);
-    }
-    stopping = true;
-    jsonLineLog('info', `${signal}: shutting down`);
-    server.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        jsonLineLog('error', 'shutdown failed', { error: errorText(err) });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', stop);
-  process.on('SIGTERM', stop);
+  closeOnSignals(() => server.close(), jsonLineLog);
 }
 
 main().catch((err: unknown) => {
