@@ -203,9 +203,16 @@ describe('hostile and faulty records on the models topic', () => {
       });
       await (outcome === 'commit' ? txn.commit() : txn.abort());
       await producer.disconnect();
-      // the topic now ends with a transaction marker that no consumer is ever given
-      const read = await readDescriptors(sys.kafka, cfg.topics.models, 10_000);
-      expect(read.at(-1)?.descriptor.description).toBe('commit');
+      // the topic now ends with a transaction marker that no consumer is ever given. The
+      // coordinator writes the commit marker after commit() returns, so a read right
+      // away may still end before the committed record: each read must end (10 s
+      // limit), and one soon sees it
+      let last: string | undefined;
+      for (let i = 0; i < 20 && last !== 'commit'; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 250));
+        last = (await readDescriptors(sys.kafka, cfg.topics.models, 10_000)).at(-1)?.descriptor.description;
+      }
+      expect(last).toBe('commit');
     }
     const started = Date.now();
     const server = await serve(cfg, 'txn');
