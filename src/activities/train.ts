@@ -139,7 +139,8 @@ async function trainLinear(deps: ActivityDeps, input: TrainInput, history: Purch
       signal: ctx.cancellationSignal,
       onProgress: (p) => {
         if (p.kind === 'evaluate') ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
-        else if (p.kind === 'epoch') ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, loss: p.loss });
+        // closed-form steps: the selection's decompositions and λ, then the final fit (no loss to show)
+        else if (p.kind === 'epoch') ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, stage: p.epoch < p.epochs ? 'selection' : 'fit' });
       },
     },
   );

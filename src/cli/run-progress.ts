@@ -47,6 +47,6 @@ export function trainingSteps(h: TrainingHeartbeat | undefined): { done: number;
   return {
     done: (Math.max(h.epoch, 1) - 1) * batches + (h.batch ?? batches),
     total: Math.max(h.epochs, 1) * batches,
-    label: `epoch ${h.epoch}/${h.epochs} · loss ${h.loss?.toFixed(4) ?? '-'}`,
+    label: h.stage ? `${h.stage} step ${h.epoch}/${h.epochs}` : `epoch ${h.epoch}/${h.epochs} · loss ${h.loss?.toFixed(4) ?? '-'}`,
   };
 }

@@ -138,6 +138,8 @@ export type Outcome = 'deployed' | 'rolled-back' | 'rejected' | 'failed' | 'canc
 export interface TrainingHeartbeat {
   epoch: number;
   epochs: number;
+  /** the linear default's closed-form steps: choosing its knobs on validation, then the final fit */
+  stage?: 'selection' | 'fit';
   batch?: number;
   batches?: number;
   loss?: number;
