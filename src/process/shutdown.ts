@@ -3,9 +3,9 @@
  * and exit 0, or exit 1 when closing fails or a second signal comes before
  * it is done.
  */
-type LogFn = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+import { errorText, type Log } from './json-log';
 
-export function closeOnSignals(close: () => Promise<void>, log: LogFn): void {
+export function closeOnSignals(close: () => Promise<void>, log: Log): void {
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
@@ -17,7 +17,7 @@ export function closeOnSignals(close: () => Promise<void>, log: LogFn): void {
     close().then(
       () => process.exit(0),
       (err: unknown) => {
-        log('error', 'shutdown failed', { error: err instanceof Error ? err.message : String(err) });
+        log('error', 'shutdown failed', { error: errorText(err) });
         process.exit(1);
       },
     );

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeRequest, type RecommendationRequest } from '../../src/messaging/schemas';
 import { checkDescriptor, type ActiveModel } from '../../src/serving/model-server/current-model';
 import { decodeDeadLetter } from '../../src/messaging/dead-letter';
-import { silentLog } from '../../src/serving/model-server/log';
+import { silentLog } from '../../src/process/json-log';
 import { createMetrics } from '../../src/serving/model-server/metrics';
 import { createRequestProcessor } from '../../src/serving/model-server/request-processor';
 import { decodeResult } from '../../src/messaging/result';

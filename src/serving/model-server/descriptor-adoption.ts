@@ -16,7 +16,7 @@ import { byLogPosition, type PublishedDescriptor } from '../../messaging/model-d
 import { latestCompleteVersion } from '../../store';
 import { backoffDelay, sleep, type BackoffPolicy } from '../backoff';
 import { checkDescriptor, type AllowedSlot, type CurrentModel, type DescriptorCheck } from './current-model';
-import { errorText, type Log } from './log';
+import { errorText, type Log } from '../../process/json-log';
 import type { ServerMetrics } from './metrics';
 
 export type ServableVerdict = { ok: true } | { ok: false; reason: string };

@@ -11,7 +11,7 @@ import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
 import { readDescriptors, type PublishedDescriptor } from '../../messaging/model-descriptors';
 import { DecodeError, decodeDescriptor, type ModelDescriptor } from '../../messaging/schemas';
-import { errorText, type Log } from './log';
+import { errorText, type Log } from '../../process/json-log';
 
 export interface DescriptorFollower {
   /** the descriptors on the topic at start, oldest first */

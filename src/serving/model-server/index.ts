@@ -8,4 +8,4 @@ export { createPredictClient, predictBody, type PredictClient, type PredictOutco
 export { lineagePopularitySource, cachedPopularitySource, type LoadPopularity } from './popularity-source';
 export type { RankedProduct } from './ranking';
 export type { ServerState } from './http-api';
-export { silentLog, jsonLineLog, type Log } from './log';
+export { silentLog, jsonLineLog, type Log } from '../../process/json-log';

@@ -8,7 +8,7 @@
 import { Command, Option } from 'commander';
 import { integerArg } from '../../arg-parsers';
 import { loadConfig } from '../../config';
-import { errorText, jsonLineLog } from './log';
+import { errorText, jsonLineLog } from '../../process/json-log';
 import { startModelServer } from './server';
 import { closeOnSignals } from '../../process/shutdown';
 

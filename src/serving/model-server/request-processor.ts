@@ -22,7 +22,7 @@ import type { RecommendationRequest } from '../../messaging/schemas';
 import type { SourceRecord } from '../../messaging/request-id';
 import { backoffDelay, type BackoffPolicy } from '../backoff';
 import type { ActiveModel } from './current-model';
-import { errorText, type Log } from './log';
+import { errorText, type Log } from '../../process/json-log';
 import { countAnswered, countDeadLetter, type ServerMetrics } from './metrics';
 import type { PartitionProgress } from './partition-progress';
 import { validateRequest, type RejectionCode, type RequestLimits } from './request-validation';

@@ -17,7 +17,7 @@ import { DescriptorAdopter, storeServableCheck, type ServableCheck } from './des
 import { followDescriptors, type DescriptorFollower } from './descriptor-follower';
 import { lineageInitialPopularity, type LoadInitialPopularity } from './first-model-fallback';
 import { buildHttpApi, type Health, type ServerState } from './http-api';
-import { errorText, jsonLineLog, type Log } from './log';
+import { errorText, jsonLineLog, type Log } from '../../process/json-log';
 import { createMetrics, type ServerMetrics } from './metrics';
 import { PartitionProgress } from './partition-progress';
 import {
