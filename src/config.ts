@@ -63,6 +63,8 @@ const schema = z.object({
   TOPIC_MODELS: name.default('models'),
   TOPIC_RESULTS: name.default('recommendations'),
   TOPIC_DLQ: name.default('mdata-dlq'),
+  // what the shadows would have answered to served requests (docs/design.md, "Quality out")
+  TOPIC_SHADOWS: name.default('recommendations-shadow'),
 
   // ingested purchases (docs/design.md, "Purchases in")
   TOPIC_PURCHASES: name.default('purchases'),
@@ -208,7 +210,7 @@ export interface Config {
     sasl?: { mechanism: 'scram-sha-512' | 'scram-sha-256' | 'plain'; username: string; password: string };
     sslCaFile?: string;
   };
-  topics: { requests: string; models: string; results: string; dlq: string };
+  topics: { requests: string; models: string; results: string; dlq: string; shadows: string };
   purchases: PurchasesConfig;
   slots: [SlotConfig, SlotConfig];
   /** limits of one predict call to a slot */
@@ -346,7 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     registryKey: e.REGISTRY_KEY,
     kafka: kafkaConfig(e),
-    topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ },
+    topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ, shadows: e.TOPIC_SHADOWS },
     purchases: purchasesConfig(e),
     slots,
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
