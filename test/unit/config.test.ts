@@ -17,7 +17,13 @@ describe('configuration', () => {
     });
     expect(cfg.minio).toMatchObject({ endPoint: '127.0.0.1', port: 9000, useSSL: false, accessKey: 'minio' });
     expect(cfg.buckets).toEqual({ data: 'data', models: 'models' });
-    expect(cfg.topics).toEqual({ requests: 'mdata', models: 'models', results: 'recommendations', dlq: 'mdata-dlq' });
+    expect(cfg.topics).toEqual({
+      requests: 'mdata',
+      models: 'models',
+      results: 'recommendations',
+      dlq: 'mdata-dlq',
+      shadows: 'recommendations-shadow',
+    });
     expect(cfg.kafka.brokers).toEqual(['127.0.0.1:9092']);
     expect(cfg.slots.map((s) => [s.name, s.port, s.baseUrl])).toEqual([
       ['recommender', 8501, 'http://127.0.0.1:8501'],
