@@ -67,7 +67,8 @@ function streamMessages(lines: Line[], from: number, catalogue: number[], opts: 
     const n = from + i;
     const timeMs = end - (lines.length - 1 - n) * opts.stepMs;
     const key = String(l.user);
-    const request: Message = { key, value: encodeRequest({ user: l.user, products: catalogue }) };
+    // the visit's event time, 1 ms before its purchase (the online evaluator joins in event time)
+    const request: Message = { key, value: encodeRequest({ user: l.user, products: catalogue, timeMs: timeMs - 1 }) };
     const purchase: Message = { key, value: encodePurchase({ user: l.user, products: l.products, timeMs, id: `replay-${n + 1}` }) };
     return [
       { topic: cfg.topics.requests, message: request },

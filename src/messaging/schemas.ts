@@ -8,6 +8,10 @@ import protobuf from 'protobufjs';
 export interface RecommendationRequest {
   products: number[];
   user: number;
+  /** a visit: rank the whole catalogue and answer the best `top` (when `products` is empty); absent or 0 otherwise */
+  top?: number;
+  /** when the visit happened, epoch ms; absent or 0: the record's Kafka timestamp */
+  timeMs?: number;
 }
 
 /** Topic `purchases`: one basket bought (docs/design.md, "Purchases in"). */

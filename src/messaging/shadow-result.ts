@@ -38,8 +38,8 @@ export interface ShadowResult {
   model: SlotVersion;
   /** the shadow's ranking of the same candidates, best first, cut to the length of the served answer */
   ranked: RankedProduct[];
-  /** Kafka timestamp of the request record (event time), epoch ms */
-  requestTimestamp: number;
+  /** the visit's event time, as on its result: the request's time_ms, or its record's Kafka timestamp when unset; epoch ms */
+  eventTime: number;
   /** when the shadow was scored, ISO 8601 */
   producedAt: string;
 }
@@ -57,7 +57,7 @@ const shadowSchema = z.object({
   servedBy: slotVersion,
   model: slotVersion,
   ranked: z.array(z.object({ product: z.number().int(), score: z.number() })),
-  requestTimestamp: z.number(),
+  eventTime: z.number(),
   producedAt: z.string(),
 });
 
