@@ -99,6 +99,27 @@ const schema = z.object({
   /** how soon the group notices a data publisher that died (kafkajs' default; the broker's minimum is 6 s) */
   DATA_PUBLISHER_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
 
+  // the online evaluator (docs/design.md, "Quality out")
+  EVALUATOR_GROUP: name.default('online-evaluator'),
+  EVALUATOR_PORT: port.default(8092),
+  /** a purchase is attributed to the customer's latest served request at most this long before it (event time) */
+  EVALUATOR_WINDOW_MS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(24 * 3600 * 1000),
+  /** how far out of event-time order a record may come within its partition (later: dropped as late, counted) */
+  EVALUATOR_GRACE_MS: z.coerce.number().int().min(0).default(60_000),
+  /** "repeat": a purchased product the customer bought in an earlier purchase at most this long before (event time) */
+  EVALUATOR_REPEAT_HORIZON_MS: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(30 * 24 * 3600 * 1000),
+  /** how often the evaluator checkpoints figures, state and offsets to MinIO */
+  EVALUATOR_CHECKPOINT_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  EVALUATOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+
   SLOT_NAMES: z
     .string()
     .regex(/^[A-Za-z0-9_-]+,[A-Za-z0-9_-]+$/, 'expected two slot names, comma-separated')
@@ -172,6 +193,18 @@ export interface PurchasesConfig {
   retrainAfter: number;
 }
 
+/** The online evaluator (docs/design.md, "Quality out"). */
+export interface EvaluatorConfig {
+  groupId: string;
+  /** REST /metrics and /healthz */
+  port: number;
+  windowMs: number;
+  graceMs: number;
+  repeatHorizonMs: number;
+  checkpointMs: number;
+  sessionTimeoutMs: number;
+}
+
 export interface Config {
   temporal: {
     address: string;
@@ -212,6 +245,7 @@ export interface Config {
   };
   topics: { requests: string; models: string; results: string; dlq: string; shadows: string };
   purchases: PurchasesConfig;
+  evaluator: EvaluatorConfig;
   slots: [SlotConfig, SlotConfig];
   /** limits of one predict call to a slot */
   slotLimits: { maxBatchRows: number; maxBodyBytes: number };
@@ -350,6 +384,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     kafka: kafkaConfig(e),
     topics: { requests: e.TOPIC_REQUESTS, models: e.TOPIC_MODELS, results: e.TOPIC_RESULTS, dlq: e.TOPIC_DLQ, shadows: e.TOPIC_SHADOWS },
     purchases: purchasesConfig(e),
+    evaluator: {
+      groupId: e.EVALUATOR_GROUP,
+      port: e.EVALUATOR_PORT,
+      windowMs: e.EVALUATOR_WINDOW_MS,
+      graceMs: e.EVALUATOR_GRACE_MS,
+      repeatHorizonMs: e.EVALUATOR_REPEAT_HORIZON_MS,
+      checkpointMs: e.EVALUATOR_CHECKPOINT_MS,
+      sessionTimeoutMs: e.EVALUATOR_SESSION_TIMEOUT_MS,
+    },
     slots,
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },

@@ -19,6 +19,8 @@
  *   candidates/<workflowId>/<runId>/ a run's trained candidate before export
  *   registry/deployments.json        the deployment registry (configurable key)
  *   registry/deploy.lock             the deploy lease, beside the registry
+ *   online/<group>/<partition>.json  the online evaluator's checkpoint of one partition: its
+ *                                    offsets, join state and figures per version
  */
 
 /** A version directory name: a positive integer of at most 16 digits, no leading zero; anything else is ignored. */
@@ -214,4 +216,26 @@ export function historyManifestKey(dataPrefix: string): string {
 export function retrainTriggerKey(dataPrefix: string, sinceHistory: string): string {
   if (!/^([0-9a-f]{64}|none)$/.test(sinceHistory)) throw new Error(`invalid history digest ${JSON.stringify(sinceHistory)}`);
   return `${dataRoot(dataPrefix)}/retrain-triggers/${sinceHistory}.json`;
+}
+
+// ---- models bucket: the online evaluator (docs/design.md, "Quality out") ----
+
+export const ONLINE_ROOT = 'online';
+
+/** `online/<group>/`: every partition checkpoint of one evaluator group (their figures add up). */
+export function onlineGroupPrefix(group: string): string {
+  if (!/^[A-Za-z0-9._-]{1,200}$/.test(group)) throw new Error(`invalid evaluator group ${JSON.stringify(group)}`);
+  return `${ONLINE_ROOT}/${group}/`;
+}
+
+/** `online/<group>/<partition>.json` */
+export function onlineCheckpointKey(group: string, partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0) throw new Error(`invalid partition ${partition}`);
+  return `${onlineGroupPrefix(group)}${partition}.json`;
+}
+
+/** The partition a checkpoint key names, or undefined for any other key. */
+export function onlineCheckpointPartition(key: string): number | undefined {
+  const m = /\/(0|[1-9]\d{0,8})\.json$/.exec(key);
+  return m ? Number(m[1]) : undefined;
 }

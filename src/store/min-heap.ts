@@ -8,6 +8,16 @@ export class MinHeap<T> {
     return this.items.length;
   }
 
+  /** The items in no particular order (for a snapshot; the heap is unchanged). */
+  toArray(): T[] {
+    return [...this.items];
+  }
+
+  /** The smallest item, left in place (undefined when empty). */
+  peek(): T | undefined {
+    return this.items[0];
+  }
+
   push(item: T): void {
     const a = this.items;
     a.push(item);

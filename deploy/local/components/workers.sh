@@ -1,11 +1,12 @@
 # The project's own processes as stack components: the training worker, the
-# serving worker (model server + both slots as its children) and the data
-# publisher (purchases topic → segments in MinIO), each in a
+# serving worker (model server + both slots as its children), the data
+# publisher (purchases topic → segments in MinIO) and the online evaluator
+# (recommendations + shadows + purchases → online figures in MinIO), each in a
 # session of its own with a PID file, so that `stack.sh stop workers` stops
 # them and everything they started. Not part of a plain `stack.sh start`:
 # name them (`npm run stack:start -- workers`). Sourced by stack.sh after lib.sh.
 
-WORKERS=(training-worker serving-worker data-publisher)
+WORKERS=(training-worker serving-worker data-publisher online-evaluator)
 
 # worker_entry NAME: the entry point and arguments of a worker.
 worker_entry() {
@@ -13,6 +14,7 @@ worker_entry() {
     training-worker) echo "src/worker.ts" ;;
     serving-worker) echo "src/serving/worker.ts --with-slots --slot-log-dir $STACK_LOGS" ;;
     data-publisher) echo "src/ingest/main.ts" ;;
+    online-evaluator) echo "src/evaluation/main.ts" ;;
   esac
 }
 
@@ -21,6 +23,7 @@ worker_ready_line() {
     training-worker) echo "training worker polling" ;;
     serving-worker) echo "serving worker polling" ;;
     data-publisher) echo "data publisher started" ;;
+    online-evaluator) echo "online evaluator started" ;;
   esac
 }
 
@@ -71,8 +74,8 @@ workers_stop() {
 workers_status() {
   local w rc=0
   for w in "${WORKERS[@]}"; do
-    if worker_alive "$w"; then printf '%-15s up    pid %s  log %s\n' "$w" "$(cat "$STACK_RUN/$w.pid")" "$STACK_LOGS/$w.log"
-    else printf '%-15s down\n' "$w"; rc=1; fi
+    if worker_alive "$w"; then printf '%-16s up    pid %s  log %s\n' "$w" "$(cat "$STACK_RUN/$w.pid")" "$STACK_LOGS/$w.log"
+    else printf '%-16s down\n' "$w"; rc=1; fi
   done
   return $rc
 }

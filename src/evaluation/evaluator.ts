@@ -1,0 +1,137 @@
+/**
+ * The online evaluator: consumer group `online-evaluator` on the results,
+ * shadow and purchases topics (co-partitioned, checked at start), the join
+ * per partition (partitions.ts), checkpoints to MinIO on a timer, REST
+ * `/metrics` and `/healthz`. Wiring only; the rules are in join-state.ts
+ * and docs/design.md, "Quality out".
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Consumer } from 'kafkajs';
+import type { Registry } from 'prom-client';
+import type { Config } from '../config';
+import { createKafka, ensureTopics } from '../messaging/kafka';
+import { errorText, jsonLineLogFor, type Log } from '../process/json-log';
+import { createMinioClient } from '../storage/minio-client';
+import { checkCoPartitioned, coPartitionedAssigner } from './co-partitioning';
+import type { TopicRole } from './join-state';
+import { createEvaluatorMetrics } from './metrics';
+import { EvaluatorPartitions } from './partitions';
+
+export const evaluatorLog: Log = jsonLineLogFor('online-evaluator');
+
+export interface EvaluatorOptions {
+  config: Config;
+  port?: number;
+  host?: string;
+  /** partitions of the topics when this creates them (default 1); existing topics are only checked */
+  partitions?: number;
+  defaultMetrics?: boolean;
+  log?: Log;
+}
+
+export interface OnlineEvaluator {
+  url: string;
+  metrics: Registry;
+  health(): { ok: boolean; problems: string[] };
+  /** resolves once the consumer has joined its group */
+  whenConsuming(): Promise<void>;
+  /** writes the checkpoints of every changed partition now */
+  checkpoint(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const evaluatorTopics = (cfg: Config): Record<TopicRole, string> => ({
+  results: cfg.topics.results,
+  shadows: cfg.topics.shadows,
+  purchases: cfg.purchases.topic,
+});
+
+/** Creates missing topics, then refuses to start unless the three have the same partition count. */
+async function prepareTopics(cfg: Config, partitions: number): Promise<number> {
+  const kafka = createKafka(cfg.kafka, '-evaluator-admin');
+  const topics = evaluatorTopics(cfg);
+  await ensureTopics(kafka, topics, partitions);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await checkCoPartitioned(admin, Object.values(topics));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+function httpApi(health: OnlineEvaluator['health'], registry: Registry): FastifyInstance {
+  const app = Fastify({ logger: false });
+  app.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
+  app.get('/healthz', async (_req, reply) => {
+    const h = health();
+    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', ...h });
+  });
+  return app;
+}
+
+function consumerFor(cfg: Config): Consumer {
+  return createKafka(cfg.kafka, '-evaluator').consumer({
+    groupId: cfg.evaluator.groupId,
+    partitionAssigners: [coPartitionedAssigner],
+    allowAutoTopicCreation: false,
+    maxWaitTimeInMs: 100,
+    sessionTimeout: cfg.evaluator.sessionTimeoutMs,
+  });
+}
+
+export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<OnlineEvaluator> {
+  const cfg = options.config;
+  const log = options.log ?? evaluatorLog;
+  const partitionCount = await prepareTopics(cfg, options.partitions ?? 1);
+  const consumer = consumerFor(cfg);
+  const store = { client: createMinioClient(cfg.minio), bucket: cfg.buckets.models, group: cfg.evaluator.groupId };
+  const holder: { parts?: EvaluatorPartitions } = {};
+  const metrics = createEvaluatorMetrics(() => holder.parts?.joins() ?? [], { defaultMetrics: options.defaultMetrics });
+  const { windowMs, graceMs, repeatHorizonMs } = cfg.evaluator;
+  const topics = evaluatorTopics(cfg);
+  const owned = new EvaluatorPartitions({ consumer, store, topics, rules: { windowMs, graceMs, repeatHorizonMs }, metrics, log });
+  holder.parts = owned;
+  const run: { crashed?: string } = {};
+  let markConsuming: () => void = () => undefined;
+  const consuming = new Promise<void>((resolve) => (markConsuming = resolve));
+  consumer.on(consumer.events.GROUP_JOIN, (e) => {
+    owned.reset();
+    log('info', 'online evaluator consuming', { pid: process.pid, partitions: partitionCount, assigned: e.payload.memberAssignment });
+    markConsuming();
+  });
+  consumer.on(consumer.events.CRASH, (e) => {
+    if (!e.payload.restart) run.crashed = errorText(e.payload.error);
+    log('error', 'evaluator consumer crashed', { error: errorText(e.payload.error), restart: e.payload.restart });
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 1,
+    eachBatch: (p) => owned.eachBatch(p),
+  });
+  const timer = setInterval(() => void owned.checkpoint(), cfg.evaluator.checkpointMs);
+  const health = () => ({ ok: run.crashed === undefined, problems: run.crashed ? [`consumer stopped: ${run.crashed}`] : [] });
+  const app = httpApi(health, metrics.registry);
+  const host = options.host ?? '127.0.0.1';
+  await app.listen({ port: options.port ?? cfg.evaluator.port, host });
+  const address = app.server.address();
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host}:${typeof address === 'object' && address ? address.port : 0}`,
+    metrics: metrics.registry,
+    health,
+    whenConsuming: () => consuming,
+    checkpoint: () => owned.checkpoint(),
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(timer);
+        await consumer.stop().catch(() => undefined);
+        await owned.checkpoint();
+        await consumer.disconnect().catch(() => undefined);
+        await app.close();
+      })()),
+  };
+}

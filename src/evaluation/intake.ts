@@ -1,0 +1,65 @@
+/**
+ * Which records of one topic-partition the evaluator takes (docs/design.md,
+ * "Quality out"), by rules that depend on that partition's records in
+ * offset order only, never on how the three topics interleave:
+ *
+ *  - late: its event time is more than the grace before the largest event
+ *    time of the records before it (the stream's front);
+ *  - duplicate: a record taken before it has the same id and an event time
+ *    at or after the mark (front − grace). A re-send of a record that is not
+ *    late itself always is one; memory is bounded by the grace.
+ */
+import { MinHeap } from '../store/min-heap';
+
+export type Verdict = 'taken' | 'late' | 'duplicate';
+
+export interface FrontSnapshot {
+  front: number | null;
+  seen: [string, number][];
+}
+
+export class StreamIntake {
+  /** the largest event time taken so far (null before the first) */
+  front: number | null = null;
+  private readonly seen = new Map<string, number>();
+  private readonly byTime = new MinHeap<[number, string]>((a, b) => a[0] < b[0]);
+
+  constructor(readonly graceMs: number) {}
+
+  /** front − grace: a record before it is late; −∞ before the first record. */
+  get mark(): number {
+    return this.front === null ? -Infinity : this.front - this.graceMs;
+  }
+
+  take(id: string, eventTime: number): Verdict {
+    const mark = this.mark;
+    if (eventTime < mark) return 'late';
+    for (let top = this.byTime.peek(); top && top[0] < mark; top = this.byTime.peek()) {
+      this.byTime.pop();
+      if (this.seen.get(top[1]) === top[0]) this.seen.delete(top[1]);
+    }
+    if (this.seen.has(id)) return 'duplicate';
+    this.seen.set(id, eventTime);
+    this.byTime.push([eventTime, id]);
+    if (this.front === null || eventTime > this.front) this.front = eventTime;
+    return 'taken';
+  }
+
+  get remembered(): number {
+    return this.seen.size;
+  }
+
+  snapshot(): FrontSnapshot {
+    return { front: this.front, seen: [...this.seen] };
+  }
+
+  static restore(graceMs: number, s: FrontSnapshot): StreamIntake {
+    const intake = new StreamIntake(graceMs);
+    for (const [id, t] of s.seen) {
+      intake.seen.set(id, t);
+      intake.byTime.push([t, id]);
+    }
+    intake.front = s.front;
+    return intake;
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The partitions one evaluator owns: each partition's join, loaded from its
+ * checkpoint in MinIO when first seen, fed from the three topics' batches
+ * in offset order (seeking each topic to the checkpoint's offset: MinIO,
+ * not Kafka's committed offsets, says where to resume), and checkpointed —
+ * offsets, state and figures in one conditional write (src/store/online-figures.ts).
+ * A lost write means another evaluator owns the partition: it is dropped
+ * and re-read from MinIO if its records come here again.
+ */
+import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
+import { errorText, type Log } from '../process/json-log';
+import { readCheckpoint, writeCheckpoint, type Checkpoint, type OnlineStore } from '../store/online-figures';
+import type { EvaluatorMetrics } from './metrics';
+import { PartitionJoin, TOPIC_ROLES, type JoinRules, type TopicRole } from './join-state';
+import { decodeBasket, decodeServed, decodeShadowAnswer } from './records';
+
+interface Owned {
+  partition: number;
+  join: PartitionJoin;
+  /** the next offset to read of each topic's partition */
+  next: Record<TopicRole, bigint>;
+  etag: string | null;
+  dirty: boolean;
+  soughtTo: Partial<Record<TopicRole, bigint>>;
+  highWatermark: Partial<Record<TopicRole, bigint>>;
+}
+
+export interface PartitionsDeps {
+  consumer: Consumer;
+  store: OnlineStore;
+  topics: Record<TopicRole, string>;
+  rules: JoinRules;
+  metrics: EvaluatorMetrics;
+  log: Log;
+}
+
+/** Feeds one record to the join; an undecodable one is counted, never fatal. */
+function feed(join: PartitionJoin, role: TopicRole, message: KafkaMessage): void {
+  const value = message.value ?? Buffer.alloc(0);
+  try {
+    if (role === 'results') join.served(decodeServed(value));
+    else if (role === 'shadows') join.shadow(decodeShadowAnswer(value));
+    else join.purchase(decodeBasket(value));
+  } catch {
+    join.invalid(role);
+  }
+}
+
+export class EvaluatorPartitions {
+  private readonly owned = new Map<number, Owned>();
+  private readonly loading = new Map<number, Promise<Owned>>();
+  private readonly roleOf: Map<string, TopicRole>;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly deps: PartitionsDeps) {
+    this.roleOf = new Map(TOPIC_ROLES.map((r) => [deps.topics[r], r]));
+  }
+
+  joins(): PartitionJoin[] {
+    return [...this.owned.values()].map((o) => o.join);
+  }
+
+  /** Forgets every partition (a rebalance): each is re-read from its checkpoint when its records come again. */
+  reset(): void {
+    this.owned.clear();
+    this.loading.clear();
+  }
+
+  private async load(partition: number): Promise<Owned> {
+    const stored = await readCheckpoint(this.deps.store, partition);
+    const c = stored?.checkpoint;
+    const join = c ? PartitionJoin.restore(this.deps.rules, c.state) : new PartitionJoin(this.deps.rules);
+    const next = { results: 0n, shadows: 0n, purchases: 0n };
+    for (const role of TOPIC_ROLES) if (c) next[role] = BigInt(c.offsets[role]);
+    const owned: Owned = { partition, join, next, etag: stored?.etag ?? null, dirty: false, soughtTo: {}, highWatermark: {} };
+    this.owned.set(partition, owned);
+    this.deps.log('info', 'partition loaded', { partition, from: c ? c.offsets : 'start', checkpoint: Boolean(c) });
+    return owned;
+  }
+
+  private ensure(partition: number): Promise<Owned> | Owned {
+    const o = this.owned.get(partition);
+    if (o) return o;
+    let l = this.loading.get(partition);
+    if (!l) {
+      l = this.load(partition).finally(() => this.loading.delete(partition));
+      this.loading.set(partition, l);
+    }
+    return l;
+  }
+
+  private seek(o: Owned, role: TopicRole): void {
+    o.soughtTo[role] = o.next[role];
+    this.deps.consumer.seek({ topic: this.deps.topics[role], partition: o.partition, offset: o.next[role].toString() });
+  }
+
+  async eachBatch({ batch, isRunning, isStale }: EachBatchPayload): Promise<void> {
+    const role = this.roleOf.get(batch.topic);
+    if (!role || batch.messages.length === 0) return;
+    const o = await this.ensure(batch.partition);
+    if (!isRunning() || isStale() || this.owned.get(batch.partition) !== o) return;
+    const first = BigInt(batch.messages[0].offset);
+    const next = o.next[role];
+    // ahead of the checkpoint (a position kept over a rebalance) or far behind it: seek to it once
+    if ((first > next && o.soughtTo[role] !== next) || next - first > BigInt(batch.messages.length)) return this.seek(o, role);
+    if (first > next)
+      this.deps.log('warn', 'gap in the log (records deleted before they were read)', {
+        topic: batch.topic,
+        partition: batch.partition,
+        from: next.toString(),
+        to: first.toString(),
+      });
+    o.soughtTo[role] = undefined;
+    // synchronous from here: a checkpoint never sees half a batch
+    for (const m of batch.messages) {
+      const offset = BigInt(m.offset);
+      if (offset < o.next[role]) continue;
+      feed(o.join, role, m);
+      o.next[role] = offset + 1n;
+      o.dirty = true;
+    }
+    o.highWatermark[role] = BigInt(batch.highWatermark);
+    this.deps.metrics.lag.set({ topic: role, partition: String(o.partition) }, Number(BigInt(batch.highWatermark) - o.next[role]));
+  }
+
+  /** Checkpoints every changed partition (one round at a time). */
+  checkpoint(): Promise<void> {
+    this.writing = this.writing.then(async () => {
+      for (const o of [...this.owned.values()]) if (o.dirty) await this.write(o);
+    });
+    return this.writing;
+  }
+
+  private async write(o: Owned): Promise<void> {
+    const checkpoint: Checkpoint = {
+      schema: 1,
+      partition: o.partition,
+      topics: this.deps.topics,
+      offsets: { results: o.next.results.toString(), shadows: o.next.shadows.toString(), purchases: o.next.purchases.toString() },
+      state: o.join.snapshot(),
+      writtenAt: new Date().toISOString(),
+    };
+    o.dirty = false; // the body is built synchronously by writeCheckpoint: later records make it dirty again
+    try {
+      const etag = await writeCheckpoint(this.deps.store, checkpoint, o.etag);
+      if (etag === undefined) {
+        this.deps.metrics.conflicts.inc();
+        this.deps.log('warn', 'checkpoint lost to another evaluator: partition re-read from MinIO', { partition: o.partition });
+        if (this.owned.get(o.partition) === o) this.owned.delete(o.partition);
+        return;
+      }
+      o.etag = etag;
+      this.deps.metrics.checkpoints.inc();
+      const offsets = TOPIC_ROLES.map((r) => ({ topic: this.deps.topics[r], partition: o.partition, offset: checkpoint.offsets[r] }));
+      await this.deps.consumer.commitOffsets(offsets).catch(() => undefined); // for lag tools only: MinIO says where to resume
+    } catch (err) {
+      o.dirty = true;
+      this.deps.metrics.checkpointFailures.inc();
+      this.deps.log('warn', 'checkpoint failed (retried)', { partition: o.partition, error: errorText(err) });
+    }
+  }
+}
