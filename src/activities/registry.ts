@@ -4,10 +4,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { isOwnRecord, publisherOf, readDescriptors } from '../messaging/model-descriptors';
 import { describeHolder, type Holder, type Liveness } from '../store/lease';
-import { recordDeployment } from '../store/registry';
+import { recordDeployment, registryLocation } from '../store/registry';
 import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
-import { leaseOf, registryLocation, type ActivityDeps } from './deps';
+import { leaseOf, type ActivityDeps } from './deps';
 import { reconciledDeploymentState } from './reconcile';
 
 /** The calling activity's workflow run. */

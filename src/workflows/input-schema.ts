@@ -56,6 +56,8 @@ export const rollbackInputSchema = z.strictObject({
   version: count.optional(),
   readinessTimeoutSeconds: readinessTimeoutSeconds.optional(),
   servingTaskQueue: servingTaskQueue.optional(),
+  evidence: z.string().min(1).max(2000).optional(),
+  onlyIfActive: z.strictObject({ slot: z.string().min(1).max(200), version: count }).optional(),
 });
 
 // 0 is safe: a running run's candidate is kept whatever its age, and no publish stages while retention holds the deploy lock

@@ -179,6 +179,10 @@ export interface RollbackInput {
   version?: number;
   readinessTimeoutSeconds?: number;
   servingTaskQueue?: string;
+  /** why, when a policy started it (the online evidence, one line): part of the outcome's reason */
+  evidence?: string;
+  /** roll back only while this version is the active one (a policy's evidence is about it; a newer deploy makes it moot) */
+  onlyIfActive?: { slot: string; version: number };
 }
 
 /** The retention workflow's input: what to keep (src/workflows/input-schema.ts checks it). */

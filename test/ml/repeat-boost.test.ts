@@ -6,7 +6,7 @@ import { evaluateNextBasket, nextBasketSplit, popularityScores } from '../../ben
 import { readPurchases } from '../../src/ml';
 import type { DotProductWeights } from '../../src/ml/dot-weights';
 import { trainLinearRecommender } from '../../src/ml/linear/linear-recommender';
-import { latestPurchaseSplit } from '../../src/ml/linear/repeat-boost';
+import { latestBasketSplit } from '../../src/ml/linear/repeat-boost';
 
 const SEED = path.join(__dirname, '..', '..', 'data', 'seed', 'transactions.csv');
 
@@ -26,18 +26,21 @@ function served(w: DotProductWeights): (users: Int32Array) => Float32Array {
 }
 
 describe('repeat boost (next basket)', () => {
-  it("holds out one purchase of each customer's latest product: a repeat keeps the pair, a new one drops it", async () => {
-    // customer 0 bought 2, then 1 twice (latest: 1, a repeat); customer 1 bought 2 then 3 (latest 3, once); customer 2 one product once
-    const csv = ['customerId,products', '0,2', '1,2', '0,1', '1,3', '0,1', '2,4'].join('\n');
+  it("holds out each customer's latest basket: a repeat loses one purchase, a new product is removed", async () => {
+    // customer 0: baskets 2, then 1, then 1|3 (latest: a repeat of 1 and a new 3); customer 1: 2 then 3 (latest: new 3);
+    // customer 2: one basket only (nothing earlier to learn from)
+    const csv = ['customerId,products', '0,2', '1,2', '0,1', '1,3', '0,1|3', '2,4'].join('\n');
     const h = await readPurchases(Readable.from([csv]), { source: 'inline' });
-    const split = latestPurchaseSplit(h, 10, 1);
+    const split = latestBasketSplit(h, 10, 1);
     expect([...split.users]).toEqual([0, 1]);
+    expect(split.baskets.map((b) => [...b])).toEqual([[1, 3], [3]]);
     expect(split.repeats).toBe(1);
     const pairs = (u: number) => [...split.train.products.subarray(split.train.userOffsets[u], split.train.userOffsets[u + 1])];
     const countOf = (u: number, p: number) => split.train.counts[split.train.userOffsets[u] + pairs(u).indexOf(p)];
-    expect(pairs(1)).toEqual([2]);
     expect(pairs(0)).toEqual([1, 2]);
     expect(countOf(0, 1)).toBe(1);
+    expect(pairs(1)).toEqual([2]);
+    expect(pairs(2)).toEqual([4]);
   });
 
   it("is chosen per retrain on the seed data and lifts the next basket's hit rate of the served tables past popularity", async () => {

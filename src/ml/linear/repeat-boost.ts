@@ -7,10 +7,10 @@
  * part holds x̃, so the SavedModel's dot product computes it as is.
  *
  * β = k × S (S: the mean best score of the validation customers, so k is
- * free of the scores' scale) is chosen per retrain on a LATEST-PURCHASE
- * validation split of the training part: each sampled customer's latest
- * product (largest position) loses one purchase — a repeat event when it
- * was bought more than once, a new product otherwise — and every candidate
+ * free of the scores' scale) is chosen per retrain on a LATEST-BASKET
+ * validation split of the training part (the next-basket protocol inside
+ * it): each sampled customer's latest basket is held out — a product bought
+ * before it loses one purchase, a new one is removed — and every candidate
  * ranks ALL products, bought ones included, as served. k 0 (the plain
  * model) is a candidate, so the boost never lowers that split's hit rate.
  * The gate's leave-one-out HR@10 ranks unbought products only, so the
@@ -30,7 +30,7 @@ export const COUNT_WEIGHT = 0.01;
 export const repeatBoostSchema = z.strictObject({
   /** k candidates: β = k × the mean best validation score; the largest puts bought products first, by own count */
   scales: z.array(z.number().min(0)).min(1).default([0, 0.25, 0.5, 1, 2, 4, 1e4]),
-  /** validation customers (a seeded sample of the training customers with ≥ 2 purchases) */
+  /** validation customers (a seeded sample of the training customers with an earlier basket than their latest) */
   maxUsers: z.number().int().min(1).default(3000),
 });
 export type RepeatBoostOptions = z.output<typeof repeatBoostSchema>;
@@ -39,7 +39,7 @@ export interface RepeatBoostCandidate {
   k: number;
   /** ln-count weight α of x̃ (COUNT_WEIGHT for the "by own count" candidate, else 0) */
   alpha: number;
-  /** HR@10 on the latest-purchase split, all products ranked */
+  /** HR@10 on the latest-basket split, all products ranked */
   hr10: number;
 }
 
@@ -47,7 +47,7 @@ export interface RepeatBoostCandidate {
 export interface RepeatBoostSelection {
   protocol: string;
   users: number;
-  /** of them, latest purchases that repeat a product bought before */
+  /** of them, customers whose latest basket repeats a product bought before */
   repeats: number;
   /** S: β = k × S */
   scale: number;
@@ -56,33 +56,43 @@ export interface RepeatBoostSelection {
 }
 
 export const REPEAT_BOOST_PROTOCOL =
-  "latest-purchase split of the training part: each sampled customer's latest product loses one purchase (a repeat when " +
-  'bought more than once); every candidate ranks all products, bought ones included, as served; HR@10 = share of customers ' +
-  'whose latest product is in the top 10';
+  "latest-basket split of the training part: each sampled customer's latest basket (data line) is held out (a product " +
+  'bought before it loses one purchase, a new one is removed); every candidate ranks all products, bought ones included, ' +
+  'as served; HR@10 = share of customers with a product of that basket in the top 10';
 
 const STREAM = 71;
 
-export interface LatestPurchaseSplit {
+export interface LatestBasketSplit {
   train: PurchaseHistory;
   users: Int32Array;
-  products: Int32Array;
+  /** each customer's latest basket (distinct products), held out */
+  baskets: Int32Array[];
+  /** customers whose latest basket repeats a product bought before */
   repeats: number;
 }
 
-/** The pair index of each customer's latest product (largest position, then the larger id). */
-function latestPair(h: PurchaseHistory, u: number): number {
-  let best = h.userOffsets[u];
-  for (let k = best + 1; k < h.userOffsets[u + 1]; k++) if (h.positions[k] >= h.positions[best]) best = k;
-  return best;
+/** The pair indices of customer u's latest basket, or none when u has no earlier basket to learn from. */
+function latestBasketPairs(h: PurchaseHistory, u: number): number[] {
+  const from = h.userOffsets[u];
+  const to = h.userOffsets[u + 1];
+  let last = -1;
+  for (let k = from; k < to; k++) last = Math.max(last, h.lastBaskets[k]);
+  const pairs: number[] = [];
+  let earlier = false;
+  for (let k = from; k < to; k++) {
+    if (h.lastBaskets[k] === last) pairs.push(k);
+    if (h.lastBaskets[k] !== last || h.counts[k] >= 2) earlier = true;
+  }
+  return earlier ? pairs : [];
 }
 
-/** Holds out one purchase of each sampled customer's latest product (see the file comment). */
-export function latestPurchaseSplit(h: PurchaseHistory, maxUsers: number, seed: number): LatestPurchaseSplit {
+/**
+ * Holds out each sampled customer's latest basket: a product bought before
+ * it loses one purchase (a repeat), a product first bought in it is removed.
+ */
+export function latestBasketSplit(h: PurchaseHistory, maxUsers: number, seed: number): LatestBasketSplit {
   const eligible: number[] = [];
-  for (let u = 0; u < h.userRows; u++) {
-    const n = h.userOffsets[u + 1] - h.userOffsets[u];
-    if (n >= 2 || (n === 1 && h.counts[h.userOffsets[u]] >= 2)) eligible.push(u);
-  }
+  for (let u = 0; u < h.userRows; u++) if (latestBasketPairs(h, u).length > 0) eligible.push(u);
   let users = Int32Array.from(eligible);
   if (users.length > maxUsers) {
     new Random(deriveSeed(seed, STREAM)).shuffle(users);
@@ -90,17 +100,20 @@ export function latestPurchaseSplit(h: PurchaseHistory, maxUsers: number, seed: 
   }
   const counts = Int32Array.from(h.counts);
   const removed = new Set<number>();
-  const products = new Int32Array(users.length);
   let repeats = 0;
-  users.forEach((u, i) => {
-    const k = latestPair(h, u);
-    products[i] = h.products[k];
-    if (counts[k] >= 2) {
-      counts[k]--;
-      repeats++;
-    } else removed.add(k);
+  const baskets = [...users].map((u) => {
+    const pairs = latestBasketPairs(h, u);
+    let repeat = false;
+    for (const k of pairs) {
+      if (counts[k] >= 2) {
+        counts[k]--;
+        repeat = true;
+      } else removed.add(k);
+    }
+    if (repeat) repeats++;
+    return Int32Array.from(pairs.map((k) => h.products[k]));
   });
-  return { train: keepPairs(h, counts, removed), users, products, repeats };
+  return { train: keepPairs(h, counts, removed), users, baskets, repeats };
 }
 
 function keepPairs(h: PurchaseHistory, counts: Int32Array, removed: Set<number>): PurchaseHistory {
@@ -118,16 +131,17 @@ function keepPairs(h: PurchaseHistory, counts: Int32Array, removed: Set<number>)
   };
   return {
     ...h,
-    source: `${h.source} (latest-purchase validation split)`,
+    source: `${h.source} (latest-basket validation split)`,
     userOffsets,
     products: pick(h.products, (n) => new Int32Array(n)),
     counts: pick(counts, (n) => new Int32Array(n)),
     positions: pick(h.positions, (n) => new Float32Array(n)),
+    lastBaskets: pick(h.lastBaskets, (n) => new Int32Array(n)),
   };
 }
 
 /** Scores [users, P] of the rows x̃ (ln-count weight `alpha`) under W with β on its diagonal. */
-function servedScores(split: LatestPurchaseSplit, w: tf.Tensor2D, context: RowContext | undefined, alpha: number): Float32Array {
+function servedScores(split: LatestBasketSplit, w: tf.Tensor2D, context: RowContext | undefined, alpha: number): Float32Array {
   const { train, users } = split;
   const t = tf.tidy(() =>
     tf.matMul(tf.tensor2d(inputRows(train, users, context, undefined, alpha), [users.length, inputColumns(train, context)]), w),
@@ -139,17 +153,20 @@ function servedScores(split: LatestPurchaseSplit, w: tf.Tensor2D, context: RowCo
   }
 }
 
-/** Whether `product` is in the top 10 of `row` (ties to the lower id, as the serving ranking). */
-function inTopTen(row: Float32Array, product: number): boolean {
-  const s = row[product];
-  let above = 0;
-  for (let p = 0; p < row.length && above < RANK_CUTOFF; p++) if (row[p] > s || (row[p] === s && p < product)) above++;
-  return above < RANK_CUTOFF;
+/** Whether any of `basket` is in the top 10 of `row` (ties to the lower id, as the serving ranking). */
+function hitsTopTen(row: Float32Array, basket: Int32Array): boolean {
+  for (const product of basket) {
+    const s = row[product];
+    let above = 0;
+    for (let p = 0; p < row.length && above < RANK_CUTOFF; p++) if (row[p] > s || (row[p] === s && p < product)) above++;
+    if (above < RANK_CUTOFF) return true;
+  }
+  return false;
 }
 
 /** HR@10 of a candidate: base scores plus β·x̃ for each customer's own products. */
-function hitRate(split: LatestPurchaseSplit, base: Float32Array, beta: number, alpha: number): number {
-  const { train, users, products } = split;
+function hitRate(split: LatestBasketSplit, base: Float32Array, beta: number, alpha: number): number {
+  const { train, users, baskets } = split;
   const P = train.productRows;
   const row = new Float32Array(P);
   let hits = 0;
@@ -157,7 +174,7 @@ function hitRate(split: LatestPurchaseSplit, base: Float32Array, beta: number, a
     row.set(base.subarray(i * P, (i + 1) * P));
     for (let k = train.userOffsets[u]; k < train.userOffsets[u + 1]; k++)
       row[train.products[k]] += beta * (1 + alpha * Math.log(train.counts[k]));
-    if (inTopTen(row, products[i])) hits++;
+    if (hitsTopTen(row, baskets[i])) hits++;
   });
   return users.length ? hits / users.length : 0;
 }
@@ -175,7 +192,7 @@ function scoreScale(base: Float32Array, users: number, P: number): number {
 }
 
 /**
- * Chooses β on the latest-purchase split: `fit` trains the (already
+ * Chooses β on the latest-basket split: `fit` trains the (already
  * selected) model on the split's training part and returns its W and
  * context (the caller disposes W). Undefined when no customer qualifies.
  */
@@ -185,7 +202,7 @@ export function selectRepeatBoost(
   seed: number,
   fit: (train: PurchaseHistory) => { w: tf.Tensor2D; context?: RowContext },
 ): RepeatBoostSelection | undefined {
-  const split = latestPurchaseSplit(history, o.maxUsers, deriveSeed(seed, STREAM));
+  const split = latestBasketSplit(history, o.maxUsers, deriveSeed(seed, STREAM));
   if (split.users.length === 0) return undefined;
   const { w, context } = fit(split.train);
   const P = history.productRows;
@@ -226,7 +243,7 @@ export function describeRepeatBoost(r: RepeatBoostSelection): string {
         ? 'bought products first, by own count'
         : `β ${c.beta.toPrecision(3)} (${c.k} × ${r.scale.toPrecision(3)})`;
   return (
-    `repeat boost ${what}: HR@10 ${c.hr10.toFixed(4)} on ${r.users} latest purchases (${r.repeats} repeats), ` +
+    `repeat boost ${what}: HR@10 ${c.hr10.toFixed(4)} on ${r.users} latest baskets (${r.repeats} with a repeat), ` +
     `without ${plain ? plain.hr10.toFixed(4) : 'n/a'}`
   );
 }
