@@ -17,4 +17,3 @@ export interface ActivityDeps {
 export function leaseOf(deps: Pick<ActivityDeps, 'config' | 'minio'>): DeployLease {
   return deployLease(deps.minio, deps.config.buckets.models, deps.config.registryKey);
 }
-
