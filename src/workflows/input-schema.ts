@@ -39,6 +39,7 @@ export const gateOptionsSchema = z.strictObject({
   tolerance: z.number().min(0).max(1).optional(),
   minHitRate: z.number().min(0).max(1).optional(),
   popularityMargin: z.number().nonnegative().optional(),
+  minOnlineFollowed: z.number().int().min(0).max(1_000_000_000).optional(),
 });
 
 const readinessTimeoutSeconds = z.number().int().positive().max(86_400);

@@ -6,6 +6,7 @@
 
 import type { ModelMetrics } from '../ml/model-metrics';
 import type { TrainingObjective } from '../ml/objectives';
+import type { OnlineSummary } from '../evaluation/online-summary';
 
 export type Objective = TrainingObjective;
 export type { ModelMetrics } from '../ml/model-metrics';
@@ -52,6 +53,8 @@ export interface GateOptions {
   minHitRate?: number;
   /** refuse a candidate whose HR@10 does not beat popularity's (same split) by at least this (absolute) */
   popularityMargin?: number;
+  /** replace the active model only once the online evaluator has joined at least this many purchases to its answers (0: never required) */
+  minOnlineFollowed?: number;
 }
 
 export interface RetrainAndDeployInput {
@@ -157,6 +160,8 @@ export interface RunStatus {
   standbySlot?: string;
   version?: number;
   gate?: GateDecision;
+  /** the active model's online figures (src/evaluation/online-summary.ts), beside the candidate's offline ones */
+  activeOnline?: OnlineSummary;
 }
 
 export interface GateDecision {
