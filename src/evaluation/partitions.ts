@@ -94,7 +94,7 @@ export class EvaluatorPartitions {
     this.deps.consumer.seek({ topic: this.deps.topics[role], partition: o.partition, offset: o.next[role].toString() });
   }
 
-  async eachBatch({ batch, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async eachBatch({ batch, isRunning, isStale, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     const role = this.roleOf.get(batch.topic);
     if (!role || batch.messages.length === 0) return;
     const o = await this.ensure(batch.partition);
@@ -119,8 +119,11 @@ export class EvaluatorPartitions {
       o.next[role] = offset + 1n;
       o.dirty = true;
     }
+    // the fetch position moves on (Kafka's committed offsets follow the checkpoints only)
+    resolveOffset(batch.lastOffset());
     o.highWatermark[role] = BigInt(batch.highWatermark);
     this.deps.metrics.lag.set({ topic: role, partition: String(o.partition) }, Number(BigInt(batch.highWatermark) - o.next[role]));
+    await heartbeat();
   }
 
   /** Checkpoints every changed partition (one round at a time). */
