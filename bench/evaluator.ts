@@ -78,7 +78,8 @@ async function evaluate(cfg: Config, partitions: number, highs: Map<string, bigi
   const store = { client: createMinioClient(cfg.minio), bucket: cfg.buckets.models, group: cfg.evaluator.groupId };
   const topics = evaluatorTopics(cfg);
   for (;;) {
-    const cps = await readCheckpoints(store);
+    // a read racing a checkpoint write may be reset by MinIO: read again
+    const cps = await readCheckpoints(store).catch(() => []);
     const done =
       cps.length === partitions &&
       cps.every((c) => TOPIC_ROLES.every((r) => BigInt(c.offsets[r]) >= (highs.get(`${topics[r]}:${c.partition}`) ?? 0n)));
@@ -88,7 +89,7 @@ async function evaluate(cfg: Config, partitions: number, highs: Map<string, bigi
       await evaluator.close();
       return { seconds, followed };
     }
-    await sleep(50);
+    await sleep(100);
   }
 }
 

@@ -104,6 +104,34 @@ describe('online evaluator: stream equals batch on the real stack', () => {
     }
   }, 300_000);
 
+  it('scales out: two instances of one group over 4 partitions, each owning partition p of all three topics', async () => {
+    const r = (rig = new EvaluatorRig());
+    groups = [r.config.evaluator.groupId];
+    await r.createTopics(4);
+    const assigned: Record<string, number[]>[] = [];
+    const log = (instance: number) => (_level: string, message: string, fields?: Record<string, unknown>) => {
+      if (message === 'online evaluator consuming') assigned[instance] = fields?.assigned as Record<string, number[]>;
+    };
+    const instances = await Promise.all(
+      [0, 1].map((i) => startOnlineEvaluator({ config: r.config, port: 0, defaultMetrics: false, log: log(i) })),
+    );
+    try {
+      await Promise.all(instances.map((e) => e.whenConsuming()));
+      await r.stream(seedTraffic(30_001, 33_001), 400, 0);
+      await r.untilCheckpointed(r.config.evaluator.groupId, 90_000);
+      for (const a of assigned) {
+        const sets = Object.values(r.topics).map((t) => JSON.stringify([...(a[t] ?? [])].sort()));
+        expect(new Set(sets).size, JSON.stringify(a)).toBe(1);
+      }
+      const owned = assigned.flatMap((a) => a[r.topics.results] ?? []).sort();
+      expect(owned).toEqual([0, 1, 2, 3]);
+      const batch = await r.batch();
+      expect(await onlineFigures(r.store())).toEqual(batch.figures);
+    } finally {
+      await Promise.all(instances.map((e) => e.close()));
+    }
+  }, 180_000);
+
   it('refuses to start when the topics are not co-partitioned, naming each count', async () => {
     const r = (rig = new EvaluatorRig());
     groups = [r.config.evaluator.groupId];
