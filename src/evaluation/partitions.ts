@@ -51,6 +51,8 @@ export class EvaluatorPartitions {
   private readonly loading = new Map<number, Promise<Owned>>();
   private readonly roleOf: Map<string, TopicRole>;
   private writing: Promise<void> = Promise.resolve();
+  /** since when checkpoint writes have been failing (undefined: the last one went through) */
+  failing?: { since: number; error: string };
 
   constructor(private readonly deps: PartitionsDeps) {
     this.roleOf = new Map(TOPIC_ROLES.map((r) => [deps.topics[r], r]));
@@ -153,11 +155,13 @@ export class EvaluatorPartitions {
         return;
       }
       o.etag = etag;
+      this.failing = undefined;
       this.deps.metrics.checkpoints.inc();
       const offsets = TOPIC_ROLES.map((r) => ({ topic: this.deps.topics[r], partition: o.partition, offset: checkpoint.offsets[r] }));
       await this.deps.consumer.commitOffsets(offsets).catch(() => undefined); // for lag tools only: MinIO says where to resume
     } catch (err) {
       o.dirty = true;
+      this.failing = { since: this.failing?.since ?? Date.now(), error: errorText(err) };
       this.deps.metrics.checkpointFailures.inc();
       this.deps.log('warn', 'checkpoint failed (retried)', { partition: o.partition, error: errorText(err) });
     }
