@@ -13,6 +13,9 @@ import { createMinioClient } from '../../src/storage/minio-client';
 import { onlineGroupPrefix } from '../../src/store/layout';
 import { onlineFiguresOf, writeCheckpoint, type Checkpoint } from '../../src/store/online-figures';
 import { readFullHistory, recordDeployment, recordOnlineFigures, type RegistryLocation } from '../../src/store/registry';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { registryActivities } from '../../src/activities/registry';
+import { createKafka } from '../../src/messaging/kafka';
 import { removePrefix } from '../helpers/minio';
 import { metrics } from '../workflows/fake-activities';
 
@@ -82,5 +85,46 @@ describe('online figures in the store', () => {
     expect(await recordOnlineFigures(client, loc, { ...online, figures: emptyVersion(loc.slots[1], 99) })).toBe(false);
     const history = await readFullHistory(client, loc);
     expect(history.map((d) => d.online?.figures.requests)).toEqual([32, undefined]);
+  });
+
+  it('commitActiveSlot gives the deployment it replaces its online figures, once the evaluator has some', async () => {
+    const env = {
+      ...process.env,
+      REGISTRY_KEY: `test-${run}/activity/deployments.json`,
+      EVALUATOR_GROUP: `${store.group}-activity`,
+      SLOT_NAMES: loc.slots.join(','),
+      DATA_PREFIX: loc.dataPrefix,
+    };
+    const config = loadConfig(env);
+    const acts = registryActivities({ config, minio: client, kafka: createKafka(config.kafka, '-test') });
+    const commit = (slot: string, version: number) =>
+      new MockActivityEnvironment().run(acts.commitActiveSlot, {
+        slot,
+        version,
+        url: 'http://x',
+        metrics: metrics(0.3),
+        kind: 'deploy' as const,
+      });
+    const activityStore = { ...store, group: config.evaluator.groupId };
+    try {
+      await commit(loc.slots[0], 7); // nothing to replace
+      await commit(loc.slots[1], 8); // replaces 7, which served nothing the evaluator saw: no figures
+      await writeCheckpoint(
+        activityStore,
+        checkpoint(0, { [`${loc.slots[1]}/8`]: { ...emptyVersion(loc.slots[1], 8), requests: 40, followed: 9, hits: 4 } }),
+        null,
+      );
+      await commit(loc.slots[0], 9); // replaces 8
+      await commit(loc.slots[0], 9); // a retried activity: nothing replaced again
+      const history = await readFullHistory(client, { ...loc, registryKey: config.registryKey });
+      expect(history.map((d) => [d.version, d.online?.figures.requests, d.online?.figures.hits])).toEqual([
+        [7, undefined, undefined],
+        [8, 40, 4],
+        [9, undefined, undefined],
+      ]);
+      expect(history[1].online?.group).toBe(config.evaluator.groupId);
+    } finally {
+      await removePrefix(client, store.bucket, onlineGroupPrefix(config.evaluator.groupId));
+    }
   });
 });
