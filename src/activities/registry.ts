@@ -4,7 +4,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { isOwnRecord, publisherOf, readDescriptors } from '../messaging/model-descriptors';
 import { describeHolder, type Holder, type Liveness } from '../store/lease';
-import { recordDeployment, registryLocation } from '../store/registry';
+import { onlineStoreFor, recordReplacedOnlineFigures } from '../store/online-figures';
+import { recordDeployment, registryLocation, type RegistryLocation } from '../store/registry';
 import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
 import { leaseOf, type ActivityDeps } from './deps';
@@ -35,6 +36,15 @@ export function holderLiveness(
   };
 }
 
+/** The deployment that `next` replaces keeps how it did with customers (docs/design.md, "Quality out"). */
+async function recordReplaced(deps: ActivityDeps, loc: RegistryLocation, next: { slot: string; version: number }): Promise<void> {
+  const replaced = await recordReplacedOnlineFigures(onlineStoreFor(deps.minio, deps.config), loc, next);
+  if (replaced) {
+    const { slot, version, requests, followed, hits } = replaced;
+    Context.current().log.info('online figures recorded on the replaced deployment', { slot, version, requests, followed, hits });
+  }
+}
+
 const ttlMs = (ttlSeconds: number | undefined) => (ttlSeconds ? ttlSeconds * 1000 : undefined);
 
 export function registryActivities(deps: ActivityDeps) {
@@ -54,6 +64,7 @@ export function registryActivities(deps: ActivityDeps) {
       kind: 'deploy' | 'rollback';
     }): Promise<DeploymentState> {
       const run = callingRun();
+      await recordReplaced(deps, loc, input);
       return recordDeployment(deps.minio, loc, { ...input, ...run, deployedAt: new Date().toISOString() });
     },
 

@@ -1,11 +1,12 @@
 /**
  * The project's command line:
- *   tsx src/cli/main.ts run | status | schedule … | retention … | rollback | cancel
+ *   tsx src/cli/main.ts run | status | schedule … | retention … | rollback | cancel | online
  * (npm scripts: `npm run recommender -- <command>`).
  */
 import { Command } from 'commander';
 import { ConfigError } from '../config';
 import { cancelCommand } from './commands/cancel';
+import { onlineCommand } from './commands/online';
 import { retentionCommand } from './commands/retention';
 import { rollbackCommand } from './commands/rollback';
 import { runCommand } from './commands/run';
@@ -21,7 +22,8 @@ const program = new Command()
   .addCommand(scheduleCommand())
   .addCommand(retentionCommand())
   .addCommand(rollbackCommand())
-  .addCommand(cancelCommand());
+  .addCommand(cancelCommand())
+  .addCommand(onlineCommand());
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof ConfigError ? `error: ${err.message}` : `error: ${describeError(err)}`);

@@ -114,7 +114,14 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
     eachBatch: (p) => owned.eachBatch(p),
   });
   const timer = setInterval(() => void owned.checkpoint(), cfg.evaluator.checkpointMs);
-  const health = () => ({ ok: run.crashed === undefined, problems: run.crashed ? [`consumer stopped: ${run.crashed}`] : [] });
+  const health = () => {
+    const problems = run.crashed ? [`consumer stopped: ${run.crashed}`] : [];
+    const f = owned.failing;
+    // a few failed rounds are retried quietly; longer, a restart would re-read more and more
+    if (f && Date.now() - f.since > 10 * cfg.evaluator.checkpointMs)
+      problems.push(`checkpoints failing for ${Math.round((Date.now() - f.since) / 1000)} s: ${f.error}`);
+    return { ok: problems.length === 0, problems };
+  };
   const app = httpApi(health, metrics.registry);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? cfg.evaluator.port, host });

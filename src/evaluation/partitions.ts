@@ -51,6 +51,8 @@ export class EvaluatorPartitions {
   private readonly loading = new Map<number, Promise<Owned>>();
   private readonly roleOf: Map<string, TopicRole>;
   private writing: Promise<void> = Promise.resolve();
+  /** since when checkpoint writes have been failing (undefined: the last one went through) */
+  failing?: { since: number; error: string };
 
   constructor(private readonly deps: PartitionsDeps) {
     this.roleOf = new Map(TOPIC_ROLES.map((r) => [deps.topics[r], r]));
@@ -94,7 +96,7 @@ export class EvaluatorPartitions {
     this.deps.consumer.seek({ topic: this.deps.topics[role], partition: o.partition, offset: o.next[role].toString() });
   }
 
-  async eachBatch({ batch, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  async eachBatch({ batch, isRunning, isStale, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     const role = this.roleOf.get(batch.topic);
     if (!role || batch.messages.length === 0) return;
     const o = await this.ensure(batch.partition);
@@ -119,8 +121,11 @@ export class EvaluatorPartitions {
       o.next[role] = offset + 1n;
       o.dirty = true;
     }
+    // the fetch position moves on (Kafka's committed offsets follow the checkpoints only)
+    resolveOffset(batch.lastOffset());
     o.highWatermark[role] = BigInt(batch.highWatermark);
     this.deps.metrics.lag.set({ topic: role, partition: String(o.partition) }, Number(BigInt(batch.highWatermark) - o.next[role]));
+    await heartbeat();
   }
 
   /** Checkpoints every changed partition (one round at a time). */
@@ -150,11 +155,13 @@ export class EvaluatorPartitions {
         return;
       }
       o.etag = etag;
+      this.failing = undefined;
       this.deps.metrics.checkpoints.inc();
       const offsets = TOPIC_ROLES.map((r) => ({ topic: this.deps.topics[r], partition: o.partition, offset: checkpoint.offsets[r] }));
       await this.deps.consumer.commitOffsets(offsets).catch(() => undefined); // for lag tools only: MinIO says where to resume
     } catch (err) {
       o.dirty = true;
+      this.failing = { since: this.failing?.since ?? Date.now(), error: errorText(err) };
       this.deps.metrics.checkpointFailures.inc();
       this.deps.log('warn', 'checkpoint failed (retried)', { partition: o.partition, error: errorText(err) });
     }

@@ -17,6 +17,7 @@ import type { JoinSnapshot, TopicRole } from '../evaluation/join-state';
 import { emptyVersion, mergeFigures, type Figures, type VersionFigures } from '../evaluation/figures';
 import { listKeys } from '../storage/objects';
 import { onlineCheckpointKey, onlineCheckpointPartition, onlineGroupPrefix } from './layout';
+import { readFullHistory, recordOnlineFigures, type RegistryLocation } from './registry';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
 
 export const CHECKPOINT_SCHEMA = 1;
@@ -93,4 +94,24 @@ export async function onlineFigures(store: OnlineStore): Promise<Figures> {
 export async function onlineFiguresOf(store: OnlineStore, slot: string, version: number): Promise<VersionFigures> {
   const all = await onlineFigures(store);
   return Object.values(all).find((f) => f.slot === slot && f.version === version) ?? emptyVersion(slot, version);
+}
+
+/**
+ * Before `next` is recorded as the active deployment: gives the deployment
+ * it replaces its online figures (docs/design.md, "Quality out"), when the
+ * evaluator group has any for it. Idempotent: once `next` is recorded it is
+ * the newest record itself and nothing is replaced. Returns the replaced
+ * version's figures when they were recorded.
+ */
+export async function recordReplacedOnlineFigures(
+  store: OnlineStore,
+  loc: RegistryLocation,
+  next: { slot: string; version: number },
+): Promise<VersionFigures | undefined> {
+  const active = (await readFullHistory(store.client, loc)).at(-1);
+  if (!active || (active.slot === next.slot && active.version === next.version)) return undefined;
+  const figures = await onlineFiguresOf(store, active.slot, active.version);
+  if (figures.requests === 0) return undefined; // no evaluator ran, or it saw none of its answers
+  await recordOnlineFigures(store.client, loc, { group: store.group, recordedAt: new Date().toISOString(), figures });
+  return figures;
 }

@@ -10,6 +10,7 @@
  * however long the registry grows.
  */
 import type { Client } from 'minio';
+import type { VersionFigures } from '../evaluation/figures';
 import type { ModelMetrics } from '../ml/model-metrics';
 import type { Config } from '../config';
 import { historyKeys } from './layout';
@@ -27,6 +28,15 @@ export interface Deployment {
   deployedAt: string;
   /** `reconcile`: recorded from the models topic, whose run published and never committed (activities/reconcile.ts) */
   kind: 'deploy' | 'rollback' | 'reconcile';
+  /** how the version did with real customers while it served (docs/design.md, "Quality out"), recorded when it was replaced */
+  online?: OnlineRecord;
+}
+
+/** A deployment's online figures, as the evaluator group had them when they were recorded. */
+export interface OnlineRecord {
+  group: string;
+  recordedAt: string;
+  figures: VersionFigures;
 }
 
 /** What the registry in MinIO says now. */
@@ -147,4 +157,22 @@ export async function recordDeployment(client: Client, loc: RegistryLocation, de
     'Content-Type': 'text/plain',
   });
   return stateOf(history, loc, await slotVersions(client, loc));
+}
+
+/**
+ * Records a version's online figures on its newest deployment record (the
+ * one being replaced); conditional like recordDeployment. False when the
+ * registry has no record of that slot and version.
+ */
+export async function recordOnlineFigures(client: Client, loc: RegistryLocation, online: OnlineRecord): Promise<boolean> {
+  const { slot, version } = online.figures;
+  for (let attempt = 1; ; attempt++) {
+    const current = await readRegistry(client, loc);
+    const record = [...current.history].reverse().find((d) => d.slot === slot && d.version === version);
+    if (!record) return false;
+    record.online = online;
+    const body = Buffer.from(JSON.stringify({ history: current.history } satisfies RegistryDocument));
+    if (await writeIfUnchanged(client, loc.modelsBucket, loc.registryKey, body, current.etag)) return true;
+    if (attempt >= 20) throw new Error(`${loc.modelsBucket}/${loc.registryKey} kept changing under 20 attempts to record online figures`);
+  }
 }

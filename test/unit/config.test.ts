@@ -47,6 +47,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ SEGMENT_MAX_AGE_MS: 'soon' })).toThrow(/SEGMENT_MAX_AGE_MS/);
   });
 
+  it('the online evaluator: its group, port, window, grace and repeat horizon of docs/design.md', () => {
+    expect(loadConfig({}).evaluator).toEqual({
+      groupId: 'online-evaluator',
+      port: 8092,
+      windowMs: 86_400_000,
+      graceMs: 60_000,
+      repeatHorizonMs: 30 * 86_400_000,
+      checkpointMs: 5_000,
+      sessionTimeoutMs: 30_000,
+    });
+    expect(() => loadConfig({ EVALUATOR_WINDOW_MS: '0' })).toThrow(/EVALUATOR_WINDOW_MS/);
+  });
+
   it('takes overrides from the environment', () => {
     const cfg = loadConfig({ MINIO_ENDPOINT: 'https://s3.example.com', KAFKA_BROKERS: 'a:1,b:2', TOPIC_REQUESTS: 'req' });
     expect(cfg.minio).toMatchObject({ endPoint: 's3.example.com', port: 443, useSSL: true });
