@@ -39,3 +39,27 @@ export function rankByPopularity(products: readonly number[], order: readonly nu
     .sort((a, b) => a.at - b.at || a.product - b.product)
     .map(({ product, score }) => ({ product, score }));
 }
+
+/**
+ * The first `k` of rankByPopularity(products, order), without ranking the
+ * rest: a walk down `order` (a visit's catalogue is every product of the
+ * model, and only the best few are kept), then unknown products by id.
+ */
+export function topByPopularity(products: readonly number[], order: readonly number[], k: number): RankedProduct[] {
+  const wanted = new Set(products);
+  const n = Math.max(order.length, 1);
+  const top: RankedProduct[] = [];
+  const taken = new Set<number>();
+  for (let i = 0; i < order.length && top.length < k; i++) {
+    const p = order[i];
+    if (wanted.has(p) && !taken.has(p)) {
+      taken.add(p);
+      top.push({ product: p, score: 1 - i / n });
+    }
+  }
+  if (top.length < k) {
+    const rest = [...wanted].filter((p) => !taken.has(p)).sort((a, b) => a - b);
+    for (const product of rest.slice(0, k - top.length)) top.push({ product, score: 0 });
+  }
+  return top;
+}

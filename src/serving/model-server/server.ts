@@ -30,9 +30,11 @@ import {
   type TableSizes,
 } from './popularity-source';
 import { createPredictClient, type PredictClient } from './predict-client';
-import { createRequestProcessor, type RequestProcessor } from './request-processor';
+import { createRequestProcessor, DEFAULT_MAX_WRITE_BYTES, splitByBytes, type RequestProcessor } from './request-processor';
+import { PreviousModelShadows } from './previous-model-shadows';
+import { standbyLookup, type StandbyLookup } from './standby-slot';
 import { DEFAULT_MAX_PRODUCTS } from './request-validation';
-import { DEFAULT_RETRY, scoreRequests, type RetryPolicy } from './scoring';
+import { DEFAULT_RETRY, scoreChunk, type RetryPolicy } from './scoring';
 import { UsageStats } from './usage-stats';
 
 export interface ModelServerOptions {
@@ -94,6 +96,12 @@ export interface ModelServerOptions {
   servable?: ServableCheck | null;
   /** the ranking for `fallback` before the first model; default: lineage of the configured slots' newest version */
   loadInitialPopularity?: LoadInitialPopularity;
+  /** share of scored answers also scored on the standby slot (previous-model shadows); default config.serving.shadows.share (SHADOW_SHARE) */
+  shadowShare?: number;
+  /** previous-model shadows waiting at most; default config.serving.shadows.queueMax (SHADOW_QUEUE_MAX) */
+  shadowQueueMax?: number;
+  /** finds the standby slot's version; default: the configured slot other than the active one, asked by its model-status REST call */
+  standby?: StandbyLookup;
   /** create missing topics at start; default true */
   createTopics?: boolean;
   /** Prometheus process metrics (CPU, memory, event loop); default true */
@@ -278,6 +286,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     maxSockets: Math.max(settings.concurrency, 8),
   });
   const shutdown = new AbortController();
+  const tableSizes = tableSizesOf(options, log);
   const run: RunState = { consuming: false };
   const views = statusViews(settings.stallAfterMs, { current, usage, progress, run, descriptors });
   const parts: Parts = {};
@@ -296,18 +305,12 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     if (options.createTopics ?? true) await ensureTopics(kafka, cfg.topics);
     const producer = (parts.producer = await resultsProducer(kafka));
     parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
+    const common = { predictClient, tableSizes, metrics, log };
+    parts.shadowProducer = await resultsProducer(kafka);
+    const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: parts.shadowProducer }));
     const processor = requestProcessor(options, settings, {
-      producer,
-      current,
-      predictClient,
-      loadPopularity,
-      tableSizes: tableSizesOf(options, log),
-      beforeFirstModel,
-      signal: shutdown.signal,
-      metrics,
-      usage,
-      progress,
-      log,
+      ...common,
+      ...{ producer, previous, current, loadPopularity, beforeFirstModel, signal: shutdown.signal, usage, progress },
     });
     run.processor = processor;
     // Partitions waiting for a model (or for a slot that stayed unavailable) try the new one at once.
@@ -321,8 +324,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       markConsuming,
       log,
     ));
-    app = parts.app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
-    await app.listen({ port: settings.port, host: settings.host });
+    app = parts.app = await listen(views, metrics.registry, settings);
     consumeOnceServable({ consumer, processor, current, holding: !beforeFirstModel, run, closed, log });
     if (!current.get()) announceNoModel(log, beforeFirstModel !== undefined, cfg.topics.models);
   } catch (err) {
@@ -339,6 +341,16 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     whenConsuming: () => consumingStarted,
     close,
   };
+}
+
+async function listen(
+  views: { state: () => ServerState; health: () => Health },
+  registry: Registry,
+  settings: Settings,
+): Promise<FastifyInstance> {
+  const app = buildHttpApi({ state: views.state, health: views.health, registry });
+  await app.listen({ port: settings.port, host: settings.host });
+  return app;
 }
 
 /** `close` runs `stop` once, however often it is called; `closed` says whether it was called. */
@@ -372,6 +384,7 @@ function requestProcessor(
   settings: Settings,
   deps: {
     producer: Producer;
+    previous: PreviousModelShadows;
     current: CurrentModel;
     predictClient: PredictClient;
     loadPopularity: LoadPopularity | undefined;
@@ -389,11 +402,11 @@ function requestProcessor(
   return createRequestProcessor({
     topics: { results: topics.results, dlq: topics.dlq },
     producer: deps.producer,
-    limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
+    limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS, maxTop: options.config.serving.maxTop },
     chunkSize: settings.chunkSize,
     maxWriteBytes: options.maxWriteBytes,
     score: (requests) =>
-      scoreRequests(requests, {
+      scoreChunk(requests, {
         currentModel: () => current.get(),
         predict: predictClient.predict,
         predictRows: predictClient.predictRows,
@@ -406,6 +419,7 @@ function requestProcessor(
         beforeFirstModel: deps.beforeFirstModel,
       }),
     cooldown: settings.cooldown,
+    shadows: { topic: topics.shadows, loadPopularity: deps.loadPopularity, previous: deps.previous },
     metrics: deps.metrics,
     usage: deps.usage,
     progress: deps.progress,
@@ -419,7 +433,9 @@ type RunState = { processor?: RequestProcessor; consuming: boolean; crashed?: st
 interface Parts {
   consumer?: Consumer;
   follower?: DescriptorFollower;
+  previous?: PreviousModelShadows;
   producer?: Producer;
+  shadowProducer?: Producer;
   app?: FastifyInstance;
 }
 
@@ -427,7 +443,9 @@ async function closeParts(parts: Parts, log: Log): Promise<void> {
   const steps: [string, (() => Promise<void>) | undefined][] = [
     ['requests consumer', parts.consumer && (() => parts.consumer!.disconnect())],
     ['descriptor follower', parts.follower && (() => parts.follower!.close())],
+    ['previous-model shadows', parts.previous && (() => parts.previous!.close())],
     ['producer', parts.producer && (() => parts.producer!.disconnect())],
+    ['shadow producer', parts.shadowProducer && (() => parts.shadowProducer!.disconnect())],
     ['REST API', parts.app && (() => parts.app!.close())],
   ];
   for (const [what, step] of steps) {
@@ -454,6 +472,40 @@ async function resultsProducer(kafka: Kafka): Promise<Producer> {
   });
   await producer.connect();
   return producer;
+}
+
+/** The previous-model shadows: sampled answers scored on the standby slot, written by a producer of their own. */
+function previousModelShadows(
+  options: ModelServerOptions,
+  settings: Settings,
+  deps: {
+    producer: Producer;
+    predictClient: PredictClient;
+    tableSizes: PerVersion<TableSizes> | undefined;
+    metrics: ServerMetrics;
+    log: Log;
+  },
+): PreviousModelShadows {
+  const cfg = options.config;
+  const share = options.shadowShare ?? cfg.serving.shadows.share;
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`shadowShare must be within 0..1, got ${share}`);
+  return new PreviousModelShadows({
+    share,
+    queueMax: positiveInteger('shadowQueueMax', options.shadowQueueMax ?? cfg.serving.shadows.queueMax),
+    maxRows: settings.maxPredictRows,
+    standby: options.standby ?? standbyLookup(settings.allowedSlots),
+    predictRows: deps.predictClient.predictRows,
+    tableSizes: deps.tableSizes,
+    write: async (messages) => {
+      const batches = splitByBytes(
+        messages.map((message) => ({ topic: cfg.topics.shadows, message })),
+        options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES,
+      );
+      for (const topicMessages of batches) await deps.producer.sendBatch({ acks: -1, topicMessages });
+    },
+    metrics: deps.metrics,
+    log: deps.log,
+  });
 }
 
 const START_DECISION_MS = 10_000;
