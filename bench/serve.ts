@@ -376,6 +376,7 @@ async function benchKafka(
     TOPIC_MODELS: models,
     TOPIC_RESULTS: `${id}-${name}-recommendations`,
     TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
+    TOPIC_SHADOWS: `${id}-${name}-recommendations-shadow`,
   });
   const names = flags.baselineArgs !== undefined ? ['server', 'baseline'] : ['server'];
   const relayIn = `${id}-relay-in`;

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config';
-import { createKafka, ensureTopics } from '../../messaging/kafka';
+import { createKafka, customerKeyedTopics, ensureCoPartitioned, ensureTopics } from '../../messaging/kafka';
 import type { PublishedDescriptor } from '../../messaging/model-descriptors';
 import { createMinioClient } from '../../storage/minio-client';
 import type { BackoffPolicy } from '../backoff';
@@ -302,7 +302,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
 
   let app: FastifyInstance;
   try {
-    if (options.createTopics ?? true) await ensureTopics(kafka, cfg.topics);
+    if (options.createTopics ?? true) await ensureServingTopics(kafka, cfg, log);
     const producer = (parts.producer = await resultsProducer(kafka));
     parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
     const common = { predictClient, tableSizes, metrics, log };
@@ -351,6 +351,18 @@ async function listen(
   const app = buildHttpApi({ state: views.state, health: views.health, registry });
   await app.listen({ port: settings.port, host: settings.host });
   return app;
+}
+
+/**
+ * The topics the model server reads and writes; the results and shadow
+ * topics with the partition count of the purchases topic when it exists
+ * (co-partitioned by customer id, docs/design.md), a mismatch logged as an error.
+ */
+async function ensureServingTopics(kafka: Kafka, cfg: Config, log: Log): Promise<void> {
+  const { results, shadows, ...others } = cfg.topics;
+  await ensureTopics(kafka, others);
+  const { mismatch } = await ensureCoPartitioned(kafka, [results, shadows], customerKeyedTopics(cfg));
+  if (mismatch) log('error', mismatch, { topics: customerKeyedTopics(cfg) });
 }
 
 /** `close` runs `stop` once, however often it is called; `closed` says whether it was called. */
