@@ -16,7 +16,7 @@ import type { Message } from 'kafkajs';
 import { errorText, type Log } from '../../process/json-log';
 import type { ShadowDropReason, ServerMetrics } from './metrics';
 import type { PerVersion, TableSizes } from './popularity-source';
-import type { PredictClient } from './predict-client';
+import type { PredictClient, PredictOutcome } from './predict-client';
 import { rankByScore } from './ranking';
 import { candidatesOf, sampledForShadow, shadowMessage, shadowRecord, type ShadowSubject } from './shadows';
 import type { StandbyLookup, StandbyModel } from './standby-slot';
@@ -121,14 +121,26 @@ export class PreviousModelShadows {
     const products = candidatesOf(subject, sizes?.productRows).filter((p) => !sizes || p < sizes.productRows);
     // a customer the previous model never saw, or a visit without its catalogue: it cannot answer
     if (products.length === 0 || (sizes && subject.user >= sizes.userRows)) return void this.drop('standby-rejected');
-    return { subject, standby, products: products.slice(0, this.options.maxRows) };
+    return { subject, standby, products };
   }
 
-  /** One predict call for `jobs` (one standby); a rejected call is retried per job, an unavailable one drops them. */
+  /** The rows in calls of at most `maxRows` (a visit's catalogue may be larger): the scores of all, or the first failure. */
+  private async predictInCalls(url: string, users: number[], products: number[]): Promise<PredictOutcome> {
+    const scores: number[] = [];
+    for (let from = 0; from < users.length; from += this.options.maxRows) {
+      const to = from + this.options.maxRows;
+      const outcome = await this.options.predictRows(url, users.slice(from, to), products.slice(from, to));
+      if (outcome.kind !== 'ok') return outcome;
+      for (const score of outcome.scores) scores.push(score);
+    }
+    return { kind: 'ok', scores };
+  }
+
+  /** The predict calls for `jobs` (one standby); a rejected call is retried per job, an unavailable one drops them. */
   private async score(jobs: Job[]): Promise<void> {
     const users = jobs.flatMap((j) => j.products.map(() => j.subject.user));
     const products = jobs.flatMap((j) => j.products);
-    const outcome = await this.options.predictRows(jobs[0].standby.predictUrl, users, products);
+    const outcome = await this.predictInCalls(jobs[0].standby.predictUrl, users, products);
     if (outcome.kind === 'rejected' && jobs.length > 1) {
       for (const job of jobs) await this.score([job]);
       return;
