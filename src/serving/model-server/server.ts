@@ -100,6 +100,8 @@ export interface ModelServerOptions {
   shadowShare?: number;
   /** previous-model shadows waiting at most; default config.serving.shadows.queueMax (SHADOW_QUEUE_MAX) */
   shadowQueueMax?: number;
+  /** popularity shadow records of the scored answers (needs a popularity source); default true */
+  popularityShadows?: boolean;
   /** finds the standby slot's version; default: the configured slot other than the active one, asked by its model-status REST call */
   standby?: StandbyLookup;
   /** create missing topics at start; default true */
@@ -431,7 +433,11 @@ function requestProcessor(
         beforeFirstModel: deps.beforeFirstModel,
       }),
     cooldown: settings.cooldown,
-    shadows: { topic: topics.shadows, loadPopularity: deps.loadPopularity, previous: deps.previous },
+    shadows: {
+      topic: topics.shadows,
+      loadPopularity: options.popularityShadows === false ? undefined : deps.loadPopularity,
+      previous: deps.previous,
+    },
     metrics: deps.metrics,
     usage: deps.usage,
     progress: deps.progress,
