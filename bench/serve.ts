@@ -64,6 +64,7 @@ interface Flags {
   rounds: number;
   only?: 'direct' | 'kafka' | 'shadows';
   shadowShare: number;
+  shadowServerArgs: string;
   cpuProfiles?: string;
   serverArgs: string;
   baselineArgs?: string;
@@ -602,7 +603,7 @@ async function benchShadows(
       startServerUnderTest({ kafka, id, name, topics: serverTopics(name), targets, args, logDir, childEnv, procs, popularity: true });
     const [plain, shadowed] = [
       await start('plain', '--shadow-share 0 --no-popularity-shadow'),
-      await start('shadowed', `--shadow-share ${flags.shadowShare}`),
+      await start('shadowed', `--shadow-share ${flags.shadowShare} ${flags.shadowServerArgs}`),
     ];
     servers.push(plain, shadowed);
     const run = (s: ServerUnderTest, label: string, n: number, rate: number, seed: number) =>
@@ -718,6 +719,7 @@ async function main(): Promise<void> {
       ]),
     )
     .addOption(new Option('--shadow-share <x>', 'previous-model shadow share of the shadows measurement').default(0.1).argParser(Number))
+    .option('--shadow-server-args <args>', 'extra flags for the shadowed model server, e.g. "--no-popularity-shadow"', '')
     .parse()
     .opts<Flags>();
   for (const [name, u] of [
