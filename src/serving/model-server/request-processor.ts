@@ -29,7 +29,7 @@ import { validateRequest, type RejectionCode, type RequestLimits } from './reque
 import type { ScoreOutcome } from './scoring';
 import type { UsageStats } from './usage-stats';
 import type { LoadPopularity } from './popularity-source';
-import { popularityShadow, shadowMessage, shadowSubject, type ShadowSubject } from './shadows';
+import { popularityShadowFrom, shadowMessage, shadowSubject, type ShadowSubject } from './shadows';
 
 export interface ProcessorOptions {
   topics: { results: string; dlq: string };
@@ -252,13 +252,17 @@ class ChunkedRequestProcessor implements RequestProcessor {
   private async addPopularityShadows(handled: Handled[]): Promise<void> {
     const load = this.options.shadows?.loadPopularity;
     if (!load) return;
-    await Promise.all(
-      handled.map(async (h) => {
-        if (h.kind !== 'answered' || !h.subject) return;
-        const shadow = await popularityShadow(h.subject, load);
-        if (shadow) h.shadow = shadowMessage(shadow);
-      }),
-    );
+    // each served version's ranking is read once per chunk (cached per version anyway), the shadows built synchronously
+    const orders = new Map<string, readonly number[] | undefined>();
+    const now = new Date();
+    for (const h of handled) {
+      if (h.kind !== 'answered' || !h.subject) continue;
+      const { slot, version } = h.subject.servedBy;
+      const key = `${slot}/${version}`;
+      if (!orders.has(key)) orders.set(key, slot === null || version === null ? undefined : await load(slot, version));
+      const order = orders.get(key);
+      if (order) h.shadow = shadowMessage(popularityShadowFrom(h.subject, order, now));
+    }
   }
 
   private async write(handled: Handled[]): Promise<void> {

@@ -88,9 +88,13 @@ export async function popularityShadow(subject: ShadowSubject, load: LoadPopular
   const { slot, version } = subject.servedBy;
   if (slot === null || version === null) return undefined;
   const order = await load(slot, version);
-  if (!order) return undefined;
+  return order && popularityShadowFrom(subject, order);
+}
+
+/** popularityShadow with the served version's ranking `order` at hand (a chunk loads each version's once). */
+export function popularityShadowFrom(subject: ShadowSubject, order: readonly number[], now = new Date()): ShadowResult {
   const ranked = topByPopularity(candidatesOf(subject), order, subject.length);
-  return shadowRecord(subject, 'popularity', { slot, version }, ranked);
+  return shadowRecord(subject, 'popularity', subject.servedBy, ranked, now);
 }
 
 /**

@@ -95,7 +95,7 @@ export function mergeParts(
     if (why !== undefined && model) return { kind: 'answered', model, body: { outcome: 'error', error: why }, retries: 0 };
     const merged = byRequest[i].length === 1 ? byRequest[i][0] : mergeVisit(byRequest[i]);
     if (merged.kind !== 'answered') return merged;
-    const visit = isVisit(r) && byRequest[i].length > 0 && productRows !== undefined && merged.model === model;
+    const visit = isVisit(r) && byRequest[i].length > 0 && productRows !== undefined && merged.model.url === model?.url;
     return { ...merged, body: cutToTop(merged.body, r.top), ...(visit && { catalogueRows: productRows }) };
   });
 }
