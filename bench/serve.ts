@@ -556,6 +556,15 @@ interface ShadowFigures {
   shadowed: Measurement[];
   /** the shadowed server's counters at the end: shadows written by kind, drops by reason */
   counters: string[];
+  /** CPU seconds each server spent over the rounds (process_cpu_seconds_total): less noisy than a p99 on a busy machine */
+  cpuSeconds: { plain: number; shadowed: number };
+}
+
+/** A model server's process CPU seconds so far (its default metrics). */
+async function cpuSeconds(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const row = text.split('\n').find((l) => l.startsWith('model_server_process_cpu_seconds_total '));
+  return row ? Number(row.split(' ')[1]) : Number.NaN;
 }
 
 /** `model_server_shadow*` series of a model server's /metrics. */
@@ -609,7 +618,8 @@ async function benchShadows(
     const run = (s: ServerUnderTest, label: string, n: number, rate: number, seed: number) =>
       measureKafka(kafka, producer, s.arrivals, s.requests, label, n, rate, shape, seed);
     for (const s of servers) await run(s, 'warm-up', 1000, 0, flags.seed + 1000);
-    const out: ShadowFigures = { plain: [], shadowed: [], counters: [] };
+    const out: ShadowFigures = { plain: [], shadowed: [], counters: [], cpuSeconds: { plain: 0, shadowed: 0 } };
+    const cpuBefore = [await cpuSeconds(plain.port), await cpuSeconds(shadowed.port)];
     for (let round = 0; round < flags.rounds; round++) {
       const seed = flags.seed + round * 10;
       const measure = async (which: 'plain' | 'shadowed') => {
@@ -621,6 +631,7 @@ async function benchShadows(
     }
     await delay(1000); // the last queued previous-model shadows
     out.counters = await shadowCounters(shadowed.port);
+    out.cpuSeconds = { plain: (await cpuSeconds(plain.port)) - cpuBefore[0], shadowed: (await cpuSeconds(shadowed.port)) - cpuBefore[1] };
     return out;
   } finally {
     await Promise.all(procs.map((proc) => stopProcess(proc, 15_000)));
@@ -643,6 +654,13 @@ function printShadows(f: ShadowFigures, share: number): void {
       ),
     );
   });
+  const ratios = f.plain.map((plain, i) => p(f.shadowed[i], 99) / p(plain, 99)).sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)];
+  console.log(
+    `median of the rounds' p99 ratios ${median.toFixed(2)}× (target ≤ ${TARGETS.shadowP99Factor}×: ${verdict(median <= TARGETS.shadowP99Factor)}); ` +
+      `model-server CPU over the rounds: ${f.cpuSeconds.shadowed.toFixed(1)} s with shadows, ${f.cpuSeconds.plain.toFixed(1)} s without ` +
+      `(${(f.cpuSeconds.shadowed / f.cpuSeconds.plain).toFixed(2)}×)`,
+  );
   for (const c of f.counters) console.log(`  ${c}`);
 }
 
