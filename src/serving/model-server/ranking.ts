@@ -40,26 +40,31 @@ export function rankByPopularity(products: readonly number[], order: readonly nu
     .map(({ product, score }) => ({ product, score }));
 }
 
+/** Each product's first position in a ranking, built once per ranking (rankings are cached per version and never change). */
+const positionsOf = (() => {
+  const cache = new WeakMap<readonly number[], Map<number, number>>();
+  return (order: readonly number[]): Map<number, number> => {
+    let positions = cache.get(order);
+    if (!positions) {
+      positions = new Map();
+      for (let i = 0; i < order.length; i++) if (!positions.has(order[i])) positions.set(order[i], i);
+      cache.set(order, positions);
+    }
+    return positions;
+  };
+})();
+
 /**
- * The first `k` of rankByPopularity(products, order), without ranking the
- * rest: a walk down `order` (a visit's catalogue is every product of the
- * model, and only the best few are kept), then unknown products by id.
+ * The first `k` of rankByPopularity(products, order) for distinct
+ * `products`: one lookup per product in the ranking's position map (built
+ * once per ranking) instead of a walk down the ranking per request; this
+ * runs for every scored answer (the popularity shadow).
  */
 export function topByPopularity(products: readonly number[], order: readonly number[], k: number): RankedProduct[] {
-  const wanted = new Set(products);
+  const positions = positionsOf(order);
   const n = Math.max(order.length, 1);
-  const top: RankedProduct[] = [];
-  const taken = new Set<number>();
-  for (let i = 0; i < order.length && top.length < k; i++) {
-    const p = order[i];
-    if (wanted.has(p) && !taken.has(p)) {
-      taken.add(p);
-      top.push({ product: p, score: 1 - i / n });
-    }
-  }
-  if (top.length < k) {
-    const rest = [...wanted].filter((p) => !taken.has(p)).sort((a, b) => a - b);
-    for (const product of rest.slice(0, k - top.length)) top.push({ product, score: 0 });
-  }
-  return top;
+  const items = products.map((product) => ({ product, at: positions.get(product) ?? Number.POSITIVE_INFINITY }));
+  items.sort((a, b) => a.at - b.at || a.product - b.product);
+  const top = items.length > k ? items.slice(0, k) : items;
+  return top.map(({ product, at }) => ({ product, score: at === Number.POSITIVE_INFINITY ? 0 : 1 - at / n }));
 }
