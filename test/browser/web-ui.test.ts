@@ -8,7 +8,9 @@
  * static summary and details it was started with, the summary of every
  * activity call and the current details (live step and training progress,
  * then the metrics table and the gate's decision); the Schedule's summary
- * (its note); a rollback's and a retention run's summaries and details.
+ * (its note); a rollback's and a retention run's summaries and details; the
+ * active model's online figures in the next run's details, and a rollback the
+ * online policy started, with its evidence as its summary.
  * Screenshots go to artifacts/web-ui/.
  */
 import fs from 'node:fs';
@@ -20,6 +22,10 @@ import { scheduleUrl, workflowUrl } from '../../src/cli/ui-links';
 import { runRetention } from '../../src/cli/commands/retention';
 import { createSchedule, triggerSchedule } from '../../src/cli/commands/schedule';
 import { rollbackMetadata } from '../../src/cli/workflow-input';
+import { emptyVersion, type Figures } from '../../src/evaluation/figures';
+import { PartitionJoin } from '../../src/evaluation/join-state';
+import { checkOnlineRollback, onlineRollbackId } from '../../src/evaluation/online-rollback';
+import { CHECKPOINT_SCHEMA, onlineStoreFor, readCheckpoint, writeCheckpoint } from '../../src/store/online-figures';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
@@ -78,6 +84,100 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
   await page.screenshot({ path: path.join(SHOTS, shot), fullPage: true });
   for (const re of expected) expect(text).toMatch(re);
   return text;
+}
+
+/** The evaluator's checkpoint for this system's group, as the online evaluator writes it (partition 0). */
+async function writeOnlineFigures(figures: Figures): Promise<void> {
+  const store = onlineStoreFor(sys.minio, sys.config);
+  const previous = await readCheckpoint(store, 0);
+  const state = new PartitionJoin({ windowMs: 60_000, graceMs: 0, repeatHorizonMs: 0 }).snapshot();
+  state.figures = figures;
+  const checkpoint = {
+    schema: CHECKPOINT_SCHEMA,
+    partition: 0,
+    topics: { results: 'r', shadows: 's', purchases: 'p' },
+    offsets: { results: '0', shadows: '0', purchases: '0' },
+    state,
+    writtenAt: new Date().toISOString(),
+  } as const;
+  expect(await writeCheckpoint(store, checkpoint, previous?.etag ?? null)).toBeDefined();
+}
+
+function onlineVersion(slot: string, version: number, followed: number, hits: number, previousHits?: number): Figures {
+  const f = emptyVersion(slot, version);
+  Object.assign(f, { requests: 2 * followed, followed, hits });
+  f.shadows.popularity = {
+    requests: 2 * followed,
+    paired: followed,
+    modelHits: hits,
+    shadowHits: Math.round(hits / 2),
+    modelOnly: hits - Math.round(hits / 2),
+    shadowOnly: 0,
+  };
+  if (previousHits !== undefined) {
+    f.shadows['previous-model'] = {
+      requests: followed,
+      paired: followed,
+      modelHits: hits,
+      shadowHits: previousHits,
+      modelOnly: 0,
+      shadowOnly: previousHits - hits,
+    };
+  }
+  return { [`${slot}/${version}`]: f };
+}
+
+/**
+ * The online figures in the web UI: the next run's current details show the active model's online figures beside
+ * the candidate's offline ones; then a version that loses online is rolled back by the policy, with its evidence as
+ * the rollback's summary (the figures are the evaluator's checkpoint, written here as the evaluator writes it).
+ */
+async function onlineFiguresAndPolicyRollback(first: RetrainAndDeployResult): Promise<void> {
+  await writeOnlineFigures(onlineVersion(first.slot!, first.version!, 400, 120));
+  const next = await sys.temporal.workflow.start('retrainAndDeploy', {
+    taskQueue: sys.config.temporal.taskQueues.training,
+    workflowId: `web-ui-online-${sys.id}`,
+    args: [
+      {
+        servingTaskQueue: sys.config.temporal.taskQueues.serving,
+        data: { mode: 'existing' },
+        training: { objective: 'implicit', epochs: 4 },
+        gate: { tolerance: 1, popularityMargin: 0 }, // the figures below are written, not measured: deploy whatever it scores
+      },
+    ],
+  });
+  const second = (await next.result()) as RetrainAndDeployResult;
+  expect(second.outcome).toBe('deployed');
+  await visit(
+    `${workflowUrl(sys.config.temporal, next.workflowId, next.firstExecutionRunId).replace(/\/history$/, '')}/user-metadata`,
+    'user-metadata-online.png',
+    [
+      /metric\s+candidate\s+popularity/,
+      new RegExp(
+        `Active model online: version ${first.version} \\(slot ${first.slot}\\): 800 requests answered, 400 purchases followed one, online HR@10 30\\.0 %`,
+      ),
+      /popularity\s+400\s+15\.0 %\s+15\.0 %/,
+      /read the active model's online figures/,
+    ],
+  );
+  await writeOnlineFigures(onlineVersion(second.slot!, second.version!, 400, 80, 140));
+  const policy = { config: { ...sys.config, onlineRollback: { minPairs: 300, checkMs: 1000 } }, minio: sys.minio, temporal: sys.temporal };
+  const started = await checkOnlineRollback({ ...policy, store: onlineStoreFor(sys.minio, sys.config), log: () => undefined });
+  expect(started).toBe(onlineRollbackId(second.slot!, second.version!));
+  const rollback = sys.temporal.workflow.getHandle(started!);
+  expect(await rollback.result()).toMatchObject({ outcome: 'rolled-back', version: first.version });
+  const { runId } = await rollback.describe();
+  await visit(
+    `${workflowUrl(sys.config.temporal, started!, runId).replace(/\/history$/, '')}/user-metadata`,
+    'user-metadata-online-rollback.png',
+    [
+      new RegExp(
+        `rollback to the previous deployment on online evidence: version ${second.version} \\(slot ${second.slot}\\): online HR@10 20\\.0 % vs the previous model's 35\\.0 % on the same 400 followed purchases`,
+      ),
+      /Trigger: started by the online rollback policy/,
+      /Done: rolled-back/,
+    ],
+  );
 }
 
 describe('Temporal web UI inspection of a run', () => {
@@ -168,6 +268,8 @@ describe('Temporal web UI inspection of a run', () => {
         /cannot roll back: no earlier deployment in the other slot/,
       ],
     );
+
+    await onlineFiguresAndPolicyRollback(result);
 
     // a retention run (dry run: the shared candidates/ prefix is everyone's): its summary and its report as current details
     const retention = await runRetention(sys.temporal, sys.config, { dryRun: true, keepVersions: 1 });

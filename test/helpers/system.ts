@@ -61,6 +61,8 @@ export async function startTestSystem(
     TOPIC_RESULTS: `recommendations-it-${id}`,
     TOPIC_DLQ: `mdata-dlq-it-${id}`,
     TOPIC_SHADOWS: `recommendations-shadow-it-${id}`,
+    // the online evaluator's checkpoints (and so the figures activities read) live under online/<group>/
+    EVALUATOR_GROUP: `online-evaluator-it-${id}`,
     TASK_QUEUE_TRAINING: `training-it-${id}`,
     TASK_QUEUE_SERVING: `serving-it-${id}`,
   };

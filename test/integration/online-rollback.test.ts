@@ -46,9 +46,7 @@ function losing(slot: string, version: number): Figures {
 
 describe('online rollback policy (real Temporal, MinIO, slots)', () => {
   it('rolls a version that loses online back once, with the evidence in its outcome', async () => {
-    // a group of the test's own: the evaluator's checkpoints live under online/<group>/ in the shared models bucket
-    const evaluator = { ...sys.config.evaluator, groupId: `it-${sys.id}` };
-    const config = { ...sys.config, evaluator, onlineRollback: { minPairs: 300, checkMs: 1000 } };
+    const config = { ...sys.config, onlineRollback: { minPairs: 300, checkMs: 1000 } };
     const first = await deploy(small);
     const second = await deploy({ ...small, data: { mode: 'append-day' } });
     expect([first.outcome, second.outcome]).toEqual(['deployed', 'deployed']);
