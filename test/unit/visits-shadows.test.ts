@@ -4,9 +4,12 @@
  * merge, the popularity cut, the deterministic sample, the standby's
  * version in a status body. The real-stack behaviour: test/serving/shadows.test.ts.
  */
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { decodeRequest, encodeRequest } from '../../src/messaging/schemas';
 import { checkDescriptor, type ActiveModel } from '../../src/serving/model-server/current-model';
+import { createMetrics } from '../../src/serving/model-server/metrics';
+import { PreviousModelShadows } from '../../src/serving/model-server/previous-model-shadows';
 import { rankByPopularity, rankByScore, topByPopularity } from '../../src/serving/model-server/ranking';
 import { validateRequest } from '../../src/serving/model-server/request-validation';
 import { scoreChunk, type BatchScoringDeps } from '../../src/serving/model-server/scoring';
@@ -126,5 +129,50 @@ describe('shadows', () => {
     expect(availableVersion(body)).toBe(3);
     expect(availableVersion({ model_version_status: [{ version: '4', state: 'END' }] })).toBeUndefined();
     expect(availableVersion('not json')).toBeUndefined();
+  });
+});
+
+describe('the previous-model queue', () => {
+  it('never waits: a full queue drops and counts, the rest is scored on the standby and written', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let release: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const written: string[] = [];
+    const queue = new PreviousModelShadows({
+      share: 1,
+      queueMax: 5,
+      maxRows: 3,
+      standby: async () => ({
+        ok: true,
+        model: { slot: 'b', version: 1, predictUrl: 'http://127.0.0.1:1/v1/models/b/versions/1:predict' },
+      }),
+      predictRows: async (_url, _users, products) => {
+        await held; // a slow standby
+        return { kind: 'ok', scores: products.map((p) => p / 10) };
+      },
+      write: async (messages) => void written.push(...messages.map((m) => String(m.headers?.['request-id']))),
+      metrics,
+      log: () => undefined,
+    });
+    const subject = (i: number) => ({
+      requestId: `mdata:0:${i}`,
+      user: 1,
+      eventTime: 1,
+      servedBy: { slot: 'a', version: 2 },
+      products: [1, 2, 3],
+      length: 3,
+    });
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) queue.offer(subject(i));
+    expect(performance.now() - started).toBeLessThan(50); // offer only appends
+    await new Promise((r) => setTimeout(r, 20));
+    const drops = (await metrics.shadowDrops.get()).values.find((v) => v.labels.reason === 'queue-full')?.value ?? 0;
+    // the offers ran before the drain loop took any: five queued, fifteen dropped
+    expect(drops).toBe(15);
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(written).toEqual([0, 1, 2, 3, 4].map((i) => `mdata:0:${i}`));
+    expect((await metrics.shadows.get()).values.find((v) => v.labels.kind === 'previous-model')?.value).toBe(5);
+    await queue.close();
   });
 });
