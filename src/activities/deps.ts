@@ -19,7 +19,14 @@ export function leaseOf(deps: Pick<ActivityDeps, 'config' | 'minio'>): DeployLea
   return deployLease(deps.minio, deps.config.buckets.models, deps.config.registryKey);
 }
 
-export function registryLocation(cfg: Config): RegistryLocation {
+/** What training reads and writes: the store only (all the training child is given; no Temporal, no Kafka). */
+export type TrainingConfig = Pick<Config, 'minio' | 'buckets' | 'dataPrefix' | 'dataLimits' | 'registryKey' | 'slots'>;
+export interface TrainDeps {
+  config: TrainingConfig;
+  minio: MinioClient;
+}
+
+export function registryLocation(cfg: Pick<Config, 'buckets' | 'registryKey' | 'dataPrefix' | 'slots'>): RegistryLocation {
   return {
     modelsBucket: cfg.buckets.models,
     registryKey: cfg.registryKey,
