@@ -46,6 +46,7 @@ import {
   deployLockOptions,
   exportOptions,
   publishOptions,
+  readinessLimit,
   readinessOptions,
   refreshDataOptions,
   registryOptions,
@@ -261,7 +262,7 @@ class RetrainAndDeployRun {
       summary: `wait until slot ${exported.slot} serves version ${exported.version} (at most ${timeout} s)`,
     });
     try {
-      return await waitForStandbyReady({ slot: exported.slot, version: exported.version, deadlineMs: Date.now() + timeout * 1000 });
+      return await waitForStandbyReady({ slot: exported.slot, version: exported.version, ...readinessLimit(timeout) });
     } catch (err) {
       if (isCancellation(err)) throw err;
       const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);

@@ -18,7 +18,7 @@ import {
 import type { ServingActivities, TrainingActivities } from './activity-interfaces';
 import { DEFAULT_READINESS_TIMEOUT_SECONDS, DEFAULT_SERVING_TASK_QUEUE } from './definitions';
 import { parseRollbackInput } from './input-schema';
-import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessOptions, registryOptions } from './options';
+import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessLimit, readinessOptions, registryOptions } from './options';
 import { MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
 import type { Deployment, DeploymentState, RetrainAndDeployResult, RollbackInput } from './types';
 import { FailureType } from '../failure-types';
@@ -145,7 +145,7 @@ class Rollback {
       ...readinessOptions(input.servingTaskQueue ?? DEFAULT_SERVING_TASK_QUEUE, timeout),
       summary: `check that slot ${target.slot} still serves version ${target.version}`,
     });
-    const ready = await waitForStandbyReady({ slot: target.slot, version: target.version, deadlineMs: Date.now() + timeout * 1000 });
+    const ready = await waitForStandbyReady({ slot: target.slot, version: target.version, ...readinessLimit(timeout) });
     return ready.predictUrl;
   }
 

@@ -50,6 +50,8 @@ export interface FakeWorld {
   readinessUnreachable: boolean;
   /** server time of each readiness attempt */
   readinessAttemptsAtMs: number[];
+  /** what each readiness attempt was asked (its limit) */
+  readinessInputs: Parameters<ServingActivities['waitForStandbyReady']>[0][];
   /** the server's clock: the time-skipping server's skipped time, not the wall clock */
   clock: () => Promise<number>;
 }
@@ -71,6 +73,7 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     lockAttemptsAtMs: [],
     readinessUnreachable: false,
     readinessAttemptsAtMs: [],
+    readinessInputs: [],
     clock: async () => Date.now(),
     ...partial,
   };
@@ -188,8 +191,10 @@ function expected(message: string, type: string): ApplicationFailure {
 
 export function fakeServingActivities(world: FakeWorld): ServingActivities {
   return {
-    async waitForStandbyReady({ slot, version }) {
+    async waitForStandbyReady(input) {
+      const { slot, version } = input;
       world.calls.push(`waitForStandbyReady ${slot}/${version}`);
+      world.readinessInputs.push(input);
       world.readinessAttemptsAtMs.push(await world.clock());
       if (world.readinessUnreachable) throw expected(`connect ECONNREFUSED: slot ${slot} is unreachable`, 'Error');
       if (world.readiness === 'deadline') {
