@@ -52,6 +52,8 @@ export interface FakeWorld {
   readinessAttemptsAtMs: number[];
   /** what each readiness attempt was asked (its limit) */
   readinessInputs: Parameters<ServingActivities['waitForStandbyReady']>[0][];
+  /** the lease generation each registry call carried (getDeploymentState, commitActiveSlot) */
+  registryFences: (number | undefined)[];
   /** the server's clock: the time-skipping server's skipped time, not the wall clock */
   clock: () => Promise<number>;
 }
@@ -74,6 +76,7 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     readinessUnreachable: false,
     readinessAttemptsAtMs: [],
     readinessInputs: [],
+    registryFences: [],
     clock: async () => Date.now(),
     ...partial,
   };
@@ -119,8 +122,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       };
       return candidate;
     },
-    async getDeploymentState() {
+    async getDeploymentState(input) {
       world.calls.push('getDeploymentState');
+      world.registryFences.push(input?.leaseGeneration);
       return world.state;
     },
     async exportSavedModel({ slot, version }) {
@@ -142,8 +146,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       }
       return { key, url, published: first, partition: 0, offset: '0' };
     },
-    async commitActiveSlot({ slot, version, url, metrics: m, kind }) {
+    async commitActiveSlot({ slot, version, url, metrics: m, kind, leaseGeneration }) {
       world.calls.push(`commitActiveSlot ${slot}/${version}`);
+      world.registryFences.push(leaseGeneration);
       const d = { slot, version, url, metrics: m, kind, workflowId: 'w', runId: 'r', deployedAt: new Date().toISOString() };
       world.state = {
         active: d,
@@ -162,7 +167,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
         // worker logs it at DEBUG, not a WARN block for each of hundreds of expected attempts)
         throw expected('another deployment is in progress (run other/1); waiting for it', FailureType.DeployLockHeld);
       }
-      return { holder: 'w/r' };
+      return { holder: 'w/r', generation: 7 };
     },
     async renewDeployLock() {
       world.calls.push('renewDeployLock');
