@@ -10,9 +10,7 @@
  *    TrainingProcessDied, and the retry deploys;
  *  - cancelling the run kills the child.
  */
-import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FailureType } from '../../src/failure-types';
@@ -20,6 +18,7 @@ import { listKeys } from '../../src/storage/objects';
 import { candidatePrefix } from '../../src/store/layout';
 import { statusQuery } from '../../src/workflows/definitions';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import { alive, trainingChildrenOf, waitFor } from '../helpers/processes';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
 let sys: TestSystem;
@@ -44,39 +43,7 @@ function start(input: object = RUN): Promise<WorkflowHandleWithFirstExecutionRun
   });
 }
 
-/** A live (not zombie) process whose parent is this test process and whose command line runs the training child. */
-function trainingChildren(): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(ppid) !== process.pid || state === 'Z') continue;
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes('training/child')) found.push(Number(entry));
-    } catch {
-      // the process ended while being read
-    }
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    return !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor<T>(what: string, probe: () => T | undefined, timeoutMs = 60_000): Promise<T> {
-  for (const end = Date.now() + timeoutMs; Date.now() < end; await sleep(25)) {
-    const value = probe();
-    if (value !== undefined) return value;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
+const trainingChildren = () => trainingChildrenOf(process.pid);
 const trainingChild = () => waitFor('a training child process of this worker', () => trainingChildren()[0]);
 
 describe('training in a child process of the training worker', () => {
