@@ -13,11 +13,15 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { dataKeys } from '../../src/activities/data';
+import { trainActivities } from '../../src/activities/train';
 import { FailureType } from '../../src/failure-types';
 import { listKeys } from '../../src/storage/objects';
 import { candidatePrefix } from '../../src/store/layout';
 import { statusQuery } from '../../src/workflows/definitions';
-import type { RetrainAndDeployResult } from '../../src/workflows/types';
+import type { DataRef, RetrainAndDeployResult } from '../../src/workflows/types';
 import { alive, trainingChildrenOf, waitFor } from '../helpers/processes';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
@@ -47,6 +51,18 @@ const trainingChildren = () => trainingChildrenOf(process.pid);
 const trainingChild = () => waitFor('a training child process of this worker', () => trainingChildren()[0]);
 
 describe('training in a child process of the training worker', () => {
+  it("keeps a bad input's failure as it was: non-retryable BadInputError with its message", async () => {
+    const deps = { config: sys.config, minio: sys.minio, kafka: sys.kafka };
+    const keys = dataKeys(deps);
+    await sys.minio.putObject(keys.bucket, keys.transactions, Buffer.from('customerId,products\n0,1|2\n1,2\n'));
+    const data = { bucket: keys.bucket, transactionsKey: keys.transactions, sha256: '0'.repeat(64) } as DataRef;
+    const input = { data, options: {}, candidatePrefix: `candidates/it-${sys.id}/bad-input` };
+    const err = await new MockActivityEnvironment().run(trainActivities(deps).trainModel, input).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApplicationFailure);
+    expect(err).toMatchObject({ type: FailureType.BadInput, nonRetryable: true });
+    expect((err as Error).message).toMatch(/purchase history changed since refreshData/);
+  });
+
   it('trains in another PID, relays its progress to the workflow, and leaves no process behind', async () => {
     const handle = await start();
     const pid = await trainingChild();
