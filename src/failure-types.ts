@@ -18,6 +18,8 @@ export const FailureType = {
   ReadinessDeadline: 'ReadinessDeadlineError',
   /** there is no earlier deployment a rollback could serve again */
   RollbackImpossible: 'RollbackImpossible',
+  /** the training child process ended (crashed, killed) without a result: retried, possibly on another worker */
+  TrainingProcessDied: 'TrainingProcessDied',
   /** the standby tried and failed to load the version */
   VersionLoadFailed: 'VersionLoadFailedError',
 } as const;

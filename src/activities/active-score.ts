@@ -12,13 +12,13 @@ import { SavedModelScorer } from '../ml/saved-model-scorer';
 import { readDeploymentState, registryLocation } from '../store/registry';
 import { downloadVersion } from '../store';
 import type { ActiveOnSameSplit } from '../workflows/gate';
-import type { ActivityDeps } from './deps';
+import type { TrainDeps } from './deps';
 
 export type SameSplitResult = { activeOnSameSplit: ActiveOnSameSplit } | { activeOnSameSplitUnavailable: string } | Record<string, never>;
 
 /** {} without an active model; otherwise its same-split HR@10/NDCG@10, or why it could not be scored. */
 export async function scoreActiveOnSplit(
-  deps: ActivityDeps,
+  deps: TrainDeps,
   split: HoldoutSplit,
   heartbeat: (detail: unknown) => void,
 ): Promise<SameSplitResult> {

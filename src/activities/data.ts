@@ -24,7 +24,7 @@ import {
 import { getOptionalObject, objectExists } from '../storage/objects';
 import { compactHistory } from '../store/history-compaction';
 import { DEFAULT_DATA_MODE, type DataOptions, type DataRef } from '../workflows/types';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps, TrainDeps, TrainingConfig } from './deps';
 import { Sha256Tap } from '../digest/sha256';
 import { appendDayToTransactions, generatedDays, openTransactions, writeBaseHistory, writeGeneration } from '../store/history';
 import { historyKeys, type HistoryKeys } from '../store/layout';
@@ -40,7 +40,7 @@ export interface DataKeys extends HistoryKeys {
   bucket: string;
 }
 
-export function dataKeys(deps: Pick<ActivityDeps, 'config'>): DataKeys {
+export function dataKeys(deps: { config: Pick<TrainingConfig, 'buckets' | 'dataPrefix'> }): DataKeys {
   return { bucket: deps.config.buckets.data, ...historyKeys(deps.config.dataPrefix) };
 }
 
@@ -85,7 +85,7 @@ async function appendDay(deps: ActivityDeps, keys: DataKeys): Promise<number> {
 }
 
 /** Streams transactions.csv from MinIO into the parser, hashing the bytes on the way. */
-export async function readHistory(deps: ActivityDeps, keys: DataKeys): Promise<{ history: PurchaseHistory; sha256: string }> {
+export async function readHistory(deps: TrainDeps, keys: DataKeys): Promise<{ history: PurchaseHistory; sha256: string }> {
   const source = await openTransactions(deps.minio, keys.bucket, keys);
   const tap = new Sha256Tap();
   source.on('error', (err) => tap.destroy(err));

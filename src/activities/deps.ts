@@ -17,3 +17,10 @@ export interface ActivityDeps {
 export function leaseOf(deps: Pick<ActivityDeps, 'config' | 'minio'>): DeployLease {
   return deployLease(deps.minio, deps.config.buckets.models, deps.config.registryKey);
 }
+
+/** What training reads and writes: the store only (all the training child is given; no Temporal, no Kafka). */
+export type TrainingConfig = Pick<Config, 'minio' | 'buckets' | 'dataPrefix' | 'dataLimits' | 'registryKey' | 'slots'>;
+export interface TrainDeps {
+  config: TrainingConfig;
+  minio: MinioClient;
+}

@@ -7,6 +7,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ZodError } from 'zod';
 import { FailureType } from '../failure-types';
 import { NoUsableRowsError } from '../ml';
+import { LeaseFencedError } from '../store/lease';
 import { describeIssues } from '../workflows/input-schema';
 
 export function toActivityFailure(error: unknown): unknown {
@@ -15,6 +16,8 @@ export function toActivityFailure(error: unknown): unknown {
   if (error instanceof ZodError)
     return ApplicationFailure.nonRetryable(`invalid training options: ${describeIssues(error)}`, FailureType.BadInput);
   if (error instanceof NoUsableRowsError) return ApplicationFailure.nonRetryable(error.message, FailureType.BadInput);
+  // a stale lease holder: another run deploys now; no retry of this one may write
+  if (error instanceof LeaseFencedError) return ApplicationFailure.nonRetryable(error.message, FailureType.DeployLockLost);
   return error;
 }
 

@@ -15,7 +15,7 @@ import { readDescriptors, type PublishedDescriptor } from '../messaging/model-de
 import { parsePredictUrl } from '../messaging/predict-url';
 import type { ModelMetrics } from '../ml/model-metrics';
 import { completeVersionFiles } from '../store';
-import { readDeploymentState, recordDeployment, registryLocation, type DeploymentState } from '../store/registry';
+import { readDeploymentState, recordDeployment, registryLocation, type DeploymentState, type RegistryFence } from '../store/registry';
 import type { ActivityDeps } from './deps';
 
 export interface ServedVersion {
@@ -49,6 +49,7 @@ function newestFirst(a: PublishedDescriptor, b: PublishedDescriptor): number {
 export async function reconciledDeploymentState(
   deps: ActivityDeps,
   warn: (message: string, meta: Record<string, unknown>) => void,
+  fence?: RegistryFence,
 ): Promise<DeploymentState> {
   const loc = registryLocation(deps.config);
   const state = await readDeploymentState(deps.minio, loc);
@@ -60,16 +61,21 @@ export async function reconciledDeploymentState(
     descriptor: `${deps.config.topics.models}:${served.descriptor.partition}:${served.descriptor.offset}`,
   });
   const known = state.history.find((d) => d.slot === served.slot && d.version === served.version);
-  return recordDeployment(deps.minio, loc, {
-    slot: served.slot,
-    version: served.version,
-    url: served.url,
-    metrics: known?.metrics ?? unknownMetrics(),
-    workflowId: `reconciled from ${deps.config.topics.models}`,
-    runId: `${served.descriptor.partition}:${served.descriptor.offset}`,
-    deployedAt: new Date(served.descriptor.timestamp).toISOString(),
-    kind: 'reconcile',
-  });
+  return recordDeployment(
+    deps.minio,
+    loc,
+    {
+      slot: served.slot,
+      version: served.version,
+      url: served.url,
+      metrics: known?.metrics ?? unknownMetrics(),
+      workflowId: `reconciled from ${deps.config.topics.models}`,
+      runId: `${served.descriptor.partition}:${served.descriptor.offset}`,
+      deployedAt: new Date(served.descriptor.timestamp).toISOString(),
+      kind: 'reconcile',
+    },
+    fence,
+  );
 }
 
 /** A version whose run never recorded it: its held-out figures are not known here (the gate scores it on the candidate's split). */

@@ -3,12 +3,13 @@ import { FailureType } from '../failure-types';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { isOwnRecord, publisherOf, readDescriptors } from '../messaging/model-descriptors';
-import { describeHolder, type Holder, type Liveness } from '../store/lease';
+import { describeHolder, type DeployLease, type Holder, type Liveness } from '../store/lease';
 import { onlineStoreFor, recordReplacedOnlineFigures } from '../store/online-figures';
-import { recordDeployment, registryLocation, type RegistryLocation } from '../store/registry';
+import { recordDeployment, registryLocation, type RegistryFence, type RegistryLocation } from '../store/registry';
 import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
 import { leaseOf, type ActivityDeps } from './deps';
+import { mappingFailures } from './failures';
 import { reconciledDeploymentState } from './reconcile';
 
 /** The calling activity's workflow run. */
@@ -47,13 +48,24 @@ async function recordReplaced(deps: ActivityDeps, loc: RegistryLocation, next: {
 
 const ttlMs = (ttlSeconds: number | undefined) => (ttlSeconds ? ttlSeconds * 1000 : undefined);
 
+/** The fence of a registry write by the calling run at `generation` (none for runs that took the lease before fencing). */
+function fenceOf(lease: DeployLease, generation: number | undefined): RegistryFence | undefined {
+  if (generation === undefined) return undefined;
+  const holder = callingRun();
+  return { generation, check: () => lease.checkFence(holder, generation) };
+}
+
 export function registryActivities(deps: ActivityDeps) {
   const loc = registryLocation(deps.config);
   const lease = leaseOf(deps);
   return {
-    /** The registry's state, first reconciled with the version the models topic says is served. */
-    async getDeploymentState(): Promise<DeploymentState> {
-      return reconciledDeploymentState(deps, (message, meta) => Context.current().log.warn(message, meta));
+    /**
+     * The registry's state, first reconciled with the version the models
+     * topic says is served (a write fenced by the caller's lease generation).
+     */
+    async getDeploymentState(input?: { leaseGeneration?: number }): Promise<DeploymentState> {
+      const fence = fenceOf(lease, input?.leaseGeneration);
+      return mappingFailures(() => reconciledDeploymentState(deps, (message, meta) => Context.current().log.warn(message, meta), fence));
     },
 
     async commitActiveSlot(input: {
@@ -62,10 +74,13 @@ export function registryActivities(deps: ActivityDeps) {
       url: string;
       metrics: ModelMetrics;
       kind: 'deploy' | 'rollback';
+      /** the lease generation acquireDeployLock gave this run: a stale holder's write is refused (DeployLockLost) */
+      leaseGeneration?: number;
     }): Promise<DeploymentState> {
-      const run = callingRun();
-      await recordReplaced(deps, loc, input);
-      return recordDeployment(deps.minio, loc, { ...input, ...run, deployedAt: new Date().toISOString() });
+      const { leaseGeneration, ...deployment } = input;
+      await recordReplaced(deps, loc, deployment);
+      const record = { ...deployment, ...callingRun(), deployedAt: new Date().toISOString() };
+      return mappingFailures(() => recordDeployment(deps.minio, loc, record, fenceOf(lease, leaseGeneration)));
     },
 
     /**
@@ -73,7 +88,7 @@ export function registryActivities(deps: ActivityDeps) {
      * works); while another live run holds it, fails retryably (the
      * workflow's retry policy waits with back-off).
      */
-    async acquireDeployLock(input?: { ttlSeconds?: number }): Promise<{ holder: string; expiresAt?: string }> {
+    async acquireDeployLock(input?: { ttlSeconds?: number }): Promise<{ holder: string; expiresAt?: string; generation?: number }> {
       const holder = callingRun();
       const attempt = await lease.acquire(holder, { ttlMs: ttlMs(input?.ttlSeconds), liveness: holderLiveness(deps) });
       if (!attempt.acquired) {
@@ -84,7 +99,7 @@ export function registryActivities(deps: ActivityDeps) {
       }
       if (attempt.brokeFrom)
         Context.current().log.warn(`took over the deploy lease of ${describeHolder(attempt.brokeFrom)}: ${attempt.why}`);
-      return { holder: `${holder.workflowId}/${holder.runId}`, expiresAt: attempt.lease.expiresAt };
+      return { holder: `${holder.workflowId}/${holder.runId}`, expiresAt: attempt.lease.expiresAt, generation: attempt.lease.generation };
     },
 
     /** Extends this run's lease; a run that lost it must not go on deploying. */

@@ -5,6 +5,8 @@
  * progress (epoch, batch, loss) that the web UI shows; once per epoch the
  * workflow is signalled too, so its `status` query has it. A retried attempt
  * starts cleanly: the candidate prefix is per run and overwritten whole.
+ * The worker runs all of it in a child process (train-in-child.ts); this
+ * module is what that child runs.
  */
 import { FailureType } from '../failure-types';
 import { ApplicationFailure, Context } from '@temporalio/activity';
@@ -19,10 +21,11 @@ import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit } from './active-score';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/tfjs-files';
 import { trainingProgressSignal } from '../workflows/definitions';
-import type { CandidateRef, DataRef, ModelMetrics, Objective, RunTrainingOptions } from '../workflows/types';
+import type { CandidateRef, DataRef, ModelMetrics, Objective, RunTrainingOptions, TrainingHeartbeat } from '../workflows/types';
 import { dataKeys, readHistory } from './data';
 import { mappingFailures } from './failures';
-import type { ActivityDeps } from './deps';
+import type { ActivityDeps, TrainDeps } from './deps';
+import { trainInChild } from './train-in-child';
 import { sha256Hex } from '../digest/sha256';
 import { CANDIDATE_FILES, DOT_CANDIDATE_FILES, writeCandidate } from '../store/candidates';
 
@@ -117,10 +120,22 @@ async function modelArtifacts(model: tf.LayersModel): Promise<TfjsModelArtifacts
   return saved;
 }
 
-type TrainInput = { data: DataRef; options: RunTrainingOptions; candidatePrefix: string };
+export type TrainInput = { data: DataRef; options: RunTrainingOptions; candidatePrefix: string };
+
+/**
+ * Where training reports while it runs: `heartbeat` details are what the
+ * web UI shows; `epoch` is a heartbeat that the workflow is signalled too
+ * (its `status` query). In the training child these go to the parent over
+ * IPC; in process they go to the activity's context.
+ */
+export interface TrainingReporter {
+  heartbeat(detail: unknown): void;
+  epoch(progress: TrainingHeartbeat): void;
+  signal: AbortSignal;
+}
 
 /** The history refreshData referenced, refused if its bytes changed since (a new run must train on it). */
-async function readReferencedHistory(deps: ActivityDeps, data: DataRef): Promise<PurchaseHistory> {
+async function readReferencedHistory(deps: TrainDeps, data: DataRef): Promise<PurchaseHistory> {
   const { history, sha256 } = await readHistory(deps, { ...dataKeys(deps), bucket: data.bucket, transactions: data.transactionsKey });
   if (sha256 !== data.sha256) {
     throw ApplicationFailure.nonRetryable(
@@ -132,8 +147,13 @@ async function readReferencedHistory(deps: ActivityDeps, data: DataRef): Promise
 }
 
 /** The linear default: trained, scored against the active model on the same split, stored as dot-product tables. */
-async function trainLinear(deps: ActivityDeps, input: TrainInput, history: PurchaseHistory, started: number): Promise<CandidateRef> {
-  const ctx = Context.current();
+async function trainLinear(
+  deps: TrainDeps,
+  input: TrainInput,
+  history: PurchaseHistory,
+  report: TrainingReporter,
+  started: number,
+): Promise<CandidateRef> {
   const linear = await trainLinearRecommender(
     history,
     {
@@ -141,18 +161,19 @@ async function trainLinear(deps: ActivityDeps, input: TrainInput, history: Purch
       ...(input.options.evalUsers !== undefined && { maxEvalUsers: input.options.evalUsers }),
     },
     {
-      signal: ctx.cancellationSignal,
+      signal: report.signal,
       onProgress: (p) => {
-        if (p.kind === 'evaluate') ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
+        if (p.kind === 'evaluate') report.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
         // closed-form steps: the selection's decompositions and λ, then the final fit (no loss to show)
-        else if (p.kind === 'epoch') ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, stage: p.epoch < p.epochs ? 'selection' : 'fit' });
+        else if (p.kind === 'epoch')
+          report.heartbeat({ epoch: p.epoch, epochs: p.epochs, stage: p.epoch < p.epochs ? 'selection' : 'fit' });
       },
     },
   );
   const { header, data } = encodeDotProductWeights(linear.weights);
   const metadata = buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0);
   const metrics: CandidateMetrics = linearModelMetrics(linear.metrics);
-  if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => ctx.heartbeat(p)));
+  if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => report.heartbeat(p)));
   const bucket = deps.config.buckets.models;
   await writeCandidate(deps.minio, bucket, input.candidatePrefix, [
     { name: DOT_CANDIDATE_FILES.weights, body: data, contentType: 'application/octet-stream' },
@@ -172,22 +193,22 @@ async function trainLinear(deps: ActivityDeps, input: TrainInput, history: Purch
 }
 
 /** The network family (seed, implicit): heartbeats per batch, progress signalled to the workflow per epoch. */
-async function trainNetwork(deps: ActivityDeps, input: TrainInput, history: PurchaseHistory, started: number): Promise<CandidateRef> {
-  const ctx = Context.current();
-  const wf = ctx.info.workflowExecution;
-  const workflow = deps.temporal && wf ? deps.temporal.workflow.getHandle(wf.workflowId, wf.runId) : undefined;
+async function trainNetwork(
+  deps: TrainDeps,
+  input: TrainInput,
+  history: PurchaseHistory,
+  report: TrainingReporter,
+  started: number,
+): Promise<CandidateRef> {
   const trained = await trainRecommender(history, toTrainingInput(input.options), {
-    signal: ctx.cancellationSignal,
+    signal: report.signal,
     onProgress: (p) => {
       if (p.kind === 'batch') {
-        ctx.heartbeat({ epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches, loss: p.loss });
+        report.heartbeat({ epoch: p.epoch, epochs: p.epochs, batch: p.batch, batches: p.batches, loss: p.loss });
       } else if (p.kind === 'epoch') {
-        const progress = { epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss ?? undefined };
-        ctx.heartbeat(progress);
-        // best effort: the status query is a convenience, the heartbeat is the record
-        workflow?.signal(trainingProgressSignal, progress).catch(() => undefined);
+        report.epoch({ epoch: p.epoch, epochs: p.epochs, loss: p.loss, valLoss: p.valLoss ?? undefined });
       } else {
-        ctx.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
+        report.heartbeat({ evaluating: true, scored: p.scored, users: p.users });
       }
     },
   });
@@ -216,14 +237,50 @@ async function trainNetwork(deps: ActivityDeps, input: TrainInput, history: Purc
   }
 }
 
+/**
+ * One training, start to stored candidate, on this thread: what the training
+ * child runs (src/training/child.ts). Failures come out mapped (toActivityFailure).
+ */
+export function trainCandidate(deps: TrainDeps, input: TrainInput, report: TrainingReporter): Promise<CandidateRef> {
+  return mappingFailures(async () => {
+    const started = Date.now();
+    const history = await readReferencedHistory(deps, input.data);
+    return isLinear(input.options)
+      ? trainLinear(deps, input, history, report, started)
+      : trainNetwork(deps, input, history, report, started);
+  });
+}
+
+/** Reports to the running activity itself (the in-process path: the benchmark's anchor). */
+export function activityReporter(deps: Pick<ActivityDeps, 'temporal'>): TrainingReporter {
+  const ctx = Context.current();
+  const wf = ctx.info.workflowExecution;
+  const workflow = deps.temporal && wf ? deps.temporal.workflow.getHandle(wf.workflowId, wf.runId) : undefined;
+  return {
+    heartbeat: (detail) => ctx.heartbeat(detail),
+    epoch: (progress) => {
+      ctx.heartbeat(progress);
+      // best effort: the status query is a convenience, the heartbeat is the record
+      workflow?.signal(trainingProgressSignal, progress).catch(() => undefined);
+    },
+    signal: ctx.cancellationSignal,
+  };
+}
+
+/** trainModel on the activity's own thread: kept as the anchor of `npm run bench:event-loop`, not hosted by the worker. */
+export function trainModelInProcess(deps: ActivityDeps, input: TrainInput): Promise<CandidateRef> {
+  return trainCandidate(deps, input, activityReporter(deps));
+}
+
 export function trainActivities(deps: ActivityDeps) {
   return {
+    /**
+     * Trains in a child process (./train-in-child.ts): TensorFlow's
+     * synchronous work would otherwise hold this worker's event loop, which
+     * also completes workflow tasks and sends heartbeats.
+     */
     async trainModel(input: TrainInput): Promise<CandidateRef> {
-      return mappingFailures(async () => {
-        const started = Date.now();
-        const history = await readReferencedHistory(deps, input.data);
-        return isLinear(input.options) ? trainLinear(deps, input, history, started) : trainNetwork(deps, input, history, started);
-      });
+      return trainInChild(deps, input, activityReporter(deps));
     },
   };
 }

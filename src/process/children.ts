@@ -10,6 +10,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
+/** `node --require` this and the child stops when its parent ends, however it ends (see the file). */
+export const EXIT_WITH_PARENT_PRELOAD = path.join(__dirname, 'exit-with-parent.cjs');
+
 export interface Managed {
   name: string;
   child: ChildProcess;
@@ -53,7 +56,7 @@ export function spawnEntry(name: string, entry: string, args: string[], logDir: 
   const logFile = path.join(logDir, `${name}.log`);
   const logOffset = fs.existsSync(logFile) ? fs.statSync(logFile).size : 0;
   const out = fs.openSync(logFile, 'a');
-  const preload = exitWithParent ? ['--require', path.join(__dirname, 'exit-with-parent.cjs')] : [];
+  const preload = exitWithParent ? ['--require', EXIT_WITH_PARENT_PRELOAD] : [];
   const command = entryCommand(entry);
   const child = spawn(process.execPath, [...nodeArgs, ...preload, ...command, ...args], {
     cwd: REPO_ROOT,

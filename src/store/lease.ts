@@ -10,6 +10,12 @@
  *   - it expired (a stuck holder cannot block deploys for ever), or
  *   - Temporal answered definitely that the holder is no longer running
  *     (a transient error is no answer: the lease stands).
+ *
+ * Expiry is judged on each contender's own clock, so two runs may both
+ * believe they hold it. Hence the fencing token: `generation` goes up by one
+ * at every take-over; the holder carries the generation it took, and every
+ * registry write checks it (src/store/registry.ts): a stale holder's write
+ * is refused (LeaseFencedError).
  */
 import type { Client } from 'minio';
 import { leaseKey } from './layout';
@@ -25,6 +31,8 @@ export interface Holder {
 export interface Lease {
   /** null once released */
   holder: Holder | null;
+  /** the fencing token: one more at every take-over by another holder (0 for leases written before it existed) */
+  generation: number;
   acquiredAt: string;
   expiresAt: string;
   renewedAt?: string;
@@ -48,7 +56,7 @@ export const sameHolder = (a: Holder | null | undefined, b: Holder) => !!a && a.
 export const describeHolder = (h: Holder | null) => (h ? `${h.workflowId} (run ${h.runId})` : 'nobody');
 
 function parseLease(body: Buffer, key: string): Lease {
-  let raw: { holder?: unknown; acquiredAt?: unknown; expiresAt?: unknown; renewedAt?: unknown };
+  let raw: { holder?: unknown; generation?: unknown; acquiredAt?: unknown; expiresAt?: unknown; renewedAt?: unknown };
   try {
     raw = JSON.parse(body.toString('utf8')) as typeof raw;
   } catch (err) {
@@ -64,7 +72,8 @@ function parseLease(body: Buffer, key: string): Lease {
     holder = raw.holder as Holder;
   }
   const expiresAt = typeof raw.expiresAt === 'string' ? raw.expiresAt : new Date(Date.parse(acquiredAt) + DEFAULT_TTL_MS).toISOString();
-  return { holder, acquiredAt, expiresAt, ...(typeof raw.renewedAt === 'string' && { renewedAt: raw.renewedAt }) };
+  const generation = typeof raw.generation === 'number' && Number.isSafeInteger(raw.generation) ? raw.generation : 0;
+  return { holder, generation, acquiredAt, expiresAt, ...(typeof raw.renewedAt === 'string' && { renewedAt: raw.renewedAt }) };
 }
 
 const encode = (lease: Lease) => Buffer.from(JSON.stringify(lease));
@@ -93,9 +102,11 @@ async function tryAcquire(where: Where, holder: Holder, options: AcquireOptions)
       else return { acquired: false, heldBy: lease };
     }
     const t = now();
+    const reentrant = sameHolder(lease?.holder, holder);
     const next: Lease = {
       holder,
-      acquiredAt: sameHolder(lease?.holder, holder) ? lease!.acquiredAt : new Date(t).toISOString(),
+      generation: reentrant ? lease!.generation : (lease?.generation ?? 0) + 1,
+      acquiredAt: reentrant ? lease!.acquiredAt : new Date(t).toISOString(),
       expiresAt: new Date(t + ttlMs).toISOString(),
     };
     if (await writeIfUnchanged(client, bucket, key, encode(next), current ? current.etag : null)) {
@@ -129,9 +140,28 @@ async function release(where: Where, holder: Holder): Promise<boolean> {
     const lease = current && parseLease(current.body, key);
     if (!current || !lease || !sameHolder(lease.holder, holder)) return false;
     const t = new Date(now()).toISOString();
-    const next: Lease = { holder: null, acquiredAt: lease.acquiredAt, expiresAt: t, renewedAt: t };
+    const next: Lease = { holder: null, generation: lease.generation, acquiredAt: lease.acquiredAt, expiresAt: t, renewedAt: t };
     if (await writeIfUnchanged(client, bucket, key, encode(next), current.etag)) return true;
   }
+}
+
+/** A registry write by a holder whose lease generation is not the current one (it expired and was taken over). */
+export class LeaseFencedError extends Error {
+  override readonly name = 'LeaseFencedError';
+}
+
+/**
+ * Throws LeaseFencedError unless `holder` holds the lease at `generation`
+ * now. Checked right before each fenced write (with the registry's own
+ * record of the newest generation that wrote, see registry.ts).
+ */
+async function checkFence(where: Where, holder: Holder, generation: number): Promise<void> {
+  const lease = await readLease(where.client, where.bucket, where.key);
+  if (lease && sameHolder(lease.holder, holder) && lease.generation === generation) return;
+  throw new LeaseFencedError(
+    `the deploy lease of generation ${generation} is no longer held by ${describeHolder(holder)} ` +
+      `(now generation ${lease?.generation ?? 'none'}, held by ${describeHolder(lease?.holder ?? null)}): its registry write is refused`,
+  );
 }
 
 interface Where {
@@ -155,6 +185,8 @@ export interface DeployLease {
   renew(holder: Holder, ttlMs?: number): Promise<boolean>;
   /** Releases it if `holder` has it; returns whether it did. */
   release(holder: Holder): Promise<boolean>;
+  /** Throws LeaseFencedError unless `holder` holds it at `generation` now. */
+  checkFence(holder: Holder, generation: number): Promise<void>;
 }
 
 /** The lease beside the registry object `registryKey` in `bucket` (`now`: a test's clock). */
@@ -166,5 +198,6 @@ export function deployLease(client: Client, bucket: string, registryKey: string,
     acquire: (holder, options) => tryAcquire(where, holder, options),
     renew: (holder, ttlMs = DEFAULT_TTL_MS) => renew(where, holder, ttlMs),
     release: (holder) => release(where, holder),
+    checkFence: (holder, generation) => checkFence(where, holder, generation),
   };
 }

@@ -8,12 +8,19 @@
  * re-reads and appends again. The workflow is handed only what it needs
  * (active, standby, the last RECENT_DEPLOYMENTS): its history stays small
  * however long the registry grows.
+ *
+ * A write under the deploy lease is fenced (RegistryFence): it carries the
+ * lease generation its run took; the document keeps the newest generation
+ * that wrote, and a writer whose generation is older, or who does not hold
+ * the lease at its generation right before the write, is refused with
+ * LeaseFencedError (store/lease.ts) and writes nothing.
  */
 import type { Client } from 'minio';
 import type { VersionFigures } from '../evaluation/figures';
 import type { ModelMetrics } from '../ml/model-metrics';
 import type { Config } from '../config';
 import { historyKeys } from './layout';
+import { LeaseFencedError } from './lease';
 import { listClaimedVersions, listVersions } from './publish';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
 
@@ -53,7 +60,7 @@ export interface DeploymentState {
 }
 
 /** Where the configured registry lives. */
-export function registryLocation(cfg: Config): RegistryLocation {
+export function registryLocation(cfg: Pick<Config, 'buckets' | 'registryKey' | 'dataPrefix' | 'slots'>): RegistryLocation {
   return {
     modelsBucket: cfg.buckets.models,
     registryKey: cfg.registryKey,
@@ -73,12 +80,20 @@ export interface RegistryLocation {
 
 interface RegistryDocument {
   history: Deployment[];
+  /** the newest deploy-lease generation that wrote (absent before fencing) */
+  leaseGeneration?: number;
+}
+
+/** The writer's lease generation, and the check that it still holds the lease at it (DeployLease.checkFence). */
+export interface RegistryFence {
+  generation: number;
+  check: () => Promise<void>;
 }
 
 /** deployments handed to the workflow (enough for a rollback to look back) */
 export const RECENT_DEPLOYMENTS = 20;
 
-function parseDocument(body: Buffer, loc: RegistryLocation): Deployment[] {
+function parseDocument(body: Buffer, loc: RegistryLocation): RegistryDocument {
   let doc: RegistryDocument;
   try {
     doc = JSON.parse(body.toString('utf8')) as RegistryDocument;
@@ -86,13 +101,29 @@ function parseDocument(body: Buffer, loc: RegistryLocation): Deployment[] {
     throw new Error(`${loc.modelsBucket}/${loc.registryKey} is not valid JSON: ${(err as Error).message}`);
   }
   if (!Array.isArray(doc.history)) throw new Error(`${loc.modelsBucket}/${loc.registryKey}: "history" is not a list`);
-  return doc.history;
+  const generation = doc.leaseGeneration;
+  return {
+    history: doc.history,
+    ...(typeof generation === 'number' && Number.isSafeInteger(generation) && { leaseGeneration: generation }),
+  };
 }
 
 /** Every deployment ever recorded, oldest first, with the version (ETag) read; null when there is no registry yet. */
-async function readRegistry(client: Client, loc: RegistryLocation): Promise<{ history: Deployment[]; etag: string | null }> {
+async function readRegistry(client: Client, loc: RegistryLocation): Promise<RegistryDocument & { etag: string | null }> {
   const v = await readVersioned(client, loc.modelsBucket, loc.registryKey);
-  return v ? { history: parseDocument(v.body, loc), etag: v.etag } : { history: [], etag: null };
+  return v ? { ...parseDocument(v.body, loc), etag: v.etag } : { history: [], etag: null };
+}
+
+/** Refuses a fenced write whose generation is older than one that already wrote, or whose lease is gone. */
+async function checkFence(doc: RegistryDocument, fence: RegistryFence | undefined, loc: RegistryLocation): Promise<void> {
+  if (!fence) return;
+  if ((doc.leaseGeneration ?? 0) > fence.generation) {
+    throw new LeaseFencedError(
+      `${loc.modelsBucket}/${loc.registryKey} was written under deploy-lease generation ${doc.leaseGeneration}; ` +
+        `a write under generation ${fence.generation} (a holder whose lease expired and was taken over) is refused`,
+    );
+  }
+  await fence.check();
 }
 
 /** The full history (for operators and tests; the workflow gets readDeploymentState). */
@@ -137,17 +168,25 @@ const sameRecord = (a: Deployment, b: Deployment) =>
  * Appends a deployment (idempotent: the same workflow run recording the same
  * slot/version again changes nothing) and flips directory.txt to the new
  * standby. A concurrent writer is detected by the conditional write and the
- * append retried on what it wrote.
+ * append retried on what it wrote. With `fence`, refused (LeaseFencedError)
+ * unless the writer's lease generation is current.
  */
-export async function recordDeployment(client: Client, loc: RegistryLocation, deployment: Deployment): Promise<DeploymentState> {
+export async function recordDeployment(
+  client: Client,
+  loc: RegistryLocation,
+  deployment: Deployment,
+  fence?: RegistryFence,
+): Promise<DeploymentState> {
   let history: Deployment[];
   for (let attempt = 1; ; attempt++) {
     const current = await readRegistry(client, loc);
     history = current.history;
     // a retried activity whose first write went through: it is among the last few records
     if (history.slice(-RECENT_DEPLOYMENTS).some((d) => sameRecord(d, deployment))) break;
+    await checkFence(current, fence, loc);
     history.push(deployment);
-    const body = Buffer.from(JSON.stringify({ history } satisfies RegistryDocument));
+    const leaseGeneration = Math.max(current.leaseGeneration ?? 0, fence?.generation ?? 0);
+    const body = Buffer.from(JSON.stringify({ history, ...(leaseGeneration > 0 && { leaseGeneration }) } satisfies RegistryDocument));
     if (await writeIfUnchanged(client, loc.modelsBucket, loc.registryKey, body, current.etag)) break;
     if (attempt >= 20) throw new Error(`${loc.modelsBucket}/${loc.registryKey} kept changing under 20 attempts to record a deployment`);
   }

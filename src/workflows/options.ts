@@ -3,7 +3,7 @@
  * reasoning: a retry must be safe (every activity is idempotent) and a stuck
  * worker must be noticed (heartbeats) long before a step's overall limit.
  */
-import type { ActivityOptions } from '@temporalio/workflow';
+import { patched, type ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_FAILURES, NON_RETRYABLE_READINESS_FAILURES } from '../failure-types';
 
 const nonRetryableErrorTypes = [...NON_RETRYABLE_FAILURES];
@@ -48,7 +48,17 @@ export const publishOptions: ActivityOptions = {
   summary: 'publish the standby predict URL on Kafka',
 };
 
-/** Readiness: the overall deadline is passed in and enforced across retries. */
+/**
+ * How long readiness may take, as the activity's input: a duration, which
+ * the serving worker measures on its own clock (the workflow's clock and
+ * the worker's may disagree). Runs recorded before it passed an epoch
+ * deadline set on the workflow's clock, and replay so.
+ */
+export function readinessLimit(timeoutSeconds: number): { timeoutMs: number } | { deadlineMs: number } {
+  return patched('readiness-duration') ? { timeoutMs: timeoutSeconds * 1000 } : { deadlineMs: Date.now() + timeoutSeconds * 1000 };
+}
+
+/** Readiness: the overall limit is passed in and enforced across retries. */
 export function readinessOptions(taskQueue: string, timeoutSeconds: number): ActivityOptions {
   return {
     taskQueue,

@@ -46,6 +46,7 @@ import {
   deployLockOptions,
   exportOptions,
   publishOptions,
+  readinessLimit,
   readinessOptions,
   refreshDataOptions,
   registryOptions,
@@ -96,6 +97,8 @@ class RetrainAndDeployRun {
   private exporting: { slot: string; version: number } | undefined;
   private published = false;
   private locked = false;
+  /** the fencing token of this run's lease, passed to every registry write (not for runs recorded before it) */
+  private fence: { leaseGeneration?: number } = {};
   private cancelReason: string | undefined;
 
   constructor(input: RetrainAndDeployInput) {
@@ -201,8 +204,9 @@ class RetrainAndDeployRun {
     this.enter('gating');
     // runs recorded before this lock existed replay without it
     if (patched('deploy-lock')) {
-      await lock.acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
+      const lease = await lock.acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
       this.locked = true;
+      if (patched('lease-fencing')) this.fence = { leaseGeneration: lease.generation };
     }
   }
 
@@ -214,7 +218,7 @@ class RetrainAndDeployRun {
   }
 
   private async gate(candidate: CandidateRef): Promise<{ state: DeploymentState; gate: GateDecision }> {
-    const state = await readRegistry.getDeploymentState();
+    const state = await readRegistry.getDeploymentState(this.fence);
     this.status.active = state.active && { slot: state.active.slot, version: state.active.version };
     this.activeMetrics = state.active?.metrics;
     // Runs recorded before the popularity margin existed decide as they did.
@@ -267,7 +271,7 @@ class RetrainAndDeployRun {
       summary: `wait until slot ${exported.slot} serves version ${exported.version} (at most ${timeout} s)`,
     });
     try {
-      return await waitForStandbyReady({ slot: exported.slot, version: exported.version, deadlineMs: Date.now() + timeout * 1000 });
+      return await waitForStandbyReady({ slot: exported.slot, version: exported.version, ...readinessLimit(timeout) });
     } catch (err) {
       if (isCancellation(err)) throw err;
       const cause = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : String(err);
@@ -301,7 +305,7 @@ class RetrainAndDeployRun {
     const { slot, version } = exported;
     const { commitActiveSlot } = training({ ...registryOptions, summary: `record version ${version} in slot ${slot} as active` });
     const after = await CancellationScope.nonCancellable(() =>
-      commitActiveSlot({ slot, version, url: ready.predictUrl, metrics: candidate.metrics, kind: 'deploy' }),
+      commitActiveSlot({ slot, version, url: ready.predictUrl, metrics: candidate.metrics, kind: 'deploy', ...this.fence }),
     );
     this.status.active = after.active && { slot: after.active.slot, version: after.active.version };
     this.status.standbySlot = after.standbySlot;

@@ -18,7 +18,7 @@ import {
 import type { ServingActivities, TrainingActivities } from './activity-interfaces';
 import { DEFAULT_READINESS_TIMEOUT_SECONDS, DEFAULT_SERVING_TASK_QUEUE } from './definitions';
 import { parseRollbackInput } from './input-schema';
-import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessOptions, registryOptions } from './options';
+import { DEPLOY_LEASE_TTL_SECONDS, deployLockOptions, publishOptions, readinessLimit, readinessOptions, registryOptions } from './options';
 import { MODEL_VERSION, OUTCOME, SLOT } from './search-attributes';
 import type { Deployment, DeploymentState, RetrainAndDeployResult, RollbackInput } from './types';
 import { FailureType } from '../failure-types';
@@ -70,13 +70,16 @@ export async function rollbackDeployment(rawInput: RollbackInput = {}): Promise<
 class Rollback {
   private readonly underLock = patched('rollback-under-deploy-lock');
   private readonly info = workflowInfo();
+  /** the fencing token of this run's lease, passed to every registry write (not for runs recorded before it) */
+  private fence: { leaseGeneration?: number } = {};
 
   async run(rawInput: RollbackInput): Promise<RetrainAndDeployResult> {
     let input = rawInput;
     if (this.underLock) {
       input = this.checked(rawInput);
       this.details('### Step: **waiting for the deploy lock**');
-      await acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
+      const lease = await acquireDeployLock({ ttlSeconds: DEPLOY_LEASE_TTL_SECONDS });
+      if (patched('lease-fencing')) this.fence = { leaseGeneration: lease.generation };
     }
     try {
       return await this.rollBack(input);
@@ -103,7 +106,7 @@ class Rollback {
   }
 
   private async rollBack(input: RollbackInput): Promise<RetrainAndDeployResult> {
-    const state = await getDeploymentState();
+    const state = await getDeploymentState(this.fence);
     this.stillActive(state, input.onlyIfActive);
     const target = this.target(state, input.version);
     const from = `from version ${state.active!.version} (slot ${state.active!.slot}) to version ${target.version} (slot ${target.slot})`;
@@ -119,7 +122,7 @@ class Rollback {
       key: `${target.slot}/${target.version}/rollback/${this.info.workflowId}`,
       description: `rollback to version ${target.version} by ${this.info.workflowId}`,
     });
-    await commitActiveSlot({ slot: target.slot, version: target.version, url, metrics: target.metrics, kind: 'rollback' });
+    await commitActiveSlot({ slot: target.slot, version: target.version, url, metrics: target.metrics, kind: 'rollback', ...this.fence });
     return this.done(target, url, `rolled back ${from}${input.evidence ? `: ${input.evidence}` : ''}`);
   }
 
@@ -158,7 +161,7 @@ class Rollback {
       ...readinessOptions(input.servingTaskQueue ?? DEFAULT_SERVING_TASK_QUEUE, timeout),
       summary: `check that slot ${target.slot} still serves version ${target.version}`,
     });
-    const ready = await waitForStandbyReady({ slot: target.slot, version: target.version, deadlineMs: Date.now() + timeout * 1000 });
+    const ready = await waitForStandbyReady({ slot: target.slot, version: target.version, ...readinessLimit(timeout) });
     return ready.predictUrl;
   }
 

@@ -233,7 +233,7 @@ describe('slot gRPC API with the official TF Serving Python client', () => {
     });
     expect(result).toMatchObject({ slot, version: 1, polls: 1 });
     expect(result.smokePrediction).toBeCloseTo(forward(w1, 0, 0), 5);
-    expect(polls).toEqual([{ polls: 1, state: 'AVAILABLE', detail: '' }]);
+    expect(polls).toEqual([{ polls: 1, state: 'AVAILABLE', detail: '', waitedMs: expect.any(Number) }]);
     // an unknown version is NOT_FOUND by gRPC too, until the deadline
     await expect(
       env.run(servingActivities(config).waitForStandbyReady, { slot, version: 9, deadlineMs: Date.now() + 500 }),

@@ -52,6 +52,10 @@ export interface FakeWorld {
   readinessUnreachable: boolean;
   /** server time of each readiness attempt */
   readinessAttemptsAtMs: number[];
+  /** what each readiness attempt was asked (its limit) */
+  readinessInputs: Parameters<ServingActivities['waitForStandbyReady']>[0][];
+  /** the lease generation each registry call carried (getDeploymentState, commitActiveSlot) */
+  registryFences: (number | undefined)[];
   /** the server's clock: the time-skipping server's skipped time, not the wall clock */
   clock: () => Promise<number>;
   /** followed purchases the online evaluator joined to the active version's answers (hits: a third) */
@@ -76,6 +80,8 @@ export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
     lockAttemptsAtMs: [],
     readinessUnreachable: false,
     readinessAttemptsAtMs: [],
+    readinessInputs: [],
+    registryFences: [],
     clock: async () => Date.now(),
     ...partial,
   };
@@ -121,8 +127,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       };
       return candidate;
     },
-    async getDeploymentState() {
+    async getDeploymentState(input) {
       world.calls.push('getDeploymentState');
+      world.registryFences.push(input?.leaseGeneration);
       return world.state;
     },
     async getOnlineFigures({ slot, version }) {
@@ -152,8 +159,9 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
       }
       return { key, url, published: first, partition: 0, offset: '0' };
     },
-    async commitActiveSlot({ slot, version, url, metrics: m, kind }) {
+    async commitActiveSlot({ slot, version, url, metrics: m, kind, leaseGeneration }) {
       world.calls.push(`commitActiveSlot ${slot}/${version}`);
+      world.registryFences.push(leaseGeneration);
       const d = { slot, version, url, metrics: m, kind, workflowId: 'w', runId: 'r', deployedAt: new Date().toISOString() };
       world.state = {
         active: d,
@@ -172,7 +180,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
         // worker logs it at DEBUG, not a WARN block for each of hundreds of expected attempts)
         throw expected('another deployment is in progress (run other/1); waiting for it', FailureType.DeployLockHeld);
       }
-      return { holder: 'w/r' };
+      return { holder: 'w/r', generation: 7 };
     },
     async renewDeployLock() {
       world.calls.push('renewDeployLock');
@@ -201,8 +209,10 @@ function expected(message: string, type: string): ApplicationFailure {
 
 export function fakeServingActivities(world: FakeWorld): ServingActivities {
   return {
-    async waitForStandbyReady({ slot, version }) {
+    async waitForStandbyReady(input) {
+      const { slot, version } = input;
       world.calls.push(`waitForStandbyReady ${slot}/${version}`);
+      world.readinessInputs.push(input);
       world.readinessAttemptsAtMs.push(await world.clock());
       if (world.readinessUnreachable) throw expected(`connect ECONNREFUSED: slot ${slot} is unreachable`, 'Error');
       if (world.readiness === 'deadline') {

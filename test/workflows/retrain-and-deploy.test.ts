@@ -42,6 +42,18 @@ describe('retrainAndDeploy workflow logic (fake activities, time-skipping test s
     });
   });
 
+  it('gives readiness a duration, measured on the serving worker, not a deadline on the workflow clock (issue 24 item 11)', async () => {
+    const world = fakeWorld();
+    await h.run(world, { readinessTimeoutSeconds: 42 });
+    expect(world.readinessInputs).toEqual([{ slot: 'recommender', version: 1, timeoutMs: 42_000 }]);
+  });
+
+  it("carries its lease's generation (fencing token) to every registry call (issue 24 item 11)", async () => {
+    const world = fakeWorld();
+    await h.run(world);
+    expect(world.registryFences).toEqual([7, 7]);
+  });
+
   it('rejects a model worse than the active one and leaves the active slot untouched', async () => {
     const world = fakeWorld({ candidateHitRate: 0.2 });
     const active = {
