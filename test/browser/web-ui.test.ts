@@ -172,7 +172,7 @@ async function onlineFiguresAndPolicyRollback(first: RetrainAndDeployResult): Pr
     'user-metadata-online-rollback.png',
     [
       new RegExp(
-        `rollback to the previous deployment on online evidence: version ${second.version} \\(slot ${second.slot}\\): online HR@10 20\\.0 % vs the previous model's 35\\.0 % on the same 400 followed purchases`,
+        `rollback to the previous deployment on online evidence: version ${second.version} \\(slot ${second.slot}\\): online HR@10 20\\.0 % vs the previous model.s 35\\.0 % on the same 400 followed purchases`, // the UI typesets the apostrophe
       ),
       /Trigger: started by the online rollback policy/,
       /Done: rolled-back/,
