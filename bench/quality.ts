@@ -213,8 +213,7 @@ async function nextBasket(dataset: RealDataset): Promise<void> {
     ['EASE λ 500, bought products first by own count', 'count'],
   ]);
   await withTables({}, [
-    ['default (selected per retrain; served tables)', undefined],
-    ['default, bought products first (+β·x_ui: a diagonal of the served W)', 'score'],
+    ['default (selected per retrain, repeat boost included; served tables)', undefined],
     ['default, bought products first by own count (not servable as is)', 'count'],
   ]);
   const f = (x: { customers: number; hr10: number; ndcg10: number }) => `${x.hr10.toFixed(4)} / ${x.ndcg10.toFixed(4)}`;

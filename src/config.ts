@@ -119,6 +119,9 @@ const schema = z.object({
   /** how often the evaluator checkpoints figures, state and offsets to MinIO */
   EVALUATOR_CHECKPOINT_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
   EVALUATOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  /** the online rollback policy (src/evaluation/online-rollback.ts): purchases paired with the previous model's shadow needed first; 0 = off */
+  ONLINE_ROLLBACK_MIN_PAIRS: z.coerce.number().int().min(0).default(0),
+  ONLINE_ROLLBACK_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
 
   SLOT_NAMES: z
     .string()
@@ -246,6 +249,8 @@ export interface Config {
   topics: { requests: string; models: string; results: string; dlq: string; shadows: string };
   purchases: PurchasesConfig;
   evaluator: EvaluatorConfig;
+  /** the online rollback policy; minPairs 0 = off */
+  onlineRollback: { minPairs: number; checkMs: number };
   slots: [SlotConfig, SlotConfig];
   /** limits of one predict call to a slot */
   slotLimits: { maxBatchRows: number; maxBodyBytes: number };
@@ -393,6 +398,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       checkpointMs: e.EVALUATOR_CHECKPOINT_MS,
       sessionTimeoutMs: e.EVALUATOR_SESSION_TIMEOUT_MS,
     },
+    onlineRollback: { minPairs: e.ONLINE_ROLLBACK_MIN_PAIRS, checkMs: e.ONLINE_ROLLBACK_CHECK_MS },
     slots,
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },

@@ -9,10 +9,10 @@ import path from 'node:path';
 import type { HoldoutSplit } from '../ml/holdout';
 import { rankHoldout } from '../ml/evaluate';
 import { SavedModelScorer } from '../ml/saved-model-scorer';
-import { readDeploymentState } from '../store/registry';
+import { readDeploymentState, registryLocation } from '../store/registry';
 import { downloadVersion } from '../store';
 import type { ActiveOnSameSplit } from '../workflows/gate';
-import { registryLocation, type ActivityDeps } from './deps';
+import type { ActivityDeps } from './deps';
 
 export type SameSplitResult = { activeOnSameSplit: ActiveOnSameSplit } | { activeOnSameSplitUnavailable: string } | Record<string, never>;
 

@@ -4,7 +4,6 @@ import type { Kafka } from 'kafkajs';
 import type { Client as MinioClient } from 'minio';
 import type { Config } from '../config';
 import { deployLease, type DeployLease } from '../store/lease';
-import type { RegistryLocation } from '../store/registry';
 
 export interface ActivityDeps {
   config: Config;
@@ -17,14 +16,4 @@ export interface ActivityDeps {
 /** The deploy lease beside the configured registry. */
 export function leaseOf(deps: Pick<ActivityDeps, 'config' | 'minio'>): DeployLease {
   return deployLease(deps.minio, deps.config.buckets.models, deps.config.registryKey);
-}
-
-export function registryLocation(cfg: Config): RegistryLocation {
-  return {
-    modelsBucket: cfg.buckets.models,
-    registryKey: cfg.registryKey,
-    dataBucket: cfg.buckets.data,
-    dataPrefix: cfg.dataPrefix,
-    slots: [cfg.slots[0].name, cfg.slots[1].name],
-  };
 }

@@ -2,6 +2,7 @@
 import { dataActivities } from './data';
 import type { ActivityDeps } from './deps';
 import { exportActivities } from './export';
+import { onlineActivities } from './online';
 import { renewingLease } from './lease-renewal';
 import { publishActivities } from './publish';
 import { registryActivities } from './registry';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...registryActivities(deps),
     ...publishActivities(deps),
     ...retentionActivities(deps),
+    ...onlineActivities(deps),
   };
   // the steps that run under the deploy lease keep it alive while they work
   return {

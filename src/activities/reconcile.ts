@@ -15,8 +15,8 @@ import { readDescriptors, type PublishedDescriptor } from '../messaging/model-de
 import { parsePredictUrl } from '../messaging/predict-url';
 import type { ModelMetrics } from '../ml/model-metrics';
 import { completeVersionFiles } from '../store';
-import { readDeploymentState, recordDeployment, type DeploymentState } from '../store/registry';
-import { registryLocation, type ActivityDeps } from './deps';
+import { readDeploymentState, recordDeployment, registryLocation, type DeploymentState } from '../store/registry';
+import type { ActivityDeps } from './deps';
 
 export interface ServedVersion {
   slot: string;

@@ -4,11 +4,11 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { isOwnRecord, publisherOf, readDescriptors } from '../messaging/model-descriptors';
 import { describeHolder, type Holder, type Liveness } from '../store/lease';
-import { recordReplacedOnlineFigures } from '../store/online-figures';
-import { recordDeployment, type RegistryLocation } from '../store/registry';
+import { onlineStoreFor, recordReplacedOnlineFigures } from '../store/online-figures';
+import { recordDeployment, registryLocation, type RegistryLocation } from '../store/registry';
 import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
-import { leaseOf, registryLocation, type ActivityDeps } from './deps';
+import { leaseOf, type ActivityDeps } from './deps';
 import { reconciledDeploymentState } from './reconcile';
 
 /** The calling activity's workflow run. */
@@ -38,8 +38,7 @@ export function holderLiveness(
 
 /** The deployment that `next` replaces keeps how it did with customers (docs/design.md, "Quality out"). */
 async function recordReplaced(deps: ActivityDeps, loc: RegistryLocation, next: { slot: string; version: number }): Promise<void> {
-  const online = { client: deps.minio, bucket: deps.config.buckets.models, group: deps.config.evaluator.groupId };
-  const replaced = await recordReplacedOnlineFigures(online, loc, next);
+  const replaced = await recordReplacedOnlineFigures(onlineStoreFor(deps.minio, deps.config), loc, next);
   if (replaced) {
     const { slot, version, requests, followed, hits } = replaced;
     Context.current().log.info('online figures recorded on the replaced deployment', { slot, version, requests, followed, hits });

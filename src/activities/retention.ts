@@ -12,10 +12,10 @@ import { Context } from '@temporalio/activity';
 import { applySlotRetention, removeOldCandidates } from '../store';
 import { describeHolder } from '../store/lease';
 import { RETENTION_LEASE_TTL_SECONDS } from '../store/lease-terms';
-import { readDeploymentState } from '../store/registry';
+import { readDeploymentState, registryLocation } from '../store/registry';
 import { CANDIDATES_PREFIX, LINEAGE_ROOT } from '../store/layout';
 import type { CandidateRetentionResult, RetentionOptions, RetentionReport, SlotRetentionResult } from '../workflows/types';
-import { leaseOf, registryLocation, type ActivityDeps } from './deps';
+import { leaseOf, type ActivityDeps } from './deps';
 import { callingRun, holderLiveness } from './registry';
 
 export type { RetentionOptions, RetentionReport } from '../workflows/types';

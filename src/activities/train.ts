@@ -14,6 +14,7 @@ import { encodeDotProductWeights } from '../ml/dot-weights';
 import { buildLinearMetadata } from '../ml/metadata';
 import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-recommender';
 import { describeSelection } from '../ml/linear/selection';
+import { describeRepeatBoost } from '../ml/linear/repeat-boost';
 import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit } from './active-score';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/tfjs-files';
@@ -69,7 +70,11 @@ export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
     rmse: NaN,
     evaluatedUsers: e.users,
     protocol: e.protocol,
-    ...(m.selection && { selection: describeSelection(m.selection) }),
+    ...((m.selection || m.repeatBoost) && {
+      selection: [m.selection && describeSelection(m.selection), m.repeatBoost && describeRepeatBoost(m.repeatBoost)]
+        .filter(Boolean)
+        .join('; '),
+    }),
   };
 }
 

@@ -70,12 +70,13 @@ export function checkInput(input: unknown, what: string): RetrainAndDeployInput 
   }
 }
 
-export type Trigger = 'schedule' | 'cli' | 'rollback';
+export type Trigger = 'schedule' | 'cli' | 'rollback' | 'online-policy';
 
 const TRIGGERS: Record<Trigger, string> = {
   schedule: 'started by the Temporal Schedule',
   cli: 'started by hand (recommender run)',
   rollback: 'started by hand (recommender rollback)',
+  'online-policy': 'started by the online rollback policy (online evaluator)',
 };
 
 /** staticSummary / staticDetails (Markdown) of a run, for workflow start and schedule actions. */
@@ -98,13 +99,15 @@ export function runMetadata(trigger: Trigger, input: RetrainAndDeployInput): { s
   };
 }
 
-export function rollbackMetadata(input: RollbackInput): { staticSummary: string; staticDetails: string } {
+export function rollbackMetadata(input: RollbackInput, evidenceDetails?: string): { staticSummary: string; staticDetails: string } {
   const to = input.version === undefined ? 'the previous deployment' : `version ${input.version}`;
+  const trigger: Trigger = input.evidence ? 'online-policy' : 'rollback';
   return {
-    staticSummary: `rollback to ${to} — ${TRIGGERS.rollback}`,
+    staticSummary: input.evidence ? `rollback to ${to} on online evidence: ${input.evidence}` : `rollback to ${to} — ${TRIGGERS.rollback}`,
     staticDetails: [
-      `- **Trigger:** ${TRIGGERS.rollback}`,
+      `- **Trigger:** ${TRIGGERS[trigger]}`,
       `- **Target:** ${to}`,
+      ...(evidenceDetails ? ['', evidenceDetails] : []),
       '',
       '```json',
       JSON.stringify(input, null, 2),

@@ -12,6 +12,7 @@ import type { Config } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
 import { errorText, jsonLineLogFor, type Log } from '../process/json-log';
 import { createMinioClient } from '../storage/minio-client';
+import { onlineStoreFor } from '../store/online-figures';
 import { checkCoPartitioned, coPartitionedAssigner } from './co-partitioning';
 import type { TopicRole } from './join-state';
 import { createEvaluatorMetrics } from './metrics';
@@ -85,7 +86,7 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
   const log = options.log ?? evaluatorLog;
   const partitionCount = await prepareTopics(cfg, options.partitions ?? 1);
   const consumer = consumerFor(cfg);
-  const store = { client: createMinioClient(cfg.minio), bucket: cfg.buckets.models, group: cfg.evaluator.groupId };
+  const store = onlineStoreFor(createMinioClient(cfg.minio), cfg);
   const holder: { parts?: EvaluatorPartitions } = {};
   const metrics = createEvaluatorMetrics(() => holder.parts?.joins() ?? [], { defaultMetrics: options.defaultMetrics });
   const { windowMs, graceMs, repeatHorizonMs } = cfg.evaluator;

@@ -10,10 +10,29 @@
  */
 import { Command, Option } from 'commander';
 import { integerArg } from '../arg-parsers';
-import { loadConfig } from '../config';
+import { loadConfig, type Config } from '../config';
+import { createMinioClient } from '../storage/minio-client';
+import { onlineStoreFor } from '../store/online-figures';
+import { connectClient } from '../temporal/connection';
+import { startOnlineRollbackPolicy } from './online-rollback';
 import { closeOnSignals } from '../process/shutdown';
 import { errorText } from '../process/json-log';
 import { evaluatorLog as log, startOnlineEvaluator } from './evaluator';
+
+/** The opt-in online rollback policy (ONLINE_ROLLBACK_MIN_PAIRS > 0), beside the evaluator whose figures it reads. */
+async function startPolicy(config: Config): Promise<{ stop(): Promise<void> }> {
+  const minio = createMinioClient(config.minio);
+  const temporal = await connectClient(config.temporal);
+  const deps = { config, minio, temporal, store: onlineStoreFor(minio, config), log };
+  const policy = startOnlineRollbackPolicy(deps, config.onlineRollback.checkMs);
+  log('info', 'online rollback policy on', { minPairs: config.onlineRollback.minPairs, everyMs: config.onlineRollback.checkMs });
+  return {
+    stop: async () => {
+      policy.stop();
+      await temporal.connection.close();
+    },
+  };
+}
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -33,7 +52,11 @@ async function main(): Promise<void> {
     windowMs: config.evaluator.windowMs,
     graceMs: config.evaluator.graceMs,
   });
-  closeOnSignals(() => evaluator.close(), log);
+  const policy = config.onlineRollback.minPairs > 0 ? await startPolicy(config) : undefined;
+  closeOnSignals(async () => {
+    await policy?.stop();
+    await evaluator.close();
+  }, log);
 }
 
 main().catch((err: unknown) => {

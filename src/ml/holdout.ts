@@ -55,6 +55,7 @@ function withoutPairs(history: PurchaseHistory, removed: Int32Array): PurchaseHi
   const products = new Int32Array(keep);
   const counts = new Int32Array(keep);
   const positions = new Float32Array(keep);
+  const lastBaskets = new Int32Array(keep);
   const userOffsets = new Int32Array(history.userRows + 1);
   let write = 0;
   let r = 0;
@@ -71,6 +72,7 @@ function withoutPairs(history: PurchaseHistory, removed: Int32Array): PurchaseHi
       products[write] = history.products[i];
       counts[write] = history.counts[i];
       positions[write] = history.positions[i];
+      lastBaskets[write] = history.lastBaskets[i];
       write++;
     }
     if (write > userOffsets[u]) customers++;
@@ -83,6 +85,7 @@ function withoutPairs(history: PurchaseHistory, removed: Int32Array): PurchaseHi
     products,
     counts,
     positions,
+    lastBaskets,
     stats: { ...history.stats, purchases: history.stats.purchases - removedPurchases, customers, pairs: write },
   };
 }

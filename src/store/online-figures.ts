@@ -12,6 +12,7 @@
  * checkpoint (onlineFigures, onlineFiguresOf).
  */
 import type { Client } from 'minio';
+import type { Config } from '../config';
 import type { JoinSnapshot, TopicRole } from '../evaluation/join-state';
 import { emptyVersion, mergeFigures, type Figures, type VersionFigures } from '../evaluation/figures';
 import { listKeys } from '../storage/objects';
@@ -20,6 +21,11 @@ import { readFullHistory, recordOnlineFigures, type RegistryLocation } from './r
 import { readVersioned, writeIfUnchanged } from './versioned-object';
 
 export const CHECKPOINT_SCHEMA = 1;
+
+/** Where the configured evaluator group's checkpoints live (the models bucket). */
+export function onlineStoreFor(client: Client, cfg: Pick<Config, 'buckets' | 'evaluator'>): OnlineStore {
+  return { client, bucket: cfg.buckets.models, group: cfg.evaluator.groupId };
+}
 
 export interface OnlineStore {
   client: Client;

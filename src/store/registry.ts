@@ -12,6 +12,7 @@
 import type { Client } from 'minio';
 import type { VersionFigures } from '../evaluation/figures';
 import type { ModelMetrics } from '../ml/model-metrics';
+import type { Config } from '../config';
 import { historyKeys } from './layout';
 import { listClaimedVersions, listVersions } from './publish';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
@@ -49,6 +50,17 @@ export interface DeploymentState {
   history: Deployment[];
   /** how many deployments the registry holds in all (absent from states recorded before it was kept) */
   recorded?: number;
+}
+
+/** Where the configured registry lives. */
+export function registryLocation(cfg: Config): RegistryLocation {
+  return {
+    modelsBucket: cfg.buckets.models,
+    registryKey: cfg.registryKey,
+    dataBucket: cfg.buckets.data,
+    dataPrefix: cfg.dataPrefix,
+    slots: [cfg.slots[0].name, cfg.slots[1].name],
+  };
 }
 
 export interface RegistryLocation {

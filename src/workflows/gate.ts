@@ -1,7 +1,8 @@
 /** The quality gate: pure, deterministic, used inside the workflow. */
+import type { OnlineSummary } from '../evaluation/online-summary';
 import type { GateDecision, GateOptions, ModelMetrics } from './types';
 
-export const DEFAULT_GATE: Required<GateOptions> = { tolerance: 0.02, minHitRate: 0, popularityMargin: 0.01 };
+export const DEFAULT_GATE: Required<GateOptions> = { tolerance: 0.02, minHitRate: 0, popularityMargin: 0.01, minOnlineFollowed: 0 };
 
 /** The active model scored by trainModel on the candidate's own held-out split (see activities/train.ts). */
 export interface ActiveOnSameSplit {
@@ -15,8 +16,13 @@ export type CandidateMetrics = ModelMetrics & { activeOnSameSplit?: ActiveOnSame
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
-export function qualityGate(candidate: CandidateMetrics, active: ModelMetrics | undefined, options: GateOptions = {}): GateDecision {
-  const { tolerance, minHitRate, popularityMargin } = { ...DEFAULT_GATE, ...options };
+export function qualityGate(
+  candidate: CandidateMetrics,
+  active: ModelMetrics | undefined,
+  options: GateOptions = {},
+  activeOnline?: OnlineSummary,
+): GateDecision {
+  const { tolerance, minHitRate, popularityMargin, minOnlineFollowed } = { ...DEFAULT_GATE, ...options };
   if (!Number.isFinite(candidate.hitRate10)) {
     return { deploy: false, reason: `candidate HR@10 is not a number (${candidate.hitRate10})` };
   }
@@ -31,6 +37,13 @@ export function qualityGate(candidate: CandidateMetrics, active: ModelMetrics | 
   }
   if (!active) {
     return { deploy: true, reason: `first model: HR@10 ${pct(candidate.hitRate10)} (popularity ${pct(candidate.popularityHitRate10)})` };
+  }
+  const followed = activeOnline?.followed ?? 0;
+  if (minOnlineFollowed > 0 && followed < minOnlineFollowed) {
+    return {
+      deploy: false,
+      reason: `the active model has ${followed} followed purchases online; the gate requires ${minOnlineFollowed} before replacing it`,
+    };
   }
   const same = candidate.activeOnSameSplit;
   const activeHr = same ? same.hitRate10 : active.hitRate10;

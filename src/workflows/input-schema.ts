@@ -39,6 +39,7 @@ export const gateOptionsSchema = z.strictObject({
   tolerance: z.number().min(0).max(1).optional(),
   minHitRate: z.number().min(0).max(1).optional(),
   popularityMargin: z.number().nonnegative().optional(),
+  minOnlineFollowed: z.number().int().min(0).max(1_000_000_000).optional(),
 });
 
 const readinessTimeoutSeconds = z.number().int().positive().max(86_400);
@@ -56,6 +57,8 @@ export const rollbackInputSchema = z.strictObject({
   version: count.optional(),
   readinessTimeoutSeconds: readinessTimeoutSeconds.optional(),
   servingTaskQueue: servingTaskQueue.optional(),
+  evidence: z.string().min(1).max(2000).optional(),
+  onlyIfActive: z.strictObject({ slot: z.string().min(1).max(200), version: count }).optional(),
 });
 
 // 0 is safe: a running run's candidate is kept whatever its age, and no publish stages while retention holds the deploy lock

@@ -72,6 +72,7 @@ const training = (options: ActivityOptions) => proxyActivities<TrainingActivitie
 const lock = training(deployLockOptions);
 const release = training({ ...deployLockOptions, summary: 'release the deploy lock' });
 const readRegistry = training({ ...registryOptions, summary: 'read the deployment registry (active, standby, last deployments)' });
+const readOnline = training({ ...registryOptions, summary: "read the active model's online figures (online evaluator)" });
 
 /** A step's own verdict (bad input, standby not ready): `fail` records its message as the reason and ends the run with it. */
 class RecordedFailure extends Error {
@@ -218,7 +219,12 @@ class RetrainAndDeployRun {
     this.activeMetrics = state.active?.metrics;
     // Runs recorded before the popularity margin existed decide as they did.
     const options = patched('gate-popularity-margin') ? this.input.gate : { popularityMargin: 0, ...this.input.gate };
-    const gate = qualityGate(candidate.metrics, state.active?.metrics, options);
+    // the active model's online figures: runs recorded before they existed read none
+    if (state.active && patched('active-online-figures')) {
+      const { slot, version } = state.active;
+      this.status.activeOnline = await readOnline.getOnlineFigures({ slot, version });
+    }
+    const gate = qualityGate(candidate.metrics, state.active?.metrics, options, this.status.activeOnline);
     this.status.gate = gate;
     upsertMemo({ gate: gate.reason });
     this.showDetails();

@@ -104,6 +104,7 @@ class Rollback {
 
   private async rollBack(input: RollbackInput): Promise<RetrainAndDeployResult> {
     const state = await getDeploymentState();
+    this.stillActive(state, input.onlyIfActive);
     const target = this.target(state, input.version);
     const from = `from version ${state.active!.version} (slot ${state.active!.slot}) to version ${target.version} (slot ${target.slot})`;
     this.details(`### Step: **waiting for slot ${target.slot} to serve version ${target.version}**\n\nRolling back ${from}.`);
@@ -119,7 +120,19 @@ class Rollback {
       description: `rollback to version ${target.version} by ${this.info.workflowId}`,
     });
     await commitActiveSlot({ slot: target.slot, version: target.version, url, metrics: target.metrics, kind: 'rollback' });
-    return this.done(target, url, `rolled back ${from}`);
+    return this.done(target, url, `rolled back ${from}${input.evidence ? `: ${input.evidence}` : ''}`);
+  }
+
+  /** A policy's rollback is about one version: when another serves by now, the run fails (not retried) and changes nothing. */
+  private stillActive(state: DeploymentState, expected: RollbackInput['onlyIfActive']): void {
+    if (!expected) return;
+    const active = state.active;
+    if (active?.slot === expected.slot && active.version === expected.version) return;
+    const now = active ? `version ${active.version} (slot ${active.slot})` : 'nothing';
+    const why = `version ${expected.version} (slot ${expected.slot}) is no longer active, ${now} is: its evidence is moot`;
+    upsertSearchAttributes([{ key: OUTCOME, value: 'failed' }]);
+    this.details(`### Done: **failed**\n\ncannot roll back: ${why}`);
+    throw ApplicationFailure.nonRetryable(`cannot roll back: ${why}`, FailureType.RollbackImpossible);
   }
 
   /** The deployment to return to; the run fails (not retried) when there is none. */

@@ -15,6 +15,7 @@ import {
   type RunTrainingOptions,
 } from './types';
 import type { CandidateMetrics } from './gate';
+import type { OnlineSummary } from '../evaluation/online-summary';
 
 const STEP_TITLES: Record<Step, string> = {
   starting: 'Starting',
@@ -81,6 +82,24 @@ function progressBar(epoch: number, epochs: number): string {
   return `\`${'█'.repeat(done)}${'░'.repeat(width - done)}\``;
 }
 
+const pctOrNa = (x: number | null | undefined) => (x === null || x === undefined ? 'n/a' : `${(100 * x).toFixed(1)} %`);
+
+/** The active model's online figures, beside the candidate's offline ones (the online evaluator's, docs/design.md "Quality out"). */
+export function onlineTable(o: OnlineSummary): string {
+  const interval = (i: { low: number; high: number } | null) => (i ? ` (95 % ${pctOrNa(i.low)} … ${pctOrNa(i.high)})` : '');
+  const shadow = (name: string, s: OnlineSummary['popularity']) =>
+    `| ${name} | ${n(s.paired)} | ${pctOrNa(s.hr10)} | ${s.uplift ? `${pctOrNa(s.uplift.estimate)}${interval(s.uplift)}` : 'n/a'} |`;
+  return [
+    `**Active model online:** version ${o.version} (slot \`${o.slot}\`): ${n(o.requests)} requests answered, ${n(o.followed)} purchases followed one, ` +
+      `online HR@10 ${pctOrNa(o.hr10?.estimate)}${interval(o.hr10)}`,
+    '',
+    '| shadow on the same requests | followed purchases | its HR@10 | uplift of the active model |',
+    '| --- | --- | --- | --- |',
+    shadow('popularity', o.popularity),
+    shadow('previous model (standby slot)', o.previousModel),
+  ].join('\n');
+}
+
 function gateLine(gate: GateDecision): string {
   return `**Gate: ${gate.deploy ? 'deploy' : 'reject'}** — ${gate.reason}`;
 }
@@ -115,6 +134,7 @@ export function renderDetails(status: RunStatus, activeMetrics?: ModelMetrics): 
       metricsTable(status.candidate.metrics, activeMetrics),
     );
   }
+  if (status.activeOnline) lines.push('', onlineTable(status.activeOnline));
   if (status.gate) lines.push('', gateLine(status.gate));
   // once deployed, the standby slot is the other one: "Serving" says where the version went
   if (status.version !== undefined && status.standbySlot && status.outcome !== 'deployed') {

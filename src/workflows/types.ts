@@ -6,6 +6,7 @@
 
 import type { ModelMetrics } from '../ml/model-metrics';
 import type { TrainingObjective } from '../ml/objectives';
+import type { OnlineSummary } from '../evaluation/online-summary';
 
 export type Objective = TrainingObjective;
 export type { ModelMetrics } from '../ml/model-metrics';
@@ -52,6 +53,8 @@ export interface GateOptions {
   minHitRate?: number;
   /** refuse a candidate whose HR@10 does not beat popularity's (same split) by at least this (absolute) */
   popularityMargin?: number;
+  /** replace the active model only once the online evaluator has joined at least this many purchases to its answers (0: never required) */
+  minOnlineFollowed?: number;
 }
 
 export interface RetrainAndDeployInput {
@@ -157,6 +160,8 @@ export interface RunStatus {
   standbySlot?: string;
   version?: number;
   gate?: GateDecision;
+  /** the active model's online figures (src/evaluation/online-summary.ts), beside the candidate's offline ones */
+  activeOnline?: OnlineSummary;
 }
 
 export interface GateDecision {
@@ -179,6 +184,10 @@ export interface RollbackInput {
   version?: number;
   readinessTimeoutSeconds?: number;
   servingTaskQueue?: string;
+  /** why, when a policy started it (the online evidence, one line): part of the outcome's reason */
+  evidence?: string;
+  /** roll back only while this version is the active one (a policy's evidence is about it; a newer deploy makes it moot) */
+  onlyIfActive?: { slot: string; version: number };
 }
 
 /** The retention workflow's input: what to keep (src/workflows/input-schema.ts checks it). */

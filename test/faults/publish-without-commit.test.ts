@@ -9,9 +9,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryLocation } from '../../src/activities/deps';
 import { readDescriptors } from '../../src/messaging/model-descriptors';
-import { readDeploymentState } from '../../src/store/registry';
+import { readDeploymentState, registryLocation } from '../../src/store/registry';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 

@@ -4,9 +4,8 @@
  * and never reaches a slot.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registryLocation } from '../../src/activities/deps';
 import { readDescriptors } from '../../src/messaging/model-descriptors';
-import { readDeploymentState } from '../../src/store/registry';
+import { readDeploymentState, registryLocation } from '../../src/store/registry';
 import { listVersions } from '../../src/store';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { FaultRig, SMALL_RUN } from './harness';

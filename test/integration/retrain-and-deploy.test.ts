@@ -6,9 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readDescriptors } from '../../src/messaging/model-descriptors';
-import { readDeploymentState } from '../../src/store/registry';
+import { readDeploymentState, registryLocation } from '../../src/store/registry';
 import { statusQuery } from '../../src/workflows/definitions';
-import { registryLocation } from '../../src/activities/deps';
 import { getOptionalObject, listKeys } from '../../src/storage/objects';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';

@@ -11,6 +11,8 @@ import { mappingFailures } from '../../src/activities/failures';
 import { FailureType } from '../../src/failure-types';
 import type { ServingActivities, TrainingActivities } from '../../src/workflows/activity-interfaces';
 import type { CandidateRef, DeploymentState, ModelMetrics } from '../../src/workflows/types';
+import { emptyVersion } from '../../src/evaluation/figures';
+import { summariseOnline } from '../../src/evaluation/online-summary';
 
 export function metrics(hitRate10: number): ModelMetrics {
   return {
@@ -52,10 +54,13 @@ export interface FakeWorld {
   readinessAttemptsAtMs: number[];
   /** the server's clock: the time-skipping server's skipped time, not the wall clock */
   clock: () => Promise<number>;
+  /** followed purchases the online evaluator joined to the active version's answers (hits: a third) */
+  onlineFollowed: number;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
   return {
+    onlineFollowed: 0,
     calls: [],
     published: new Map(),
     state: { active: null, standbySlot: 'recommender', maxVersion: 0, history: [] },
@@ -119,6 +124,14 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
     async getDeploymentState() {
       world.calls.push('getDeploymentState');
       return world.state;
+    },
+    async getOnlineFigures({ slot, version }) {
+      world.calls.push(`getOnlineFigures ${slot}/${version}`);
+      return summariseOnline({
+        ...emptyVersion(slot, version),
+        followed: world.onlineFollowed,
+        hits: Math.floor(world.onlineFollowed / 3),
+      });
     },
     async exportSavedModel({ slot, version }) {
       world.calls.push(`exportSavedModel ${slot}/${version}`);

@@ -6,6 +6,7 @@ import { cancelRunUpdate, statusQuery } from '../../src/workflows/definitions';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { fakeWorld, metrics } from './fake-activities';
 import { startHarness, type Harness } from './harness';
+import { renderDetails } from '../../src/workflows/run-details';
 
 let h: Harness;
 beforeAll(async () => {
@@ -78,6 +79,26 @@ describe('retrainAndDeploy workflow logic (fake activities, time-skipping test s
     expect(result).toMatchObject({ outcome: 'deployed' });
     expect(world.calls.filter((c) => c.startsWith('publishModelUrl'))).toHaveLength(2);
     expect([...world.published.keys()]).toEqual(['recommender/1']);
+  });
+
+  it("reads the active model's online figures, shows them, and waits for enough of them when the gate asks (minOnlineFollowed)", async () => {
+    const world = fakeWorld({ onlineFollowed: 90 });
+    await h.run(world);
+    const { result, status } = await h.run(world, { gate: { minOnlineFollowed: 100 } });
+    expect(result).toMatchObject({ outcome: 'rejected' });
+    expect((result as RetrainAndDeployResult).reason).toBe(
+      'the active model has 90 followed purchases online; the gate requires 100 before replacing it',
+    );
+    expect(world.calls).toContain('getOnlineFigures recommender/1');
+    expect(status.activeOnline).toMatchObject({ slot: 'recommender', version: 1, followed: 90, hits: 30 });
+    world.onlineFollowed = 100;
+    const again = await h.run(world, { gate: { minOnlineFollowed: 100 } });
+    expect(again.result).toMatchObject({ outcome: 'deployed', version: 2 });
+    // the web UI's current details: the active model's online figures beside the candidate's offline ones
+    const details = renderDetails(again.status);
+    expect(details).toContain('**Active model online:** version 1 (slot `recommender`): 0 requests answered, 100 purchases followed one');
+    expect(details).toMatch(/online HR@10 33\.0 % \(95 % \d+\.\d % … \d+\.\d %\)/);
+    expect(details.indexOf('| HR@10 |')).toBeLessThan(details.indexOf('**Active model online:**'));
   });
 
   it('deploys the next model to the other slot at the next version', async () => {

@@ -29,6 +29,8 @@ export interface PurchaseHistory {
    * history's clock; the linear model uses it as purchase-time context.
    */
   positions: Float32Array;
+  /** the ordinal (0-based data line) of the last basket containing that pair: a customer's pairs with the largest are its latest basket */
+  lastBaskets: Int32Array;
   stats: PurchaseStats;
   badLines: BadLineSummary;
 }
@@ -128,6 +130,7 @@ export class PurchaseHistoryBuilder {
     const n = byUserProduct.length;
     // mean basket ordinal per merged pair: a sum and the number of baskets (one triple = one basket)
     const positions = new Float32Array(n);
+    const lastBaskets = new Int32Array(n);
     const clock = (ordinalSum: number, basketsOfPair: number) => (ordinalSum / basketsOfPair + 0.5) / this.transactions;
 
     // Per customer: sort and merge when several baskets contributed, compacting in place.
@@ -144,6 +147,7 @@ export class PurchaseHistoryBuilder {
           byUserProduct[write] = byUserProduct[i];
           byUserCount[write] = byUserCount[i];
           positions[write] = clock(byUserBasket[i], 1);
+          lastBaskets[write] = byUserBasket[i];
           write++;
         }
         continue;
@@ -167,6 +171,7 @@ export class PurchaseHistoryBuilder {
         }
         ordinalSum += segBaskets[k];
         basketsOfPair++;
+        lastBaskets[write - 1] = Math.max(lastBaskets[write - 1], segBaskets[k]);
       }
       if (write > userOffsets[u]) positions[write - 1] = clock(ordinalSum, basketsOfPair);
     }
@@ -180,6 +185,7 @@ export class PurchaseHistoryBuilder {
       products: byUserProduct.slice(0, write),
       counts: byUserCount.slice(0, write),
       positions: positions.slice(0, write),
+      lastBaskets: lastBaskets.slice(0, write),
       stats: { transactions: this.transactions, purchases: this.purchases, customers, pairs: write },
       badLines,
     };

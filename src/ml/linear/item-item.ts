@@ -16,7 +16,8 @@ export function inputColumns(history: PurchaseHistory, context?: RowContext): nu
 
 /**
  * Model input rows of the given customers (all when `users` is omitted),
- * row-major [n, P + context columns]: the binary history, then the
+ * row-major [n, P + context columns]: the binary history (1 + countWeight·ln(count)
+ * with a count weight: the repeat boost's x̃, repeat-boost.ts), then the
  * customer's context row; each row scaled by rowScale(u).
  */
 export function inputRows(
@@ -24,6 +25,7 @@ export function inputRows(
   users?: ArrayLike<number>,
   context?: RowContext,
   rowScale: (u: number) => number = () => 1,
+  countWeight = 0,
 ): Float32Array {
   const P = history.productRows;
   const C = context?.columns ?? 0;
@@ -34,7 +36,8 @@ export function inputRows(
     const u = users ? users[r] : r;
     const s = rowScale(u);
     if (s === 0) continue;
-    for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++) dense[r * width + history.products[k]] = s;
+    for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++)
+      dense[r * width + history.products[k]] = countWeight === 0 ? s : s * (1 + countWeight * Math.log(history.counts[k]));
     for (let c = 0; c < C; c++) dense[r * width + P + c] = s * context!.rows[u * C + c];
   }
   return dense;

@@ -24,6 +24,7 @@ import {
   type LinearCandidate,
   type LinearSelection,
 } from './selection';
+import { repeatBoostSchema, selectRepeatBoost, type RepeatBoostSelection } from './repeat-boost';
 
 /** Default EASE share of the blend (validation splits of both data sets, docs/ml.md). */
 const SHARE = 1;
@@ -57,17 +58,25 @@ export const linearOptionsSchema = z
      */
     select: z.boolean().optional(),
     selection: selectionSchema.partial().optional(),
+    /** blend: choose the repeat boost per retrain (src/ml/linear/repeat-boost.ts); default: with `select` */
+    repeatBoost: z.boolean().optional(),
+    repeatBoostSelection: repeatBoostSchema.partial().optional(),
   })
   .strict();
 export type LinearOptionsInput = z.input<typeof linearOptionsSchema>;
 /** λ is set once the Gram matrix is known (metrics.options carries the value used). */
-export type LinearOptions = Omit<z.output<typeof linearOptionsSchema>, 'time' | 'select' | 'selection'> & {
+export type LinearOptions = Omit<
+  z.output<typeof linearOptionsSchema>,
+  'time' | 'select' | 'selection' | 'repeatBoost' | 'repeatBoostSelection'
+> & {
   lambda?: number;
   userExponent: number;
   /** purchase-time context, bins 0 = none */
   time: z.output<typeof timeContextSchema>;
   select: boolean;
   selection: z.output<typeof selectionSchema>;
+  repeatBoost: boolean;
+  repeatBoostSelection: z.output<typeof repeatBoostSchema>;
 };
 
 /**
@@ -79,13 +88,16 @@ export function resolveLinearOptions(input: LinearOptionsInput = {}): LinearOpti
   const o = linearOptionsSchema.parse(input);
   const plain = o.variant === 'ease';
   const withTime = o.variant === 'blend';
+  const select = o.select ?? (withTime && o.lambda === undefined);
   return {
     ...o,
     lambda: o.lambda ?? (plain ? 200 : undefined),
     userExponent: o.userExponent ?? (plain ? 0 : DEFAULT_USER_EXPONENT),
     time: { ...DEFAULT_TIME_CONTEXT, ...(withTime ? {} : { bins: 0 }), ...o.time },
-    select: o.select ?? (withTime && o.lambda === undefined),
+    select,
     selection: selectionSchema.parse(o.selection ?? {}),
+    repeatBoost: o.repeatBoost ?? select,
+    repeatBoostSelection: repeatBoostSchema.parse(o.repeatBoostSelection ?? {}),
   };
 }
 
@@ -108,6 +120,8 @@ export interface LinearMetrics {
   lowRank?: LowRankMetrics;
   /** the per-retrain choice of the knobs on the validation split (options then holds the chosen values) */
   selection?: LinearSelection;
+  /** the per-retrain choice of the repeat boost (β on W's diagonal, x̃ in the user table) */
+  repeatBoost?: RepeatBoostSelection;
 }
 
 export interface TrainedLinearRecommender {
@@ -212,6 +226,8 @@ export async function trainLinearRecommender(
   const context = inputContext(train, o);
   const { w, lambda } = itemItemWeights(train, o, context);
   try {
+    const boost = o.repeatBoost ? chooseRepeatBoost(train, o) : undefined;
+    const alpha = boost?.chosen.alpha ?? 0;
     const seconds = (performance.now() - started) / 1000;
     hooks.onProgress?.({
       kind: 'epoch',
@@ -226,20 +242,10 @@ export async function trainLinearRecommender(
     if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
     let evaluation: HoldoutEvaluation | undefined;
     if (split && split.users.length > 0) {
-      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users, context), hooks);
+      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users, context, alpha), hooks);
     }
-    const P = history.productRows;
-    const weights: DotProductWeights = {
-      kind: 'dot',
-      userRows: history.userRows,
-      productRows: P,
-      dim: inputColumns(train, context),
-      userFactors: inputRows(train, undefined, context),
-      // productFactors[i, j] = W[j, i], so the dot product is x_u · W[:, i] (x_u: history row, then context)
-      productFactors: transposedData(w),
-    };
     return {
-      weights,
+      weights: servedTables(train, w, context, boost),
       split,
       metrics: {
         mode: 'linear',
@@ -248,6 +254,7 @@ export async function trainLinearRecommender(
         options: { ...o, lambda },
         training: { seconds, pairs: train.products.length },
         ...(selection && { selection }),
+        ...(boost && { repeatBoost: boost }),
         evaluated: evaluation !== undefined,
         ...(evaluation
           ? { evaluation }
@@ -295,6 +302,40 @@ async function trainLowRankLinear(
   };
 }
 
+/** The repeat boost chosen on a latest-purchase split of `train`, refitting the chosen model there. */
+function chooseRepeatBoost(train: PurchaseHistory, o: LinearOptions): RepeatBoostSelection | undefined {
+  return selectRepeatBoost(train, o.repeatBoostSelection, o.seed, (t) => {
+    const context = inputContext(t, o);
+    return { w: itemItemWeights(t, o, context).w, context };
+  });
+}
+
+/**
+ * The dot-product tables of W as served: productFactors[i, j] = W[j, i], so the dot product is
+ * x_u · W[:, i] (x_u: history row, then context); with a repeat boost, W's diagonal holds β and the
+ * history row x̃ (repeat-boost.ts).
+ */
+function servedTables(
+  train: PurchaseHistory,
+  w: tf.Tensor2D,
+  context: RowContext | undefined,
+  boost?: RepeatBoostSelection,
+): DotProductWeights {
+  const P = train.productRows;
+  const dim = inputColumns(train, context);
+  const productFactors = transposedData(w);
+  const beta = boost?.chosen.beta ?? 0;
+  if (beta !== 0) for (let i = 0; i < P; i++) productFactors[i * dim + i] += beta;
+  return {
+    kind: 'dot',
+    userRows: train.userRows,
+    productRows: P,
+    dim,
+    userFactors: inputRows(train, undefined, context, undefined, boost?.chosen.alpha ?? 0),
+    productFactors,
+  };
+}
+
 /** Wᵀ's values, row-major (read outside tf.tidy, which walks a returned typed array element by element). */
 function transposedData(w: tf.Tensor2D): Float32Array {
   const t = tf.transpose(w);
@@ -305,8 +346,8 @@ function transposedData(w: tf.Tensor2D): Float32Array {
   }
 }
 
-function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array, context?: RowContext): Float32Array {
-  const x = tf.tensor2d(inputRows(history, users, context), [users.length, inputColumns(history, context)]);
+function scoreWith(history: PurchaseHistory, w: tf.Tensor2D, users: Int32Array, context?: RowContext, countWeight = 0): Float32Array {
+  const x = tf.tensor2d(inputRows(history, users, context, undefined, countWeight), [users.length, inputColumns(history, context)]);
   const s = tf.matMul(x, w);
   try {
     return s.dataSync() as Float32Array;
