@@ -14,6 +14,7 @@
  *                                        # publishes it under two private slot names, starts two slot
  *                                        # processes on free ports, removes everything afterwards
  *   npm run bench:serve -- --baseline-args "--concurrency 4"   # before/after: a second model server, same rounds
+ *   npm run bench:serve -- --only shadows   # issue 23: p99 at 2,000/s with shadows (share 0.1) beside none, same rounds
  *   npm run bench:serve -- --slot-url http://127.0.0.1:8501/v1/models/recommender/versions/1:predict \
  *       --switch-url http://127.0.0.1:8502/v1/models/recommender1/versions/2:predict   # running slots
  *
@@ -41,6 +42,7 @@ import { encodeDescriptor } from '../src/messaging/schemas';
 import { seedWeights } from './seed-weights';
 import { Random } from '../src/ml/random';
 import { publishSavedModel } from '../src/store';
+import { publishLineage } from '../src/store/lineage';
 import { spawnEntry, stopProcess, waitForLog, type Managed } from '../src/process/children';
 import { exportSavedModel } from '../src/savedmodel';
 import { createPredictClient, parsePredictUrl } from '../src/serving/model-server';
@@ -60,7 +62,9 @@ interface Flags {
   maxProducts: number;
   seed: number;
   rounds: number;
-  only?: 'direct' | 'kafka';
+  only?: 'direct' | 'kafka' | 'shadows';
+  shadowShare: number;
+  shadowServerArgs: string;
   cpuProfiles?: string;
   serverArgs: string;
   baselineArgs?: string;
@@ -76,7 +80,16 @@ interface Measurement {
 }
 
 /** The issue's targets (issue 12). */
-const TARGETS = { floodPerSecond: 5_000, pacedRate: 2_000, pacedP99Ms: 50, directPerSecond: 5_000, directInFlight: 8, switchP99Factor: 2 };
+const TARGETS = {
+  floodPerSecond: 5_000,
+  pacedRate: 2_000,
+  pacedP99Ms: 50,
+  directPerSecond: 5_000,
+  directInFlight: 8,
+  switchP99Factor: 2,
+  /** issue 23: shadows at a 10 % share add at most 10 % to the active path's p99 */
+  shadowP99Factor: 1.1,
+};
 
 /** node flags of the child processes (--cpu-prof with --cpu-profiles) */
 const NODE_ARGS: string[] = [];
@@ -258,6 +271,9 @@ async function measureKafka(
   return { label, requests: n, seconds: (last - first) / 1000, latenciesMs: latencies, other };
 }
 
+/** the versions the own slots serve (a, b) */
+const VERSIONS = [1, 2] as const;
+
 interface Slots {
   urls: [string, string];
   /** the first slot's model in a third process without server-side batching: the direct calls' anchor */
@@ -274,14 +290,22 @@ async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv:
   const procs: Managed[] = [];
   const stop = async (): Promise<void> => {
     await Promise.all(procs.map((p) => stopProcess(p, 10_000)));
-    for (const n of names)
-      await removeKeys(minio, cfg.buckets.models, await listKeys(minio, cfg.buckets.models, `${n}/`)).catch(() => undefined);
+    for (const prefix of names.flatMap((n) => [`${n}/`, `lineage/${n}/`]))
+      await removeKeys(minio, cfg.buckets.models, await listKeys(minio, cfg.buckets.models, prefix)).catch(() => undefined);
     await fs.rm(work, { recursive: true, force: true });
   };
   try {
     const dir = path.join(work, 'v1');
     const manifest = await exportSavedModel(seedWeights(flags.users, flags.products), dir);
-    for (const slot of names) await publishSavedModel(minio, { bucket: cfg.buckets.models, slot, dir, manifest, version: 1 });
+    // the same weights as version 1 on a and version 2 on b: the standby serves another version (previous-model shadows);
+    // the lineage gives the popularity ranking and table sizes (popularity shadows, --only shadows)
+    const popularProducts = Array.from({ length: Math.min(100, flags.products) }, (_, i) => i);
+    for (const [i, slot] of names.entries()) {
+      const version = VERSIONS[i];
+      await publishSavedModel(minio, { bucket: cfg.buckets.models, slot, dir, manifest, version });
+      const metadata = { userRows: flags.users, productRows: flags.products, popularProducts };
+      await publishLineage(minio, { bucket: cfg.buckets.models, slot, version, metadata, metrics: {} });
+    }
     const ports = [await freePort(), await freePort()];
     const grpc = [await freePort(), await freePort()];
     const env = {
@@ -305,7 +329,7 @@ async function startOwnSlots(id: string, flags: Flags, logDir: string, childEnv:
         const ready = await waitUntilServing({
           baseUrl: `http://127.0.0.1:${ports[i]}`,
           slot,
-          version: 1,
+          version: VERSIONS[i],
           deadlineMs: Date.now() + 120_000,
         });
         return ready.predictUrl;
@@ -362,6 +386,62 @@ interface ServerUnderTest {
   proc: Managed;
 }
 
+interface Target {
+  url: string;
+  slot: string;
+  base: URL;
+}
+
+/** A model-server process on topics of its own, consuming, with the arrivals on its results topic followed. */
+async function startServerUnderTest(o: {
+  kafka: Kafka;
+  id: string;
+  name: string;
+  topics: Record<'TOPIC_REQUESTS' | 'TOPIC_RESULTS', string> & Record<string, string>;
+  targets: Target[];
+  args: string;
+  logDir: string;
+  childEnv: NodeJS.ProcessEnv;
+  procs: Managed[];
+  /** the popularity ranking from the lineage (fallback and popularity shadows); default off */
+  popularity?: boolean;
+}): Promise<ServerUnderTest> {
+  const { targets, topics, name } = o;
+  // the model server accepts descriptor URLs only under its configured slots: these two
+  const env: NodeJS.ProcessEnv = {
+    ...o.childEnv,
+    ...topics,
+    SLOT_NAMES: `${targets[0].slot},${targets[1]?.slot ?? `${targets[0].slot}-unused`}`,
+    SLOT_HOST: targets[0].base.hostname,
+    SLOT_PORTS: `${targets[0].base.port},${targets[1]?.base.port ?? targets[0].base.port}`,
+  };
+  const port = await freePort();
+  const proc = spawnEntry(
+    `bench-model-server-${name}-${o.id}`,
+    'src/serving/model-server/main.ts',
+    [
+      '--port',
+      String(port),
+      '--group',
+      `${o.id}-${name}`,
+      ...(o.popularity ? [] : ['--no-popularity']),
+      ...o.args.split(' ').filter(Boolean),
+    ],
+    o.logDir,
+    { env, nodeArgs: NODE_ARGS },
+  );
+  o.procs.push(proc);
+  const arrivals = new Arrivals(o.kafka, topics.TOPIC_RESULTS);
+  await Promise.all([waitForLog(proc, /model server started/), arrivals.start()]);
+  for (const end = Date.now() + 60_000; ;) {
+    const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { consuming: boolean };
+    if (h.consuming) break;
+    if (Date.now() > end) throw new Error(`the model server ${name} did not start consuming within 60 s`);
+    await delay(200);
+  }
+  return { requests: topics.TOPIC_REQUESTS, arrivals, port, proc };
+}
+
 async function benchKafka(
   id: string,
   urls: [string, string | undefined],
@@ -376,6 +456,7 @@ async function benchKafka(
     TOPIC_MODELS: models,
     TOPIC_RESULTS: `${id}-${name}-recommendations`,
     TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
+    TOPIC_SHADOWS: `${id}-${name}-recommendations-shadow`,
   });
   const names = flags.baselineArgs !== undefined ? ['server', 'baseline'] : ['server'];
   const relayIn = `${id}-relay-in`;
@@ -385,7 +466,7 @@ async function benchKafka(
   await createTopics(kafka, all);
   const targets = urls
     .filter((u): u is string => u !== undefined)
-    .map((u) => ({ url: u, slot: parsePredictUrl(u)!.slot, base: new URL(u) }));
+    .map((u): Target => ({ url: u, slot: parsePredictUrl(u)!.slot, base: new URL(u) }));
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
   const relayed = new Arrivals(kafka, relayOut);
   const procs: Managed[] = [];
@@ -396,35 +477,8 @@ async function benchKafka(
       acks: -1,
       messages: [{ value: encodeDescriptor({ name: parsePredictUrl(url)!.slot, description, url }) }],
     });
-  const startServer = async (name: string, args: string): Promise<ServerUnderTest> => {
-    const topics = serverTopics(name);
-    // the model server accepts descriptor URLs only under its configured slots: these two
-    const env: NodeJS.ProcessEnv = {
-      ...childEnv,
-      ...topics,
-      SLOT_NAMES: `${targets[0].slot},${targets[1]?.slot ?? `${targets[0].slot}-unused`}`,
-      SLOT_HOST: targets[0].base.hostname,
-      SLOT_PORTS: `${targets[0].base.port},${targets[1]?.base.port ?? targets[0].base.port}`,
-    };
-    const port = await freePort();
-    const proc = spawnEntry(
-      `bench-model-server-${name}-${id}`,
-      'src/serving/model-server/main.ts',
-      ['--port', String(port), '--group', `${id}-${name}`, '--no-popularity', ...args.split(' ').filter(Boolean)],
-      logDir,
-      { env, nodeArgs: NODE_ARGS },
-    );
-    procs.push(proc);
-    const arrivals = new Arrivals(kafka, topics.TOPIC_RESULTS);
-    await Promise.all([waitForLog(proc, /model server started/), arrivals.start()]);
-    for (const end = Date.now() + 60_000; ;) {
-      const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { consuming: boolean };
-      if (h.consuming) break;
-      if (Date.now() > end) throw new Error(`the model server ${name} did not start consuming within 60 s`);
-      await delay(200);
-    }
-    return { requests: topics.TOPIC_REQUESTS, arrivals, port, proc };
-  };
+  const startServer = (name: string, args: string): Promise<ServerUnderTest> =>
+    startServerUnderTest({ kafka, id, name, topics: serverTopics(name), targets, args, logDir, childEnv, procs });
   try {
     await producer.connect();
     await publish(targets[0].url, 'benchmark');
@@ -497,6 +551,119 @@ async function benchKafka(
   }
 }
 
+interface ShadowFigures {
+  plain: Measurement[];
+  shadowed: Measurement[];
+  /** the shadowed server's counters at the end: shadows written by kind, drops by reason */
+  counters: string[];
+  /** CPU seconds each server spent over the rounds (process_cpu_seconds_total): less noisy than a p99 on a busy machine */
+  cpuSeconds: { plain: number; shadowed: number };
+}
+
+/** A model server's process CPU seconds so far (its default metrics). */
+async function cpuSeconds(port: number): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const row = text.split('\n').find((l) => l.startsWith('model_server_process_cpu_seconds_total '));
+  return row ? Number(row.split(' ')[1]) : Number.NaN;
+}
+
+/** `model_server_shadow*` series of a model server's /metrics. */
+async function shadowCounters(port: number): Promise<string[]> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return text.split('\n').filter((l) => /^model_server_shadow/.test(l));
+}
+
+/**
+ * The cost of the shadows on the active path: two model servers in the same
+ * rounds at the paced rate, one with the shadows (popularity for every
+ * answer, the previous model for --shadow-share of them, scored on the
+ * standby slot), the anchor with none (share 0, no popularity shadow);
+ * both with the lineage's popularity ranking, alternating which goes first.
+ */
+async function benchShadows(
+  id: string,
+  urls: [string, string | undefined],
+  flags: Flags,
+  shape: RequestShape,
+  logDir: string,
+  childEnv: NodeJS.ProcessEnv,
+): Promise<ShadowFigures> {
+  if (!urls[1]) throw new Error('--only shadows needs a standby slot: two slots of this run, or --switch-url');
+  const models = `${id}-models`;
+  const serverTopics = (name: string) => ({
+    TOPIC_REQUESTS: `${id}-${name}-mdata`,
+    TOPIC_MODELS: models,
+    TOPIC_RESULTS: `${id}-${name}-recommendations`,
+    TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
+    TOPIC_SHADOWS: `${id}-${name}-recommendations-shadow`,
+  });
+  const all = [...new Set(['plain', 'shadowed'].flatMap((n) => Object.values(serverTopics(n))))];
+  const kafka = createKafka(loadConfig().kafka, '-bench-serve');
+  await createTopics(kafka, all);
+  const targets = urls.map((u): Target => ({ url: u!, slot: parsePredictUrl(u!)!.slot, base: new URL(u!) }));
+  const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner, maxInFlightRequests: 1 });
+  const procs: Managed[] = [];
+  const servers: ServerUnderTest[] = [];
+  try {
+    await producer.connect();
+    const value = encodeDescriptor({ name: targets[0].slot, description: 'benchmark', url: targets[0].url });
+    await producer.send({ topic: models, acks: -1, messages: [{ value }] });
+    const start = (name: string, args: string) =>
+      startServerUnderTest({ kafka, id, name, topics: serverTopics(name), targets, args, logDir, childEnv, procs, popularity: true });
+    const [plain, shadowed] = [
+      await start('plain', '--shadow-share 0 --no-popularity-shadow'),
+      await start('shadowed', `--shadow-share ${flags.shadowShare} ${flags.shadowServerArgs}`),
+    ];
+    servers.push(plain, shadowed);
+    const run = (s: ServerUnderTest, label: string, n: number, rate: number, seed: number) =>
+      measureKafka(kafka, producer, s.arrivals, s.requests, label, n, rate, shape, seed);
+    for (const s of servers) await run(s, 'warm-up', 1000, 0, flags.seed + 1000);
+    const out: ShadowFigures = { plain: [], shadowed: [], counters: [], cpuSeconds: { plain: 0, shadowed: 0 } };
+    const cpuBefore = [await cpuSeconds(plain.port), await cpuSeconds(shadowed.port)];
+    for (let round = 0; round < flags.rounds; round++) {
+      const seed = flags.seed + round * 10;
+      const measure = async (which: 'plain' | 'shadowed') => {
+        const label = which === 'plain' ? `no shadows (anchor), ${flags.rate}/s` : `shadows, share ${flags.shadowShare}, ${flags.rate}/s`;
+        out[which].push(await run(which === 'plain' ? plain : shadowed, label, flags.requests, flags.rate, seed));
+      };
+      // alternating which goes first keeps the machine's drift out of the ratio
+      for (const which of round % 2 === 0 ? (['plain', 'shadowed'] as const) : (['shadowed', 'plain'] as const)) await measure(which);
+    }
+    await delay(1000); // the last queued previous-model shadows
+    out.counters = await shadowCounters(shadowed.port);
+    out.cpuSeconds = { plain: (await cpuSeconds(plain.port)) - cpuBefore[0], shadowed: (await cpuSeconds(shadowed.port)) - cpuBefore[1] };
+    return out;
+  } finally {
+    await Promise.all(procs.map((proc) => stopProcess(proc, 15_000)));
+    for (const s of servers) await s.arrivals.stop().catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await deleteTopics(kafka, all).catch((err: unknown) => console.error(`could not delete ${id}-* topics: ${String(err)}`));
+  }
+}
+
+function printShadows(f: ShadowFigures, share: number): void {
+  console.log(`\nShadows on the active path (issue 23): the same paced load, shadow share ${share} beside none, in the same rounds:`);
+  f.plain.forEach((plain, i) => {
+    const shadowed = f.shadowed[i];
+    const ratio = p(shadowed, 99) / p(plain, 99);
+    console.log(line(plain));
+    console.log(
+      line(
+        shadowed,
+        `p99 ${ratio.toFixed(2)}× the anchor's; target ≤ ${TARGETS.shadowP99Factor}×: ${verdict(ratio <= TARGETS.shadowP99Factor && failed(shadowed) === 0)}`,
+      ),
+    );
+  });
+  const ratios = f.plain.map((plain, i) => p(f.shadowed[i], 99) / p(plain, 99)).sort((a, b) => a - b);
+  const median = ratios[Math.floor(ratios.length / 2)];
+  console.log(
+    `median of the rounds' p99 ratios ${median.toFixed(2)}× (target ≤ ${TARGETS.shadowP99Factor}×: ${verdict(median <= TARGETS.shadowP99Factor)}); ` +
+      `model-server CPU over the rounds: ${f.cpuSeconds.shadowed.toFixed(1)} s with shadows, ${f.cpuSeconds.plain.toFixed(1)} s without ` +
+      `(${(f.cpuSeconds.shadowed / f.cpuSeconds.plain).toFixed(2)}×)`,
+  );
+  for (const c of f.counters) console.log(`  ${c}`);
+}
+
 function printKafka(k: KafkaFigures): void {
   console.log('\nKafka end to end (request on mdata → model server → result), each beside the anchor of the same round:');
   k.relayFlood.forEach((relay, i) => {
@@ -562,7 +729,15 @@ async function main(): Promise<void> {
     )
     .option('--cpu-profiles <dir>', 'run the model server, relay and slots with --cpu-prof, profiles written here')
     // not --no-direct: tfjs-node's loader (node-pre-gyp) parses process.argv and reads `--no-direct` as its --directory
-    .addOption(new Option('--only <part>', 'measure only the direct predict calls or only the Kafka path').choices(['direct', 'kafka']))
+    .addOption(
+      new Option('--only <part>', 'measure only the direct predict calls, the Kafka path, or the shadows beside none').choices([
+        'direct',
+        'kafka',
+        'shadows',
+      ]),
+    )
+    .addOption(new Option('--shadow-share <x>', 'previous-model shadow share of the shadows measurement').default(0.1).argParser(Number))
+    .option('--shadow-server-args <args>', 'extra flags for the shadowed model server, e.g. "--no-popularity-shadow"', '')
     .parse()
     .opts<Flags>();
   for (const [name, u] of [
@@ -590,7 +765,7 @@ async function main(): Promise<void> {
           .map((l) => l.toFixed(1))
           .join(' ')}; logs in ${logDir}`,
     );
-    if (flags.only !== 'kafka') {
+    if (flags.only === undefined || flags.only === 'direct') {
       console.log('\nDirect predict calls to the slot (one call per request), beside the same slot without server-side batching:');
       for (const c of flags.concurrency) {
         // anchor first, then the slot: alternating keeps the machine's drift out of the ratio
@@ -607,7 +782,9 @@ async function main(): Promise<void> {
         console.log(line(m, `${ratio}${ratio && target ? '; ' : ''}${target}`));
       }
     }
-    if (flags.only !== 'direct') printKafka(await benchKafka(id, urls, flags, shape, logDir, childEnv));
+    if (flags.only === undefined || flags.only === 'kafka') printKafka(await benchKafka(id, urls, flags, shape, logDir, childEnv));
+    if (flags.only === undefined || flags.only === 'shadows')
+      printShadows(await benchShadows(id, urls, flags, shape, logDir, childEnv), flags.shadowShare);
     console.log(
       `\nload average at the end ${os
         .loadavg()

@@ -157,6 +157,12 @@ const schema = z.object({
    * `hold` leaves them uncommitted on Kafka until a model exists (docs/serving.md)
    */
   SERVING_BEFORE_FIRST_MODEL: z.enum(['fallback', 'hold']).default('fallback'),
+  /** most products a visit request (`top` > 0) is answered with; a larger `top` is cut to it (docs/serving.md) */
+  SERVING_MAX_TOP: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** share of answered requests also scored by the standby slot's model, as a previous-model shadow (0: none) */
+  SHADOW_SHARE: z.coerce.number().min(0).max(1).default(0.1),
+  /** previous-model shadows waiting to be scored; more are dropped and counted */
+  SHADOW_QUEUE_MAX: z.coerce.number().int().min(1).max(1_000_000).default(1000),
 });
 
 export type Env = z.infer<typeof schema>;
@@ -257,7 +263,12 @@ export interface Config {
   /** server-side batching of concurrent predict calls in a slot */
   slotBatching: { maxBatchSize: number; batchTimeoutMicros: number };
   readinessApi: 'rest' | 'grpc';
-  serving: { maxPredictRows: number; beforeFirstModel: 'fallback' | 'hold' };
+  serving: {
+    maxPredictRows: number;
+    beforeFirstModel: 'fallback' | 'hold';
+    maxTop: number;
+    shadows: { share: number; queueMax: number };
+  };
 }
 
 export class ConfigError extends Error {
@@ -403,6 +414,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },
     readinessApi: e.READINESS_API,
-    serving: { maxPredictRows: e.PREDICT_MAX_ROWS, beforeFirstModel: e.SERVING_BEFORE_FIRST_MODEL },
+    serving: {
+      maxPredictRows: e.PREDICT_MAX_ROWS,
+      beforeFirstModel: e.SERVING_BEFORE_FIRST_MODEL,
+      maxTop: e.SERVING_MAX_TOP,
+      shadows: { share: e.SHADOW_SHARE, queueMax: e.SHADOW_QUEUE_MAX },
+    },
   };
 }

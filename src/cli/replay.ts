@@ -3,7 +3,8 @@
  * `--start` data lines of a transactions file become the starting history
  * (the base `transactions.csv` in MinIO), and every later line, in line
  * order, becomes a recommendation request for its customer (the visit that
- * precedes the purchase, ranking every product of the starting history) and
+ * precedes the purchase: the top VISIT_TOP of the serving model's whole
+ * catalogue, docs/serving.md) and
  * then the Purchase itself (id `replay-<line>`, event times one `--step-ms`
  * apart ending now), at `--rate` purchases a second (0: as fast as Kafka takes them).
  *
@@ -60,15 +61,18 @@ async function readLines(file: string): Promise<Line[]> {
   });
 }
 
+/** Products a replayed visit asks for: the online HR@10 counts hits in the top 10. */
+export const VISIT_TOP = 10;
+
 /** The stream: before each purchase, the request of its customer's visit. */
-function streamMessages(lines: Line[], from: number, catalogue: number[], opts: ReplayOptions, cfg: Config) {
+function streamMessages(lines: Line[], from: number, opts: ReplayOptions, cfg: Config) {
   const end = opts.now ?? Date.now();
   return lines.slice(from).map((l, i) => {
     const n = from + i;
     const timeMs = end - (lines.length - 1 - n) * opts.stepMs;
     const key = String(l.user);
     // the visit's event time, 1 ms before its purchase (the online evaluator joins in event time)
-    const request: Message = { key, value: encodeRequest({ user: l.user, products: catalogue, timeMs: timeMs - 1 }) };
+    const request: Message = { key, value: encodeRequest({ user: l.user, products: [], top: VISIT_TOP, timeMs: timeMs - 1 }) };
     const purchase: Message = { key, value: encodePurchase({ user: l.user, products: l.products, timeMs, id: `replay-${n + 1}` }) };
     return [
       { topic: cfg.topics.requests, message: request },
@@ -88,13 +92,12 @@ export async function replay(cfg: Config, opts: ReplayOptions): Promise<ReplayRe
   }
   const base = [TRANSACTIONS_HEADER, ...lines.slice(0, baseLines).map((l) => `${l.user},${l.products.join('|')}`)].join('\n') + '\n';
   await writeBaseHistory(minio, cfg.buckets.data, historyKeys(cfg.dataPrefix), { transactions: Buffer.from(base) });
-  const catalogue = [...new Set(lines.slice(0, baseLines).flatMap((l) => l.products))].sort((a, b) => a - b).slice(0, 1000);
   const kafka = createKafka(cfg.kafka, '-replay');
   await ensureTopics(kafka, { requests: cfg.topics.requests, purchases: cfg.purchases.topic });
   const producer = kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   try {
-    const pairs = streamMessages(lines, baseLines, catalogue, opts, cfg);
+    const pairs = streamMessages(lines, baseLines, opts, cfg);
     const chunk = opts.rate > 0 ? Math.max(1, Math.ceil(opts.rate / 10)) : 500;
     for (let i = 0; i < pairs.length; i += chunk) {
       const t0 = Date.now();

@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config';
-import { createKafka, ensureTopics } from '../messaging/kafka';
+import { createKafka, customerKeyedTopics, ensureCoPartitioned, ensureTopics } from '../messaging/kafka';
 import { PartitionProgress } from '../serving/model-server/partition-progress';
 import { createMinioClient } from '../storage/minio-client';
 import type { SegmentStore } from '../store/segments';
@@ -119,9 +119,12 @@ async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): 
   };
 }
 
-async function ensurePurchaseTopics(config: Config, partitions: number): Promise<void> {
+/** The purchases topic with the partition count of the results topic when it exists (co-partitioned, docs/design.md). */
+async function ensurePurchaseTopics(config: Config, partitions: number, log: Log): Promise<void> {
   const kafka = createKafka(config.kafka, '-data-publisher-admin');
-  await ensureTopics(kafka, { purchases: config.purchases.topic, dlq: config.purchases.dlqTopic }, partitions);
+  await ensureTopics(kafka, { dlq: config.purchases.dlqTopic }, partitions);
+  const { mismatch } = await ensureCoPartitioned(kafka, [config.purchases.topic], customerKeyedTopics(config), partitions);
+  if (mismatch) log('error', mismatch, { topics: customerKeyedTopics(config) });
 }
 
 export async function startDataPublisher(options: PublisherOptions): Promise<DataPublisher> {
@@ -130,7 +133,7 @@ export async function startDataPublisher(options: PublisherOptions): Promise<Dat
   const metrics = createPublisherMetrics({ defaultMetrics: options.defaultMetrics });
   const progress = new PartitionProgress();
   const run: RunState = { consuming: false };
-  await ensurePurchaseTopics(cfg, options.partitions ?? 1);
+  await ensurePurchaseTopics(cfg, options.partitions ?? 1, log);
   const kafka = createKafka(cfg.kafka, '-data-publisher');
   const producer: Producer = kafka.producer({
     maxInFlightRequests: 1,

@@ -47,6 +47,50 @@ export async function ensureTopics(
 }
 
 /**
+ * The topics keyed by the customer id that the online evaluator joins:
+ * results, shadows and purchases. They must have the same partition count
+ * (and the default partitioner), so that one customer's records of all
+ * three land on the same partition number and one consumer of the
+ * evaluator's group sees them together (co-partitioning, docs/design.md
+ * "Quality out").
+ */
+export function customerKeyedTopics(cfg: Pick<Config, 'topics' | 'purchases'>): string[] {
+  return [cfg.topics.results, cfg.topics.shadows, cfg.purchases.topic];
+}
+
+/**
+ * Creates the missing ones of `topics` with the partition count of the
+ * customer-keyed topics that exist already (`peers` included), or
+ * `partitions` when none does. Returns what was created and, when the
+ * existing ones disagree, a message naming each count (a topic's partitions
+ * cannot be lowered, so that is for an operator to fix; the caller reports it).
+ */
+export async function ensureCoPartitioned(
+  kafka: Kafka,
+  topics: readonly string[],
+  peers: readonly string[],
+  partitions = 1,
+): Promise<{ created: string[]; mismatch?: string }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  let counts: Map<string, number>;
+  try {
+    const existing = new Set(await admin.listTopics());
+    const present = [...new Set([...topics, ...peers])].filter((t) => existing.has(t));
+    const meta = present.length ? await admin.fetchTopicMetadata({ topics: present }) : { topics: [] };
+    counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
+  } finally {
+    await admin.disconnect();
+  }
+  const distinct = new Set(counts.values());
+  const count = distinct.size > 0 ? Math.max(...distinct) : partitions;
+  const created = await ensureTopics(kafka, Object.fromEntries(topics.filter((t) => !counts.has(t)).map((t) => [t, t])), count);
+  if (distinct.size <= 1) return { created };
+  const named = [...counts].map(([t, n]) => `${t}: ${n}`).join(', ');
+  return { created, mismatch: `customer-keyed topics are not co-partitioned (${named}); the online evaluator's join needs the same count` };
+}
+
+/**
  * Polls until every partition of `topics` has a leader that answers for it
  * (at most `timeoutMs`): metadata may name a leader that still answers
  * NOT_LEADER_FOR_PARTITION to a ListOffsets for a moment (seen failing a

@@ -35,6 +35,12 @@ interface ResultCommon {
   latencyMs: number;
   /** Kafka timestamp of the request record, epoch ms */
   requestTimestamp: number;
+  /**
+   * the visit's event time, epoch ms: the request's time_ms when set, else
+   * requestTimestamp (the online evaluator joins purchases on it). Absent
+   * on results of older model servers.
+   */
+  eventTime?: number;
   /** when the result was produced, ISO 8601 */
   servedAt: string;
 }
@@ -72,7 +78,16 @@ export type ResultBody =
   | { outcome: 'error'; error: string };
 
 export function buildResult(
-  common: { source: SourceRecord; user: number; model: ModelRef; latencyMs: number; requestTimestamp: number; servedAt: Date },
+  common: {
+    source: SourceRecord;
+    user: number;
+    model: ModelRef;
+    latencyMs: number;
+    requestTimestamp: number;
+    /** absent: the result has none (the shape of older servers' records, kept by the golden vectors) */
+    eventTime?: number;
+    servedAt: Date;
+  },
   body: ResultBody,
 ): RecommendationResult {
   const base = {
@@ -83,6 +98,7 @@ export function buildResult(
     model: common.model,
     latencyMs: Math.round(common.latencyMs * 1000) / 1000,
     requestTimestamp: common.requestTimestamp,
+    ...(common.eventTime !== undefined && { eventTime: common.eventTime }),
     servedAt: common.servedAt.toISOString(),
   } as const;
   switch (body.outcome) {
@@ -93,6 +109,11 @@ export function buildResult(
     case 'error':
       return { ...base, outcome: 'error', fallback: null, error: body.error };
   }
+}
+
+/** A request's event time: its time_ms when set (> 0), else its record's Kafka timestamp. */
+export function eventTimeOf(timeMs: number | undefined, recordTimestamp: number): number {
+  return timeMs !== undefined && timeMs > 0 ? timeMs : recordTimestamp;
 }
 
 export function encodeResult(result: RecommendationResult): Buffer {
@@ -108,6 +129,7 @@ const common = {
   model: z.object({ name: z.string(), slot: z.string().nullable(), version: z.number().int().nullable(), url: z.string() }),
   latencyMs: z.number(),
   requestTimestamp: z.number(),
+  eventTime: z.number().optional(),
   servedAt: z.string(),
 };
 const resultSchema = z.discriminatedUnion('outcome', [

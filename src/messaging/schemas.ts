@@ -59,11 +59,21 @@ export function decodeRequest(bytes: Uint8Array): RecommendationRequest {
   } catch (err) {
     throw new DecodeError(`not a RecommendationRequest: ${(err as Error).message}`);
   }
-  const obj = requestType.toObject(msg, { longs: String, defaults: true }) as { products: string[]; user: string };
-  return {
+  const obj = requestType.toObject(msg, { longs: String, defaults: true }) as {
+    products: string[];
+    user: string;
+    top: number;
+    timeMs: string;
+  };
+  const request: RecommendationRequest = {
     user: toSafeNumber(obj.user, 'user'),
     products: obj.products.map((p, i) => toSafeNumber(p, `products[${i}]`)),
   };
+  // proto3 defaults (0) mean "unset": a seed client's request decodes exactly as before
+  if (obj.top > 0) request.top = obj.top;
+  const timeMs = toSafeNumber(obj.timeMs, 'time_ms');
+  if (timeMs !== 0) request.timeMs = timeMs;
+  return request;
 }
 
 export function encodeDescriptor(d: ModelDescriptor): Buffer {

@@ -420,6 +420,14 @@ describe('Kubernetes manifests: what the system needs', () => {
     expect(topics).toEqual(['mdata', 'models', 'recommendations', 'mdata-dlq']);
     for (const k of ['infra/kafka', 'overlays/demo', 'overlays/production']) {
       expect(strimziProblems(docs(k), topics), k).toEqual([]);
+      // co-partitioned by customer id (docs/design.md, "Quality out"): one partition count for the evaluator's three inputs
+      const partitions = docs(k)
+        .filter((o) => o.kind === 'KafkaTopic')
+        .map((o) => o as K8sObject & { spec: { topicName: string; partitions: number } })
+        .filter((t) => [data.TOPIC_RESULTS, data.TOPIC_SHADOWS, data.TOPIC_PURCHASES].includes(t.spec.topicName))
+        .map((t) => t.spec.partitions);
+      expect(partitions, k).toHaveLength(3);
+      expect(new Set(partitions).size, k).toBe(1);
     }
     const kafkaObjects = docs('infra/kafka');
     const kafka = find<K8sObject & { spec: { kafka: { listeners: { port: number; tls: boolean }[] } } }>(

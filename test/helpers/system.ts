@@ -60,6 +60,7 @@ export async function startTestSystem(
     TOPIC_REQUESTS: `mdata-it-${id}`,
     TOPIC_RESULTS: `recommendations-it-${id}`,
     TOPIC_DLQ: `mdata-dlq-it-${id}`,
+    TOPIC_SHADOWS: `recommendations-shadow-it-${id}`,
     TASK_QUEUE_TRAINING: `training-it-${id}`,
     TASK_QUEUE_SERVING: `serving-it-${id}`,
   };

@@ -9,10 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { replay } from '../../src/cli/replay';
+import { replay, VISIT_TOP } from '../../src/cli/replay';
 import { silentLog } from '../../src/ingest/log';
 import { startDataPublisher } from '../../src/ingest/publisher';
-import { decodeRequest } from '../../src/messaging/schemas';
+import { decodeRequest, type RecommendationRequest } from '../../src/messaging/schemas';
 import { getObjectBuffer } from '../../src/storage/objects';
 import { compactHistory } from '../../src/store/history-compaction';
 import { historyKeys } from '../../src/store/layout';
@@ -46,10 +46,17 @@ describe('replay', () => {
     expect(history).toEqual(SEED_LINES.slice(0, 1_301));
 
     const users: number[] = [];
+    const visits: RecommendationRequest[] = [];
     const consumer = r.kafka.consumer({ groupId: `replay-reader-${r.id}` });
     await consumer.connect();
     await consumer.subscribe({ topic: r.config.topics.requests, fromBeginning: true });
-    await consumer.run({ eachMessage: async ({ message }) => void users.push(decodeRequest(message.value as Buffer).user) });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const request = decodeRequest(message.value as Buffer);
+        users.push(request.user);
+        visits.push(request);
+      },
+    });
     for (let i = 0; i < 100 && users.length < 300; i++) await sleep(200);
     await consumer.disconnect();
     expect(users.sort((a, b) => a - b)).toEqual(
@@ -57,6 +64,8 @@ describe('replay', () => {
         .map((l) => Number(l.split(',')[0]))
         .sort((a, b) => a - b),
     );
+    // each request is a visit: the top 10 of the model's whole catalogue, with its event time just before its purchase
+    expect(visits.every((v) => v.products.length === 0 && v.top === VISIT_TOP && (v.timeMs ?? 0) > 0)).toBe(true);
     const admin = r.kafka.admin();
     await admin.connect();
     await admin.deleteTopics({ topics: [r.config.topics.requests] });

@@ -72,6 +72,7 @@ async function freshConfig(name: string, partitions = 1): Promise<Config> {
     TOPIC_MODELS: `${id}-models`,
     TOPIC_RESULTS: `${id}-recommendations`,
     TOPIC_DLQ: `${id}-mdata-dlq`,
+    TOPIC_SHADOWS: `${id}-recommendations-shadow`,
     // descriptor URLs are accepted only under the configured slots: both names on the stand-in slot
     SLOT_NAMES: MODELS.map((m) => m.name).join(','),
     SLOT_HOST: '127.0.0.1',

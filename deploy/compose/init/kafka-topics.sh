@@ -5,6 +5,9 @@
 #  - TOPIC_MODELS (models): one partition, kept forever: a model server that
 #    starts reads the latest descriptor on it to know which model serves.
 #  - TOPIC_RESULTS, TOPIC_DLQ.
+#  - TOPIC_RESULTS, TOPIC_SHADOWS and TOPIC_PURCHASES are keyed by the customer
+#    id and joined by the online evaluator: the same partition count for all
+#    three (co-partitioning, docs/design.md "Quality out").
 set -euo pipefail
 BOOTSTRAP=${KAFKA_BOOTSTRAP:?}
 TOPICS=/opt/kafka/bin/kafka-topics.sh
@@ -23,7 +26,9 @@ create() { # create TOPIC PARTITIONS [--config k=v]...
 create "${TOPIC_REQUESTS:-mdata}" "${REQUEST_PARTITIONS:-3}"
 create "${TOPIC_MODELS:-models}" 1 --config retention.ms=-1 --config retention.bytes=-1
 create "${TOPIC_RESULTS:-recommendations}" "${REQUEST_PARTITIONS:-3}"
+create "${TOPIC_SHADOWS:-recommendations-shadow}" "${REQUEST_PARTITIONS:-3}"
+create "${TOPIC_PURCHASES:-purchases}" "${REQUEST_PARTITIONS:-3}"
 create "${TOPIC_DLQ:-mdata-dlq}" 1 --config retention.ms=1209600000
 "$TOPICS" --bootstrap-server "$BOOTSTRAP" --describe \
-  --topic "${TOPIC_REQUESTS:-mdata},${TOPIC_MODELS:-models},${TOPIC_RESULTS:-recommendations},${TOPIC_DLQ:-mdata-dlq}" 2>/dev/null \
+  --topic "${TOPIC_REQUESTS:-mdata},${TOPIC_MODELS:-models},${TOPIC_RESULTS:-recommendations},${TOPIC_SHADOWS:-recommendations-shadow},${TOPIC_PURCHASES:-purchases},${TOPIC_DLQ:-mdata-dlq}" 2>/dev/null \
   | grep -E '^Topic:' || true

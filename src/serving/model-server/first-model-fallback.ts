@@ -64,7 +64,8 @@ export function answerWithoutModel(
   const reason = 'no model has been published yet';
   return {
     outcome: 'fallback',
-    ranked: rankByPopularity(request.products, ranking.order),
+    // a visit (no products) gets the ranking itself (cut to its top by the caller)
+    ranked: rankByPopularity(request.products.length > 0 ? request.products : ranking.order, ranking.order),
     reason: `${reason}: ranked by the popularity of ${ranking.slot} version ${ranking.version}`,
   };
 }

@@ -5,7 +5,7 @@
  * gracefully (in-flight requests finish or stay uncommitted); a second
  * signal exits at once.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { integerArg } from '../../arg-parsers';
 import { loadConfig } from '../../config';
 import { errorText, jsonLineLog } from '../../process/json-log';
@@ -24,6 +24,8 @@ interface Flags {
   predictTimeout: number;
   retries: number;
   popularity: boolean;
+  popularityShadow: boolean;
+  shadowShare?: number;
   fromBeginning: boolean;
 }
 
@@ -46,6 +48,16 @@ async function main(): Promise<void> {
       new Option('--retries <n>', 'predict attempts per request while the slot is unavailable').default(4).argParser(integer(1, 100)),
     )
     .addOption(new Option('--no-popularity', 'no popularity fallback: requests the model rejects get an error result'))
+    .addOption(
+      new Option('--shadow-share <x>', 'share of scored answers also scored on the standby slot (default SHADOW_SHARE, 0.1)').argParser(
+        (v) => {
+          const x = Number(v);
+          if (!(x >= 0 && x <= 1)) throw new InvalidArgumentError(`expected a share within 0..1, got ${v}`);
+          return x;
+        },
+      ),
+    )
+    .addOption(new Option('--no-popularity-shadow', 'no popularity shadow records (benchmark anchors)'))
     .addOption(new Option('--no-from-beginning', 'a new consumer group starts at the end of the requests topic'))
     .parse();
   const flags = program.opts<Flags>();
@@ -61,6 +73,8 @@ async function main(): Promise<void> {
     predictTimeoutMs: flags.predictTimeout,
     retry: { attempts: flags.retries },
     loadPopularity: flags.popularity ? undefined : null,
+    shadowShare: flags.shadowShare,
+    popularityShadows: flags.popularityShadow,
     fromBeginning: flags.fromBeginning,
     log: jsonLineLog,
   });

@@ -22,7 +22,16 @@ export interface ServerMetrics {
   predictRetries: Counter;
   /** times a partition was paused because the slot stayed unavailable through all retries */
   unavailablePauses: Counter;
+  /** shadow records written, by kind (popularity, previous-model) */
+  shadows: Counter<'kind'>;
+  /** previous-model shadows not written, by reason (queue-full, standby-unavailable, standby-same-version, standby-rejected, write-failed) */
+  shadowDrops: Counter<'reason'>;
+  /** previous-model shadows waiting in the queue */
+  shadowQueueDepth: Gauge;
 }
+
+/** Why a sampled previous-model shadow was not written. */
+export type ShadowDropReason = 'queue-full' | 'standby-unavailable' | 'standby-same-version' | 'standby-rejected' | 'write-failed';
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();
@@ -74,6 +83,23 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Serve
     unavailablePauses: new Counter({
       name: 'model_server_unavailable_pauses_total',
       help: 'Partitions paused because the slot stayed unavailable through all retries (requests left uncommitted)',
+      registers,
+    }),
+    shadows: new Counter({
+      name: 'model_server_shadows_total',
+      help: 'Shadow records written to the shadow topic, by kind (popularity, previous-model)',
+      labelNames: ['kind'],
+      registers,
+    }),
+    shadowDrops: new Counter({
+      name: 'model_server_shadow_drops_total',
+      help: 'Sampled previous-model shadows not written, by reason (queue-full, standby-unavailable, standby-same-version, standby-rejected, write-failed)',
+      labelNames: ['reason'],
+      registers,
+    }),
+    shadowQueueDepth: new Gauge({
+      name: 'model_server_shadow_queue_depth',
+      help: 'Previous-model shadows waiting to be scored on the standby slot',
       registers,
     }),
   };

@@ -39,3 +39,32 @@ export function rankByPopularity(products: readonly number[], order: readonly nu
     .sort((a, b) => a.at - b.at || a.product - b.product)
     .map(({ product, score }) => ({ product, score }));
 }
+
+/** Each product's first position in a ranking, built once per ranking (rankings are cached per version and never change). */
+const positionsOf = (() => {
+  const cache = new WeakMap<readonly number[], Map<number, number>>();
+  return (order: readonly number[]): Map<number, number> => {
+    let positions = cache.get(order);
+    if (!positions) {
+      positions = new Map();
+      for (let i = 0; i < order.length; i++) if (!positions.has(order[i])) positions.set(order[i], i);
+      cache.set(order, positions);
+    }
+    return positions;
+  };
+})();
+
+/**
+ * The first `k` of rankByPopularity(products, order) for distinct
+ * `products`: one lookup per product in the ranking's position map (built
+ * once per ranking) instead of a walk down the ranking per request; this
+ * runs for every scored answer (the popularity shadow).
+ */
+export function topByPopularity(products: readonly number[], order: readonly number[], k: number): RankedProduct[] {
+  const positions = positionsOf(order);
+  const n = Math.max(order.length, 1);
+  const items = products.map((product) => ({ product, at: positions.get(product) ?? Number.POSITIVE_INFINITY }));
+  items.sort((a, b) => a.at - b.at || a.product - b.product);
+  const top = items.length > k ? items.slice(0, k) : items;
+  return top.map(({ product, at }) => ({ product, score: at === Number.POSITIVE_INFINITY ? 0 : 1 - at / n }));
+}

@@ -17,7 +17,7 @@
 import { performance } from 'node:perf_hooks';
 import type { EachBatchPayload, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
 import { buildDeadLetter, deadLetterMessage } from '../../messaging/dead-letter';
-import { buildResult, encodeResult, type RecommendationResult } from '../../messaging/result';
+import { buildResult, encodeResult, eventTimeOf, type RecommendationResult } from '../../messaging/result';
 import type { RecommendationRequest } from '../../messaging/schemas';
 import type { SourceRecord } from '../../messaging/request-id';
 import { backoffDelay, type BackoffPolicy } from '../backoff';
@@ -28,6 +28,8 @@ import type { PartitionProgress } from './partition-progress';
 import { validateRequest, type RejectionCode, type RequestLimits } from './request-validation';
 import type { ScoreOutcome } from './scoring';
 import type { UsageStats } from './usage-stats';
+import type { LoadPopularity } from './popularity-source';
+import { popularityShadowFrom, shadowMessage, shadowSubject, type ShadowSubject } from './shadows';
 
 export interface ProcessorOptions {
   topics: { results: string; dlq: string };
@@ -45,13 +47,23 @@ export interface ProcessorOptions {
   usage: UsageStats;
   /** where a partition's progress (or its repeated failure) is recorded for /healthz */
   progress?: PartitionProgress;
+  /** shadows of the scored answers (docs/serving.md, "Shadows"); absent: none are written */
+  shadows?: ProcessorShadows;
   log: Log;
+}
+
+export interface ProcessorShadows {
+  topic: string;
+  /** popularity rankings per version: a popularity shadow of every scored answer, written with the results */
+  loadPopularity?: LoadPopularity;
+  /** takes the committed answers' subjects for the previous-model shadow (sampled, queued, out of the answer's path) */
+  previous?: { offer(subject: ShadowSubject): void };
 }
 
 export const DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
 
 type Handled =
-  | { kind: 'answered'; message: Message; result: RecommendationResult; model: ActiveModel }
+  | { kind: 'answered'; message: Message; result: RecommendationResult; model: ActiveModel; subject?: ShadowSubject; shadow?: Message }
   | { kind: 'dead-letter'; message: Message; code: RejectionCode; reason: string }
   | { kind: 'unavailable'; error: string };
 
@@ -90,6 +102,7 @@ function answered(
       model: { name: model.name, slot: model.slot, version: model.version, url: model.url },
       latencyMs,
       requestTimestamp: Number(record.timestamp),
+      eventTime: eventTimeOf(request.timeMs, Number(record.timestamp)),
       servedAt: new Date(),
     },
     outcome.body,
@@ -99,7 +112,8 @@ function answered(
     value: encodeResult(result),
     headers: { 'request-id': result.requestId, 'content-type': 'application/json' },
   };
-  return { kind: 'answered', message, result, model };
+  const subject = result.outcome === 'scored' ? shadowSubject(request, result, outcome.catalogueRows) : undefined;
+  return { kind: 'answered', message, result, model, ...(subject && { subject }) };
 }
 
 /** Splits messages into groups of at most `maxBytes` (a single larger message goes alone). */
@@ -230,15 +244,35 @@ class ChunkedRequestProcessor implements RequestProcessor {
           ? { kind: 'unavailable', error: outcome.error }
           : answered({ topic, partition, offset: record.offset }, record, request, outcome, latencyMs);
     });
+    await this.addPopularityShadows(handled);
     return handled;
+  }
+
+  /** Popularity's answer beside each scored one, written in the same produce calls (at-least-once, like the results). */
+  private async addPopularityShadows(handled: Handled[]): Promise<void> {
+    const load = this.options.shadows?.loadPopularity;
+    if (!load) return;
+    // each served version's ranking is read once per chunk (cached per version anyway), the shadows built synchronously
+    const orders = new Map<string, readonly number[] | undefined>();
+    const now = new Date();
+    for (const h of handled) {
+      if (h.kind !== 'answered' || !h.subject) continue;
+      const { slot, version } = h.subject.servedBy;
+      const key = `${slot}/${version}`;
+      if (!orders.has(key)) orders.set(key, slot === null || version === null ? undefined : await load(slot, version));
+      const order = orders.get(key);
+      if (order) h.shadow = shadowMessage(popularityShadowFrom(h.subject, order, now));
+    }
   }
 
   private async write(handled: Handled[]): Promise<void> {
     const { topics, producer } = this.options;
     const messages: { topic: string; message: Message }[] = [];
     for (const h of handled) {
-      if (h.kind === 'answered') messages.push({ topic: topics.results, message: h.message });
-      else if (h.kind === 'dead-letter') messages.push({ topic: topics.dlq, message: h.message });
+      if (h.kind === 'answered') {
+        messages.push({ topic: topics.results, message: h.message });
+        if (h.shadow && this.options.shadows) messages.push({ topic: this.options.shadows.topic, message: h.shadow });
+      } else if (h.kind === 'dead-letter') messages.push({ topic: topics.dlq, message: h.message });
     }
     // In order, one call at a time: a partition's results stay in offset order.
     for (const topicMessages of splitByBytes(messages, this.maxWriteBytes)) await producer.sendBatch({ acks: -1, topicMessages });
@@ -250,6 +284,8 @@ class ChunkedRequestProcessor implements RequestProcessor {
       if (h.kind === 'answered') {
         countAnswered(metrics, h.result.outcome, h.result.latencyMs);
         usage.record(h.model, h.result.outcome, h.result.latencyMs);
+        if (h.shadow) metrics.shadows.inc({ kind: 'popularity' });
+        if (h.subject) this.options.shadows?.previous?.offer(h.subject);
         if (h.result.outcome !== 'scored') {
           const why = h.result.outcome === 'fallback' ? h.result.reason : h.result.error;
           log('warn', `request answered with ${h.result.outcome === 'fallback' ? 'a popularity fallback' : 'an error'}`, {

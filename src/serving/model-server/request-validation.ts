@@ -14,9 +14,17 @@ export type Validation = { ok: true; request: RecommendationRequest } | { ok: fa
 export interface RequestLimits {
   /** most distinct products one request may ask to rank (one predict instance each) */
   maxProducts: number;
+  /** most products a request with `top` is answered with (a larger `top` is cut to it); default DEFAULT_MAX_TOP */
+  maxTop?: number;
 }
 
 export const DEFAULT_MAX_PRODUCTS = 1000;
+export const DEFAULT_MAX_TOP = 100;
+
+/** A visit: no products listed, the best `top` of the serving model's whole catalogue asked for. */
+export function isVisit(request: RecommendationRequest): boolean {
+  return request.products.length === 0 && (request.top ?? 0) > 0;
+}
 
 /**
  * The most bytes a request of `maxProducts` products can take: each product
@@ -61,7 +69,10 @@ export function validateRequest(value: Buffer | null | undefined, limits: Reques
     return { ok: false, code: 'negative-id', reason: `products[${negative}] = ${decoded.products[negative]} is negative` };
   }
   const products = [...new Set(decoded.products)];
-  if (products.length === 0) return { ok: false, code: 'no-products', reason: 'the request lists no products to rank' };
+  const top = decoded.top && Math.min(decoded.top, limits.maxTop ?? DEFAULT_MAX_TOP);
+  if (products.length === 0 && !top) {
+    return { ok: false, code: 'no-products', reason: 'the request lists no products to rank and asks for no top (a visit)' };
+  }
   if (products.length > limits.maxProducts) {
     return {
       ok: false,
@@ -69,5 +80,8 @@ export function validateRequest(value: Buffer | null | undefined, limits: Reques
       reason: `the request lists ${products.length} distinct products; at most ${limits.maxProducts} are ranked per request`,
     };
   }
-  return { ok: true, request: { user: decoded.user, products } };
+  const request: RecommendationRequest = { user: decoded.user, products };
+  if (top) request.top = top;
+  if (decoded.timeMs !== undefined) request.timeMs = decoded.timeMs;
+  return { ok: true, request };
 }

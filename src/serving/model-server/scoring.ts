@@ -16,6 +16,8 @@ import type { PredictClient } from './predict-client';
 import { rankByPopularity, rankByScore } from './ranking';
 import type { ResultBody } from '../../messaging/result';
 import { answerWithoutModel, NO_MODEL, type LoadInitialPopularity } from './first-model-fallback';
+import { isVisit } from './request-validation';
+import { expandVisits, mergeParts } from './visits';
 
 export interface RetryPolicy extends BackoffPolicy {
   /** predict attempts per request before the request is left for a later round */
@@ -25,7 +27,14 @@ export interface RetryPolicy extends BackoffPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 4, initialMs: 100, maxMs: 2_000 };
 
 export type ScoreOutcome =
-  | { kind: 'answered'; model: ActiveModel; body: ResultBody; retries: number }
+  | {
+      kind: 'answered';
+      model: ActiveModel;
+      body: ResultBody;
+      retries: number;
+      /** a visit: the product rows of the catalogue it was ranked over (the popularity shadow ranks the same) */
+      catalogueRows?: number;
+    }
   | { kind: 'unavailable'; model: ActiveModel | undefined; error: string; retries: number };
 
 export interface ScoringDeps {
@@ -77,6 +86,19 @@ export function outsideTables(request: RecommendationRequest, sizes: TableSizes)
 async function tablesOf(model: ActiveModel | undefined, deps: BatchScoringDeps): Promise<TableSizes | undefined> {
   if (!model || !deps.tableSizes || model.slot === null || model.version === null) return undefined;
   return deps.tableSizes(model.slot, model.version);
+}
+
+/**
+ * Scores a chunk's requests (in offset order), visits included: each visit
+ * becomes its model's whole catalogue in parts of at most `maxRows`
+ * products (visits.ts); every answer is cut to its request's `top`.
+ */
+export async function scoreChunk(requests: readonly RecommendationRequest[], deps: BatchScoringDeps): Promise<ScoreOutcome[]> {
+  const model = deps.currentModel();
+  const sizes = requests.some(isVisit) ? await tablesOf(model, deps) : undefined;
+  const expanded = expandVisits(requests, sizes?.productRows, model !== undefined, deps.maxRows);
+  const outcomes = expanded.parts.length > 0 ? await scoreRequests(expanded.parts, deps) : [];
+  return mergeParts(requests, expanded, outcomes, model, sizes?.productRows);
 }
 
 /**

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config';
-import { createKafka, ensureTopics } from '../../messaging/kafka';
+import { createKafka, customerKeyedTopics, ensureCoPartitioned, ensureTopics } from '../../messaging/kafka';
 import type { PublishedDescriptor } from '../../messaging/model-descriptors';
 import { createMinioClient } from '../../storage/minio-client';
 import type { BackoffPolicy } from '../backoff';
@@ -30,9 +30,11 @@ import {
   type TableSizes,
 } from './popularity-source';
 import { createPredictClient, type PredictClient } from './predict-client';
-import { createRequestProcessor, type RequestProcessor } from './request-processor';
+import { createRequestProcessor, DEFAULT_MAX_WRITE_BYTES, splitByBytes, type RequestProcessor } from './request-processor';
+import { PreviousModelShadows } from './previous-model-shadows';
+import { standbyLookup, type StandbyLookup } from './standby-slot';
 import { DEFAULT_MAX_PRODUCTS } from './request-validation';
-import { DEFAULT_RETRY, scoreRequests, type RetryPolicy } from './scoring';
+import { DEFAULT_RETRY, scoreChunk, type RetryPolicy } from './scoring';
 import { UsageStats } from './usage-stats';
 
 export interface ModelServerOptions {
@@ -94,6 +96,14 @@ export interface ModelServerOptions {
   servable?: ServableCheck | null;
   /** the ranking for `fallback` before the first model; default: lineage of the configured slots' newest version */
   loadInitialPopularity?: LoadInitialPopularity;
+  /** share of scored answers also scored on the standby slot (previous-model shadows); default config.serving.shadows.share (SHADOW_SHARE) */
+  shadowShare?: number;
+  /** previous-model shadows waiting at most; default config.serving.shadows.queueMax (SHADOW_QUEUE_MAX) */
+  shadowQueueMax?: number;
+  /** popularity shadow records of the scored answers (needs a popularity source); default true */
+  popularityShadows?: boolean;
+  /** finds the standby slot's version; default: the configured slot other than the active one, asked by its model-status REST call */
+  standby?: StandbyLookup;
   /** create missing topics at start; default true */
   createTopics?: boolean;
   /** Prometheus process metrics (CPU, memory, event loop); default true */
@@ -278,6 +288,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     maxSockets: Math.max(settings.concurrency, 8),
   });
   const shutdown = new AbortController();
+  const tableSizes = tableSizesOf(options, log);
   const run: RunState = { consuming: false };
   const views = statusViews(settings.stallAfterMs, { current, usage, progress, run, descriptors });
   const parts: Parts = {};
@@ -293,21 +304,15 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
 
   let app: FastifyInstance;
   try {
-    if (options.createTopics ?? true) await ensureTopics(kafka, cfg.topics);
+    if (options.createTopics ?? true) await ensureServingTopics(kafka, cfg, log);
     const producer = (parts.producer = await resultsProducer(kafka));
     parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
+    const common = { predictClient, tableSizes, metrics, log };
+    parts.shadowProducer = await resultsProducer(kafka);
+    const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: parts.shadowProducer }));
     const processor = requestProcessor(options, settings, {
-      producer,
-      current,
-      predictClient,
-      loadPopularity,
-      tableSizes: tableSizesOf(options, log),
-      beforeFirstModel,
-      signal: shutdown.signal,
-      metrics,
-      usage,
-      progress,
-      log,
+      ...common,
+      ...{ producer, previous, current, loadPopularity, beforeFirstModel, signal: shutdown.signal, usage, progress },
     });
     run.processor = processor;
     // Partitions waiting for a model (or for a slot that stayed unavailable) try the new one at once.
@@ -321,8 +326,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
       markConsuming,
       log,
     ));
-    app = parts.app = buildHttpApi({ state: views.state, health: views.health, registry: metrics.registry });
-    await app.listen({ port: settings.port, host: settings.host });
+    app = parts.app = await listen(views, metrics.registry, settings);
     consumeOnceServable({ consumer, processor, current, holding: !beforeFirstModel, run, closed, log });
     if (!current.get()) announceNoModel(log, beforeFirstModel !== undefined, cfg.topics.models);
   } catch (err) {
@@ -339,6 +343,28 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     whenConsuming: () => consumingStarted,
     close,
   };
+}
+
+async function listen(
+  views: { state: () => ServerState; health: () => Health },
+  registry: Registry,
+  settings: Settings,
+): Promise<FastifyInstance> {
+  const app = buildHttpApi({ state: views.state, health: views.health, registry });
+  await app.listen({ port: settings.port, host: settings.host });
+  return app;
+}
+
+/**
+ * The topics the model server reads and writes; the results and shadow
+ * topics with the partition count of the purchases topic when it exists
+ * (co-partitioned by customer id, docs/design.md), a mismatch logged as an error.
+ */
+async function ensureServingTopics(kafka: Kafka, cfg: Config, log: Log): Promise<void> {
+  const { results, shadows, ...others } = cfg.topics;
+  await ensureTopics(kafka, others);
+  const { mismatch } = await ensureCoPartitioned(kafka, [results, shadows], customerKeyedTopics(cfg));
+  if (mismatch) log('error', mismatch, { topics: customerKeyedTopics(cfg) });
 }
 
 /** `close` runs `stop` once, however often it is called; `closed` says whether it was called. */
@@ -372,6 +398,7 @@ function requestProcessor(
   settings: Settings,
   deps: {
     producer: Producer;
+    previous: PreviousModelShadows;
     current: CurrentModel;
     predictClient: PredictClient;
     loadPopularity: LoadPopularity | undefined;
@@ -389,11 +416,11 @@ function requestProcessor(
   return createRequestProcessor({
     topics: { results: topics.results, dlq: topics.dlq },
     producer: deps.producer,
-    limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS },
+    limits: { maxProducts: options.maxProducts ?? DEFAULT_MAX_PRODUCTS, maxTop: options.config.serving.maxTop },
     chunkSize: settings.chunkSize,
     maxWriteBytes: options.maxWriteBytes,
     score: (requests) =>
-      scoreRequests(requests, {
+      scoreChunk(requests, {
         currentModel: () => current.get(),
         predict: predictClient.predict,
         predictRows: predictClient.predictRows,
@@ -406,6 +433,11 @@ function requestProcessor(
         beforeFirstModel: deps.beforeFirstModel,
       }),
     cooldown: settings.cooldown,
+    shadows: {
+      topic: topics.shadows,
+      loadPopularity: options.popularityShadows === false ? undefined : deps.loadPopularity,
+      previous: deps.previous,
+    },
     metrics: deps.metrics,
     usage: deps.usage,
     progress: deps.progress,
@@ -419,7 +451,9 @@ type RunState = { processor?: RequestProcessor; consuming: boolean; crashed?: st
 interface Parts {
   consumer?: Consumer;
   follower?: DescriptorFollower;
+  previous?: PreviousModelShadows;
   producer?: Producer;
+  shadowProducer?: Producer;
   app?: FastifyInstance;
 }
 
@@ -427,7 +461,9 @@ async function closeParts(parts: Parts, log: Log): Promise<void> {
   const steps: [string, (() => Promise<void>) | undefined][] = [
     ['requests consumer', parts.consumer && (() => parts.consumer!.disconnect())],
     ['descriptor follower', parts.follower && (() => parts.follower!.close())],
+    ['previous-model shadows', parts.previous && (() => parts.previous!.close())],
     ['producer', parts.producer && (() => parts.producer!.disconnect())],
+    ['shadow producer', parts.shadowProducer && (() => parts.shadowProducer!.disconnect())],
     ['REST API', parts.app && (() => parts.app!.close())],
   ];
   for (const [what, step] of steps) {
@@ -454,6 +490,40 @@ async function resultsProducer(kafka: Kafka): Promise<Producer> {
   });
   await producer.connect();
   return producer;
+}
+
+/** The previous-model shadows: sampled answers scored on the standby slot, written by a producer of their own. */
+function previousModelShadows(
+  options: ModelServerOptions,
+  settings: Settings,
+  deps: {
+    producer: Producer;
+    predictClient: PredictClient;
+    tableSizes: PerVersion<TableSizes> | undefined;
+    metrics: ServerMetrics;
+    log: Log;
+  },
+): PreviousModelShadows {
+  const cfg = options.config;
+  const share = options.shadowShare ?? cfg.serving.shadows.share;
+  if (!(share >= 0 && share <= 1)) throw new RangeError(`shadowShare must be within 0..1, got ${share}`);
+  return new PreviousModelShadows({
+    share,
+    queueMax: positiveInteger('shadowQueueMax', options.shadowQueueMax ?? cfg.serving.shadows.queueMax),
+    maxRows: settings.maxPredictRows,
+    standby: options.standby ?? standbyLookup(settings.allowedSlots),
+    predictRows: deps.predictClient.predictRows,
+    tableSizes: deps.tableSizes,
+    write: async (messages) => {
+      const batches = splitByBytes(
+        messages.map((message) => ({ topic: cfg.topics.shadows, message })),
+        options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES,
+      );
+      for (const topicMessages of batches) await deps.producer.sendBatch({ acks: -1, topicMessages });
+    },
+    metrics: deps.metrics,
+    log: deps.log,
+  });
 }
 
 const START_DECISION_MS = 10_000;

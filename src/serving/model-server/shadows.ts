@@ -1,0 +1,114 @@
+/**
+ * Shadow records (src/messaging/shadow-result.ts) of answered requests: what
+ * popularity, or the standby slot's model, would have answered. Built here
+ * from what the processor knows of a served answer (its ShadowSubject).
+ */
+import type { Message } from 'kafkajs';
+import type { ScoredResult } from '../../messaging/result';
+import type { RecommendationRequest } from '../../messaging/schemas';
+import { encodeShadow, SHADOW_SCHEMA_VERSION, type ShadowKind, type ShadowResult, type SlotVersion } from '../../messaging/shadow-result';
+import type { LoadPopularity } from './popularity-source';
+import { topByPopularity, type RankedProduct } from './ranking';
+import { catalogue } from './visits';
+
+/** A served (scored) answer, as the shadows need it. */
+export interface ShadowSubject {
+  requestId: string;
+  user: number;
+  eventTime: number;
+  servedBy: SlotVersion;
+  /** the products the request listed (empty for a visit) */
+  products: readonly number[];
+  /** a visit: the product rows of the catalogue the served model ranked */
+  catalogueRows?: number;
+  /** the served answer's length: a shadow is cut to it */
+  length: number;
+}
+
+/** The subject of a scored answer; undefined for fallbacks and errors (nothing was served by a model) or an unknown version. */
+export function shadowSubject(
+  request: RecommendationRequest,
+  result: ScoredResult,
+  catalogueRows: number | undefined,
+): ShadowSubject | undefined {
+  const { slot, version } = result.model;
+  if (slot === null || version === null) return undefined;
+  if (request.products.length === 0 && catalogueRows === undefined) return undefined;
+  return {
+    requestId: result.requestId,
+    user: result.user,
+    eventTime: result.eventTime ?? result.requestTimestamp,
+    servedBy: { slot, version },
+    products: request.products,
+    ...(catalogueRows !== undefined && { catalogueRows }),
+    length: result.ranked.length,
+  };
+}
+
+/** The candidates a shadow ranks: the request's products, or for a visit its catalogue (`rows` products). */
+export function candidatesOf(subject: ShadowSubject, rows = subject.catalogueRows): readonly number[] {
+  return subject.products.length > 0 ? subject.products : catalogue(rows ?? 0);
+}
+
+export function shadowRecord(
+  subject: ShadowSubject,
+  shadow: ShadowKind,
+  model: SlotVersion,
+  ranked: RankedProduct[],
+  now = new Date(),
+): ShadowResult {
+  return {
+    schema: SHADOW_SCHEMA_VERSION,
+    requestId: subject.requestId,
+    user: subject.user,
+    shadow,
+    servedBy: subject.servedBy,
+    model,
+    ranked: ranked.slice(0, subject.length),
+    eventTime: subject.eventTime,
+    producedAt: now.toISOString(),
+  };
+}
+
+/** The shadow topic's record: keyed by the customer id, like results and purchases (co-partitioned). */
+export function shadowMessage(shadow: ShadowResult): Message {
+  return {
+    key: String(shadow.user),
+    value: encodeShadow(shadow),
+    headers: { 'request-id': shadow.requestId, 'content-type': 'application/json', shadow: shadow.shadow },
+  };
+}
+
+/**
+ * Popularity's answer to the same request: the served version's popularity
+ * ranking (its lineage) over the same candidates; undefined when the
+ * version has no ranking.
+ */
+export async function popularityShadow(subject: ShadowSubject, load: LoadPopularity): Promise<ShadowResult | undefined> {
+  const { slot, version } = subject.servedBy;
+  if (slot === null || version === null) return undefined;
+  const order = await load(slot, version);
+  return order && popularityShadowFrom(subject, order);
+}
+
+/** popularityShadow with the served version's ranking `order` at hand (a chunk loads each version's once). */
+export function popularityShadowFrom(subject: ShadowSubject, order: readonly number[], now = new Date()): ShadowResult {
+  const ranked = topByPopularity(candidatesOf(subject), order, subject.length);
+  return shadowRecord(subject, 'popularity', subject.servedBy, ranked, now);
+}
+
+/**
+ * Whether a request is in the previous-model sample: its id hashed
+ * (FNV-1a, 32 bits) onto [0, 1) below `share`. A function of the id alone,
+ * so a rerun over the same requests samples the same ones.
+ */
+export function sampledForShadow(requestId: string, share: number): boolean {
+  if (share <= 0) return false;
+  if (share >= 1) return true;
+  let h = 0x811c9dc5;
+  for (let i = 0; i < requestId.length; i++) {
+    h ^= requestId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 0x1_0000_0000 < share;
+}

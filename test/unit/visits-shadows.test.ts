@@ -1,0 +1,130 @@
+/**
+ * The pure parts of visits and shadows (issue 23): request decoding and
+ * validation of `top`/`time_ms`, a visit's catalogue in parts and their
+ * merge, the popularity cut, the deterministic sample, the standby's
+ * version in a status body. The real-stack behaviour: test/serving/shadows.test.ts.
+ */
+import { describe, expect, it } from 'vitest';
+import { decodeRequest, encodeRequest } from '../../src/messaging/schemas';
+import { checkDescriptor, type ActiveModel } from '../../src/serving/model-server/current-model';
+import { rankByPopularity, rankByScore, topByPopularity } from '../../src/serving/model-server/ranking';
+import { validateRequest } from '../../src/serving/model-server/request-validation';
+import { scoreChunk, type BatchScoringDeps } from '../../src/serving/model-server/scoring';
+import { sampledForShadow } from '../../src/serving/model-server/shadows';
+import { availableVersion } from '../../src/serving/model-server/standby-slot';
+import { cutToTop, expandVisits } from '../../src/serving/model-server/visits';
+
+function model(version: number): ActiveModel {
+  const c = checkDescriptor({ name: 'r', description: '', url: `http://127.0.0.1:1/v1/models/r/versions/${version}:predict` });
+  if (!c.ok) throw new Error(c.reason);
+  return { ...c.model, since: new Date() };
+}
+
+describe('the visit request', () => {
+  it('decodes top and time_ms, and a seed request exactly as before', () => {
+    expect(decodeRequest(encodeRequest({ user: 3, products: [], top: 10, timeMs: 1_700_000_000_123 }))).toEqual({
+      user: 3,
+      products: [],
+      top: 10,
+      timeMs: 1_700_000_000_123,
+    });
+    expect(decodeRequest(encodeRequest({ user: 3, products: [4, 5] }))).toEqual({ user: 3, products: [4, 5] });
+  });
+
+  it('validates: a visit is ok, top is cut to the maximum, neither products nor top is a dead letter', () => {
+    const limits = { maxProducts: 1000, maxTop: 50 };
+    expect(validateRequest(encodeRequest({ user: 1, products: [], top: 10 }), limits)).toEqual({
+      ok: true,
+      request: { user: 1, products: [], top: 10 },
+    });
+    expect(validateRequest(encodeRequest({ user: 1, products: [], top: 500 }), limits)).toMatchObject({ ok: true, request: { top: 50 } });
+    expect(validateRequest(encodeRequest({ user: 1, products: [] }), limits)).toMatchObject({ ok: false, code: 'no-products' });
+  });
+
+  it('a visit becomes its catalogue in parts of at most maxRows; unknown tables: an error, not a call', () => {
+    const e = expandVisits(
+      [
+        { user: 1, products: [2] },
+        { user: 2, products: [], top: 3 },
+      ],
+      10,
+      true,
+      4,
+    );
+    expect(e.parts.map((p) => p.products)).toEqual([[2], [0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    expect(e.owner).toEqual([0, 1, 1, 1]);
+    expect(expandVisits([{ user: 2, products: [], top: 3 }], undefined, true, 4).unscorable.size).toBe(1);
+  });
+
+  it('scores a visit over the whole catalogue in several calls and answers its best top; a listed request is cut to its top', async () => {
+    const scoreOf = (u: number, p: number) => ((u * 31 + p * 17) % 23) / 23;
+    const calls: number[] = [];
+    const deps: BatchScoringDeps = {
+      currentModel: () => model(4),
+      predict: async (_url, user, products) => {
+        calls.push(products.length);
+        return { kind: 'ok', scores: products.map((p) => scoreOf(user, p)) };
+      },
+      predictRows: async (_url, users, products) => {
+        calls.push(products.length);
+        return { kind: 'ok', scores: products.map((p, i) => scoreOf(users[i], p)) };
+      },
+      loadPopularity: undefined,
+      tableSizes: async () => ({ userRows: 100, productRows: 25 }),
+      maxRows: 10,
+      callsInFlight: 1,
+      retry: { attempts: 1, initialMs: 1, maxMs: 1 },
+    };
+    const [visit, listed] = await scoreChunk(
+      [
+        { user: 5, products: [], top: 4 },
+        { user: 6, products: [1, 2, 3], top: 2 },
+      ],
+      deps,
+    );
+    const all = Array.from({ length: 25 }, (_, p) => p);
+    expect(visit).toMatchObject({ kind: 'answered', catalogueRows: 25 });
+    if (visit.kind !== 'answered' || visit.body.outcome !== 'scored') throw new Error('not scored');
+    expect(visit.body.ranked).toEqual(
+      rankByScore(
+        all,
+        all.map((p) => scoreOf(5, p)),
+      ).slice(0, 4),
+    );
+    expect(Math.max(...calls)).toBeLessThanOrEqual(10);
+    expect(listed.kind === 'answered' && listed.body.outcome === 'scored' && listed.body.ranked.length).toBe(2);
+    expect(cutToTop({ outcome: 'error', error: 'e' }, 2)).toEqual({ outcome: 'error', error: 'e' });
+  });
+});
+
+describe('shadows', () => {
+  it('topByPopularity is the first k of rankByPopularity', () => {
+    const order = [9, 3, 7, 1];
+    for (const products of [[1, 2, 3], [5, 6], [9, 3, 7, 1, 0, 4], []]) {
+      for (const k of [0, 1, 2, 5]) expect(topByPopularity(products, order, k)).toEqual(rankByPopularity(products, order).slice(0, k));
+    }
+  });
+
+  it('samples by request id: the same ids every time, about the share asked for', () => {
+    const ids = Array.from({ length: 20_000 }, (_, i) => `mdata:${i % 3}:${i}`);
+    const picked = ids.filter((id) => sampledForShadow(id, 0.1));
+    expect(picked.length / ids.length).toBeGreaterThan(0.09);
+    expect(picked.length / ids.length).toBeLessThan(0.11);
+    expect(ids.filter((id) => sampledForShadow(id, 0.1))).toEqual(picked);
+    expect(ids.some((id) => sampledForShadow(id, 0))).toBe(false);
+    expect(ids.every((id) => sampledForShadow(id, 1))).toBe(true);
+  });
+
+  it("reads the standby's newest AVAILABLE version from a TF Serving status body", () => {
+    const body = {
+      model_version_status: [
+        { version: '3', state: 'AVAILABLE' },
+        { version: '4', state: 'LOADING' },
+        { version: '2', state: 'AVAILABLE' },
+      ],
+    };
+    expect(availableVersion(body)).toBe(3);
+    expect(availableVersion({ model_version_status: [{ version: '4', state: 'END' }] })).toBeUndefined();
+    expect(availableVersion('not json')).toBeUndefined();
+  });
+});
