@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { Consumer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config';
-import { createKafka, ensureTopics } from '../messaging/kafka';
+import { createKafka, ensureCoPartitioned } from '../messaging/kafka';
 import { errorText, jsonLineLogFor, type Log } from '../process/json-log';
 import { createMinioClient } from '../storage/minio-client';
 import { onlineStoreFor } from '../store/online-figures';
@@ -47,15 +47,15 @@ export const evaluatorTopics = (cfg: Config): Record<TopicRole, string> => ({
   purchases: cfg.purchases.topic,
 });
 
-/** Creates missing topics, then refuses to start unless the three have the same partition count. */
+/** Creates missing topics with the count of those that exist, then refuses to start unless the three have the same partition count. */
 async function prepareTopics(cfg: Config, partitions: number): Promise<number> {
   const kafka = createKafka(cfg.kafka, '-evaluator-admin');
-  const topics = evaluatorTopics(cfg);
-  await ensureTopics(kafka, topics, partitions);
+  const topics = Object.values(evaluatorTopics(cfg));
+  await ensureCoPartitioned(kafka, topics, [], partitions);
   const admin = kafka.admin();
   await admin.connect();
   try {
-    return await checkCoPartitioned(admin, Object.values(topics));
+    return await checkCoPartitioned(admin, topics);
   } finally {
     await admin.disconnect();
   }

@@ -71,6 +71,13 @@ export class EvaluatorPartitions {
   private async load(partition: number): Promise<Owned> {
     const stored = await readCheckpoint(this.deps.store, partition);
     const c = stored?.checkpoint;
+    const mismatch = c && TOPIC_ROLES.find((r) => c.topics[r] !== this.deps.topics[r]);
+    if (mismatch) {
+      // its offsets are another topic's: resuming from them would skip or repeat records
+      throw new Error(
+        `checkpoint of partition ${partition} (group ${this.deps.store.group}) is for ${mismatch} topic ${c.topics[mismatch]}, not ${this.deps.topics[mismatch]}: use another EVALUATOR_GROUP for other topics`,
+      );
+    }
     const join = c ? PartitionJoin.restore(this.deps.rules, c.state) : new PartitionJoin(this.deps.rules);
     const next = { results: 0n, shadows: 0n, purchases: 0n };
     for (const role of TOPIC_ROLES) if (c) next[role] = BigInt(c.offsets[role]);

@@ -8,8 +8,7 @@
  * model server) and, on results of model servers that do not set it yet,
  * its `requestTimestamp` (the request record's Kafka timestamp).
  */
-import { z } from 'zod';
-import { RESULT_SCHEMA_VERSION } from '../messaging/result';
+import { decodeResult } from '../messaging/result';
 import { decodePurchase } from '../messaging/schemas';
 import { decodeShadow, type ShadowKind } from '../messaging/shadow-result';
 
@@ -42,26 +41,11 @@ export interface BoughtBasket {
   products: number[];
 }
 
-const ranked = z.array(z.object({ product: z.number().int() }).loose());
-// a consumer's view of the result record of src/messaging/result.ts: only what the join reads
-const servedSchema = z
-  .object({
-    schema: z.literal(RESULT_SCHEMA_VERSION),
-    requestId: z.string().min(1),
-    user: z.number().int().nonnegative(),
-    model: z.object({ slot: z.string().nullable(), version: z.number().int().nullable() }).loose(),
-    outcome: z.enum(['scored', 'fallback', 'error']),
-    ranked: ranked.optional(),
-    requestTimestamp: z.number(),
-    eventTime: z.number().optional(),
-  })
-  .loose();
-
 const topOf = (r: { product: number }[] | undefined): number[] => (r ?? []).slice(0, TOP_K).map((p) => p.product);
 
 /** A record of `recommendations`. */
 export function decodeServed(bytes: Buffer | Uint8Array): ServedRequest {
-  const r = servedSchema.parse(JSON.parse(Buffer.from(bytes).toString('utf8')));
+  const r = decodeResult(bytes);
   return {
     requestId: r.requestId,
     user: r.user,

@@ -57,7 +57,7 @@ function result(requestId: string, user: number, top: number[], version: number,
     outcome: 'scored',
     fallback: null,
     ranked: ranked(top),
-    // the model server's visit time (its optional field, not yet in src/messaging/result.ts); every 5th left out: requestTimestamp then
+    // the visit's time; every 5th left out (an older server's record): requestTimestamp stands in
     ...(Number(requestId.split(':')[2]) % 5 !== 0 && { eventTime }),
   } as RecommendationResult;
 }
