@@ -16,7 +16,7 @@ import type { SegmentStore } from '../store/segments';
 import { errorText, publisherLog, type Log } from './log';
 import { connectClient } from '../temporal/connection';
 import { createPublisherMetrics } from './metrics';
-import { checkRetrainTrigger, scheduleTrigger } from './retrain-trigger';
+import { checkRetrainTrigger, scheduleBusy, scheduleTrigger } from './retrain-trigger';
 import { SegmentWriter } from './segment-writer';
 
 export interface PublisherOptions {
@@ -93,6 +93,7 @@ async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): 
     store,
     retrainAfter: cfg.purchases.retrainAfter,
     trigger: scheduleTrigger(client, cfg.temporal.scheduleId),
+    busy: scheduleBusy(client, cfg.temporal.scheduleId),
     claimant: `${os.hostname()}:${process.pid}`,
   };
   let running: Promise<void> = Promise.resolve();

@@ -28,12 +28,14 @@ export interface RetrainTriggerDeps {
   /** records since the newest history that trigger a run */
   retrainAfter: number;
   trigger: () => Promise<void>;
+  /** true while a run of the schedule is going: the crossing waits for it (a trigger then would be skipped, and lost) */
+  busy?: () => Promise<boolean>;
   claimant: string;
   staleMs?: number;
   now?: () => Date;
 }
 
-export type TriggerCheck = { outcome: 'below' | 'already' | 'triggered'; records: bigint; sinceHistory: string };
+export type TriggerCheck = { outcome: 'below' | 'busy' | 'already' | 'triggered'; records: bigint; sinceHistory: string };
 
 /** Records in the segment chains beyond the newest history's ends (dead letters and duplicates included). */
 async function recordsSince(store: SegmentStore): Promise<{ records: bigint; sinceHistory: string }> {
@@ -54,6 +56,7 @@ export async function checkRetrainTrigger(deps: RetrainTriggerDeps): Promise<Tri
   const { records, sinceHistory } = await recordsSince(store);
   const result = (outcome: TriggerCheck['outcome']): TriggerCheck => ({ outcome, records, sinceHistory });
   if (records < BigInt(deps.retrainAfter)) return result('below');
+  if (await deps.busy?.()) return result('busy');
   const key = retrainTriggerKey(store.dataPrefix, sinceHistory);
   const current = await readVersioned(store.client, store.bucket, key);
   const claim: TriggerMarker = { sinceHistory, records: records.toString(), claimedAt: now().toISOString(), claimant: deps.claimant };
@@ -67,6 +70,10 @@ export async function checkRetrainTrigger(deps: RetrainTriggerDeps): Promise<Tri
   await writeIfUnchanged(store.client, store.bucket, key, body({ ...claim, triggeredAt: now().toISOString() }), etag);
   return result('triggered');
 }
+
+/** Whether the Schedule has a run going (its runs start one at a time: overlap SKIP). */
+export const scheduleBusy = (client: Client, scheduleId: string) => async (): Promise<boolean> =>
+  (await client.schedule.getHandle(scheduleId).describe()).info.runningActions.length > 0;
 
 /** Triggers the Schedule now; a run still going makes this one skipped (overlap SKIP). */
 export const scheduleTrigger = (client: Client, scheduleId: string) => (): Promise<void> =>

@@ -2,14 +2,15 @@
  * Retraining on data, on the real Temporal and MinIO: a crossing of the
  * threshold triggers the retrain Schedule exactly once — with two publisher
  * instances checking at once, after a restart right after the trigger, and
- * when the claimant died between its claim and the trigger.
+ * when the claimant died between its claim and the trigger; a crossing
+ * while a run is going waits for it (a trigger then would be skipped and lost).
  */
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { checkRetrainTrigger, scheduleTrigger, type TriggerMarker } from '../../src/ingest/retrain-trigger';
+import { checkRetrainTrigger, scheduleBusy, scheduleTrigger, type TriggerMarker } from '../../src/ingest/retrain-trigger';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { retrainTriggerKey } from '../../src/store/layout';
 import { formatSegmentLine, SEGMENT_HEADER, writeSegment, type SegmentStore } from '../../src/store/segments';
@@ -98,6 +99,34 @@ describe('retrain triggered by data', () => {
       expect((await checkRetrainTrigger(deps)).outcome).toBe('triggered');
       expect((await checkRetrainTrigger(deps)).outcome).toBe('already');
       expect(await actionsTaken()).toBe(before + 1);
+    } finally {
+      await removePrefix(minio, store.bucket, `${store.dataPrefix}/`);
+    }
+  });
+
+  it('a crossing while a run of the schedule is going waits for it, then triggers', async () => {
+    const store = storeWith('c');
+    const handle = client.schedule.getHandle(scheduleId);
+    try {
+      await ingest(store, 0, 0n, 20);
+      await handle.trigger(ScheduleOverlapPolicy.ALLOW_ALL); // a run that never ends: no worker polls its queue
+      await sleep(1_000);
+      const running = (await handle.describe()).info.runningActions;
+      expect(running.length).toBeGreaterThan(0);
+      const deps = {
+        store,
+        retrainAfter: 5,
+        trigger: scheduleTrigger(client, scheduleId),
+        busy: scheduleBusy(client, scheduleId),
+        claimant: 'w',
+      };
+      expect((await checkRetrainTrigger(deps)).outcome).toBe('busy');
+      for (const a of running) await client.workflow.getHandle(a.workflow.workflowId).terminate('the run ends');
+      await sleep(1_000);
+      const before = (await handle.describe()).info.numActionsTaken;
+      expect((await checkRetrainTrigger(deps)).outcome).toBe('triggered');
+      await sleep(1_000);
+      expect((await handle.describe()).info.numActionsTaken).toBe(before + 1);
     } finally {
       await removePrefix(minio, store.bucket, `${store.dataPrefix}/`);
     }
