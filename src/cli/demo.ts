@@ -200,7 +200,11 @@ function printSummary(
 ): void {
   console.log('\nSummary');
   console.log(`  purchases ingested by the data publisher: ${ingested.records} in ${ingested.segments} segments; ${runs.length} runs:`);
-  for (const r of runs) console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${r.result.reason}` : `failed — ${r.error}`}`);
+  for (const r of runs) {
+    // a run the data trigger started says so in its reason; the others the schedule started (its clock, or the demo's first trigger)
+    const by = r.result?.data?.trigger ? '' : 'started by the schedule; ';
+    console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${by}${r.result.reason}` : `failed — ${r.error}`}`);
+  }
   console.log(
     `  requests sent ${s.sent}, answered ${s.answered}, unanswered ${s.pending}, errors ${s.errors}, fallbacks ${s.fallbacks}, duplicates ${s.duplicates}`,
   );

@@ -18,6 +18,8 @@ import { connectClient } from '../temporal/connection';
 import { createPublisherMetrics } from './metrics';
 import { checkRetrainTrigger, scheduleBusy, scheduleTrigger } from './retrain-trigger';
 import { SegmentWriter } from './segment-writer';
+import { countFrom } from './active-history';
+import { registryLocation } from '../activities/deps';
 
 export interface PublisherOptions {
   config: Config;
@@ -94,6 +96,7 @@ async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): 
     retrainAfter: cfg.purchases.retrainAfter,
     trigger: scheduleTrigger(client, cfg.temporal.scheduleId),
     busy: scheduleBusy(client, cfg.temporal.scheduleId),
+    since: () => countFrom(store, { client: store.client, loc: registryLocation(cfg) }),
     claimant: `${os.hostname()}:${process.pid}`,
   };
   let running: Promise<void> = Promise.resolve();
@@ -106,6 +109,7 @@ async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): 
             schedule: cfg.temporal.scheduleId,
             records: check.records.toString(),
             since: check.sinceHistory,
+            reason: check.text,
           });
         }
       } catch (err) {

@@ -15,7 +15,8 @@
 import { Readable } from 'node:stream';
 import { sha256Hex } from '../digest/sha256';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
-import { compactedHistoryKey, historyManifestKey } from './layout';
+import { getOptionalObject } from '../storage/objects';
+import { compactedHistoryKey, historyManifestKey, historyRecordKey } from './layout';
 import { MinHeap } from './min-heap';
 import {
   chainEnd,
@@ -198,6 +199,10 @@ export async function compactHistory(store: SegmentStore, baseKey: string, optio
       compactedAt: now().toISOString(),
     };
     const body = Buffer.from(JSON.stringify(manifest, null, 2));
+    // kept per history: the data trigger counts from the active model's history, which may be older than the newest
+    await store.client.putObject(store.bucket, historyRecordKey(store.dataPrefix, inputsDigest), body, body.length, {
+      'Content-Type': 'application/json',
+    });
     if (await writeIfUnchanged(store.client, store.bucket, historyManifestKey(store.dataPrefix), body, current?.etag ?? null)) {
       return { manifest, written: true };
     }
@@ -212,4 +217,13 @@ export async function readHistoryManifest(
 ): Promise<HistoryManifest | undefined> {
   const v = await readVersioned(store.client, store.bucket, historyManifestKey(store.dataPrefix));
   return v ? (JSON.parse(v.body.toString('utf8')) as HistoryManifest) : undefined;
+}
+
+/** The manifest of the compacted history `inputsDigest`, or undefined (not kept: compacted before it was). */
+export async function readHistoryRecord(
+  store: Pick<SegmentStore, 'client' | 'bucket' | 'dataPrefix'>,
+  inputsDigest: string,
+): Promise<HistoryManifest | undefined> {
+  const body = await getOptionalObject(store.client, store.bucket, historyRecordKey(store.dataPrefix, inputsDigest));
+  return body ? (JSON.parse(body.toString('utf8')) as HistoryManifest) : undefined;
 }

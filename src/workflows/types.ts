@@ -80,6 +80,8 @@ export interface DataRef {
   purchases: number;
   /** mode 'history': the purchases ingested from Kafka that the history holds (after the base), from how many segments */
   ingested?: { purchases: number; segments: number };
+  /** the data trigger's reason when it started the run, e.g. "12,400 new purchases since version 7" */
+  trigger?: string;
 }
 
 export type { Deployment, DeploymentState } from '../store/registry';

@@ -52,6 +52,8 @@ export interface FakeWorld {
   readinessAttemptsAtMs: number[];
   /** the server's clock: the time-skipping server's skipped time, not the wall clock */
   clock: () => Promise<number>;
+  /** refreshData says the data trigger started the run, with this reason */
+  dataTrigger?: string;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -91,6 +93,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
         customers: 5,
         products: 5,
         purchases: 20,
+        ...(world.dataTrigger && { trigger: world.dataTrigger }),
       };
     },
     async trainModel({ candidatePrefix, options }) {
