@@ -97,7 +97,7 @@ async function main(): Promise<void> {
 
     const runs = await followScheduledRuns(client, cfg, display, o.deployments, abort.signal);
     if (!abort.signal.aborted) {
-      display.log('stopping the request client and waiting for the last answers…');
+      display.log('stopping the replay and waiting for the last answers…');
       abort.abort();
       await sending;
       await tracker.drain(30_000).catch((err: unknown) => display.log(`WARNING: ${(err as Error).message}`));
