@@ -161,6 +161,7 @@ export function leaseKey(registryKey: string): string {
 //   <prefix>/histories/<inputs digest>.csv                                a compacted history
 //   <prefix>/histories/<inputs digest>.json                               its manifest (what it holds)
 //   <prefix>/history.json                                                 the manifest: the newest compacted history
+//   <prefix>/history-base.json                                            the rebase: what compaction starts from after segment retention
 
 /** Offsets are int64: 19 digits at most, padded to 20 so that names sort as numbers. */
 const OFFSET_DIGITS = 20;
@@ -215,6 +216,11 @@ export function historyRecordKey(dataPrefix: string, inputsDigest: string): stri
 export function compactedHistoryDigest(dataPrefix: string, key: string): string | undefined {
   const m = /^(.*)\/histories\/([0-9a-f]{64})\.csv$/.exec(key);
   return m && m[1] === dataRoot(dataPrefix) ? m[2] : undefined;
+}
+
+/** `<prefix>/history-base.json`: the compacted history that replaced the base and the segments retention removed (store/history-rebase.ts). */
+export function historyRebaseKey(dataPrefix: string): string {
+  return `${dataRoot(dataPrefix)}/history-base.json`;
 }
 
 /** `<prefix>/history.json`: which compacted history is the newest, and what it holds. */
