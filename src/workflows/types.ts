@@ -193,6 +193,8 @@ export interface RetentionInput {
   candidatesOlderThanHours?: number;
   /** staging prefixes of crashed publishes older than this are removed (default 24) */
   stagingOlderThanHours?: number;
+  /** ingested segments already folded into the newest compacted history and older than this are removed (default 168) */
+  segmentsOlderThanHours?: number;
   /** report what would be removed, remove nothing */
   dryRun?: boolean;
 }
@@ -205,6 +207,8 @@ export interface RetentionOptions {
   keepLineage?: number;
   /** absent in runs recorded before candidate retention: candidates are left alone */
   candidatesOlderThanHours?: number;
+  /** absent in runs recorded before segment retention: segments are left alone */
+  segmentsOlderThanHours?: number;
   dryRun?: boolean;
 }
 
@@ -227,4 +231,11 @@ export interface CandidateRetentionResult {
 
 export type RetentionReport =
   | { skipped: true; heldBy: string }
-  | { skipped: false; dryRun?: boolean; slots: SlotRetentionResult[]; candidates?: CandidateRetentionResult };
+  | {
+      skipped: false;
+      dryRun?: boolean;
+      slots: SlotRetentionResult[];
+      candidates?: CandidateRetentionResult;
+      /** ingested segments removed (folded into the compacted history they now start from) */
+      segments?: { removed: number; removedBytes: number; kept: number; rebasedOn?: string };
+    };
