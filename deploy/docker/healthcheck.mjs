@@ -5,6 +5,7 @@
 //
 //   node healthcheck.mjs slot          GET http://<slot host>:<slot port>/healthz
 //   node healthcheck.mjs model-server  GET http://127.0.0.1:<port>/healthz (200 = consuming; 503 = consumer dead)
+//   node healthcheck.mjs data-publisher GET http://127.0.0.1:<port>/healthz (503 = consumer dead or a partition stalled)
 //   node healthcheck.mjs temporal      TCP connect to TEMPORAL_ADDRESS
 //
 // The slot's name and port, and the model server's port, are read from the
@@ -113,11 +114,17 @@ async function checkModelServer() {
   await httpOk(`http://127.0.0.1:${port}/healthz`);
 }
 
+async function checkDataPublisher() {
+  // --port / DATA_PUBLISHER_PORT: src/ingest/main.ts's REST port (config default 8091)
+  const port = process.env.HEALTHCHECK_PORT ?? option(mainArgs(), '--port') ?? process.env.DATA_PUBLISHER_PORT ?? '8091';
+  await httpOk(`http://127.0.0.1:${port}/healthz`);
+}
+
 async function checkTemporal() {
   await tcpOk(process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233');
 }
 
-const checks = { slot: checkSlot, 'model-server': checkModelServer, temporal: checkTemporal };
+const checks = { slot: checkSlot, 'model-server': checkModelServer, 'data-publisher': checkDataPublisher, temporal: checkTemporal };
 const which = process.argv[2];
 if (!Object.hasOwn(checks, which)) {
   console.error(`usage: healthcheck.mjs ${Object.keys(checks).join('|')}`);

@@ -10,6 +10,8 @@ import type { HoldoutSplit } from '../ml/holdout';
 import { rankHoldout } from '../ml/evaluate';
 import { SavedModelScorer } from '../ml/saved-model-scorer';
 import { readDeploymentState, registryLocation } from '../store/registry';
+import { readLineageMetadata } from '../store/lineage';
+import { popularityRanking } from '../ml/popularity';
 import { downloadVersion } from '../store';
 import type { ActiveOnSameSplit } from '../workflows/gate';
 import type { TrainDeps } from './deps';
@@ -28,9 +30,13 @@ export async function scoreActiveOnSplit(
   try {
     // claimed, complete and byte-checked against its claim, as a slot loads it
     await downloadVersion(deps.minio, deps.config.buckets.models, active.slot, active.version, dir);
-    const scorer = await SavedModelScorer.load(dir, split.train.productRows);
+    const tables = await activeTables(deps, active.slot, active.version);
+    const scorer = await SavedModelScorer.load(dir, tables?.productRows ?? split.train.productRows);
+    const score = tables
+      ? withinTables((users) => scorer.score(users), tables, split.train.productRows, popularityRanking(split.train).order)
+      : (users: Int32Array) => scorer.score(users);
     try {
-      const e = await rankHoldout(split, (users) => scorer.score(users), {
+      const e = await rankHoldout(split, score, {
         onProgress: (p) => p.kind === 'evaluate' && heartbeat({ scoringActive: active.version, scored: p.scored, users: p.users }),
       });
       return { activeOnSameSplit: { version: active.version, hitRate10: e.hr10, ndcg10: e.ndcg10 } };
@@ -38,11 +44,54 @@ export async function scoreActiveOnSplit(
       scorer.dispose();
     }
   } catch (error) {
-    // e.g. the active tables are smaller than the candidate's ids (new customers or products): the gate falls back to stored metrics
+    // e.g. a model without its table sizes in its lineage, scored on newer ids: the gate falls back to stored metrics
     return {
       activeOnSameSplitUnavailable: `active v${active.version} could not be scored on this split: ${(error as Error).message.split('\n')[0]}`,
     };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+interface Tables {
+  userRows: number;
+  productRows: number;
+}
+
+/** The active model's table sizes, from its lineage metadata (undefined when not recorded). */
+async function activeTables(deps: TrainDeps, slot: string, version: number): Promise<Tables | undefined> {
+  const meta = (await readLineageMetadata(deps.minio, deps.config.buckets.models, slot, version)) as Partial<Tables> | undefined;
+  const ok = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
+  return meta && ok(meta.userRows) && ok(meta.productRows) ? { userRows: meta.userRows, productRows: meta.productRows } : undefined;
+}
+
+/**
+ * Scores customers × the candidate's P products with a model whose tables
+ * are smaller (the history grew since it was trained, e.g. streamed
+ * purchases): products it never saw rank last (−∞), and customers it never
+ * saw get the popularity order, which is what serving answers them (the
+ * popularity fallback). `score` returns [users, tables.productRows].
+ */
+export function withinTables(
+  score: (users: Int32Array) => Float32Array,
+  tables: Tables,
+  P: number,
+  popularOrder: Int32Array,
+): (users: Int32Array) => Float32Array {
+  const popular = new Float32Array(P).fill(Number.NEGATIVE_INFINITY);
+  popularOrder.forEach((p, i) => (popular[p] = P - i));
+  const Pa = Math.min(tables.productRows, P);
+  return (users) => {
+    const known = users.filter((u) => u < tables.userRows);
+    const scored = known.length ? score(known) : new Float32Array(0);
+    const out = new Float32Array(users.length * P);
+    let k = 0;
+    users.forEach((u, i) => {
+      if (u >= tables.userRows) return out.set(popular, i * P);
+      out.set(scored.subarray(k * tables.productRows, k * tables.productRows + Pa), i * P);
+      out.fill(Number.NEGATIVE_INFINITY, i * P + Pa, (i + 1) * P);
+      k++;
+    });
+    return out;
+  };
 }

@@ -29,6 +29,7 @@ import { Sha256Tap } from '../digest/sha256';
 import { appendDayToTransactions, generatedDays, openTransactions, writeBaseHistory, writeGeneration } from '../store/history';
 import { historyKeys, type HistoryKeys } from '../store/layout';
 import { FailureType } from '../failure-types';
+import { takePendingTrigger } from '../store/trigger-record';
 
 /** Kept beside generated data: how it was generated and how many days were appended. */
 interface GenerationState {
@@ -120,6 +121,14 @@ async function compactIngested(deps: ActivityDeps, keys: DataKeys) {
   return manifest;
 }
 
+/** The data trigger's reason when it started this run (src/store/trigger-record.ts). */
+async function triggeredBy(deps: ActivityDeps, keys: DataKeys): Promise<string | undefined> {
+  const info = Context.current().info;
+  if (!info.workflowExecution) return undefined;
+  const where = { client: deps.minio, bucket: keys.bucket, dataPrefix: deps.config.dataPrefix };
+  return takePendingTrigger(where, { ...info.workflowExecution, scheduledAtMs: info.scheduledTimestampMs });
+}
+
 export function dataActivities(deps: ActivityDeps) {
   const keys = dataKeys(deps);
   return {
@@ -150,7 +159,9 @@ export function dataActivities(deps: ActivityDeps) {
           first: history.badLines.reports.slice(0, 5).map((b) => `line ${b.line}: ${b.reason}`),
         });
       }
+      const trigger = await triggeredBy(deps, keys);
       return {
+        ...(trigger && { trigger }),
         bucket: keys.bucket,
         transactionsKey: historyKey,
         usersKey: keys.users,

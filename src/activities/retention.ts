@@ -6,7 +6,8 @@
  * beyond `keepLineage`; it SKIPS the run when a deploy holds the lock, so a
  * deploy's versions and registry writes are never raced. Then, with the
  * lock released, candidates older than the cut-off whose run Temporal says
- * is no longer running (a running run's candidate stays, whatever its age).
+ * is no longer running (a running run's candidate stays, whatever its age),
+ * and ingested segments already folded into the newest compacted history.
  */
 import { Context } from '@temporalio/activity';
 import { applySlotRetention, removeOldCandidates } from '../store';
@@ -16,6 +17,14 @@ import { readDeploymentState, registryLocation } from '../store/registry';
 import { CANDIDATES_PREFIX, LINEAGE_ROOT } from '../store/layout';
 import type { CandidateRetentionResult, RetentionOptions, RetentionReport, SlotRetentionResult } from '../workflows/types';
 import { leaseOf, type ActivityDeps } from './deps';
+import { applySegmentRetention } from '../store/segment-retention';
+
+const segmentStoreOf = (deps: ActivityDeps) => ({
+  client: deps.minio,
+  bucket: deps.config.buckets.data,
+  dataPrefix: deps.config.dataPrefix,
+  topic: deps.config.purchases.topic,
+});
 import { callingRun, holderLiveness } from './registry';
 
 export type { RetentionOptions, RetentionReport } from '../workflows/types';
@@ -67,7 +76,21 @@ export function retentionActivities(deps: ActivityDeps, { candidatesPrefix = CAN
           dryRun: options.dryRun,
         });
       }
-      return { skipped: false, ...(options.dryRun && { dryRun: true }), slots, ...(candidates && { candidates }) };
+      // ingested segments: data bucket only, no deploy lock needed (store/segment-retention.ts)
+      const segments =
+        options.segmentsOlderThanHours === undefined
+          ? undefined
+          : await applySegmentRetention(segmentStoreOf(deps), {
+              olderThanMs: options.segmentsOlderThanHours * HOUR_MS,
+              dryRun: options.dryRun,
+            });
+      return {
+        skipped: false,
+        ...(options.dryRun && { dryRun: true }),
+        slots,
+        ...(candidates && { candidates }),
+        ...(segments && { segments }),
+      };
     },
   };
 }

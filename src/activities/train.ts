@@ -31,6 +31,12 @@ import { CANDIDATE_FILES, DOT_CANDIDATE_FILES, writeCandidate } from '../store/c
 
 const jsonFile = (value: unknown): Buffer => Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
 
+/** What a candidate was trained on, kept in its metadata (and so its lineage): the data trigger counts new purchases from it. */
+const withHistory = (metadata: object, data: DataRef) => ({
+  ...metadata,
+  history: { bucket: data.bucket, key: data.transactionsKey, sha256: data.sha256 },
+});
+
 /** No objective given, or 'linear': the item-to-item default; 'implicit' and 'seed' keep the MLP. */
 const isLinear = (o: RunTrainingOptions) => o.objective === undefined || o.objective === 'linear';
 
@@ -178,7 +184,7 @@ async function trainLinear(
   await writeCandidate(deps.minio, bucket, input.candidatePrefix, [
     { name: DOT_CANDIDATE_FILES.weights, body: data, contentType: 'application/octet-stream' },
     { name: DOT_CANDIDATE_FILES.header, body: header, contentType: 'application/json' },
-    { name: CANDIDATE_FILES.metadata, body: jsonFile(metadata), contentType: 'application/json' },
+    { name: CANDIDATE_FILES.metadata, body: jsonFile(withHistory(metadata, input.data)), contentType: 'application/json' },
     { name: CANDIDATE_FILES.metrics, body: jsonFile({ ...linear.metrics, sameSplit: metrics }), contentType: 'application/json' },
   ]);
   return {
@@ -219,7 +225,11 @@ async function trainNetwork(
     await writeCandidate(deps.minio, bucket, input.candidatePrefix, [
       { name: CANDIDATE_FILES.weights, body: files.weightsBin, contentType: 'application/octet-stream' },
       { name: CANDIDATE_FILES.modelJson, body: files.modelJson, contentType: 'application/json' },
-      { name: CANDIDATE_FILES.metadata, body: report['metadata.json'], contentType: 'application/json' },
+      {
+        name: CANDIDATE_FILES.metadata,
+        body: jsonFile(withHistory(JSON.parse(report['metadata.json'].toString('utf8')) as object, input.data)),
+        contentType: 'application/json',
+      },
       { name: CANDIDATE_FILES.metrics, body: report['metrics.json'], contentType: 'application/json' },
       { name: CANDIDATE_FILES.loss, body: report['loss.svg'], contentType: 'image/svg+xml' },
     ]);

@@ -1,22 +1,27 @@
 /**
- * The main job, end to end on the local stack (`npm run demo`):
+ * The main job, end to end on the local stack (`npm run demo`), on the
+ * seed's real purchases:
  *  1. brings up Temporal, Kafka and MinIO (stack.sh), the topics and buckets;
- *  2. starts the training worker and the serving worker with both slots;
- *  3. creates a Temporal Schedule of its own (`<SCHEDULE_ID>-demo`, short
- *     interval) and triggers a run; the first run publishes the purchase
- *     history when there is none, later ones append a day;
- *  4. sends recommendation requests and shows, live, each run's steps,
- *     training progress, metrics and slot switch, and what is being served;
- *  5. after the second deployment (the switch to the other slot) it checks
- *     that every request was answered, prints where to look in the web UI,
- *     and stops everything it started and deletes its schedule (Ctrl-C does
- *     the same).
+ *  2. starts the training worker, the serving worker with both slots and the
+ *     data publisher (which triggers the schedule every --retrain-after
+ *     ingested purchases);
+ *  3. publishes the first part of data/seed/transactions.csv as the starting
+ *     history, creates a Temporal Schedule of its own (`<SCHEDULE_ID>-demo`,
+ *     short interval) and triggers a run;
+ *  4. replays the rest of the file as a live stream (src/cli/replay.ts): each
+ *     purchase onto Kafka after a recommendation request for its customer,
+ *     and shows, live, each run's steps, training progress, metrics and slot
+ *     switch, and what is being served;
+ *  5. after --deployments deployments it checks that every request was
+ *     answered, prints a summary (purchases ingested, segments, each run and
+ *     what triggered it), and stops everything it started and deletes its
+ *     schedule and purchase topics (Ctrl-C does the same).
  * --keep-running leaves the stack, workers and schedule up for exploring.
  */
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
-import { loadConfig, type Config } from '../config';
+import type { Config } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
 import { REPO_ROOT, spawnEntry, stopProcess, waitForLog, type Managed } from '../process/children';
 import { isUp, startStack, stopStack, STACK_COMPONENTS, type StackComponent } from '../process/local-stack';
@@ -27,7 +32,16 @@ import { numberArg } from '../arg-parsers';
 import { createSchedule } from './commands/schedule';
 import { Display } from './demo/display';
 import { followScheduledRuns } from './demo/follow-schedule';
-import { sendRequests } from './request-client';
+import {
+  clearDemoData,
+  deleteDemoTopics,
+  demoData,
+  ingestedSoFar,
+  publisherUp,
+  segmentStore,
+  spawnDataPublisher,
+  startReplay,
+} from './demo/real-data';
 import { ResultsTracker, type TrackerStats } from './results-tracker';
 import { scheduleUrl } from './ui-links';
 import { retrainAndDeploy } from '../workflows';
@@ -39,16 +53,17 @@ async function main(): Promise<void> {
     .name('demo')
     .description('run the retrain-and-deploy system end to end on the local stack')
     .option('--interval <duration>', 'schedule interval', '1m')
-    .option('--deployments <n>', 'stop after this many deployments', positive, 2)
-    .option('--rate <perSecond>', 'recommendation requests per second', positive, 5)
+    .option('--deployments <n>', 'stop after this many deployments', positive, 3)
+    .option('--rate <perSecond>', 'replayed purchases per second (each after a recommendation request)', positive, 50)
+    .option('--start <fraction>', "the seed file's share that is the starting history", positive, 0.5)
+    .option('--retrain-after <n>', 'the data publisher triggers a run after this many new purchases', positive, 1500)
     .option('--keep-running', 'leave the stack, workers and schedule running at the end')
     .parse()
-    .opts<{ interval: string; deployments: number; rate: number; keepRunning?: boolean }>();
+    .opts<DemoOptions>();
 
-  // A schedule id of the demo's own: the user's `recommender-retrain` (and the
-  // README's `schedule create`) stay untouched.
-  const base = loadConfig();
-  const cfg = { ...base, temporal: { ...base.temporal, scheduleId: `${base.temporal.scheduleId}-demo` } };
+  // A schedule id, data prefix and purchase topics of the demo's own: the
+  // user's `recommender-retrain` (and the README's `schedule create`) and data stay untouched.
+  const { cfg, env } = demoData(process.env, o.retrainAfter, new Date().toISOString().replace(/\D/g, '').slice(0, 14));
   const display = new Display();
   const logDir = path.join(REPO_ROOT, 'artifacts', 'demo');
   const abort = new AbortController();
@@ -66,6 +81,8 @@ async function main(): Promise<void> {
   await ensureBuckets(minio, [cfg.buckets.data, cfg.buckets.models], cfg.minio.region);
   const kafka = createKafka(cfg.kafka, '-demo');
   await ensureTopics(kafka, cfg.topics);
+  await ensureTopics(kafka, { purchases: cfg.purchases.topic, dlq: cfg.purchases.dlqTopic });
+  await clearDemoData(cfg, minio);
 
   const children: Managed[] = [];
   const client = await connectClient(cfg.temporal);
@@ -73,26 +90,14 @@ async function main(): Promise<void> {
   let sending: Promise<unknown> = Promise.resolve();
   let ok = false;
   try {
-    children.push(...(await startWorkers(display, logDir, !o.keepRunning)));
-
-    await createSchedule(client, cfg, {
-      interval: o.interval,
-      catchupWindow: '1m',
-      triggerNow: true,
-      replace: true,
-      input: JSON.stringify({ data: { mode: 'append-day' } }),
-    });
-    display.log(
-      `schedule ${cfg.temporal.scheduleId}: every ${o.interval}, first run now — ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`,
-    );
-
-    sending = (await startRequests({ kafka, topic: cfg.topics.requests, rate: o.rate, tracker, abort, display })).done;
+    children.push(...(await startWorkers(display, logDir, env, !o.keepRunning)));
+    sending = (await startLoop({ client, cfg, o, tracker, abort, display })).done;
 
     const ticker = setInterval(() => display.servingSummary(servingLine(tracker.stats())), 500);
 
     const runs = await followScheduledRuns(client, cfg, display, o.deployments, abort.signal);
     if (!abort.signal.aborted) {
-      display.log('stopping the request client and waiting for the last answers…');
+      display.log('stopping the replay and waiting for the last answers…');
       abort.abort();
       await sending;
       await tracker.drain(30_000).catch((err: unknown) => display.log(`WARNING: ${(err as Error).message}`));
@@ -100,7 +105,7 @@ async function main(): Promise<void> {
     clearInterval(ticker);
     const s = tracker.stats();
     display.stop();
-    printSummary(runs, s, cfg);
+    printSummary(runs, s, cfg, await ingestedSoFar(segmentStore(cfg, minio)));
     ok = !abort.signal.aborted || runs.filter((r) => r.result?.outcome === 'deployed').length >= o.deployments;
     ok = ok && s.pending === 0 && s.errors === 0;
     if (!ok) process.exitCode = 1;
@@ -110,42 +115,70 @@ async function main(): Promise<void> {
     await sending;
     await tracker.stop().catch(() => undefined);
     await cleanUp({ keepRunning: !!o.keepRunning, children, client, scheduleId: cfg.temporal.scheduleId, startedByUs });
+    if (!o.keepRunning) await deleteDemoTopics(kafka, cfg).catch(() => undefined);
     await client.connection.close();
   }
 }
 
-/** Starts the request client at `rate`, its answers followed by `tracker`; `done` settles when it stops (on abort). */
-async function startRequests(r: {
-  kafka: ReturnType<typeof createKafka>;
-  topic: string;
+interface DemoOptions {
+  interval: string;
+  deployments: number;
   rate: number;
+  start: number;
+  retrainAfter: number;
+  keepRunning?: boolean;
+}
+
+/**
+ * The starting history, then the replayed stream (its visits followed by
+ * `tracker`) and the schedule with a first run now; `done` settles when the
+ * stream ends (on abort).
+ */
+async function startLoop(l: {
+  client: Client;
+  cfg: Config;
+  o: DemoOptions;
   tracker: ResultsTracker;
   abort: AbortController;
   display: Display;
 }): Promise<{ done: Promise<unknown> }> {
-  await r.tracker.start();
-  const done = sendRequests({
-    kafka: r.kafka,
-    topic: r.topic,
-    rate: r.rate,
-    signal: r.abort.signal,
-    onSent: (sent) => r.tracker.expect(sent),
-  }).catch((err: unknown) => {
-    if (!r.abort.signal.aborted) r.display.log(`request client stopped: ${(err as Error).message}`);
+  const { cfg, o, display, abort } = l;
+  await l.tracker.start();
+  const replaying = await startReplay(cfg, o, { signal: abort.signal, onRequests: (sent) => l.tracker.expect(sent) });
+  const sending = replaying.done.catch((err: unknown) => {
+    if (!abort.signal.aborted) display.log(`replay stopped: ${(err as Error).message}`);
   });
-  return { done };
+  display.log(
+    `starting history: the first ${replaying.baseLines} baskets of data/seed/transactions.csv; replaying the other ${replaying.streamLines} at ${o.rate}/s, each after a visit (a recommendation request)`,
+  );
+  await createSchedule(l.client, cfg, {
+    interval: o.interval,
+    catchupWindow: '1m',
+    triggerNow: true,
+    replace: true,
+    input: JSON.stringify({ data: { mode: 'history' } }),
+  });
+  display.log(
+    `schedule ${cfg.temporal.scheduleId}: every ${o.interval} and every ${o.retrainAfter} new purchases, first run now — ${scheduleUrl(cfg.temporal, cfg.temporal.scheduleId)}`,
+  );
+  return { done: sending };
 }
 
-/** The training worker and the serving worker (model server + both slots), up and polling. */
-async function startWorkers(display: Display, logDir: string, exitWithParent: boolean): Promise<Managed[]> {
-  display.log('starting the training worker and the serving worker (model server + slots recommender, recommender1)');
+/** The training worker, the serving worker (model server + both slots) and the data publisher, up and polling. */
+async function startWorkers(display: Display, logDir: string, env: NodeJS.ProcessEnv, exitWithParent: boolean): Promise<Managed[]> {
+  display.log('starting the training worker, the serving worker (model server + slots recommender, recommender1) and the data publisher');
   // with --keep-running the workers must outlive the demo
-  const spawnOptions = { exitWithParent };
+  const spawnOptions = { env, exitWithParent };
   const training = spawnEntry('training-worker', 'src/worker.ts', [], logDir, spawnOptions);
   const serving = spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir, spawnOptions);
-  await Promise.all([waitForLog(training, /training worker polling/, 120_000), waitForLog(serving, /serving worker polling/, 120_000)]);
+  const publisher = spawnDataPublisher(env, logDir, exitWithParent);
+  await Promise.all([
+    waitForLog(training, /training worker polling/, 120_000),
+    waitForLog(serving, /serving worker polling/, 120_000),
+    publisherUp(publisher),
+  ]);
   display.log(`workers up (logs in ${path.relative(process.cwd(), logDir)}/)`);
-  return [training, serving];
+  return [training, serving, publisher];
 }
 
 /** The serving line the demo keeps refreshed: sent, answered, rate, latency, errors, answers by model. */
@@ -159,9 +192,19 @@ function servingLine(s: TrackerStats): string {
   return `sent ${s.sent} · answered ${s.answered} · ${s.window.perSecond.toFixed(1)} answers/s over ${s.window.seconds} s · ${latency} · errors ${s.errors} · by model ${models}`;
 }
 
-function printSummary(runs: Awaited<ReturnType<typeof followScheduledRuns>>, s: TrackerStats, cfg: Config): void {
+function printSummary(
+  runs: Awaited<ReturnType<typeof followScheduledRuns>>,
+  s: TrackerStats,
+  cfg: Config,
+  ingested: { segments: number; records: bigint },
+): void {
   console.log('\nSummary');
-  for (const r of runs) console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${r.result.reason}` : `failed — ${r.error}`}`);
+  console.log(`  purchases ingested by the data publisher: ${ingested.records} in ${ingested.segments} segments; ${runs.length} runs:`);
+  for (const r of runs) {
+    // a run the data trigger started says so in its reason; the others the schedule started (its clock, or the demo's first trigger)
+    const by = r.result?.data?.trigger ? '' : 'started by the schedule; ';
+    console.log(`  ${r.workflowId}: ${r.result ? `${r.result.outcome} — ${by}${r.result.reason}` : `failed — ${r.error}`}`);
+  }
   console.log(
     `  requests sent ${s.sent}, answered ${s.answered}, unanswered ${s.pending}, errors ${s.errors}, fallbacks ${s.fallbacks}, duplicates ${s.duplicates}`,
   );

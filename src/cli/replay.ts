@@ -14,16 +14,18 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
-import { Partitioners, type Message } from 'kafkajs';
+import { Partitioners, type Message, type RecordMetadata } from 'kafkajs';
 import { loadConfig, type Config } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
-import { encodePurchase, encodeRequest } from '../messaging/schemas';
+import { decodeRequest, encodePurchase, encodeRequest } from '../messaging/schemas';
+import { requestId } from '../messaging/request-id';
 import { parseTransaction, TRANSACTIONS_HEADER } from '../ml/dataset/read-transactions';
 import { createMinioClient } from '../storage/minio-client';
 import { objectExists } from '../storage/objects';
 import { historyKeys } from '../store/layout';
 import { integerArg } from '../arg-parsers';
 import { writeBaseHistory } from '../store/history';
+import { partitionCount, type SentRequest } from './request-client';
 
 export interface ReplayOptions {
   file: string;
@@ -43,7 +45,7 @@ export interface ReplayResult {
   requests: number;
 }
 
-interface Line {
+export interface Line {
   user: number;
   products: number[];
 }
@@ -81,7 +83,17 @@ function streamMessages(lines: Line[], from: number, opts: ReplayOptions, cfg: C
   });
 }
 
-export async function replay(cfg: Config, opts: ReplayOptions): Promise<ReplayResult> {
+/** The starting history in MinIO and what the stream needs of the file. */
+export interface StartingHistory {
+  lines: Line[];
+  baseLines: number;
+}
+
+/** Writes the file's first part as the base history (refusing to overwrite one without `replace`). */
+export async function publishStartingHistory(
+  cfg: Config,
+  opts: Pick<ReplayOptions, 'file' | 'start' | 'replace'>,
+): Promise<StartingHistory> {
   if (!(opts.start >= 0)) throw new Error(`--start must be a line count or a fraction, got ${opts.start}`);
   const lines = await readLines(opts.file);
   const baseLines = opts.start < 1 ? Math.floor(lines.length * opts.start) : Math.min(lines.length, opts.start);
@@ -92,25 +104,76 @@ export async function replay(cfg: Config, opts: ReplayOptions): Promise<ReplayRe
   }
   const base = [TRANSACTIONS_HEADER, ...lines.slice(0, baseLines).map((l) => `${l.user},${l.products.join('|')}`)].join('\n') + '\n';
   await writeBaseHistory(minio, cfg.buckets.data, historyKeys(cfg.dataPrefix), { transactions: Buffer.from(base) });
+  return { lines, baseLines };
+}
+
+/** For a caller that follows the answers (the demo): stop early, and learn each request's id. */
+export interface StreamHooks {
+  signal?: AbortSignal;
+  onRequests?: (sent: SentRequest[]) => void;
+}
+
+/**
+ * Requests go to partition `user mod partitions` (as the request client's), so
+ * that each one's id (topic:partition:offset) follows from the producer's answer.
+ */
+function placeRequests(part: Message[], partitions: number): Message[] {
+  return part.map((m) => ({ ...m, partition: Number(m.key) % partitions }));
+}
+
+function sentRequests(topic: string, placed: Message[], meta: RecordMetadata[], sentAt: number): SentRequest[] {
+  const next = new Map(meta.map((m) => [m.partition, BigInt(m.baseOffset ?? '-1')]));
+  return placed.map((m) => {
+    const partition = m.partition as number;
+    const offset = next.get(partition) ?? -1n;
+    if (offset < 0n) throw new Error(`the broker reported no offset for partition ${partition} of ${topic}`);
+    next.set(partition, offset + 1n);
+    const request = decodeRequest(m.value as Buffer);
+    return { request, partition, offset: offset.toString(), requestId: requestId({ topic, partition, offset: offset.toString() }), sentAt };
+  });
+}
+
+/** Streams the lines after the starting history: each purchase after its customer's visit. */
+export async function streamPurchases(
+  cfg: Config,
+  start: StartingHistory,
+  opts: ReplayOptions,
+  hooks: StreamHooks = {},
+): Promise<ReplayResult> {
   const kafka = createKafka(cfg.kafka, '-replay');
   await ensureTopics(kafka, { requests: cfg.topics.requests, purchases: cfg.purchases.topic });
+  const partitions = await partitionCount(kafka, cfg.topics.requests);
   const producer = kafka.producer({ maxInFlightRequests: 1, createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
+  let sent = 0;
   try {
-    const pairs = streamMessages(lines, baseLines, opts, cfg);
+    const pairs = streamMessages(start.lines, start.baseLines, opts, cfg);
     const chunk = opts.rate > 0 ? Math.max(1, Math.ceil(opts.rate / 10)) : 500;
-    for (let i = 0; i < pairs.length; i += chunk) {
+    for (let i = 0; i < pairs.length && !hooks.signal?.aborted; i += chunk) {
       const t0 = Date.now();
       const part = pairs.slice(i, i + chunk);
       // the chunk's requests are written before its purchases: each visit precedes its purchase
-      await producer.send({ topic: cfg.topics.requests, acks: -1, messages: part.map(([request]) => request.message) });
+      const requests = placeRequests(
+        part.map(([request]) => request.message),
+        partitions,
+      );
+      const meta = await producer.send({ topic: cfg.topics.requests, acks: -1, messages: requests });
+      hooks.onRequests?.(sentRequests(cfg.topics.requests, requests, meta, t0));
       await producer.send({ topic: cfg.purchases.topic, acks: -1, messages: part.map(([, purchase]) => purchase.message) });
-      if (opts.rate > 0) await sleep(Math.max(0, (chunk / opts.rate) * 1000 - (Date.now() - t0)));
+      sent += part.length;
+      if (opts.rate > 0)
+        await sleep(Math.max(0, (chunk / opts.rate) * 1000 - (Date.now() - t0)), undefined, { signal: hooks.signal }).catch(
+          () => undefined,
+        );
     }
-    return { baseLines, purchases: pairs.length, requests: pairs.length };
+    return { baseLines: start.baseLines, purchases: sent, requests: sent };
   } finally {
     await producer.disconnect();
   }
+}
+
+export async function replay(cfg: Config, opts: ReplayOptions): Promise<ReplayResult> {
+  return streamPurchases(cfg, await publishStartingHistory(cfg, opts), opts);
 }
 
 async function main(): Promise<void> {

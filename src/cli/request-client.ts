@@ -85,7 +85,8 @@ export interface SendSummary {
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
 
-async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
+/** The topic's partitions (creating it with one when missing). */
+export async function partitionCount(kafka: Kafka, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -138,7 +138,7 @@ export function retentionMetadata(
     staticDetails: [
       `- **Trigger:** ${RETENTION_TRIGGERS[trigger]}`,
       `- **Keeps:** the registry's active and standby versions always; the newest ${options.keepVersions} versions and ${options.keepLineage} lineage records per slot`,
-      `- **Removes:** older versions and lineage, candidates older than ${options.candidatesOlderThanHours} h whose run has ended, staging of crashed publishes older than ${options.stagingOlderThanHours} h${options.dryRun ? ' (dry run: reports only)' : ''}`,
+      `- **Removes:** older versions and lineage, candidates older than ${options.candidatesOlderThanHours} h whose run has ended, staging of crashed publishes older than ${options.stagingOlderThanHours} h, ingested segments folded into a history older than ${options.segmentsOlderThanHours} h${options.dryRun ? ' (dry run: reports only)' : ''}`,
       '- **Skips** the whole run while a deployment holds the deploy lock',
       '',
       '```json',

@@ -16,8 +16,10 @@ import type { SegmentStore } from '../store/segments';
 import { errorText, publisherLog, type Log } from './log';
 import { connectClient } from '../temporal/connection';
 import { createPublisherMetrics } from './metrics';
-import { checkRetrainTrigger, scheduleTrigger } from './retrain-trigger';
+import { checkRetrainTrigger, scheduleBusy, scheduleTrigger } from './retrain-trigger';
 import { SegmentWriter } from './segment-writer';
+import { countFrom } from './active-history';
+import { registryLocation } from '../store/registry';
 
 export interface PublisherOptions {
   config: Config;
@@ -93,6 +95,8 @@ async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): 
     store,
     retrainAfter: cfg.purchases.retrainAfter,
     trigger: scheduleTrigger(client, cfg.temporal.scheduleId),
+    busy: scheduleBusy(client, cfg.temporal.scheduleId),
+    since: () => countFrom(store, { client: store.client, loc: registryLocation(cfg) }),
     claimant: `${os.hostname()}:${process.pid}`,
   };
   let running: Promise<void> = Promise.resolve();
@@ -105,6 +109,7 @@ async function startRetrainTrigger(cfg: Config, store: SegmentStore, log: Log): 
             schedule: cfg.temporal.scheduleId,
             records: check.records.toString(),
             since: check.sinceHistory,
+            reason: check.text,
           });
         }
       } catch (err) {

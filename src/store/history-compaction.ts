@@ -15,7 +15,9 @@
 import { Readable } from 'node:stream';
 import { sha256Hex } from '../digest/sha256';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
-import { compactedHistoryKey, historyManifestKey } from './layout';
+import { getOptionalObject } from '../storage/objects';
+import { compactedHistoryKey, historyManifestKey, historyRebaseKey, historyRecordKey } from './layout';
+import { readHistoryRebase } from './history-rebase';
 import { MinHeap } from './min-heap';
 import {
   chainEnd,
@@ -64,12 +66,29 @@ interface Chain {
   end: bigint;
 }
 
-async function* chainLines(store: SegmentStore, chain: Chain): AsyncGenerator<Keyed> {
+/** The chain's purchases at or above `from` (below it: in the rebase's history, store/history-rebase.ts). */
+async function* chainLines(store: SegmentStore, chain: Chain, from: bigint): AsyncGenerator<Keyed> {
   const { segments, partition } = chain;
   for (let i = 0; i < segments.length; i++) {
     const end = i + 1 < segments.length ? segments[i + 1].first : chain.end;
-    for await (const line of readSegmentLines(store, segments[i], end)) yield { line, partition };
+    if (end <= from) continue;
+    for await (const line of readSegmentLines(store, segments[i], end)) if (line.offset >= from) yield { line, partition };
   }
+}
+
+/** Where compaction starts: the base as it is, or the rebase's history when retention removed folded segments. */
+async function startingPoint(store: SegmentStore, baseKey: string) {
+  const base = { key: baseKey, etag: (await store.client.statObject(store.bucket, baseKey)).etag };
+  const rebase = await readHistoryRebase(store);
+  if (!rebase) return { base, from: {} as Record<string, string>, purchases: 0 };
+  if (rebase.base.key !== base.key || rebase.base.etag !== base.etag) {
+    throw new Error(
+      `${store.bucket}/${baseKey} was replaced after segment retention folded the ingested purchases into ${rebase.historyKey}: ` +
+        `the removed segments cannot be compacted onto the new base (start a new data prefix, or remove ${historyRebaseKey(store.dataPrefix)} and every segment to start over)`,
+    );
+  }
+  const start = { key: rebase.historyKey, etag: (await store.client.statObject(store.bucket, rebase.historyKey)).etag };
+  return { base, start, from: rebase.partitions, purchases: rebase.purchases };
 }
 
 /** Emits `source` in order as far as a heap of `window` items can put it (an item more than `window` late stays late). */
@@ -176,15 +195,17 @@ export async function compactHistory(store: SegmentStore, baseKey: string, optio
   for (let attempt = 1; ; attempt++) {
     const current = await readVersioned(store.client, store.bucket, historyManifestKey(store.dataPrefix));
     const previous = current ? (JSON.parse(current.body.toString('utf8')) as HistoryManifest) : undefined;
-    const base = { key: baseKey, etag: (await store.client.statObject(store.bucket, baseKey)).etag };
+    const { base, start, from, purchases: rebased } = await startingPoint(store, baseKey);
     const found = await chains(store);
     const partitions = Object.fromEntries(found.map((c) => [String(c.partition), c.end.toString()]));
-    const inputsDigest = sha256Hex(JSON.stringify({ format: 1, base, topic: store.topic, partitions, reorderWindow }));
+    // a rebased compaction names its starting history and offsets too (absent otherwise: digests as before)
+    const inputs = { format: 1, base, topic: store.topic, partitions, reorderWindow, ...(start && { start, from }) };
+    const inputsDigest = sha256Hex(JSON.stringify(inputs));
     if (previous?.inputsDigest === inputsDigest) return { manifest: previous, written: false };
     const historyKey = compactedHistoryKey(store.dataPrefix, inputsDigest);
-    const count = { n: 0 };
-    const merged = mergedLines(found.map((c) => reordered(chainLines(store, c), reorderWindow)));
-    await upload(store, historyKey, Readable.from(historyBytes(store, baseKey, merged, count, heartbeat)));
+    const count = { n: rebased };
+    const merged = mergedLines(found.map((c) => reordered(chainLines(store, c, BigInt(from[String(c.partition)] ?? '0')), reorderWindow)));
+    await upload(store, historyKey, Readable.from(historyBytes(store, start?.key ?? baseKey, merged, count, heartbeat)));
     const manifest: HistoryManifest = {
       schema: 1,
       historyKey,
@@ -198,6 +219,10 @@ export async function compactHistory(store: SegmentStore, baseKey: string, optio
       compactedAt: now().toISOString(),
     };
     const body = Buffer.from(JSON.stringify(manifest, null, 2));
+    // kept per history: the data trigger counts from the active model's history, which may be older than the newest
+    await store.client.putObject(store.bucket, historyRecordKey(store.dataPrefix, inputsDigest), body, body.length, {
+      'Content-Type': 'application/json',
+    });
     if (await writeIfUnchanged(store.client, store.bucket, historyManifestKey(store.dataPrefix), body, current?.etag ?? null)) {
       return { manifest, written: true };
     }
@@ -212,4 +237,13 @@ export async function readHistoryManifest(
 ): Promise<HistoryManifest | undefined> {
   const v = await readVersioned(store.client, store.bucket, historyManifestKey(store.dataPrefix));
   return v ? (JSON.parse(v.body.toString('utf8')) as HistoryManifest) : undefined;
+}
+
+/** The manifest of the compacted history `inputsDigest`, or undefined (not kept: compacted before it was). */
+export async function readHistoryRecord(
+  store: Pick<SegmentStore, 'client' | 'bucket' | 'dataPrefix'>,
+  inputsDigest: string,
+): Promise<HistoryManifest | undefined> {
+  const body = await getOptionalObject(store.client, store.bucket, historyRecordKey(store.dataPrefix, inputsDigest));
+  return body ? (JSON.parse(body.toString('utf8')) as HistoryManifest) : undefined;
 }

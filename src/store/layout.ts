@@ -161,7 +161,9 @@ export function leaseKey(registryKey: string): string {
 // ---- data bucket: ingested purchases (docs/design.md, "Purchases in") ----
 //   <prefix>/segments/<topic>/<partition>/<first offset, 20 digits>.csv   an immutable segment
 //   <prefix>/histories/<inputs digest>.csv                                a compacted history
+//   <prefix>/histories/<inputs digest>.json                               its manifest (what it holds)
 //   <prefix>/history.json                                                 the manifest: the newest compacted history
+//   <prefix>/history-base.json                                            the rebase: what compaction starts from after segment retention
 
 /** Offsets are int64: 19 digits at most, padded to 20 so that names sort as numbers. */
 const OFFSET_DIGITS = 20;
@@ -207,15 +209,41 @@ export function compactedHistoryKey(dataPrefix: string, inputsDigest: string): s
   return `${dataRoot(dataPrefix)}/histories/${inputsDigest}.csv`;
 }
 
+/** `<prefix>/histories/<digest>.json`: what a compacted history holds (its manifest, kept beside it). */
+export function historyRecordKey(dataPrefix: string, inputsDigest: string): string {
+  return compactedHistoryKey(dataPrefix, inputsDigest).replace(/\.csv$/, '.json');
+}
+
+/** The inputs digest of a compacted history key under `dataPrefix`, or undefined for any other key. */
+export function compactedHistoryDigest(dataPrefix: string, key: string): string | undefined {
+  const m = /^(.*)\/histories\/([0-9a-f]{64})\.csv$/.exec(key);
+  return m && m[1] === dataRoot(dataPrefix) ? m[2] : undefined;
+}
+
+/** `<prefix>/history-base.json`: the compacted history that replaced the base and the segments retention removed (store/history-rebase.ts). */
+export function historyRebaseKey(dataPrefix: string): string {
+  return `${dataRoot(dataPrefix)}/history-base.json`;
+}
+
 /** `<prefix>/history.json`: which compacted history is the newest, and what it holds. */
 export function historyManifestKey(dataPrefix: string): string {
   return `${dataRoot(dataPrefix)}/history.json`;
 }
 
-/** `<prefix>/retrain-triggers/<manifest inputs digest, or "none">.json`: the one data-triggered retrain since that history. */
-export function retrainTriggerKey(dataPrefix: string, sinceHistory: string): string {
+/**
+ * `<prefix>/retrain-triggers/<history digest, or "none">[-<crossing>].json`: the one
+ * data-triggered retrain of a crossing — the `crossing`-th multiple of the threshold
+ * since that history (the active model's; without a crossing: the first).
+ */
+export function retrainTriggerKey(dataPrefix: string, sinceHistory: string, crossing = 1n): string {
   if (!/^([0-9a-f]{64}|none)$/.test(sinceHistory)) throw new Error(`invalid history digest ${JSON.stringify(sinceHistory)}`);
-  return `${dataRoot(dataPrefix)}/retrain-triggers/${sinceHistory}.json`;
+  if (crossing < 1n) throw new Error(`invalid crossing ${crossing}`);
+  return `${dataRoot(dataPrefix)}/retrain-triggers/${sinceHistory}${crossing === 1n ? '' : `-${crossing}`}.json`;
+}
+
+/** `<prefix>/retrain-triggers/pending.json`: the latest data trigger, until the run it started takes it (src/store/trigger-record.ts). */
+export function pendingTriggerKey(dataPrefix: string): string {
+  return `${dataRoot(dataPrefix)}/retrain-triggers/pending.json`;
 }
 
 // ---- models bucket: the online evaluator (docs/design.md, "Quality out") ----

@@ -72,6 +72,7 @@ export const retentionInputSchema = z.strictObject({
   keepLineage: z.number().int().min(1).max(100_000).optional(),
   candidatesOlderThanHours: hours.optional(),
   stagingOlderThanHours: hours.optional(),
+  segmentsOlderThanHours: hours.optional(),
   dryRun: z.boolean().optional(),
 });
 

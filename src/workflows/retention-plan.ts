@@ -6,7 +6,12 @@
  */
 import type { RetentionInput, RetentionOptions, RetentionReport } from './types';
 
-export const RETENTION_DEFAULTS = { keepVersions: 3, candidatesOlderThanHours: 24, stagingOlderThanHours: 24 } as const;
+export const RETENTION_DEFAULTS = {
+  keepVersions: 3,
+  candidatesOlderThanHours: 24,
+  stagingOlderThanHours: 24,
+  segmentsOlderThanHours: 168,
+} as const;
 
 export function resolveRetentionOptions(input: RetentionInput): Required<RetentionOptions> {
   const keepVersions = input.keepVersions ?? RETENTION_DEFAULTS.keepVersions;
@@ -15,6 +20,7 @@ export function resolveRetentionOptions(input: RetentionInput): Required<Retenti
     keepLineage: input.keepLineage ?? keepVersions,
     candidatesOlderThanHours: input.candidatesOlderThanHours ?? RETENTION_DEFAULTS.candidatesOlderThanHours,
     stagingOlderThanHours: input.stagingOlderThanHours ?? RETENTION_DEFAULTS.stagingOlderThanHours,
+    segmentsOlderThanHours: input.segmentsOlderThanHours ?? RETENTION_DEFAULTS.segmentsOlderThanHours,
     dryRun: input.dryRun ?? false,
   };
 }
@@ -49,6 +55,12 @@ export function renderRetentionDetails(o: Required<RetentionOptions>, report?: R
       `| \`${s.slot}\` | ${list(s.keptVersions)} | ${list(s.removedVersions)} | ${list(s.removedLineage)} | ${s.removedStaging.length} | ${mb(s.removedBytes)} |`,
     );
   }
+  const g = report.segments;
+  if (g)
+    lines.push(
+      '',
+      `**Ingested segments** (folded into a compacted history): ${verb} ${g.removed} (${mb(g.removedBytes)}); kept ${g.kept} young`,
+    );
   const c = report.candidates;
   if (c) {
     lines.push(

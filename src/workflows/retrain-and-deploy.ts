@@ -179,7 +179,10 @@ class RetrainAndDeployRun {
     const options = this.input.data ?? {};
     const data = await training({ ...refreshDataOptions, summary: dataSummary(options.mode) }).refreshData(options);
     this.status.data = data;
-    upsertMemo({ data: { key: `${data.bucket}/${data.transactionsKey}`, sha256: data.sha256, rows: data.rows, badLines: data.badLines } });
+    upsertMemo({
+      data: { key: `${data.bucket}/${data.transactionsKey}`, sha256: data.sha256, rows: data.rows, badLines: data.badLines },
+      ...(data.trigger && { trigger: data.trigger }),
+    });
     return data;
   }
 
@@ -313,7 +316,10 @@ class RetrainAndDeployRun {
     return { ...result, slot, url: ready.predictUrl };
   }
 
-  private finish(outcome: Outcome, reason: string): RetrainAndDeployResult {
+  private finish(outcome: Outcome, outcomeReason: string): RetrainAndDeployResult {
+    // what started the run, when the data trigger did (a run the clock or a person started has none)
+    const trigger = this.status.data?.trigger;
+    const reason = trigger ? `started by new data (${trigger}); ${outcomeReason}` : outcomeReason;
     this.status.step = 'done';
     this.status.outcome = outcome;
     this.status.reason = reason;

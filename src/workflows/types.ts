@@ -83,6 +83,8 @@ export interface DataRef {
   purchases: number;
   /** mode 'history': the purchases ingested from Kafka that the history holds (after the base), from how many segments */
   ingested?: { purchases: number; segments: number };
+  /** the data trigger's reason when it started the run, e.g. "12,400 new purchases since version 7" */
+  trigger?: string;
 }
 
 export type { Deployment, DeploymentState } from '../store/registry';
@@ -200,6 +202,8 @@ export interface RetentionInput {
   candidatesOlderThanHours?: number;
   /** staging prefixes of crashed publishes older than this are removed (default 24) */
   stagingOlderThanHours?: number;
+  /** ingested segments already folded into the newest compacted history and older than this are removed (default 168) */
+  segmentsOlderThanHours?: number;
   /** report what would be removed, remove nothing */
   dryRun?: boolean;
 }
@@ -212,6 +216,8 @@ export interface RetentionOptions {
   keepLineage?: number;
   /** absent in runs recorded before candidate retention: candidates are left alone */
   candidatesOlderThanHours?: number;
+  /** absent in runs recorded before segment retention: segments are left alone */
+  segmentsOlderThanHours?: number;
   dryRun?: boolean;
 }
 
@@ -234,4 +240,11 @@ export interface CandidateRetentionResult {
 
 export type RetentionReport =
   | { skipped: true; heldBy: string }
-  | { skipped: false; dryRun?: boolean; slots: SlotRetentionResult[]; candidates?: CandidateRetentionResult };
+  | {
+      skipped: false;
+      dryRun?: boolean;
+      slots: SlotRetentionResult[];
+      candidates?: CandidateRetentionResult;
+      /** ingested segments removed (folded into the compacted history they now start from) */
+      segments?: { removed: number; removedBytes: number; kept: number; rebasedOn?: string };
+    };

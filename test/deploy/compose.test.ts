@@ -46,7 +46,7 @@ function load(args: string[], file = COMPOSE_FILE, secrets = SECRETS): { status:
 }
 
 const INFRA = ['postgresql', 'temporal', 'temporal-ui', 'temporal-init', 'kafka', 'kafka-init', 'minio', 'minio-init'];
-const PROJECT = ['training-worker', 'serving-worker', 'slots', 'schedule-init'];
+const PROJECT = ['training-worker', 'serving-worker', 'data-publisher', 'slots', 'schedule-init'];
 let slots: Project;
 let tfserving: Project;
 
@@ -101,6 +101,7 @@ describe('Compose: the whole system on one host', () => {
     const targets: Record<string, string> = {
       'training-worker': 'training-worker',
       'serving-worker': 'serving-worker',
+      'data-publisher': 'data-publisher',
       slots: 'slot',
       'slot-recommender': 'slot',
       'slot-recommender1': 'slot',
@@ -145,7 +146,7 @@ describe('Compose: the whole system on one host', () => {
   });
 
   it('starts the workers only after the one-shot set-up jobs succeeded', () => {
-    for (const w of ['training-worker', 'serving-worker']) {
+    for (const w of ['training-worker', 'serving-worker', 'data-publisher']) {
       const deps = slots.services[w].depends_on ?? {};
       for (const init of ['temporal-init', 'kafka-init', 'minio-init'])
         expect(deps[init]?.condition, `${w} -> ${init}`).toBe('service_completed_successfully');
@@ -222,6 +223,7 @@ describe('Compose: the whole system on one host', () => {
     const identity: Record<string, string | undefined> = {
       'training-worker': 'training-worker',
       'serving-worker': 'serving-worker',
+      'data-publisher': 'data-publisher',
       'slot-recommender': 'slots',
       'slot-recommender1': 'slots',
       'tfserving-sync-recommender': 'slots',

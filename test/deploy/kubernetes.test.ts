@@ -66,6 +66,7 @@ const minio = (id: string) => ({ MINIO_ACCESS_KEY: `minio-${id}/MINIO_ACCESS_KEY
 const CREDENTIALS: Record<string, Record<string, string>> = {
   'training-worker/worker': { ...minio('training-worker'), KAFKA_SASL_PASSWORD: 'training-worker/password' },
   'serving-worker/serving-worker': { ...minio('serving-worker'), KAFKA_SASL_PASSWORD: 'serving-worker/password' },
+  'data-publisher/data-publisher': { ...minio('data-publisher'), KAFKA_SASL_PASSWORD: 'data-publisher/password' },
   'slots/recommender': minio('slots'),
   'slots/recommender1': minio('slots'),
   'recommender-setup/schedule': {},
@@ -242,7 +243,7 @@ describe('Kubernetes manifests: what the system needs', () => {
     for (const k of ['base', 'overlays/demo', 'overlays/production']) {
       const objects = docs(k);
       const deployments = objects.filter((o) => o.kind === 'Deployment') as Workload[];
-      expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['serving-worker', 'slots', 'training-worker']);
+      expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['data-publisher', 'serving-worker', 'slots', 'training-worker']);
       for (const d of deployments) {
         const pod = d.spec.template.spec;
         expect(pod.securityContext?.runAsNonRoot, d.metadata.name).toBe(true);
@@ -297,6 +298,9 @@ describe('Kubernetes manifests: what the system needs', () => {
     );
     expect(find<Workload>(objects, 'Deployment', 'serving-worker').spec.template.spec.containers[0].image).toBe(
       'recommender-serving-worker:0.1.0',
+    );
+    expect(find<Workload>(objects, 'Deployment', 'data-publisher').spec.template.spec.containers[0].image).toBe(
+      'recommender-data-publisher:0.1.0',
     );
     // production: registry images, never :latest
     for (const d of docs('overlays/production').filter((o) => o.kind === 'Deployment') as Workload[]) {

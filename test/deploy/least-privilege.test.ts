@@ -115,7 +115,7 @@ describe('Kafka: a KafkaUser per component with the ACLs of the table', () => {
   it('the workloads name their KafkaUser and its Secret; the listener admits those pods', () => {
     const demo = objects.get('overlays/demo')!;
     const users = kafkaUsers('overlays/demo').map((u) => u.metadata.name);
-    for (const name of ['training-worker', 'serving-worker']) {
+    for (const name of ['training-worker', 'serving-worker', 'data-publisher']) {
       const c = podSpec(find(demo, 'Deployment', name)).containers[0];
       const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
       expect(env.KAFKA_SASL_MECHANISM?.value).toBe('scram-sha-512');
@@ -291,6 +291,7 @@ const pod = (name: string, labels: Record<string, string> = {}): Endpoint => ({
 const EP = {
   training: pod('training-worker'),
   serving: pod('serving-worker'),
+  publisher: pod('data-publisher'),
   slots: pod('slots'),
   setup: pod('recommender-setup'),
   minio: pod('minio'),
@@ -319,6 +320,12 @@ const FLOWS: [Name, Name, number, boolean][] = [
   ['serving', 'slots', 8500, true],
   ['serving', 'slots', 8503, true],
   ['setup', 'temporal', 7233, true],
+  ['publisher', 'kafka', 9092, true],
+  ['publisher', 'temporal', 7233, true],
+  ['publisher', 'dns', 53, true],
+  ['publisher', 'slots', 8501, false],
+  ['publisher', 'internet', 443, false],
+  ['stranger', 'publisher', 8091, false],
   ['slots', 'kafka', 9092, false],
   ['slots', 'temporal', 7233, false],
   ['slots', 'internet', 443, false],
@@ -337,6 +344,7 @@ const DEMO_FLOWS: [Name, Name, number, boolean][] = [
   ['training', 'minio', 9000, true],
   ['serving', 'minio', 9000, true],
   ['slots', 'minio', 9000, true],
+  ['publisher', 'minio', 9000, true],
   ['minioSetup', 'minio', 9000, true],
   ['minioSetup', 'kafka', 9092, false],
   ['serving', 'minio', 9001, false],
@@ -347,6 +355,7 @@ const PRODUCTION_FLOWS: [Name, Name, number, boolean][] = [
   ['training', 's3', 443, true],
   ['serving', 's3', 443, true],
   ['slots', 's3', 443, true],
+  ['publisher', 's3', 443, true],
   ['setup', 's3', 443, false],
 ];
 

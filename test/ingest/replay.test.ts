@@ -9,7 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { replay, VISIT_TOP } from '../../src/cli/replay';
+import { publishStartingHistory, replay, streamPurchases, VISIT_TOP } from '../../src/cli/replay';
+import type { SentRequest } from '../../src/cli/request-client';
+import { requestId } from '../../src/messaging/request-id';
 import { silentLog } from '../../src/ingest/log';
 import { startDataPublisher } from '../../src/ingest/publisher';
 import { decodeRequest, type RecommendationRequest } from '../../src/messaging/schemas';
@@ -68,6 +70,45 @@ describe('replay', () => {
     expect(visits.every((v) => v.products.length === 0 && v.top === VISIT_TOP && (v.timeMs ?? 0) > 0)).toBe(true);
     const admin = r.kafka.admin();
     await admin.connect();
+    await admin.deleteTopics({ topics: [r.config.topics.requests] });
+    await admin.disconnect();
+  }, 120_000);
+
+  it("the demo's stream: each visit's id (topic:partition:offset) is its record's; an abort stops the stream", async () => {
+    const r = (rig = new IngestRig({ TOPIC_REQUESTS: `mdata-replay-${Math.random().toString(36).slice(2, 8)}` }));
+    await r.createTopics(1);
+    const admin = r.kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: r.config.topics.requests, numPartitions: 3 }], waitForLeaders: true });
+    const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'replay-')), 'transactions.csv');
+    await fs.writeFile(file, SEED_LINES.slice(0, 1_301).join('\n') + '\n');
+    const options = { file, start: 1_000, rate: 100, stepMs: 1_000, replace: false };
+    const start = await publishStartingHistory(r.config, options);
+    const sent: SentRequest[] = [];
+    const abort = new AbortController();
+    const result = await streamPurchases(r.config, start, options, {
+      signal: abort.signal,
+      onRequests: (s) => {
+        sent.push(...s);
+        if (sent.length >= 100) abort.abort();
+      },
+    });
+    expect(result.purchases).toBe(sent.length);
+    expect(sent.length).toBeGreaterThanOrEqual(100);
+    expect(sent.length).toBeLessThan(300); // stopped early
+    const seen = new Map<string, number>();
+    const consumer = r.kafka.consumer({ groupId: `replay-ids-${r.id}` });
+    await consumer.connect();
+    await consumer.subscribe({ topic: r.config.topics.requests, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ topic, partition, message }) =>
+        void seen.set(requestId({ topic, partition, offset: message.offset }), decodeRequest(message.value as Buffer).user),
+    });
+    for (let i = 0; i < 100 && seen.size < sent.length; i++) await sleep(200);
+    await consumer.disconnect();
+    expect(seen.size).toBe(sent.length);
+    for (const s of sent) expect(seen.get(s.requestId), s.requestId).toBe(s.request.user);
+    expect(new Set(sent.map((s) => s.partition)).size).toBeGreaterThan(1);
     await admin.deleteTopics({ topics: [r.config.topics.requests] });
     await admin.disconnect();
   }, 120_000);

@@ -13,6 +13,7 @@ import { createKafka } from '../../src/messaging/kafka';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { getObjectBuffer } from '../../src/storage/objects';
 import { formatSegmentLine, SEGMENT_HEADER, writeSegment } from '../../src/store/segments';
+import { writePendingTrigger } from '../../src/store/trigger-record';
 import type { DataRef } from '../../src/workflows/types';
 import { removePrefix } from '../helpers/minio';
 import { SEED_LINES } from '../ingest/harness';
@@ -57,5 +58,18 @@ describe("refreshData, mode 'history' (the default)", () => {
     expect(third.ingested).toEqual({ purchases: 3, segments: 3 });
     const lines = (await getObjectBuffer(minio, third.bucket, third.transactionsKey)).toString('utf8').trimEnd().split('\n');
     expect(lines.slice(-3)).toEqual(['7,42', '7,42', '1500,3|3']);
+  });
+
+  it('a run the data trigger started says so (its reason); another run does not', async () => {
+    const where = { client: minio, bucket: config.buckets.data, dataPrefix: config.dataPrefix };
+    await writePendingTrigger(where, { text: '1,500 new purchases since version 7', records: '1500', writtenAt: new Date().toISOString() });
+    const run = (runId: string): Promise<DataRef> =>
+      new MockActivityEnvironment({
+        workflowExecution: { workflowId: 'retrain', runId },
+        scheduledTimestampMs: Date.now(),
+      }).run(dataActivities(deps).refreshData, {}) as Promise<DataRef>;
+    expect((await run('data-run')).trigger).toBe('1,500 new purchases since version 7');
+    expect((await run('data-run')).trigger).toBe('1,500 new purchases since version 7'); // the activity retried
+    expect((await run('clock-run')).trigger).toBeUndefined();
   });
 });

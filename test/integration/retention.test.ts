@@ -17,6 +17,9 @@ import { listVersions } from '../../src/store';
 import { deployLease } from '../../src/store/lease';
 import { recordDeployment, registryLocation } from '../../src/store/registry';
 import { listKeys } from '../../src/storage/objects';
+import { compactHistory } from '../../src/store/history-compaction';
+import { historyKeys } from '../../src/store/layout';
+import { formatSegmentLine, listSegments, SEGMENT_HEADER, writeSegment } from '../../src/store/segments';
 import type { RetentionInput, RetentionReport } from '../../src/workflows/types';
 import { removePrefix, tempDir, uploadVersionDir } from '../helpers/minio';
 import { startTestSystem, type TestSystem } from '../helpers/system';
@@ -117,11 +120,21 @@ describe('the retention workflow on its own Schedule', () => {
         for (const f of ['model.json', 'weights.bin', 'metrics.json']) await sys.minio.putObject(bucket, p + f, Buffer.from(f));
       }
 
+      // ingested purchases: two segments, both folded into a compacted history; the first may go, the last stays
+      const segments = { client: sys.minio, bucket: cfg.buckets.data, dataPrefix: cfg.dataPrefix, topic: cfg.purchases.topic };
+      await sys.minio.putObject(segments.bucket, historyKeys(cfg.dataPrefix).transactions, Buffer.from('customerId,products\n1,2\n'));
+      for (const first of [0, 1]) {
+        const line = formatSegmentLine({ user: 7, products: [3], timeMs: 1_000 + first, offset: BigInt(first), id: `r-${first}` });
+        await writeSegment(segments, 0, BigInt(first), BigInt(first), Buffer.from(`${SEGMENT_HEADER}\n${line}`));
+      }
+      await compactHistory(segments, historyKeys(cfg.dataPrefix).transactions, { reorderWindow: 10 });
+
       await createRetentionSchedule(sys.temporal, cfg, {
         keepVersions: '1',
         keepLineage: '2',
         candidatesOlderThanHours: '0',
         stagingOlderThanHours: '0',
+        segmentsOlderThanHours: '0',
         catchupWindow: '10m',
         paused: true, // only the trigger below runs it
       });
@@ -146,7 +159,9 @@ describe('the retention workflow on its own Schedule', () => {
           { slot: b, keptVersions: [4, 6], removedVersions: [2], removedStaging: [], removedLineage: [2] },
         ],
         candidates: { removed: 1, keptInUse: 1, keptYoung: 0, sample: [endedPrefix] },
+        segments: { removed: 1, kept: 0 },
       });
+      expect((await listSegments(segments, 0)).map((x) => x.first)).toEqual([1n]);
       // never the active (4 in b) or standby (1 in a) version
       expect(await listVersions(sys.minio, bucket, a)).toEqual([1, 5]);
       expect(await listVersions(sys.minio, bucket, b)).toEqual([4, 6]);

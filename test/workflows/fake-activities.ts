@@ -60,6 +60,8 @@ export interface FakeWorld {
   clock: () => Promise<number>;
   /** followed purchases the online evaluator joined to the active version's answers (hits: a third) */
   onlineFollowed: number;
+  /** refreshData says the data trigger started the run, with this reason */
+  dataTrigger?: string;
 }
 
 export function fakeWorld(partial: Partial<FakeWorld> = {}): FakeWorld {
@@ -102,6 +104,7 @@ export function fakeTrainingActivities(world: FakeWorld): TrainingActivities {
         customers: 5,
         products: 5,
         purchases: 20,
+        ...(world.dataTrigger && { trigger: world.dataTrigger }),
       };
     },
     async trainModel({ candidatePrefix, options }) {

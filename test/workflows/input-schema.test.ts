@@ -75,8 +75,10 @@ describe('retention input schema', () => {
       keepLineage: 3,
       candidatesOlderThanHours: 24,
       stagingOlderThanHours: 24,
+      segmentsOlderThanHours: 168,
       dryRun: false,
     });
+    expect(() => parseRetentionInput({ segmentsOlderThanHours: -1 })).toThrow(/segmentsOlderThanHours: Too small/);
     expect(resolveRetentionOptions(parseRetentionInput({ keepVersions: 5 })).keepLineage).toBe(5);
     expect(() => parseRetentionInput({ keepVersions: 0 })).toThrow(/invalid retention input: keepVersions: Too small/);
     expect(() => parseRetentionInput({ keepVersions: 2.5 })).toThrow(/keepVersions: Invalid input: expected int/);

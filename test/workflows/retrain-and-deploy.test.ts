@@ -54,6 +54,14 @@ describe('retrainAndDeploy workflow logic (fake activities, time-skipping test s
     expect(world.registryFences).toEqual([7, 7]);
   });
 
+  it("a run the data trigger started says so in its summary (the result's reason, the status, the memo)", async () => {
+    const world = fakeWorld({ dataTrigger: '12,400 new purchases since version 7' });
+    const { result, status } = await h.run(world);
+    const reason = (result as RetrainAndDeployResult).reason;
+    expect(reason).toMatch(/^started by new data \(12,400 new purchases since version 7\); version 1 serves from slot recommender/);
+    expect(status).toMatchObject({ reason });
+  });
+
   it('rejects a model worse than the active one and leaves the active slot untouched', async () => {
     const world = fakeWorld({ candidateHitRate: 0.2 });
     const active = {

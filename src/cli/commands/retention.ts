@@ -32,6 +32,7 @@ const flagsSchema = z.object({
   keepLineage: z.coerce.number().optional(),
   candidatesOlderThanHours: z.coerce.number().optional(),
   stagingOlderThanHours: z.coerce.number().optional(),
+  segmentsOlderThanHours: z.coerce.number().optional(),
   dryRun: z.boolean().optional(),
 });
 
@@ -57,6 +58,7 @@ function addRetentionOptions(cmd: Command): Command {
     .option('--keep-lineage <n>', 'lineage records kept per slot (default: --keep-versions)')
     .option('--candidates-older-than-hours <h>', 'remove candidates older than this whose run has ended (default 24)')
     .option('--staging-older-than-hours <h>', 'remove staging of crashed publishes older than this (default 24)')
+    .option('--segments-older-than-hours <h>', 'remove ingested segments folded into the newest history and older than this (default 168)')
     .option('--dry-run', 'report what would be removed, remove nothing');
 }
 

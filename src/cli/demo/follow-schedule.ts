@@ -55,6 +55,7 @@ async function followOne(client: Client, run: FollowedRun, display: Display, sig
   const handle = client.workflow.getHandle(run.workflowId, run.runId);
   let lastStep = '';
   let printedMetrics = false;
+  let printedTrigger = false;
   let status: RunStatus | undefined;
   while (!signal.aborted) {
     const p = await readProgress(handle);
@@ -69,6 +70,10 @@ async function followOne(client: Client, run: FollowedRun, display: Display, sig
             ? ` (version ${status.version} → standby slot ${status.standbySlot})`
             : '';
       if (status.step !== 'done') display.log(`  step ${status.step}${extra}`);
+    }
+    if (status?.data && !printedTrigger) {
+      printedTrigger = true;
+      display.log(`  ${status.data.trigger ? `started by new data: ${status.data.trigger}` : 'started by the schedule'}`);
     }
     const steps = status?.step === 'training' ? trainingSteps(p.heartbeat) : undefined;
     if (steps) display.trainingProgress(steps.done, steps.total, steps.label);
