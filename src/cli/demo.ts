@@ -2,9 +2,10 @@
  * The main job, end to end on the local stack (`npm run demo`), on the
  * seed's real purchases:
  *  1. brings up Temporal, Kafka and MinIO (stack.sh), the topics and buckets;
- *  2. starts the training worker, the serving worker with both slots and the
+ *  2. starts the training worker, the serving worker with both slots, the
  *     data publisher (which triggers the schedule every --retrain-after
- *     ingested purchases);
+ *     ingested purchases) and the online evaluator (with the online rollback
+ *     policy on);
  *  3. publishes the first part of data/seed/transactions.csv as the starting
  *     history, creates a Temporal Schedule of its own (`<SCHEDULE_ID>-demo`,
  *     short interval) and triggers a run;
@@ -14,8 +15,10 @@
  *     switch, and what is being served;
  *  5. after --deployments deployments it checks that every request was
  *     answered, prints a summary (purchases ingested, segments, each run and
- *     what triggered it), and stops everything it started and deletes its
- *     schedule and purchase topics (Ctrl-C does the same).
+ *     what triggered it), the online figures per version against both
+ *     shadows and each model's offline HR@10 beside its online one, and stops
+ *     everything it started and deletes its schedule and purchase topics
+ *     (Ctrl-C does the same).
  * --keep-running leaves the stack, workers and schedule up for exploring.
  */
 import path from 'node:path';
@@ -45,6 +48,10 @@ import {
 import { ResultsTracker, type TrackerStats } from './results-tracker';
 import { scheduleUrl } from './ui-links';
 import { retrainAndDeploy } from '../workflows';
+import { evaluatorUp, offlineBesideOnline, settledFigures, spawnEvaluator } from './demo/online';
+import { onlineTable } from './online-table';
+import { onlineStoreFor } from '../store/online-figures';
+import type { Figures } from '../evaluation/figures';
 
 const positive = numberArg(0, true);
 
@@ -104,8 +111,11 @@ async function main(): Promise<void> {
     }
     clearInterval(ticker);
     const s = tracker.stats();
+    display.log('waiting for the online evaluator to join the last purchases…');
+    const online = await settledFigures(onlineStoreFor(minio, cfg), cfg.evaluator.checkpointMs, 60_000);
     display.stop();
     printSummary(runs, s, cfg, await ingestedSoFar(segmentStore(cfg, minio)));
+    printOnline(runs, online);
     ok = !abort.signal.aborted || runs.filter((r) => r.result?.outcome === 'deployed').length >= o.deployments;
     ok = ok && s.pending === 0 && s.errors === 0;
     if (!ok) process.exitCode = 1;
@@ -166,19 +176,23 @@ async function startLoop(l: {
 
 /** The training worker, the serving worker (model server + both slots) and the data publisher, up and polling. */
 async function startWorkers(display: Display, logDir: string, env: NodeJS.ProcessEnv, exitWithParent: boolean): Promise<Managed[]> {
-  display.log('starting the training worker, the serving worker (model server + slots recommender, recommender1) and the data publisher');
+  display.log(
+    'starting the training worker, the serving worker (model server + slots recommender, recommender1), the data publisher and the online evaluator',
+  );
   // with --keep-running the workers must outlive the demo
   const spawnOptions = { env, exitWithParent };
   const training = spawnEntry('training-worker', 'src/worker.ts', [], logDir, spawnOptions);
   const serving = spawnEntry('serving-worker', 'src/serving/worker.ts', ['--with-slots', '--slot-log-dir', logDir], logDir, spawnOptions);
   const publisher = spawnDataPublisher(env, logDir, exitWithParent);
+  const evaluator = spawnEvaluator(env, logDir, exitWithParent);
   await Promise.all([
     waitForLog(training, /training worker polling/, 120_000),
     waitForLog(serving, /serving worker polling/, 120_000),
     publisherUp(publisher),
+    evaluatorUp(evaluator),
   ]);
   display.log(`workers up (logs in ${path.relative(process.cwd(), logDir)}/)`);
-  return [training, serving, publisher];
+  return [training, serving, publisher, evaluator];
 }
 
 /** The serving line the demo keeps refreshed: sent, answered, rate, latency, errors, answers by model. */
@@ -212,6 +226,14 @@ function printSummary(
   console.log(
     `  web UI: ${cfg.temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows?query=${encodeURIComponent(`WorkflowType="${retrainAndDeploy.name}"`)}`,
   );
+}
+
+/** The online figures per version against both shadows, and each deployed model's offline HR@10 beside its online one. */
+function printOnline(runs: Awaited<ReturnType<typeof followScheduledRuns>>, figures: Figures): void {
+  console.log('\nOnline: did customers buy what each version recommended? (recommender online; docs/design.md, "Quality out")');
+  console.log(onlineTable(figures));
+  console.log('Offline beside online:');
+  for (const line of offlineBesideOnline(runs, figures)) console.log(line);
 }
 
 /** Stops what the demo started (or, with --keep-running, says how to). */

@@ -19,6 +19,9 @@ import type { createMinioClient } from '../../storage/minio-client';
 /** The seed's real purchases (data/seed/README.md). */
 export const SEED_TRANSACTIONS = path.join(__dirname, '..', '..', '..', 'data', 'seed', 'transactions.csv');
 
+/** The demo turns the online rollback policy on (it is off by default): purchases paired with the previous model's shadow first. */
+export const DEMO_ROLLBACK_MIN_PAIRS = 100;
+
 export interface DemoData {
   /** the demo's configuration: its schedule, data prefix and purchase topics */
   cfg: Config;
@@ -36,6 +39,9 @@ export function demoData(base: NodeJS.ProcessEnv, retrainAfter: number, runStamp
     TOPIC_PURCHASES: `${user.purchases.topic}-demo-${runStamp}`,
     TOPIC_PURCHASES_DLQ: `${user.purchases.dlqTopic}-demo-${runStamp}`,
     RETRAIN_AFTER_PURCHASES: String(retrainAfter),
+    // the online evaluator's group of this run (its checkpoints name the run's purchase topic), and the rollback policy on
+    EVALUATOR_GROUP: `${user.evaluator.groupId}-demo-${runStamp}`,
+    ONLINE_ROLLBACK_MIN_PAIRS: base.ONLINE_ROLLBACK_MIN_PAIRS ?? String(DEMO_ROLLBACK_MIN_PAIRS),
   };
   return { cfg: loadConfig(env), env };
 }
