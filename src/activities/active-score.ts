@@ -15,6 +15,7 @@ import { popularityRanking } from '../ml/popularity';
 import { downloadVersion } from '../store';
 import type { ActiveOnSameSplit } from '../workflows/gate';
 import type { TrainDeps } from './deps';
+import { dataKeys, readHistory } from './data';
 
 export type SameSplitResult = { activeOnSameSplit: ActiveOnSameSplit } | { activeOnSameSplitUnavailable: string } | Record<string, never>;
 
@@ -30,11 +31,11 @@ export async function scoreActiveOnSplit(
   try {
     // claimed, complete and byte-checked against its claim, as a slot loads it
     await downloadVersion(deps.minio, deps.config.buckets.models, active.slot, active.version, dir);
-    const tables = await activeTables(deps, active.slot, active.version);
+    const lineage = await activeLineage(deps, active.slot, active.version);
+    const tables = lineage.tables;
     const scorer = await SavedModelScorer.load(dir, tables?.productRows ?? split.train.productRows);
-    const score = tables
-      ? withinTables((users) => scorer.score(users), tables, split.train.productRows, popularityRanking(split.train).order)
-      : (users: Int32Array) => scorer.score(users);
+    const own = await withoutOwnBoost(deps, lineage, (users) => scorer.score(users), tables?.productRows ?? split.train.productRows);
+    const score = tables ? withinTables(own, tables, split.train.productRows, popularityRanking(split.train).order) : own;
     try {
       const e = await rankHoldout(split, score, {
         onProgress: (p) => p.kind === 'evaluate' && heartbeat({ scoringActive: active.version, scored: p.scored, users: p.users }),
@@ -58,11 +59,54 @@ interface Tables {
   productRows: number;
 }
 
-/** The active model's table sizes, from its lineage metadata (undefined when not recorded). */
-async function activeTables(deps: TrainDeps, slot: string, version: number): Promise<Tables | undefined> {
-  const meta = (await readLineageMetadata(deps.minio, deps.config.buckets.models, slot, version)) as Partial<Tables> | undefined;
+interface ActiveLineage {
+  /** its table sizes (undefined when not recorded) */
+  tables?: Tables;
+  /** the history it was trained on */
+  history?: { bucket?: string; key?: string };
+  /** what its served scores add to a customer's own products (src/ml/linear/repeat-boost.ts) */
+  repeatBoost?: { beta: number; alpha: number };
+}
+
+/** The active model's lineage metadata: table sizes, history, repeat boost. */
+async function activeLineage(deps: TrainDeps, slot: string, version: number): Promise<ActiveLineage> {
+  const meta = (await readLineageMetadata(deps.minio, deps.config.buckets.models, slot, version)) as
+    (Partial<Tables> & Omit<ActiveLineage, 'tables'>) | undefined;
   const ok = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) > 0;
-  return meta && ok(meta.userRows) && ok(meta.productRows) ? { userRows: meta.userRows, productRows: meta.productRows } : undefined;
+  const tables = meta && ok(meta.userRows) && ok(meta.productRows) ? { userRows: meta.userRows, productRows: meta.productRows } : undefined;
+  return { tables, history: meta?.history, repeatBoost: meta?.repeatBoost };
+}
+
+/**
+ * The active model's scores without its repeat boost. The gate ranks each
+ * customer's held-out product among those the candidate's training part
+ * does not hold; the active model may have been trained on that very
+ * purchase, and its boost would put it first: a leak, not quality. Taking
+ * β·x̃ off its own products (from the history it was trained on) leaves the
+ * item-item scores, as the candidate is measured.
+ */
+async function withoutOwnBoost(
+  deps: TrainDeps,
+  lineage: ActiveLineage,
+  score: (users: Int32Array) => Float32Array,
+  P: number,
+): Promise<(users: Int32Array) => Float32Array> {
+  const boost = lineage.repeatBoost;
+  if (!boost || !boost.beta) return score;
+  const { bucket, key } = lineage.history ?? {};
+  if (!bucket || !key) throw new Error('its lineage names no training history: its repeat boost cannot be taken off');
+  const { history } = await readHistory(deps, { ...dataKeys(deps), bucket, transactions: key });
+  return (users) => {
+    const out = score(users);
+    users.forEach((u, i) => {
+      if (u >= history.userRows) return;
+      for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++) {
+        const p = history.products[k];
+        if (p < P) out[i * P + p] -= boost.beta * (1 + boost.alpha * Math.log(history.counts[k]));
+      }
+    });
+    return out;
+  };
 }
 
 /**

@@ -177,7 +177,12 @@ async function trainLinear(
     },
   );
   const { header, data } = encodeDotProductWeights(linear.weights);
-  const metadata = buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0);
+  const chosen = linear.metrics.repeatBoost?.chosen;
+  const metadata = {
+    ...buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0),
+    // what the served scores add to a customer's own products: scoring this model as the active one takes it off (active-score.ts)
+    ...(chosen && chosen.beta !== 0 && { repeatBoost: { beta: chosen.beta, alpha: chosen.alpha } }),
+  };
   const metrics: CandidateMetrics = linearModelMetrics(linear.metrics);
   if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => report.heartbeat(p)));
   const bucket = deps.config.buckets.models;

@@ -38,6 +38,10 @@ export function demoData(base: NodeJS.ProcessEnv, retrainAfter: number, runStamp
     DATA_PREFIX: `${user.dataPrefix}-demo`,
     TOPIC_PURCHASES: `${user.purchases.topic}-demo-${runStamp}`,
     TOPIC_PURCHASES_DLQ: `${user.purchases.dlqTopic}-demo-${runStamp}`,
+    // answers and shadows of this run only: the online evaluator joins in event time, and the replay's visits lie in
+    // the past (its event times end now), so anyone else's answers on a shared topic would make every one of them late
+    TOPIC_RESULTS: `${user.topics.results}-demo-${runStamp}`,
+    TOPIC_SHADOWS: `${user.topics.shadows}-demo-${runStamp}`,
     RETRAIN_AFTER_PURCHASES: String(retrainAfter),
     // the online evaluator's group of this run (its checkpoints name the run's purchase topic), and the rollback policy on
     EVALUATOR_GROUP: `${user.evaluator.groupId}-demo-${runStamp}`,
@@ -95,12 +99,13 @@ export async function ingestedSoFar(store: SegmentStore): Promise<{ segments: nu
   return { segments, records };
 }
 
-/** Deletes the run's purchase topics (best effort: the demo ends either way). */
+/** Deletes the run's purchase, answer and shadow topics (best effort: the demo ends either way). */
 export async function deleteDemoTopics(kafka: Kafka, cfg: Config): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.deleteTopics({ topics: [cfg.purchases.topic, cfg.purchases.dlqTopic], timeout: 10_000 });
+    const topics = [cfg.purchases.topic, cfg.purchases.dlqTopic, cfg.topics.results, cfg.topics.shadows];
+    await admin.deleteTopics({ topics, timeout: 10_000 });
   } finally {
     await admin.disconnect();
   }
