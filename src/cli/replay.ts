@@ -8,7 +8,8 @@
  * then the Purchase itself (id `replay-<line>`, event times one `--step-ms`
  * apart ending now), at `--rate` purchases a second (0: as fast as Kafka takes them).
  *
- *   npm run replay -- [--file data/seed/transactions.csv] [--start 0.5] [--rate 50] [--replace]
+ *   npm run replay -- [--file data/seed/transactions.csv] [--start 0.5] [--rate 50] [--step-ms 60000] [--replace]
+ *                     [--history-only | --stream-only]   (the two halves apart: train between them)
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -90,13 +91,18 @@ export interface StartingHistory {
 }
 
 /** Writes the file's first part as the base history (refusing to overwrite one without `replace`). */
+/** The file's lines and how many of them are the starting history. */
+async function splitFile(opts: Pick<ReplayOptions, 'file' | 'start'>): Promise<StartingHistory> {
+  if (!(opts.start >= 0)) throw new Error(`--start must be a line count or a fraction, got ${opts.start}`);
+  const lines = await readLines(opts.file);
+  return { lines, baseLines: opts.start < 1 ? Math.floor(lines.length * opts.start) : Math.min(lines.length, opts.start) };
+}
+
 export async function publishStartingHistory(
   cfg: Config,
   opts: Pick<ReplayOptions, 'file' | 'start' | 'replace'>,
 ): Promise<StartingHistory> {
-  if (!(opts.start >= 0)) throw new Error(`--start must be a line count or a fraction, got ${opts.start}`);
-  const lines = await readLines(opts.file);
-  const baseLines = opts.start < 1 ? Math.floor(lines.length * opts.start) : Math.min(lines.length, opts.start);
+  const { lines, baseLines } = await splitFile(opts);
   const minio = createMinioClient(cfg.minio);
   const baseKey = historyKeys(cfg.dataPrefix).transactions;
   if (!opts.replace && (await objectExists(minio, cfg.buckets.data, baseKey))) {
@@ -172,8 +178,12 @@ export async function streamPurchases(
   }
 }
 
-export async function replay(cfg: Config, opts: ReplayOptions): Promise<ReplayResult> {
-  return streamPurchases(cfg, await publishStartingHistory(cfg, opts), opts);
+export async function replay(cfg: Config, opts: ReplayOptions & { historyOnly?: boolean; streamOnly?: boolean }): Promise<ReplayResult> {
+  if (opts.historyOnly && opts.streamOnly) throw new Error('--history-only and --stream-only exclude each other');
+  // --stream-only: the starting history was published before (--history-only), and a model trained on it
+  const start = opts.streamOnly ? await splitFile(opts) : await publishStartingHistory(cfg, opts);
+  if (opts.historyOnly) return { baseLines: start.baseLines, purchases: 0, requests: 0 };
+  return streamPurchases(cfg, start, opts);
 }
 
 async function main(): Promise<void> {
@@ -193,10 +203,13 @@ async function main(): Promise<void> {
     .addOption(new Option('--rate <n>', 'purchases a second (0: as fast as possible)').default(50).argParser(integerArg(0)))
     .addOption(new Option('--step-ms <ms>', 'event time between two purchases').default(60_000).argParser(integerArg(1)))
     .option('--replace', 'overwrite an existing starting history', false)
+    .option('--history-only', 'publish the starting history and stop (train on it, then replay with --stream-only)', false)
+    .option('--stream-only', 'stream the rest only: the starting history was published before', false)
     .parse()
-    .opts<ReplayOptions>();
+    .opts<ReplayOptions & { historyOnly: boolean; streamOnly: boolean }>();
   const result = await replay(loadConfig(), o);
-  console.log(`starting history: ${result.baseLines} lines; streamed ${result.purchases} purchases, each after a recommendation request`);
+  const history = o.streamOnly ? `after the starting history's ${result.baseLines} lines` : `starting history: ${result.baseLines} lines`;
+  console.log(o.historyOnly ? history : `${history}; streamed ${result.purchases} purchases, each after a recommendation request`);
 }
 
 if (require.main === module) {
