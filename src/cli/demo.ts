@@ -48,7 +48,7 @@ import {
 import { ResultsTracker, type TrackerStats } from './results-tracker';
 import { scheduleUrl } from './ui-links';
 import { retrainAndDeploy } from '../workflows';
-import { evaluatorUp, offlineBesideOnline, settledFigures, spawnEvaluator } from './demo/online';
+import { evaluatorUp, offlineBesideOnline, popularityTarget, settledFigures, spawnEvaluator } from './demo/online';
 import { onlineTable } from './online-table';
 import { onlineStoreFor } from '../store/online-figures';
 import type { Figures } from '../evaluation/figures';
@@ -64,6 +64,7 @@ async function main(): Promise<void> {
     .option('--rate <perSecond>', 'replayed purchases per second (each after a recommendation request)', positive, 50)
     .option('--start <fraction>', "the seed file's share that is the starting history", positive, 0.5)
     .option('--retrain-after <n>', 'the data publisher triggers a run after this many new purchases', positive, 1500)
+    .option('--until-replayed', 'stop once the whole stream is replayed (after the run then going), not after --deployments')
     .option('--keep-running', 'leave the stack, workers and schedule running at the end')
     .parse()
     .opts<DemoOptions>();
@@ -99,10 +100,14 @@ async function main(): Promise<void> {
   try {
     children.push(...(await startWorkers(display, logDir, env, !o.keepRunning)));
     sending = (await startLoop({ client, cfg, o, tracker, abort, display })).done;
+    // --until-replayed (bench:online): follow runs until the stream has ended
+    const replayed = new AbortController();
+    if (o.untilReplayed) void sending.then(() => replayed.abort());
+    const following = AbortSignal.any([abort.signal, replayed.signal]);
 
     const ticker = setInterval(() => display.servingSummary(servingLine(tracker.stats())), 500);
 
-    const runs = await followScheduledRuns(client, cfg, display, o.deployments, abort.signal);
+    const runs = await followScheduledRuns(client, cfg, display, o.untilReplayed ? Infinity : o.deployments, following);
     if (!abort.signal.aborted) {
       display.log('stopping the replay and waiting for the last answers…');
       abort.abort();
@@ -116,7 +121,7 @@ async function main(): Promise<void> {
     display.stop();
     printSummary(runs, s, cfg, await ingestedSoFar(segmentStore(cfg, minio)));
     printOnline(runs, online);
-    ok = !abort.signal.aborted || runs.filter((r) => r.result?.outcome === 'deployed').length >= o.deployments;
+    ok = runs.filter((r) => r.result?.outcome === 'deployed').length >= (o.untilReplayed ? 1 : o.deployments);
     ok = ok && s.pending === 0 && s.errors === 0;
     if (!ok) process.exitCode = 1;
   } finally {
@@ -136,6 +141,7 @@ interface DemoOptions {
   rate: number;
   start: number;
   retrainAfter: number;
+  untilReplayed?: boolean;
   keepRunning?: boolean;
 }
 
@@ -234,6 +240,7 @@ function printOnline(runs: Awaited<ReturnType<typeof followScheduledRuns>>, figu
   console.log(onlineTable(figures));
   console.log('Offline beside online:');
   for (const line of offlineBesideOnline(runs, figures)) console.log(line);
+  console.log(popularityTarget(runs, figures));
 }
 
 /** Stops what the demo started (or, with --keep-running, says how to). */

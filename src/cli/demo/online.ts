@@ -52,3 +52,12 @@ export function offlineBesideOnline(runs: FollowedRun[], figures: Figures): stri
     ];
   });
 }
+
+/** Issue 23's target: every deployed version's online HR@10 above popularity's shadow on the same requests. */
+export function popularityTarget(runs: FollowedRun[], figures: Figures): string {
+  const versions = runs.flatMap((r) => (r.result?.outcome === 'deployed' ? [`${r.result.slot}/${r.result.version}`] : []));
+  const measured = versions.map((v) => figures[v]).filter((f) => f && f.shadows.popularity.paired > 0);
+  const above = measured.filter((f) => f.shadows.popularity.modelHits > f.shadows.popularity.shadowHits);
+  const verdict = measured.length > 0 && above.length === measured.length ? 'met' : 'NOT met';
+  return `target (online HR@10 above popularity's shadow on the same requests): ${verdict} for ${above.length} of ${measured.length} deployed versions with paired purchases`;
+}
