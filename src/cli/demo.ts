@@ -55,19 +55,29 @@ import type { Figures } from '../evaluation/figures';
 
 const positive = numberArg(0, true);
 
+/** The command line. */
+function demoOptions(): DemoOptions {
+  return (
+    new Command()
+      .name('demo')
+      .description('run the retrain-and-deploy system end to end on the local stack')
+      .option('--interval <duration>', 'schedule interval', '1m')
+      .option('--deployments <n>', 'stop after this many deployments', positive, 3)
+      .option('--rate <perSecond>', 'replayed purchases per second (each after a recommendation request)', positive, 50)
+      .option('--start <fraction>', "the seed file's share that is the starting history", positive, 0.5)
+      .option('--retrain-after <n>', 'the data publisher triggers a run after this many new purchases', positive, 1500)
+      // event time runs rate × step-ms faster than the clock: a previous-model shadow scored ~1 s after its answer must stay
+      // within the evaluator's grace (EVALUATOR_GRACE_MS, a minute of event time) or it is dropped as late
+      .option('--step-ms <ms>', 'event time between two replayed purchases', positive, 200)
+      .option('--until-replayed', 'stop once the whole stream is replayed (after the run then going), not after --deployments')
+      .option('--keep-running', 'leave the stack, workers and schedule running at the end')
+      .parse()
+      .opts<DemoOptions>()
+  );
+}
+
 async function main(): Promise<void> {
-  const o = new Command()
-    .name('demo')
-    .description('run the retrain-and-deploy system end to end on the local stack')
-    .option('--interval <duration>', 'schedule interval', '1m')
-    .option('--deployments <n>', 'stop after this many deployments', positive, 3)
-    .option('--rate <perSecond>', 'replayed purchases per second (each after a recommendation request)', positive, 50)
-    .option('--start <fraction>', "the seed file's share that is the starting history", positive, 0.5)
-    .option('--retrain-after <n>', 'the data publisher triggers a run after this many new purchases', positive, 1500)
-    .option('--until-replayed', 'stop once the whole stream is replayed (after the run then going), not after --deployments')
-    .option('--keep-running', 'leave the stack, workers and schedule running at the end')
-    .parse()
-    .opts<DemoOptions>();
+  const o = demoOptions();
 
   // A schedule id, data prefix and purchase topics of the demo's own: the
   // user's `recommender-retrain` (and the README's `schedule create`) and data stay untouched.
@@ -141,6 +151,7 @@ interface DemoOptions {
   rate: number;
   start: number;
   retrainAfter: number;
+  stepMs: number;
   untilReplayed?: boolean;
   keepRunning?: boolean;
 }

@@ -5,11 +5,11 @@
  * `/metrics` and `/healthz`. Wiring only; the rules are in join-state.ts
  * and docs/design.md, "Quality out".
  */
-import Fastify, { type FastifyInstance } from 'fastify';
 import type { Consumer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config';
 import { createKafka, ensureCoPartitioned } from '../messaging/kafka';
+import { metricsAndHealthApi } from '../process/health-api';
 import { errorText, jsonLineLogFor, type Log } from '../process/json-log';
 import { createMinioClient } from '../storage/minio-client';
 import { onlineStoreFor } from '../store/online-figures';
@@ -59,16 +59,6 @@ async function prepareTopics(cfg: Config, partitions: number): Promise<number> {
   } finally {
     await admin.disconnect();
   }
-}
-
-function httpApi(health: OnlineEvaluator['health'], registry: Registry): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
-  app.get('/healthz', async (_req, reply) => {
-    const h = health();
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', ...h });
-  });
-  return app;
 }
 
 function consumerFor(cfg: Config): Consumer {
@@ -122,7 +112,7 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
       problems.push(`checkpoints failing for ${Math.round((Date.now() - f.since) / 1000)} s: ${f.error}`);
     return { ok: problems.length === 0, problems };
   };
-  const app = httpApi(health, metrics.registry);
+  const app = metricsAndHealthApi(health, metrics.registry);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? cfg.evaluator.port, host });
   const address = app.server.address();

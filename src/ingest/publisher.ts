@@ -5,7 +5,6 @@
  * side. Wiring only; the protocol is in segment-writer.ts.
  */
 import os from 'node:os';
-import Fastify, { type FastifyInstance } from 'fastify';
 import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config';
@@ -13,6 +12,7 @@ import { createKafka, customerKeyedTopics, ensureCoPartitioned, ensureTopics } f
 import { PartitionProgress } from '../serving/model-server/partition-progress';
 import { createMinioClient } from '../storage/minio-client';
 import type { SegmentStore } from '../store/segments';
+import { metricsAndHealthApi } from '../process/health-api';
 import { errorText, publisherLog, type Log } from './log';
 import { connectClient } from '../temporal/connection';
 import { createPublisherMetrics } from './metrics';
@@ -72,16 +72,6 @@ function healthOf(writer: SegmentWriter, progress: PartitionProgress, run: RunSt
   for (const stall of progress.stalled(stallAfterMs))
     problems.push(`partition ${stall.partition}: ${stall.failures} failed attempts: ${stall.reason}`);
   return { ok: problems.length === 0, problems, consuming: run.consuming };
-}
-
-function httpApi(health: () => Health, registry: Registry): FastifyInstance {
-  const app = Fastify({ logger: false });
-  app.get('/metrics', async (_req, reply) => reply.header('content-type', registry.contentType).send(await registry.metrics()));
-  app.get('/healthz', async (_req, reply) => {
-    const h = health();
-    return reply.code(h.ok ? 200 : 503).send({ status: h.ok ? 'ok' : 'failing', ...h });
-  });
-  return app;
 }
 
 /** How often the data trigger is checked (when RETRAIN_AFTER_PURCHASES is set). */
@@ -181,7 +171,7 @@ export async function startDataPublisher(options: PublisherOptions): Promise<Dat
     eachBatch: (p) => writer.eachBatch(p),
   });
   const health = () => healthOf(writer, progress, run, options.stallAfterMs ?? 60_000);
-  const app = httpApi(health, metrics.registry);
+  const app = metricsAndHealthApi(health, metrics.registry);
   await app.listen({ port: options.port ?? cfg.purchases.port, host: options.host ?? '127.0.0.1' });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;

@@ -152,6 +152,9 @@ export const candidateFileKey = (prefix: string, name: string): string => `${pre
 
 export const DEFAULT_REGISTRY_KEY = 'registry/deployments.json';
 
+/** The registry of one `npm run demo` run (its deploy lease beside it): the user's deployments stay untouched. */
+export const demoRegistryKey = (runStamp: string): string => `registry/demo-${runStamp}/deployments.json`;
+
 /** The deploy lease: `deploy.lock` beside the registry object. */
 export function leaseKey(registryKey: string): string {
   const slash = registryKey.lastIndexOf('/');

@@ -22,10 +22,9 @@ import { scheduleUrl, workflowUrl } from '../../src/cli/ui-links';
 import { runRetention } from '../../src/cli/commands/retention';
 import { createSchedule, triggerSchedule } from '../../src/cli/commands/schedule';
 import { rollbackMetadata } from '../../src/cli/workflow-input';
-import { emptyVersion, type Figures } from '../../src/evaluation/figures';
-import { PartitionJoin } from '../../src/evaluation/join-state';
 import { checkOnlineRollback, onlineRollbackId } from '../../src/evaluation/online-rollback';
-import { CHECKPOINT_SCHEMA, onlineStoreFor, readCheckpoint, writeCheckpoint } from '../../src/store/online-figures';
+import { onlineStoreFor } from '../../src/store/online-figures';
+import { versionFigures, writeOnlineFigures } from '../helpers/online-figures';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
 import { startTestSystem, type TestSystem } from '../helpers/system';
 
@@ -86,54 +85,13 @@ async function visit(url: string, shot: string, expected: RegExp[]): Promise<str
   return text;
 }
 
-/** The evaluator's checkpoint for this system's group, as the online evaluator writes it (partition 0). */
-async function writeOnlineFigures(figures: Figures): Promise<void> {
-  const store = onlineStoreFor(sys.minio, sys.config);
-  const previous = await readCheckpoint(store, 0);
-  const state = new PartitionJoin({ windowMs: 60_000, graceMs: 0, repeatHorizonMs: 0 }).snapshot();
-  state.figures = figures;
-  const checkpoint = {
-    schema: CHECKPOINT_SCHEMA,
-    partition: 0,
-    topics: { results: 'r', shadows: 's', purchases: 'p' },
-    offsets: { results: '0', shadows: '0', purchases: '0' },
-    state,
-    writtenAt: new Date().toISOString(),
-  } as const;
-  expect(await writeCheckpoint(store, checkpoint, previous?.etag ?? null)).toBeDefined();
-}
-
-function onlineVersion(slot: string, version: number, followed: number, hits: number, previousHits?: number): Figures {
-  const f = emptyVersion(slot, version);
-  Object.assign(f, { requests: 2 * followed, followed, hits });
-  f.shadows.popularity = {
-    requests: 2 * followed,
-    paired: followed,
-    modelHits: hits,
-    shadowHits: Math.round(hits / 2),
-    modelOnly: hits - Math.round(hits / 2),
-    shadowOnly: 0,
-  };
-  if (previousHits !== undefined) {
-    f.shadows['previous-model'] = {
-      requests: followed,
-      paired: followed,
-      modelHits: hits,
-      shadowHits: previousHits,
-      modelOnly: 0,
-      shadowOnly: previousHits - hits,
-    };
-  }
-  return { [`${slot}/${version}`]: f };
-}
-
 /**
  * The online figures in the web UI: the next run's current details show the active model's online figures beside
  * the candidate's offline ones; then a version that loses online is rolled back by the policy, with its evidence as
  * the rollback's summary (the figures are the evaluator's checkpoint, written here as the evaluator writes it).
  */
 async function onlineFiguresAndPolicyRollback(first: RetrainAndDeployResult): Promise<void> {
-  await writeOnlineFigures(onlineVersion(first.slot!, first.version!, 400, 120));
+  await writeOnlineFigures(sys.minio, sys.config, versionFigures(first.slot!, first.version!, 400, 120));
   const next = await sys.temporal.workflow.start('retrainAndDeploy', {
     taskQueue: sys.config.temporal.taskQueues.training,
     workflowId: `web-ui-online-${sys.id}`,
@@ -160,7 +118,7 @@ async function onlineFiguresAndPolicyRollback(first: RetrainAndDeployResult): Pr
       /read the active model's online figures/,
     ],
   );
-  await writeOnlineFigures(onlineVersion(second.slot!, second.version!, 400, 80, 140));
+  await writeOnlineFigures(sys.minio, sys.config, versionFigures(second.slot!, second.version!, 400, 80, 140));
   const policy = { config: { ...sys.config, onlineRollback: { minPairs: 300, checkMs: 1000 } }, minio: sys.minio, temporal: sys.temporal };
   const started = await checkOnlineRollback({ ...policy, store: onlineStoreFor(sys.minio, sys.config), log: () => undefined });
   expect(started).toBe(onlineRollbackId(second.slot!, second.version!));

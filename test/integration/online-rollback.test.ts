@@ -8,10 +8,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { emptyVersion, type Figures } from '../../src/evaluation/figures';
-import { PartitionJoin } from '../../src/evaluation/join-state';
 import { checkOnlineRollback, onlineRollbackId, rollbackEvidence } from '../../src/evaluation/online-rollback';
-import { onlineStoreFor, writeCheckpoint, CHECKPOINT_SCHEMA } from '../../src/store/online-figures';
+import { onlineStoreFor } from '../../src/store/online-figures';
+import { versionFigures, writeOnlineFigures } from '../helpers/online-figures';
 import { readDeploymentState, registryLocation } from '../../src/store/registry';
 import { rollbackDeployment } from '../../src/workflows';
 import type { RetrainAndDeployResult } from '../../src/workflows/types';
@@ -36,32 +35,15 @@ async function deploy(input: object): Promise<RetrainAndDeployResult> {
   return (await handle.result()) as RetrainAndDeployResult;
 }
 
-/** Figures of a version that lost to the previous model on 400 shared purchases: 80 vs 140 hits. */
-function losing(slot: string, version: number): Figures {
-  const f = emptyVersion(slot, version);
-  Object.assign(f, { requests: 1000, followed: 400, hits: 80 });
-  f.shadows['previous-model'] = { requests: 1000, paired: 400, modelHits: 80, shadowHits: 140, modelOnly: 10, shadowOnly: 70 };
-  return { [`${slot}/${version}`]: f };
-}
-
 describe('online rollback policy (real Temporal, MinIO, slots)', () => {
   it('rolls a version that loses online back once, with the evidence in its outcome', async () => {
     const config = { ...sys.config, onlineRollback: { minPairs: 300, checkMs: 1000 } };
     const first = await deploy(small);
     const second = await deploy({ ...small, data: { mode: 'append-day' } });
     expect([first.outcome, second.outcome]).toEqual(['deployed', 'deployed']);
+    const losing = versionFigures(second.slot!, second.version!, 400, 80, 140);
+    await writeOnlineFigures(sys.minio, config, losing);
     const store = onlineStoreFor(sys.minio, config);
-    const state = new PartitionJoin({ windowMs: 60_000, graceMs: 0, repeatHorizonMs: 0 }).snapshot();
-    state.figures = losing(second.slot!, second.version!);
-    const checkpoint = {
-      schema: CHECKPOINT_SCHEMA,
-      partition: 0,
-      topics: { results: 'r', shadows: 's', purchases: 'p' },
-      offsets: { results: '0', shadows: '0', purchases: '0' },
-      state,
-      writtenAt: new Date().toISOString(),
-    } as const;
-    expect(await writeCheckpoint(store, checkpoint, null)).toBeDefined();
 
     const deps = { config, minio: sys.minio, temporal: sys.temporal, store, log: () => undefined };
     const started = await checkOnlineRollback(deps);
@@ -70,7 +52,7 @@ describe('online rollback policy (real Temporal, MinIO, slots)', () => {
     expect(await checkOnlineRollback(deps)).toBeUndefined();
     const result = (await sys.temporal.workflow.getHandle(started!).result()) as RetrainAndDeployResult;
     expect(result).toMatchObject({ outcome: 'rolled-back', slot: first.slot, version: first.version });
-    expect(result.reason).toContain(rollbackEvidence(losing(second.slot!, second.version!)[`${second.slot}/${second.version}`], 300)!);
+    expect(result.reason).toContain(rollbackEvidence(losing[`${second.slot}/${second.version}`], 300)!);
     expect(result.reason).toMatch(/online HR@10 20\.0 % vs the previous model's 35\.0 % on the same 400 followed purchases/);
     const desc = await sys.temporal.workflow.getHandle(started!).describe();
     expect(await desc.staticSummary()).toMatch(/^rollback to the previous deployment on online evidence: version/);

@@ -12,6 +12,7 @@ import type { Kafka } from 'kafkajs';
 import { loadConfig, type Config } from '../../config';
 import { spawnEntry, waitForLog, type Managed } from '../../process/children';
 import { listKeys, removeKeys } from '../../storage/objects';
+import { demoRegistryKey } from '../../store/layout';
 import { chainEnd, listSegments, segmentPartitions, type SegmentStore } from '../../store/segments';
 import { publishStartingHistory, streamPurchases, type ReplayOptions, type StreamHooks } from '../replay';
 import type { createMinioClient } from '../../storage/minio-client';
@@ -42,6 +43,9 @@ export function demoData(base: NodeJS.ProcessEnv, retrainAfter: number, runStamp
     // the past (its event times end now), so anyone else's answers on a shared topic would make every one of them late
     TOPIC_RESULTS: `${user.topics.results}-demo-${runStamp}`,
     TOPIC_SHADOWS: `${user.topics.shadows}-demo-${runStamp}`,
+    // deployments of this run only: no model of an earlier run (trained on purchases this run replays) serves its visits
+    TOPIC_MODELS: `${user.topics.models}-demo-${runStamp}`,
+    REGISTRY_KEY: demoRegistryKey(runStamp),
     RETRAIN_AFTER_PURCHASES: String(retrainAfter),
     // the online evaluator's group of this run (its checkpoints name the run's purchase topic), and the rollback policy on
     EVALUATOR_GROUP: `${user.evaluator.groupId}-demo-${runStamp}`,
@@ -80,8 +84,12 @@ export interface Replaying {
 }
 
 /** Publishes the starting history (replacing the demo's), then streams the rest until the signal aborts. */
-export async function startReplay(cfg: Config, opts: Pick<ReplayOptions, 'start' | 'rate'>, hooks: StreamHooks): Promise<Replaying> {
-  const options: ReplayOptions = { file: SEED_TRANSACTIONS, start: opts.start, rate: opts.rate, stepMs: 60_000, replace: true };
+export async function startReplay(
+  cfg: Config,
+  opts: Pick<ReplayOptions, 'start' | 'rate' | 'stepMs'>,
+  hooks: StreamHooks,
+): Promise<Replaying> {
+  const options: ReplayOptions = { file: SEED_TRANSACTIONS, start: opts.start, rate: opts.rate, stepMs: opts.stepMs, replace: true };
   const start = await publishStartingHistory(cfg, options);
   const done = streamPurchases(cfg, start, options, hooks).then((r) => r.purchases);
   return { baseLines: start.baseLines, streamLines: start.lines.length - start.baseLines, done };
@@ -99,12 +107,12 @@ export async function ingestedSoFar(store: SegmentStore): Promise<{ segments: nu
   return { segments, records };
 }
 
-/** Deletes the run's purchase, answer and shadow topics (best effort: the demo ends either way). */
+/** Deletes the run's purchase, answer, shadow and model-URL topics (best effort: the demo ends either way). */
 export async function deleteDemoTopics(kafka: Kafka, cfg: Config): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const topics = [cfg.purchases.topic, cfg.purchases.dlqTopic, cfg.topics.results, cfg.topics.shadows];
+    const topics = [cfg.purchases.topic, cfg.purchases.dlqTopic, cfg.topics.results, cfg.topics.shadows, cfg.topics.models];
     await admin.deleteTopics({ topics, timeout: 10_000 });
   } finally {
     await admin.disconnect();
