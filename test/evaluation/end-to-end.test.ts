@@ -190,4 +190,62 @@ describe('quality out through the whole system (replay, publisher, model server,
     ).toBe(STREAM);
     expect(persisted).toEqual(batch.figures);
   }, 420_000);
+
+  it('rollback on evidence: a worse version deployed during the replay is rolled back by the policy, once, with the evidence', async () => {
+    const PART = 300;
+    const STREAM = 2_000;
+    const r = await startSystem(BASE + STREAM, { SHADOW_SHARE: '1', ONLINE_ROLLBACK_MIN_PAIRS: '150', ONLINE_ROLLBACK_CHECK_MS: '500' });
+    const history = await publishStartingHistory(r.sys.config, { file: path.join(r.dir, 'transactions.csv'), start: BASE, replace: false });
+    const good = await run(r.sys, 'retrainAndDeploy', { data: { mode: 'history' } });
+    expect(good.outcome).toBe('deployed');
+    await startServing(r);
+    await serving(r, good.version!);
+    const end = Date.now();
+    await replayPart(r, history, BASE, BASE + PART, end);
+    // deliberately worse: the network of the seed's recipe, one epoch at a learning rate that leaves it near its random
+    // start, let through a gate told to take anything
+    const bad = await run(r.sys, 'retrainAndDeploy', {
+      data: { mode: 'history' },
+      training: { objective: 'seed', epochs: 1, learningRate: 1e-6, embeddingDim: 2, evalUsers: 200 },
+      gate: { tolerance: 1, popularityMargin: 0, minHitRate: 0 },
+    });
+    expect(bad.outcome).toBe('deployed');
+    expect(bad.slot).not.toBe(good.slot);
+    await serving(r, bad.version!);
+    await replayPart(r, history, BASE + PART, BASE + STREAM, end);
+    await untilAnswered(r, STREAM);
+
+    const registry = registryLocation(r.sys.config);
+    await until(
+      'the good version active again',
+      async () => (await readDeploymentState(r.sys.minio, registry)).active?.version === good.version,
+      120_000,
+    );
+    const id = onlineRollbackId(bad.slot!, bad.version!);
+    // once: the policy keeps checking (the good version, now active, has the bad one's shadows and wins) and starts nothing more
+    await r.rig.untilCheckpointed(r.rig.config.evaluator.groupId, 120_000);
+    await sleep(3_000);
+    const rollbacks: string[] = [];
+    for await (const w of r.sys.temporal.workflow.list({ query: `TaskQueue = '${r.sys.config.temporal.taskQueues.training}'` }))
+      if (w.type === 'rollbackDeployment') rollbacks.push(w.workflowId);
+    expect(rollbacks).toEqual([id]);
+    const handle = r.sys.temporal.workflow.getHandle(id);
+    const result = (await handle.result()) as RetrainAndDeployResult;
+    expect(result).toMatchObject({ outcome: 'rolled-back', slot: good.slot, version: good.version });
+    const evidence = new RegExp(
+      `version ${bad.version} \\(slot ${bad.slot}\\): online HR@10 [\\d.]+ % vs the previous model's [\\d.]+ % on the same \\d+ followed purchases`,
+    );
+    expect(result.reason).toMatch(evidence);
+    const description = await handle.describe();
+    expect(await description.staticSummary()).toMatch(/^rollback to the previous deployment on online evidence: /);
+    expect(await description.staticSummary()).toMatch(evidence);
+    expect(await description.staticDetails()).toContain(`| ${bad.slot}/${bad.version} |`);
+    const active = (await readDeploymentState(r.sys.minio, registry)).active;
+    expect(active).toMatchObject({ slot: good.slot, version: good.version, kind: 'rollback' });
+
+    const figures = await onlineFigures(r.rig.store());
+    const previous = figures[`${bad.slot}/${bad.version}`].shadows['previous-model'];
+    expect(previous.paired).toBeGreaterThanOrEqual(150);
+    expect(previous.modelHits).toBeLessThan(previous.shadowHits);
+  }, 420_000);
 });
