@@ -35,6 +35,8 @@ export async function startTestSystem(
     slots?: boolean;
     /** the training activities as the worker hosts them (a test may hold or fail one) */
     wrapActivities?: (activities: TrainingActivities) => TrainingActivities;
+    /** more variables of this system's configuration (e.g. its purchase topics, the shadow share) */
+    env?: NodeJS.ProcessEnv;
   } = {},
 ): Promise<TestSystem> {
   const id = randomUUID().slice(0, 8);
@@ -65,6 +67,7 @@ export async function startTestSystem(
     EVALUATOR_GROUP: `online-evaluator-it-${id}`,
     TASK_QUEUE_TRAINING: `training-it-${id}`,
     TASK_QUEUE_SERVING: `serving-it-${id}`,
+    ...options.env,
   };
   const config = loadConfig(env);
   const kafka = createKafka(config.kafka, `-it-${id}`);
@@ -104,7 +107,11 @@ export async function startTestSystem(
       await removePrefix(minio, config.buckets.data, `it-${id}/`);
       const admin = kafka.admin();
       await admin.connect();
-      await admin.deleteTopics({ topics: Object.values(config.topics) }).catch(() => undefined);
+      const topics = [
+        ...Object.values(config.topics),
+        ...(options.env?.TOPIC_PURCHASES ? [config.purchases.topic, config.purchases.dlqTopic] : []),
+      ];
+      await admin.deleteTopics({ topics }).catch(() => undefined);
       await admin.disconnect();
     },
   };
