@@ -38,7 +38,8 @@ export class VersionSource {
     const fresh = this.seenTag !== null && tag !== undefined && tag === this.seenTag && this.pollsSinceScan < this.fullScanEvery;
     if (fresh) return this.aspired;
     this.aspired = await latestCompleteVersion(this.client, this.bucket, this.slot);
-    this.seenTag = tag;
+    // "none" is looked at again on every poll: the manager unloads only after several such looks in a row
+    this.seenTag = this.aspired === undefined ? null : tag;
     this.pollsSinceScan = 0;
     return this.aspired;
   }
