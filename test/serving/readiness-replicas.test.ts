@@ -12,9 +12,13 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { predictUrlFor } from '../../src/messaging/predict-url';
+import { FailureType } from '../../src/failure-types';
+import { servingActivities, type ReadinessResult } from '../../src/serving/activities';
 import { waitUntilServing } from '../../src/serving/readiness';
 import { slotReplicas, type Replica } from '../../src/serving/replicas';
 import { exportSavedModel } from '../../src/savedmodel';
@@ -104,6 +108,21 @@ describe('readiness of a slot with two replicas', () => {
     expect(ready.predictUrl).toBe(predictUrlFor(fast.baseUrl, slot, 1));
     // it waited for the lagging replica, naming it
     expect(states.some((s) => s.startsWith('NOT_FOUND') && s.includes(lagging.baseUrl))).toBe(true);
+
+    // the activity takes its replicas from SLOT_REPLICAS_HOST: one it cannot resolve is never "ready",
+    // though the slot address serves the version; without it, that address is the one replica
+    const activityFor = (env: Record<string, string>) =>
+      servingActivities(
+        loadConfig({ ...process.env, SLOT_NAMES: `${slot},${slot}-other`, SLOT_PORTS: `${new URL(fast.baseUrl).port},1`, ...env }),
+      ).waitForStandbyReady;
+    const unresolved = await new MockActivityEnvironment()
+      .run(activityFor({ SLOT_REPLICAS_HOST: 'no-such-replicas.invalid' }), { slot, version: 1, timeoutMs: 1500 })
+      .catch((e: unknown) => e);
+    expect(unresolved).toBeInstanceOf(ApplicationFailure);
+    expect((unresolved as ApplicationFailure).type).toBe(FailureType.ReadinessDeadline);
+    expect((unresolved as ApplicationFailure).message).toMatch(/UNREACHABLE resolving the replicas/);
+    const single = (await new MockActivityEnvironment().run(activityFor({}), { slot, version: 1, timeoutMs: 10_000 })) as ReadinessResult;
+    expect(single.predictUrl).toBe(predictUrlFor(fast.baseUrl, slot, 1));
   }, 120_000);
 
   it('resolves every address of SLOT_REPLICAS_HOST on the slot ports, and the slot address alone without it', async () => {
