@@ -147,6 +147,11 @@ const schema = z.object({
   /** server-side batching of concurrent predict calls (TF Serving's max_batch_size, batch_timeout_micros); 1 row = off */
   SLOT_BATCH_MAX_ROWS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
   SLOT_BATCH_TIMEOUT_MICROS: z.coerce.number().int().min(0).max(1_000_000).default(0),
+  /**
+   * a DNS name whose addresses are every slot replica (Kubernetes: the headless Service
+   * recommender-slots-replicas); readiness checks each on the slot's ports. Unset: SLOT_HOST is the one replica
+   */
+  SLOT_REPLICAS_HOST: z.string().min(1).optional(),
   /** how the readiness check reads a slot's version status: TF Serving's REST API or its gRPC GetModelStatus */
   READINESS_API: z.enum(['rest', 'grpc']).default('rest'),
   /** most (user, product) rows the model server puts in one predict call (the slot accepts up to 100,000) */
@@ -263,6 +268,8 @@ export interface Config {
   /** server-side batching of concurrent predict calls in a slot */
   slotBatching: { maxBatchSize: number; batchTimeoutMicros: number };
   readinessApi: 'rest' | 'grpc';
+  /** DNS name listing every slot replica (src/serving/replicas.ts); undefined: the slot's address is the one replica */
+  slotReplicasHost?: string;
   serving: {
     maxPredictRows: number;
     beforeFirstModel: 'fallback' | 'hold';
@@ -414,6 +421,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     slotLimits: { maxBatchRows: e.SLOT_MAX_BATCH_ROWS, maxBodyBytes: e.SLOT_MAX_BODY_BYTES },
     slotBatching: { maxBatchSize: e.SLOT_BATCH_MAX_ROWS, batchTimeoutMicros: e.SLOT_BATCH_TIMEOUT_MICROS },
     readinessApi: e.READINESS_API,
+    ...(e.SLOT_REPLICAS_HOST !== undefined && { slotReplicasHost: e.SLOT_REPLICAS_HOST }),
     serving: {
       maxPredictRows: e.PREDICT_MAX_ROWS,
       beforeFirstModel: e.SERVING_BEFORE_FIRST_MODEL,

@@ -6,6 +6,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Config } from '../config';
 import { ReadinessDeadlineError, VersionLoadFailedError, waitUntilServing } from './readiness';
 import { FailureType } from '../failure-types';
+import { slotReplicas } from './replicas';
 
 /** What the workflow asks of the readiness check (it crosses workflow history: a reference, no data). */
 export interface ReadinessInput {
@@ -68,6 +69,7 @@ export function servingActivities(config: Config) {
           baseUrl: slot.baseUrl,
           api: config.readinessApi,
           grpcAddress: slot.grpcAddress,
+          replicas: () => slotReplicas(slot, config.slotReplicasHost),
           slot: input.slot,
           version: input.version,
           deadlineMs,

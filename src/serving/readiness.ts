@@ -3,7 +3,8 @@
  * have checked it: TF Serving answers HTTP 200 while a version is still
  * LOADING, so only the body counts — the version listed with state AVAILABLE
  * and error code OK — followed by one smoke prediction that must be finite
- * and shaped [1, 1]. By TF Serving's REST API (default) or its gRPC API
+ * and shaped [1, 1] — on every replica of the slot, since its Service spreads
+ * calls over them all (issue 24, item 5). By TF Serving's REST API (default) or its gRPC API
  * (ModelService.GetModelStatus + PredictionService.Predict).
  */
 import { FailureType } from '../failure-types';
@@ -13,6 +14,7 @@ import { backoffCeiling, sleep, type BackoffPolicy } from './backoff';
 import { serviceDefinition } from './slot/grpc-api';
 import { SIGNATURE_NAME } from '../savedmodel/serving-contract';
 import { modelUrl, predictUrlFor } from '../messaging/predict-url';
+import type { Replica } from './replicas';
 
 export interface ReadinessCheck {
   baseUrl: string;
@@ -26,6 +28,11 @@ export interface ReadinessCheck {
   deadlineMs: number;
   initialDelayMs?: number;
   maxDelayMs?: number;
+  /**
+   * every replica to check, resolved again on each poll (src/serving/replicas.ts);
+   * default: the one at baseUrl / grpcAddress
+   */
+  replicas?: () => Promise<Replica[]>;
   /** called after every poll (heartbeats), may throw to abort */
   onPoll?: (poll: { polls: number; state: string; detail: string }) => void;
   signal?: AbortSignal;
@@ -188,18 +195,61 @@ function abortReason(signal: AbortSignal | undefined): Error {
   return signal?.reason instanceof Error ? signal.reason : new Error('aborted');
 }
 
-/** Polls with exponential back-off until AVAILABLE, then smoke-predicts; returns the predict URL. */
+type State = { state: string; detail: string };
+
+/** Polls every replica once; AVAILABLE only when each is, else the first replica that is not (named). */
+async function pollReplicas(
+  replicas: readonly Replica[],
+  check: ReadinessCheck,
+  clientOf: ((r: Replica) => TfServingGrpcClient) | undefined,
+): Promise<State> {
+  if (replicas.length === 0) return { state: 'NO_REPLICAS', detail: 'no replica address resolved' };
+  const states = await Promise.all(
+    replicas.map((r) =>
+      clientOf ? pollVersionStateGrpc(clientOf(r), check.slot, check.version) : pollVersionState(r.baseUrl, check.slot, check.version),
+    ),
+  );
+  const i = states.findIndex((s) => s.state !== 'AVAILABLE');
+  if (i < 0) return { state: 'AVAILABLE', detail: replicas.length > 1 ? `${replicas.length} replicas` : '' };
+  const where = replicas.length > 1 ? `replica ${replicas[i].baseUrl}` : '';
+  return { state: states[i].state, detail: [where, states[i].detail].filter(Boolean).join(': ') };
+}
+
+/** One gRPC client per replica address, kept for the whole wait. */
+function grpcClientFor(clients: Map<string, TfServingGrpcClient>, address: string): TfServingGrpcClient {
+  let client = clients.get(address);
+  if (!client) clients.set(address, (client = new TfServingGrpcClient(address)));
+  return client;
+}
+
+/** The replicas to check now (resolved again every poll: the set changes as pods come and go). */
+async function currentReplicas(check: ReadinessCheck): Promise<Replica[] | State> {
+  if (!check.replicas) return [{ baseUrl: check.baseUrl, grpcAddress: check.grpcAddress ?? '' }];
+  try {
+    return await check.replicas();
+  } catch (err) {
+    return { state: 'UNREACHABLE', detail: `resolving the replicas: ${(err as Error).message}` };
+  }
+}
+
+/**
+ * Polls every replica with exponential back-off until each reports the
+ * version AVAILABLE, then smoke-predicts on each; returns the predict URL
+ * (the slot's Service address, which spreads calls over those replicas).
+ */
 export async function waitUntilServing(check: ReadinessCheck): Promise<{ predictUrl: string; polls: number; smokePrediction: number }> {
   const backoff: BackoffPolicy = { initialMs: check.initialDelayMs ?? 250, maxMs: check.maxDelayMs ?? 5000 };
   let polls = 0;
-  let last = { state: 'NOT_POLLED', detail: '' };
+  let last: State = { state: 'NOT_POLLED', detail: '' };
   if (check.api === 'grpc' && !check.grpcAddress) throw new Error(`readiness by gRPC needs the gRPC address of slot ${check.slot}`);
-  const client = check.api === 'grpc' ? new TfServingGrpcClient(check.grpcAddress!) : undefined;
+  const clients = new Map<string, TfServingGrpcClient>();
+  const clientOf = check.api === 'grpc' ? (r: Replica) => grpcClientFor(clients, r.grpcAddress) : undefined;
   try {
+    let replicas: Replica[] = [];
     for (;;) {
-      last = client
-        ? await pollVersionStateGrpc(client, check.slot, check.version)
-        : await pollVersionState(check.baseUrl, check.slot, check.version);
+      const resolved = await currentReplicas(check);
+      replicas = Array.isArray(resolved) ? resolved : [];
+      last = Array.isArray(resolved) ? await pollReplicas(resolved, check, clientOf) : resolved;
       polls += 1;
       check.onPoll?.({ polls, ...last });
       if (last.state === 'AVAILABLE') break;
@@ -215,11 +265,14 @@ export async function waitUntilServing(check: ReadinessCheck): Promise<{ predict
       // one poller per slot, so no jitter: the delays double from initialDelayMs to maxDelayMs
       if (!(await sleep(Math.min(backoffCeiling(polls - 1, backoff), left), check.signal))) throw abortReason(check.signal);
     }
-    const smokePrediction = client
-      ? await smokePredictGrpc(client, check.slot, check.version)
-      : await smokePredict(check.baseUrl, check.slot, check.version);
+    let smokePrediction = Number.NaN;
+    for (const r of replicas) {
+      smokePrediction = clientOf
+        ? await smokePredictGrpc(clientOf(r), check.slot, check.version)
+        : await smokePredict(r.baseUrl, check.slot, check.version);
+    }
     return { predictUrl: predictUrlFor(check.baseUrl, check.slot, check.version), polls, smokePrediction };
   } finally {
-    client?.close();
+    for (const c of clients.values()) c.close();
   }
 }

@@ -16,6 +16,7 @@ export {
   type PublishedObject,
 } from './publish';
 export { completeVersionFiles, downloadVersion, latestCompleteVersion, listCompleteVersions, removeVersion } from './versions';
+export { markSlotChanged, slotChangeTag, type SlotChange } from './slot-change';
 export {
   applySlotRetention,
   removeOldCandidates,

@@ -14,6 +14,7 @@
  * Models bucket:
  *   <slot>/<version>/…               a SavedModel version, what TF Serving polls
  *   <slot>/_claims/<version>.json    the claim of a version (its files' digests)
+ *   <slot>/_claims/_changed.json     the slot's change marker: rewritten after every publish and removal
  *   <slot>/_staging-<version>-<n>/   a version's files while they are published
  *   lineage/<slot>/<version>/…       what a version was trained from and how it scored
  *   candidates/<workflowId>/<runId>/ a run's trained candidate before export
@@ -93,6 +94,15 @@ export function claimsPrefix(slot: string): string {
 
 export function claimKey(slot: string, version: number): string {
   return `${claimsPrefix(slot)}${version}.json`;
+}
+
+/**
+ * `<slot>/_claims/_changed.json`: rewritten after each version is completed or
+ * removed, so that a slot polls this one object instead of every claim (not a
+ * version name, so claim listings ignore it).
+ */
+export function slotChangeKey(slot: string): string {
+  return `${claimsPrefix(slot)}_changed.json`;
 }
 
 /** `<slot>/_staging-<version>-<nonce>/`: a non-numeric directory TF Serving ignores. */

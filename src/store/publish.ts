@@ -55,6 +55,7 @@ import {
   type StoredObject,
 } from '../storage/objects';
 import { Sha256Tap } from '../digest/sha256';
+import { markSlotChanged } from './slot-change';
 import {
   claimKey,
   claimsPrefix,
@@ -169,6 +170,8 @@ export async function publishSavedModel(client: Client, options: PublishOptions)
   const base = { bucket, slot, version, prefix, objects, resumed };
 
   if (resumed && (await objectExists(client, bucket, prefix + SAVED_MODEL_FILE))) {
+    // again: the attempt that completed it may have stopped before its marker
+    await markSlotChanged(client, bucket, slot, 'completed', version);
     return { ...base, alreadyComplete: true };
   }
 
@@ -199,6 +202,8 @@ export async function publishSavedModel(client: Client, options: PublishOptions)
     await removeKeys(client, bucket, staged).catch(() => undefined); // the original error matters more
     throw error;
   }
+  // the version is complete: the slots' cheap poll sees the marker move
+  await markSlotChanged(client, bucket, slot, 'completed', version);
   try {
     await removeKeys(client, bucket, staged);
   } catch {

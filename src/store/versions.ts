@@ -17,6 +17,7 @@ import { isNotFound, listKeys } from '../storage/objects';
 import { validateSlotName, versionPrefix } from './layout';
 import { listClaimedVersions, readClaim, type ClaimRecord } from './publish';
 import { Sha256Tap } from '../digest/sha256';
+import { markSlotChanged } from './slot-change';
 
 function safePath(p: string): boolean {
   return !p.startsWith('/') && !p.split('/').some((part) => part === '' || part === '.' || part === '..');
@@ -124,5 +125,7 @@ export async function removeVersion(client: Client, bucket: string, slot: string
     a.endsWith(SAVED_MODEL_FILE) ? -1 : b.endsWith(SAVED_MODEL_FILE) ? 1 : a.localeCompare(b),
   );
   for (const key of keys) await client.removeObject(bucket, key);
+  // after the removal: a slot that sees the marker move finds the version gone
+  await markSlotChanged(client, bucket, slot, 'removed', version);
   return keys.length;
 }

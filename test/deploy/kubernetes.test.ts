@@ -293,6 +293,15 @@ describe('Kubernetes manifests: what the system needs', () => {
       [8503, 'recommender1-g'],
     ]);
     expect(matches(svc.spec.selector, find<Workload>(objects, 'Deployment', 'slots').spec.template.metadata.labels)).toBe(true);
+    // readiness resolves every replica through a headless Service with the same selector and ports
+    const replicas = find<K8sObject & { spec: { clusterIP?: string; selector: Record<string, string>; ports: unknown[] } }>(
+      objects,
+      'Service',
+      'recommender-slots-replicas',
+    );
+    expect(replicas.spec.clusterIP).toBe('None');
+    expect(replicas.spec.selector).toEqual(svc.spec.selector);
+    expect(replicas.spec.ports).toEqual(svc.spec.ports);
     expect(find<Workload>(objects, 'Deployment', 'training-worker').spec.template.spec.containers[0].image).toBe(
       'recommender-training-worker:0.1.0',
     );
@@ -340,6 +349,7 @@ describe('Kubernetes manifests: what the system needs', () => {
       expect(missing, k).toEqual([]);
       const cfg = loadConfig({ ...data, MINIO_ACCESS_KEY: 'k', MINIO_SECRET_KEY: 's' });
       expect(cfg.slots.map((s) => s.baseUrl)).toEqual(['http://recommender-slots:8501', 'http://recommender-slots:8502']);
+      expect(cfg.slotReplicasHost).toBe('recommender-slots-replicas');
       expect(cfg.kafka.brokers).toEqual(['recommender-kafka-bootstrap:9092']);
       // workloads read the generated ConfigMap and only their own identity's Secrets
       for (const d of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'Job') as Workload[]) {

@@ -116,7 +116,7 @@ describe('publishSavedModel', () => {
       expect(await completeVersions(slot)).toEqual(pbVisible ? [1] : []);
       if (copiedSoFar === 0) expect(await listVersions(client, bucket, slot)).toEqual([]); // no numeric directory yet
       for (const key of keys) {
-        expect(key).toMatch(new RegExp(`^${slot}/(1/|_claims/1\\.json$|_staging-1-[0-9a-f]{12}/)`));
+        expect(key).toMatch(new RegExp(`^${slot}/(1/|_claims/1\\.json$|_claims/_changed\\.json$|_staging-1-[0-9a-f]{12}/)`));
       }
     };
     const result = await publish(slot, A(), { onProgress });
@@ -257,6 +257,7 @@ describe('removeStaleStaging', () => {
         `${slot}/1/variables/variables.data-00000-of-00001`,
         `${slot}/1/variables/variables.index`,
         `${slot}/_claims/1.json`,
+        `${slot}/_claims/_changed.json`, // the slots' change marker
       ].sort(),
     );
   });

@@ -32,6 +32,8 @@ export interface ModelManagerOptions {
   log?: (msg: string) => void;
   /** back-off between attempts to load a version that failed; default 1 s doubling to 60 s */
   loadRetry?: BackoffPolicy;
+  /** polls between full listings of the claims when the slot's change marker did not move (source.ts) */
+  fullScanEvery?: number;
   /** called with the number of warm-up records replayed for a version */
   onWarmup?: (version: number, records: number) => void;
 }
@@ -58,7 +60,7 @@ export class ModelManager {
   constructor(private readonly opts: ModelManagerOptions) {
     this.cacheDir = opts.cacheDir ?? slotCacheDir(opts.slot);
     this.log = opts.log ?? (() => undefined);
-    this.source = new VersionSource(opts.client, opts.bucket, opts.slot);
+    this.source = new VersionSource(opts.client, opts.bucket, opts.slot, opts.fullScanEvery);
     this.loader = new VersionLoader(this.source, this.cacheDir, () => this.stopped);
   }
 
@@ -143,6 +145,7 @@ export class ModelManager {
       const message = (err as Error).message;
       this.setStatus(version, 'END', `Failed to load version ${version}: ${message}`);
       const wait = this.recordFailure(version);
+      this.source.rescan();
       this.log(`version ${version} failed to load: ${message}; trying again in ${wait} ms`);
     }
   }
