@@ -61,5 +61,7 @@ export function onlineTable(figures: Figures): string {
     return (fa.version ?? 0) - (fb.version ?? 0) || a.localeCompare(b);
   });
   if (labels.length === 0) return 'no online figures yet (is the evaluator running? `npm run evaluator`)';
-  return labels.map((l) => versionBlock(l, figures[l]).join('\n')).join('\n\n');
+  // answers given before any model (the popularity fallback) carry no slot
+  const shown = (l: string) => (figures[l].slot === null ? 'none (before the first model: popularity)' : l);
+  return labels.map((l) => versionBlock(shown(l), figures[l]).join('\n')).join('\n\n');
 }

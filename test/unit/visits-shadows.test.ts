@@ -175,4 +175,41 @@ describe('the previous-model queue', () => {
     expect((await metrics.shadows.get()).values.find((v) => v.labels.kind === 'previous-model')?.value).toBe(5);
     await queue.close();
   });
+
+  it('shadows only while the standby serves the model the serving one replaced (not an older or foreign version)', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const written: string[] = [];
+    let standbyVersion = 5;
+    const queue = new PreviousModelShadows({
+      share: 1,
+      queueMax: 10,
+      maxRows: 100,
+      standby: async () => ({
+        ok: true,
+        model: { slot: 'b', version: standbyVersion, predictUrl: `http://127.0.0.1:1/v1/models/b/versions/${standbyVersion}:predict` },
+      }),
+      replacedBy: (served) => (served.slot === 'a' && served.version === 7 ? { slot: 'b', version: 6 } : undefined),
+      predictRows: async (_url, _users, products) => ({ kind: 'ok', scores: products.map((p) => p / 10) }),
+      write: async (messages) => void written.push(...messages.map((m) => String(m.headers?.['request-id']))),
+      metrics,
+      log: () => undefined,
+    });
+    const subject = (i: number) => ({
+      requestId: `mdata:0:${i}`,
+      user: 1,
+      eventTime: 1,
+      servedBy: { slot: 'a', version: 7 },
+      products: [1, 2],
+      length: 2,
+    });
+    queue.offer(subject(0)); // the standby serves version 5: an older deployment, not the one version 7 replaced
+    await new Promise((r) => setTimeout(r, 30));
+    standbyVersion = 6;
+    queue.offer(subject(1));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(written).toEqual(['mdata:0:1']);
+    const drops = (await metrics.shadowDrops.get()).values.find((v) => v.labels.reason === 'standby-not-previous')?.value;
+    expect(drops).toBe(1);
+    await queue.close();
+  });
 });

@@ -52,6 +52,8 @@ export function checkDescriptor(d: ModelDescriptor, slots?: readonly AllowedSlot
 
 export class CurrentModel {
   private model: ActiveModel | undefined;
+  /** the model the current one replaced (the previous descriptor adopted) */
+  private replaced: ActiveModel | undefined;
   private readonly waiters: ((m: ActiveModel) => void)[] = [];
   private readonly listeners: ((m: ActiveModel, previous: ActiveModel | undefined) => void)[] = [];
 
@@ -63,10 +65,17 @@ export class CurrentModel {
   set(next: Omit<ActiveModel, 'since'>, now = new Date()): boolean {
     const previous = this.model;
     if (previous && previous.url === next.url && previous.name === next.name && previous.description === next.description) return false;
+    this.replaced = previous;
     this.model = { ...next, since: now };
     for (const listener of this.listeners) listener(this.model, previous);
     for (const resolve of this.waiters.splice(0)) resolve(this.model);
     return true;
+  }
+
+  /** The model that `served` replaced, while `served` is the current model (its slot and version); else undefined. */
+  replacedBy(served: { slot: string | null; version: number | null }): ActiveModel | undefined {
+    const m = this.model;
+    return m && m.slot === served.slot && m.version === served.version ? this.replaced : undefined;
   }
 
   onSwitch(listener: (m: ActiveModel, previous: ActiveModel | undefined) => void): void {

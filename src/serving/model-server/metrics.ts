@@ -31,7 +31,8 @@ export interface ServerMetrics {
 }
 
 /** Why a sampled previous-model shadow was not written. */
-export type ShadowDropReason = 'queue-full' | 'standby-unavailable' | 'standby-same-version' | 'standby-rejected' | 'write-failed';
+export type ShadowDropReason =
+  'queue-full' | 'standby-unavailable' | 'standby-same-version' | 'standby-not-previous' | 'standby-rejected' | 'write-failed';
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): ServerMetrics {
   const registry = new Registry();

@@ -28,6 +28,12 @@ export interface PreviousShadowOptions {
   /** most rows in one predict call on the standby */
   maxRows: number;
   standby: StandbyLookup;
+  /**
+   * The model the serving one replaced (the previous descriptor adopted): the standby shadows only while it serves
+   * exactly that version — a standby slot holding another version (an older deployment's, another registry's) is not
+   * "the previous model". Unset: any other version of the standby.
+   */
+  replacedBy?: (served: { slot: string | null; version: number | null }) => { slot: string | null; version: number | null } | undefined;
   predictRows: PredictClient['predictRows'];
   /** the standby version's tables: a visit ranks its catalogue; ids beyond them are not sent */
   tableSizes?: PerVersion<TableSizes>;
@@ -117,6 +123,9 @@ export class PreviousModelShadows {
     const standby = answer.model;
     // only a different version is a previous model (a standby re-serving the active version says nothing)
     if (standby.version === subject.servedBy.version) return void this.drop('standby-same-version');
+    const before = this.options.replacedBy?.(subject.servedBy);
+    if (this.options.replacedBy && (before?.slot !== standby.slot || before.version !== standby.version))
+      return void this.drop('standby-not-previous');
     const sizes = await this.options.tableSizes?.(standby.slot, standby.version);
     const products = candidatesOf(subject, sizes?.productRows).filter((p) => !sizes || p < sizes.productRows);
     // a customer the previous model never saw, or a visit without its catalogue: it cannot answer

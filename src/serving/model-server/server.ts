@@ -309,7 +309,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
     const common = { predictClient, tableSizes, metrics, log };
     parts.shadowProducer = await resultsProducer(kafka);
-    const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: parts.shadowProducer }));
+    const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: parts.shadowProducer, current }));
     const processor = requestProcessor(options, settings, {
       ...common,
       ...{ producer, previous, current, loadPopularity, beforeFirstModel, signal: shutdown.signal, usage, progress },
@@ -502,6 +502,7 @@ function previousModelShadows(
     tableSizes: PerVersion<TableSizes> | undefined;
     metrics: ServerMetrics;
     log: Log;
+    current: CurrentModel;
   },
 ): PreviousModelShadows {
   const cfg = options.config;
@@ -512,6 +513,7 @@ function previousModelShadows(
     queueMax: positiveInteger('shadowQueueMax', options.shadowQueueMax ?? cfg.serving.shadows.queueMax),
     maxRows: settings.maxPredictRows,
     standby: options.standby ?? standbyLookup(settings.allowedSlots),
+    replacedBy: (served) => deps.current.replacedBy(served),
     predictRows: deps.predictClient.predictRows,
     tableSizes: deps.tableSizes,
     write: async (messages) => {
