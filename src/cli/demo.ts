@@ -22,6 +22,7 @@
  * --keep-running leaves the stack, workers and schedule up for exploring.
  */
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
@@ -254,6 +255,25 @@ function printOnline(runs: Awaited<ReturnType<typeof followScheduledRuns>>, figu
   console.log(popularityTarget(runs, figures));
 }
 
+/**
+ * Deletes the demo's schedule and cancels the runs it started that still run
+ * (a tick just before the end), waiting for them while the workers are up: a
+ * run left pending would be picked up by the next demo's workers, in that
+ * demo's registry and topics.
+ */
+async function deleteSchedule(client: Client, scheduleId: string): Promise<void> {
+  const schedule = client.schedule.getHandle(scheduleId);
+  const running = (await schedule.describe()).info.runningActions.map((a) => a.workflow);
+  await schedule.delete();
+  await Promise.all(
+    running.map(async (w) => {
+      const handle = client.workflow.getHandle(w.workflowId, w.firstExecutionRunId);
+      await handle.cancel();
+      await Promise.race([handle.result().catch(() => undefined), sleep(30_000)]);
+    }),
+  );
+}
+
 /** Stops what the demo started (or, with --keep-running, says how to). */
 async function cleanUp(c: {
   keepRunning: boolean;
@@ -272,10 +292,7 @@ async function cleanUp(c: {
     return;
   }
   // The runs it started stay in the web UI's list; the schedule goes.
-  await c.client.schedule
-    .getHandle(c.scheduleId)
-    .delete()
-    .catch(() => undefined);
+  await deleteSchedule(c.client, c.scheduleId).catch(() => undefined);
   await Promise.all(c.children.map((m) => stopProcess(m)));
   if (c.startedByUs.length) stopStack(c.startedByUs);
   console.log(
