@@ -442,6 +442,17 @@ async function startServerUnderTest(o: {
   return { requests: topics.TOPIC_REQUESTS, arrivals, port, proc };
 }
 
+/** The topics of one model server of a bench run (its own requests, results, dead letters and shadows; the run's models). */
+function benchServerTopics(id: string, name: string, models: string) {
+  return {
+    TOPIC_REQUESTS: `${id}-${name}-mdata`,
+    TOPIC_MODELS: models,
+    TOPIC_RESULTS: `${id}-${name}-recommendations`,
+    TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
+    TOPIC_SHADOWS: `${id}-${name}-recommendations-shadow`,
+  };
+}
+
 async function benchKafka(
   id: string,
   urls: [string, string | undefined],
@@ -451,13 +462,7 @@ async function benchKafka(
   childEnv: NodeJS.ProcessEnv,
 ): Promise<KafkaFigures> {
   const models = `${id}-models`;
-  const serverTopics = (name: string) => ({
-    TOPIC_REQUESTS: `${id}-${name}-mdata`,
-    TOPIC_MODELS: models,
-    TOPIC_RESULTS: `${id}-${name}-recommendations`,
-    TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
-    TOPIC_SHADOWS: `${id}-${name}-recommendations-shadow`,
-  });
+  const serverTopics = (name: string) => benchServerTopics(id, name, models);
   const names = flags.baselineArgs !== undefined ? ['server', 'baseline'] : ['server'];
   const relayIn = `${id}-relay-in`;
   const relayOut = `${id}-relay-out`;
@@ -590,13 +595,7 @@ async function benchShadows(
 ): Promise<ShadowFigures> {
   if (!urls[1]) throw new Error('--only shadows needs a standby slot: two slots of this run, or --switch-url');
   const models = `${id}-models`;
-  const serverTopics = (name: string) => ({
-    TOPIC_REQUESTS: `${id}-${name}-mdata`,
-    TOPIC_MODELS: models,
-    TOPIC_RESULTS: `${id}-${name}-recommendations`,
-    TOPIC_DLQ: `${id}-${name}-mdata-dlq`,
-    TOPIC_SHADOWS: `${id}-${name}-recommendations-shadow`,
-  });
+  const serverTopics = (name: string) => benchServerTopics(id, name, models);
   const all = [...new Set(['plain', 'shadowed'].flatMap((n) => Object.values(serverTopics(n))))];
   const kafka = createKafka(loadConfig().kafka, '-bench-serve');
   await createTopics(kafka, all);
