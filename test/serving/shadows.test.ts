@@ -100,11 +100,15 @@ beforeAll(async () => {
   await ensureTopics(kafka, cfg.topics);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
+  // deployed as the pipeline does: version 1 to the first slot, then version 2 to the second (which replaced version 1)
   const url = predictUrlFor(slots[1].url, slotNames[1], 2);
   await producer.send({
     topic: cfg.topics.models,
     acks: -1,
-    messages: [{ value: encodeDescriptor({ name: 'active', description: 'v2', url }) }],
+    messages: [
+      { value: encodeDescriptor({ name: 'previous', description: 'v1', url: predictUrlFor(slots[0].url, slotNames[0], 1) }) },
+      { value: encodeDescriptor({ name: 'active', description: 'v2', url }) },
+    ],
   });
   await producer.disconnect();
   server = await startModelServer({

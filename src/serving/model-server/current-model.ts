@@ -72,6 +72,11 @@ export class CurrentModel {
     return true;
   }
 
+  /** At start, the model the current one replaced, as the models topic tells (no switch happened in this process). */
+  noteReplaced(model: Omit<ActiveModel, 'since'>): void {
+    this.replaced = { ...model, since: new Date(0) };
+  }
+
   /** The model that `served` replaced, while `served` is the current model (its slot and version); else undefined. */
   replacedBy(served: { slot: string | null; version: number | null }): ActiveModel | undefined {
     const m = this.model;

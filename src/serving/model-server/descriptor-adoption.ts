@@ -78,14 +78,30 @@ export class DescriptorAdopter {
     this.deps.log('warn', 'ignoring an unusable record on the models topic', { ...where, reason });
   }
 
-  /** At start: the newest servable descriptor of `history` (oldest first) becomes current; newer ones are set aside. */
+  /**
+   * At start: the newest servable descriptor of `history` (oldest first) becomes current; newer ones are set aside.
+   * The model it replaced is the newest older descriptor naming another version (the previous model's shadows).
+   */
   start(history: readonly PublishedDescriptor[]): Promise<void> {
     return this.enqueue(async () => {
       for (let i = history.length - 1; i >= 0; i--) {
         if (this.stop.signal.aborted || this.deps.current.get()) return;
-        if (await this.decide(history[i], { quiet: true })) return;
+        if (await this.decide(history[i], { quiet: true })) return this.noteReplaced(history.slice(0, i));
       }
     });
+  }
+
+  private noteReplaced(older: readonly PublishedDescriptor[]): void {
+    const current = this.deps.current.get();
+    for (let j = older.length - 1; j >= 0 && current; j--) {
+      let c: DescriptorCheck;
+      try {
+        c = checkDescriptor(older[j].descriptor, this.deps.allowedSlots);
+      } catch {
+        continue; // a hostile record: not a model at all
+      }
+      if (c.ok && (c.model.slot !== current.slot || c.model.version !== current.version)) return this.deps.current.noteReplaced(c.model);
+    }
   }
 
   /** A descriptor published while the server runs. */
