@@ -156,7 +156,8 @@ export function decodeChunk(body: Buffer, where: string): StateEntries {
   } catch (err) {
     throw new Error(`${where} is not valid JSON: ${(err as Error).message}`);
   }
-  if (doc?.schema !== CHUNK_SCHEMA) throw new Error(`${where}: not a state chunk of schema ${CHUNK_SCHEMA} (schema ${JSON.stringify(doc?.schema)})`);
+  if (doc?.schema !== CHUNK_SCHEMA)
+    throw new Error(`${where}: not a state chunk of schema ${CHUNK_SCHEMA} (schema ${JSON.stringify(doc?.schema)})`);
   for (const field of ['requests', 'waiting', 'pending', 'history'] as const)
     if (!Array.isArray(doc[field])) throw new Error(`${where}: field ${field} is not an array`);
   for (const role of TOPIC_ROLES) if (!Array.isArray(doc.seen?.[role])) throw new Error(`${where}: field seen.${role} is not an array`);

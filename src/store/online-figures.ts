@@ -72,7 +72,9 @@ function parseCheckpoint(body: Buffer, where: string, store: OnlineStore): Check
     throw new Error(`${where} is not valid JSON: ${(err as Error).message}`);
   }
   if (doc.schema !== CHECKPOINT_SCHEMA && doc.schema !== WHOLE_STATE_SCHEMA)
-    throw new Error(`${where}: unknown checkpoint schema ${JSON.stringify(doc.schema)} (this evaluator reads ${WHOLE_STATE_SCHEMA} and ${CHECKPOINT_SCHEMA})`);
+    throw new Error(
+      `${where}: unknown checkpoint schema ${JSON.stringify(doc.schema)} (this evaluator reads ${WHOLE_STATE_SCHEMA} and ${CHECKPOINT_SCHEMA})`,
+    );
   if (!doc.state || !doc.offsets) throw new Error(`${where}: no state or offsets`);
   if (doc.schema === WHOLE_STATE_SCHEMA) return { ...doc, schema: CHECKPOINT_SCHEMA, chunks: [], wholeState: doc.state as JoinSnapshot };
   const prefix = onlineChunkPrefix(store.group, doc.partition);
