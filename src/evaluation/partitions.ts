@@ -109,11 +109,12 @@ export class EvaluatorPartitions {
       });
     o.soughtTo[role] = undefined;
     // synchronous from here: a checkpoint never sees half a batch
-    for (const m of batch.messages) {
-      const offset = BigInt(m.offset);
-      if (offset < o.next[role]) continue;
-      feed(o.join, role, m);
-      o.next[role] = offset + 1n;
+    const messages = batch.messages;
+    let i = 0; // offsets ascend: skip those read before, then no BigInt per record
+    while (i < messages.length && BigInt(messages[i].offset) < o.next[role]) i++;
+    for (let k = i; k < messages.length; k++) feed(o.join, role, messages[k]);
+    if (i < messages.length) {
+      o.next[role] = BigInt(messages[messages.length - 1].offset) + 1n;
       o.dirty = true;
     }
     // the fetch position moves on (Kafka's committed offsets follow the checkpoints only)
