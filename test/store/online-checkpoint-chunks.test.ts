@@ -21,7 +21,8 @@ import {
   type ShadowAnswer,
 } from '../../src/evaluation/records';
 import { createMinioClient } from '../../src/storage/minio-client';
-import { onlineGroupPrefix } from '../../src/store/layout';
+import { onlineCheckpointKey, onlineGroupPrefix } from '../../src/store/layout';
+import { writeIfUnchanged } from '../../src/store/versioned-object';
 import { listChunks, onlineFigures, readCheckpoint, writeChunks } from '../../src/store/online-figures';
 import { seedTraffic } from '../evaluation/traffic';
 import { removePrefix } from '../helpers/minio';
@@ -170,5 +171,44 @@ describe('incremental evaluator checkpoints (head over state chunks) on the real
     expect(await checkpoint(store, owner)).toBe(true);
     expect(await onlineFigures(store)).toEqual(expected);
     expect((await loadPartition(store, TOPICS, RULES, 0)).join.figures).toEqual(expected);
+  });
+
+  it('a schema 1 checkpoint (the whole state in one object) loads and is rewritten as a head over chunks; an unknown schema is refused', async () => {
+    const store = storeOf('schema1');
+    const half = Math.floor(ORDER.length / 2);
+    const old: PartitionState = {
+      partition: 0,
+      join: new PartitionJoin(RULES),
+      next: { results: 0n, shadows: 0n, purchases: 0n },
+      etag: null,
+      chunks: [],
+      orphans: [],
+    };
+    feed(old, offsetsAt(0), 0, half);
+    const offsets = Object.fromEntries(TOPIC_ROLES.map((r) => [r, old.next[r].toString()]));
+    const body = { schema: 1, partition: 0, topics: TOPICS, offsets, state: old.join.snapshot(), writtenAt: new Date().toISOString() };
+    const key = onlineCheckpointKey(store.group, 0);
+    expect(await writeIfUnchanged(client, store.bucket, key, Buffer.from(JSON.stringify(body)), null)).toBeDefined();
+    const s = await loadPartition(store, TOPICS, RULES, 0);
+    expect(s.next).toEqual(old.next);
+    expect(await checkpoint(store, s)).toBe(true);
+    const head = (await readCheckpoint(store, 0))!.checkpoint;
+    expect(head.schema).toBe(2);
+    expect(head.chunks!.length).toBeGreaterThan(3);
+    feed(s, offsetsAt(half), half, ORDER.length);
+    expect(await checkpoint(store, s)).toBe(true);
+    expect(await onlineFigures(store)).toEqual(expected);
+
+    const unknown = storeOf('schema3');
+    await writeIfUnchanged(
+      client,
+      unknown.bucket,
+      onlineCheckpointKey(unknown.group, 0),
+      Buffer.from(JSON.stringify({ ...body, schema: 3 })),
+      null,
+    );
+    await expect(loadPartition(unknown, TOPICS, RULES, 0)).rejects.toThrow(
+      `${unknown.bucket}/${onlineCheckpointKey(unknown.group, 0)}: unknown checkpoint schema 3 (this evaluator reads 1 and 2)`,
+    );
   });
 });
