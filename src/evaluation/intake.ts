@@ -24,7 +24,11 @@ export class StreamIntake {
   private readonly seen = new Map<string, number>();
   private readonly byTime = new MinHeap<[number, string]>((a, b) => a[0] < b[0]);
 
-  constructor(readonly graceMs: number) {}
+  /** `onChange(t)`: the remembered ids at event time t changed (the checkpoint rewrites the state chunk holding t) */
+  constructor(
+    readonly graceMs: number,
+    private readonly onChange: (t: number) => void = () => undefined,
+  ) {}
 
   /** front − grace: a record before it is late; −∞ before the first record. */
   get mark(): number {
@@ -36,11 +40,15 @@ export class StreamIntake {
     if (eventTime < mark) return 'late';
     for (let top = this.byTime.peek(); top && top[0] < mark; top = this.byTime.peek()) {
       this.byTime.pop();
-      if (this.seen.get(top[1]) === top[0]) this.seen.delete(top[1]);
+      if (this.seen.get(top[1]) === top[0]) {
+        this.seen.delete(top[1]);
+        this.onChange(top[0]);
+      }
     }
     if (this.seen.has(id)) return 'duplicate';
     this.seen.set(id, eventTime);
     this.byTime.push([eventTime, id]);
+    this.onChange(eventTime);
     if (this.front === null || eventTime > this.front) this.front = eventTime;
     return 'taken';
   }
@@ -53,13 +61,23 @@ export class StreamIntake {
     return { front: this.front, seen: [...this.seen] };
   }
 
-  static restore(graceMs: number, s: FrontSnapshot): StreamIntake {
-    const intake = new StreamIntake(graceMs);
-    for (const [id, t] of s.seen) {
-      intake.seen.set(id, t);
-      intake.byTime.push([t, id]);
-    }
+  /** The remembered ids with their event times. */
+  remembering(): IterableIterator<[string, number]> {
+    return this.seen.entries();
+  }
+
+  static restore(graceMs: number, s: FrontSnapshot, onChange?: (t: number) => void): StreamIntake {
+    const intake = new StreamIntake(graceMs, onChange);
+    intake.remember(s.seen);
     intake.front = s.front;
     return intake;
+  }
+
+  /** Adds remembered ids (a restore, possibly in several parts). */
+  remember(seen: Iterable<[string, number]>): void {
+    for (const [id, t] of seen) {
+      this.seen.set(id, t);
+      this.byTime.push([t, id]);
+    }
   }
 }

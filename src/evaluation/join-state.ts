@@ -52,7 +52,7 @@ export interface RequestEntry {
   bought: AttributedPurchase[];
 }
 
-interface Bought {
+export interface Bought {
   user: number;
   eventTime: number;
   products: number[];
@@ -70,6 +70,34 @@ export interface JoinSnapshot {
   purchases: PurchaseCounts;
 }
 
+/** The small part of a snapshot: the fronts, figures and counts (a checkpoint's head). */
+export interface JoinSummary {
+  fronts: Record<TopicRole, { front: number | null }>;
+  figures: Figures;
+  records: Record<TopicRole, RecordCounts>;
+  purchases: PurchaseCounts;
+}
+
+/** The entries of the state at some event times (a checkpoint's state chunk): a snapshot is a summary and its entries. */
+export interface StateEntries {
+  requests: RequestEntry[];
+  waitingShadows: ShadowAnswer[];
+  pending: BoughtBasket[];
+  history: Bought[];
+  seen: Record<TopicRole, [string, number][]>;
+}
+
+export const emptyEntries = (): StateEntries => ({
+  requests: [],
+  waitingShadows: [],
+  pending: [],
+  history: [],
+  seen: { results: [], shadows: [], purchases: [] },
+});
+
+/** The granularity at which the join reports changed event times (a state chunk's bounds are multiples of it). */
+export const TOUCH_MS = 1000;
+
 const byTime = <T extends { eventTime: number }>(a: T, b: T) => a.eventTime < b.eventTime;
 const zeroCounts = (): RecordCounts => ({ taken: 0, late: 0, duplicate: 0, invalid: 0 });
 
@@ -86,10 +114,14 @@ export class PartitionJoin {
   private readonly pending = new MinHeap<BoughtBasket>(byTime);
   private readonly history = new Map<number, Bought[]>();
   private readonly historyQueue = new MinHeap<Bought>(byTime);
+  /** the seconds (event time / TOUCH_MS) whose entries changed since takeTouched: what an incremental checkpoint rewrites */
+  private touched = new Set<number>();
+  private readonly touch = (t: number): void => void this.touched.add(Math.floor(t / TOUCH_MS));
 
   constructor(readonly rules: JoinRules) {
     const g = rules.graceMs;
-    this.intake = { results: new StreamIntake(g), shadows: new StreamIntake(g), purchases: new StreamIntake(g) };
+    const t = this.touch;
+    this.intake = { results: new StreamIntake(g, t), shadows: new StreamIntake(g, t), purchases: new StreamIntake(g, t) };
   }
 
   /** Counts a record that could not be decoded. */
@@ -120,8 +152,11 @@ export class PartitionJoin {
       bought: [],
     };
     this.addRequest(entry);
-    for (const s of this.waiting.get(key) ?? []) countShadow(fig, entry, s.shadow, s.top);
-    this.waiting.delete(key);
+    const waiting = this.waiting.get(key);
+    if (waiting) {
+      for (const s of waiting) countShadow(fig, entry, s.shadow, s.top);
+      this.waiting.delete(key); // the queue's copies are dropped when the results' mark passes them
+    }
     this.advance();
   }
 
@@ -129,6 +164,7 @@ export class PartitionJoin {
     if (!this.take('shadows', `${s.requestId}|${s.shadow}`, s.eventTime)) return;
     const key = requestKey(s.requestId, s.eventTime);
     const entry = this.requests.get(key);
+    this.touch(s.eventTime); // the request's time (the key's) or the waiting answer's
     if (entry) countShadow(this.figures[entry.label], entry, s.shadow, s.top);
     else {
       const list = this.waiting.get(key);
@@ -142,7 +178,7 @@ export class PartitionJoin {
   purchase(p: BoughtBasket): void {
     if (!this.take('purchases', p.id, p.eventTime)) return;
     this.remember({ user: p.user, eventTime: p.eventTime, products: p.products });
-    this.pending.push(p);
+    this.pending.push(p); // touched by remember: the same time
     this.advance();
   }
 
@@ -152,6 +188,7 @@ export class PartitionJoin {
     if (list) list.push(entry);
     else this.requestsByUser.set(entry.user, [entry]);
     this.requestQueue.push(entry);
+    this.touch(entry.eventTime);
   }
 
   private remember(b: Bought): void {
@@ -159,6 +196,7 @@ export class PartitionJoin {
     if (list) list.push(b);
     else this.history.set(b.user, [b]);
     this.historyQueue.push(b);
+    this.touch(b.eventTime);
   }
 
   /** Finalises the purchases that can be, then forgets what no record to come can need. */
@@ -166,6 +204,7 @@ export class PartitionJoin {
     const resultsMark = this.intake.results.mark;
     const purchasesMark = this.intake.purchases.mark;
     for (let p = this.pending.peek(); p && p.eventTime < resultsMark && p.eventTime <= purchasesMark; p = this.pending.peek()) {
+      this.touch(p.eventTime);
       this.finalise(this.pending.pop()!);
     }
     const bound = Math.min(purchasesMark, this.pending.peek()?.eventTime ?? Infinity);
@@ -175,11 +214,13 @@ export class PartitionJoin {
       this.forgetRequest(this.requestQueue.pop()!);
     }
     for (let s = this.waitingQueue.peek(); s && s.eventTime < resultsMark; s = this.waitingQueue.peek()) {
+      this.touch(s.eventTime);
       this.waiting.delete(requestKey(this.waitingQueue.pop()!.requestId, s.eventTime));
     }
     const h = this.rules.repeatHorizonMs;
     for (let b = this.historyQueue.peek(); b && b.eventTime + h < bound; b = this.historyQueue.peek()) {
       this.historyQueue.pop();
+      this.touch(b.eventTime);
       const list = this.history.get(b.user)!;
       list.splice(list.indexOf(b), 1);
       if (list.length === 0) this.history.delete(b.user);
@@ -187,6 +228,7 @@ export class PartitionJoin {
   }
 
   private forgetRequest(entry: RequestEntry): void {
+    this.touch(entry.eventTime);
     this.requests.delete(entry.key);
     const list = this.requestsByUser.get(entry.user)!;
     list.splice(list.indexOf(entry), 1);
@@ -201,6 +243,7 @@ export class PartitionJoin {
     }
     this.purchases.attributed++;
     const before = boughtBefore(this.history.get(p.user) ?? [], p.eventTime, this.rules.repeatHorizonMs);
+    this.touch(entry.eventTime);
     countFollowed(this.figures[entry.label], entry, p.products, before);
   }
 
@@ -234,19 +277,80 @@ export class PartitionJoin {
   }
 
   static restore(rules: JoinRules, s: JoinSnapshot): PartitionJoin {
+    const seen = { results: s.fronts.results.seen, shadows: s.fronts.shadows.seen, purchases: s.fronts.purchases.seen };
+    return PartitionJoin.restoreParts(rules, s, [{ ...s, seen }]);
+  }
+
+  /** The fronts, figures and counts: a checkpoint's head (the entries go into its state chunks). */
+  summary(): JoinSummary {
+    const front = (role: TopicRole) => ({ front: this.intake[role].front });
+    return {
+      fronts: { results: front('results'), shadows: front('shadows'), purchases: front('purchases') },
+      figures: this.figures,
+      records: this.records,
+      purchases: this.purchases,
+    };
+  }
+
+  /** The seconds whose entries changed since the last call (see TOUCH_MS). */
+  takeTouched(): Set<number> {
+    const t = this.touched;
+    this.touched = new Set();
+    return t;
+  }
+
+  /** Gives back seconds taken by takeTouched (their checkpoint failed: they are still to write). */
+  retouch(seconds: Iterable<number>): void {
+    for (const s of seconds) this.touched.add(s);
+  }
+
+  /**
+   * The entries whose event time `chunkOf` maps to a chunk (an index ≥ 0),
+   * by chunk; −1 skips the entry. One pass over the state.
+   */
+  collect(chunkOf: (t: number) => number): Map<number, StateEntries> {
+    const out = new Map<number, StateEntries>();
+    const into = (t: number): StateEntries | undefined => {
+      const i = chunkOf(t);
+      if (i < 0) return undefined;
+      let e = out.get(i);
+      if (!e) out.set(i, (e = emptyEntries()));
+      return e;
+    };
+    for (const r of this.requests.values()) into(r.eventTime)?.requests.push(r);
+    for (const list of this.waiting.values()) for (const w of list) into(w.eventTime)?.waitingShadows.push(w);
+    for (const p of this.pending.toArray()) into(p.eventTime)?.pending.push(p);
+    for (const list of this.history.values()) for (const b of list) into(b.eventTime)?.history.push(b);
+    for (const role of TOPIC_ROLES) for (const [id, t] of this.intake[role].remembering()) into(t)?.seen[role].push([id, t]);
+    return out;
+  }
+
+  /** A join from a checkpoint's head and its state chunks (each entry in exactly one part). */
+  static restoreParts(rules: JoinRules, summary: JoinSummary, parts: readonly StateEntries[]): PartitionJoin {
     const j = new PartitionJoin(rules);
-    for (const role of TOPIC_ROLES) j.intake[role] = StreamIntake.restore(rules.graceMs, s.fronts[role]);
-    for (const entry of s.requests) j.addRequest(entry);
-    for (const w of s.waitingShadows) {
-      const key = requestKey(w.requestId, w.eventTime);
-      j.waiting.set(key, [...(j.waiting.get(key) ?? []), w]);
-      j.waitingQueue.push(w);
+    for (const role of TOPIC_ROLES) {
+      j.intake[role] = StreamIntake.restore(rules.graceMs, { front: summary.fronts[role].front, seen: [] }, j.touch);
+      for (const part of parts) {
+        j.intake[role].remember(part.seen[role]);
+        for (const [, t] of part.seen[role]) j.touch(t);
+      }
     }
-    for (const p of s.pending) j.pending.push(p);
-    for (const b of s.history) j.remember(b);
-    j.figures = s.figures;
-    j.records = s.records;
-    j.purchases = s.purchases;
+    for (const part of parts) {
+      for (const entry of part.requests) j.addRequest({ ...entry, key: requestKey(entry.requestId, entry.eventTime) });
+      for (const w of part.waitingShadows) {
+        const key = requestKey(w.requestId, w.eventTime);
+        const list = j.waiting.get(key);
+        if (list) list.push(w);
+        else j.waiting.set(key, [w]);
+        j.waitingQueue.push(w);
+      }
+      for (const p of part.pending) j.pending.push(p);
+      for (const b of part.history) j.remember(b);
+    }
+    j.figures = summary.figures;
+    j.records = summary.records;
+    j.purchases = summary.purchases;
+    // every restored entry counts as changed: a restore from state chunks that hold them drops that with takeTouched
     return j;
   }
 }

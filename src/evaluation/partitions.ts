@@ -3,23 +3,20 @@
  * checkpoint in MinIO when first seen, fed from the three topics' batches
  * in offset order (seeking each topic to the checkpoint's offset: MinIO,
  * not Kafka's committed offsets, says where to resume), and checkpointed —
- * offsets, state and figures in one conditional write (src/store/online-figures.ts).
+ * offsets, state and figures under one conditional head write, the state's
+ * changed chunks before it (./partition-checkpoint.ts).
  * A lost write means another evaluator owns the partition: it is dropped
  * and re-read from MinIO if its records come here again.
  */
 import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import { errorText, type Log } from '../process/json-log';
-import { readCheckpoint, writeCheckpoint, type Checkpoint, type OnlineStore } from '../store/online-figures';
+import type { OnlineStore } from '../store/online-figures';
 import type { EvaluatorMetrics } from './metrics';
-import { PartitionJoin, TOPIC_ROLES, type JoinRules, type TopicRole } from './join-state';
+import { TOPIC_ROLES, type JoinRules, type PartitionJoin, type TopicRole } from './join-state';
+import { commitCheckpoint, loadPartition, prepareCheckpoint, type PartitionState } from './partition-checkpoint';
 import { decodeBasket, decodeServed, decodeShadowAnswer } from './records';
 
-interface Owned {
-  partition: number;
-  join: PartitionJoin;
-  /** the next offset to read of each topic's partition */
-  next: Record<TopicRole, bigint>;
-  etag: string | null;
+interface Owned extends PartitionState {
   dirty: boolean;
   soughtTo: Partial<Record<TopicRole, bigint>>;
   highWatermark: Partial<Record<TopicRole, bigint>>;
@@ -69,21 +66,12 @@ export class EvaluatorPartitions {
   }
 
   private async load(partition: number): Promise<Owned> {
-    const stored = await readCheckpoint(this.deps.store, partition);
-    const c = stored?.checkpoint;
-    const mismatch = c && TOPIC_ROLES.find((r) => c.topics[r] !== this.deps.topics[r]);
-    if (mismatch) {
-      // its offsets are another topic's: resuming from them would skip or repeat records
-      throw new Error(
-        `checkpoint of partition ${partition} (group ${this.deps.store.group}) is for ${mismatch} topic ${c.topics[mismatch]}, not ${this.deps.topics[mismatch]}: use another EVALUATOR_GROUP for other topics`,
-      );
-    }
-    const join = c ? PartitionJoin.restore(this.deps.rules, c.state) : new PartitionJoin(this.deps.rules);
-    const next = { results: 0n, shadows: 0n, purchases: 0n };
-    for (const role of TOPIC_ROLES) if (c) next[role] = BigInt(c.offsets[role]);
-    const owned: Owned = { partition, join, next, etag: stored?.etag ?? null, dirty: false, soughtTo: {}, highWatermark: {} };
+    const state = await loadPartition(this.deps.store, this.deps.topics, this.deps.rules, partition);
+    const owned: Owned = { ...state, dirty: false, soughtTo: {}, highWatermark: {} };
+    const c = state.etag !== null;
     this.owned.set(partition, owned);
-    this.deps.log('info', 'partition loaded', { partition, from: c ? c.offsets : 'start', checkpoint: Boolean(c) });
+    const from = c ? Object.fromEntries(TOPIC_ROLES.map((r) => [r, state.next[r].toString()])) : 'start';
+    this.deps.log('info', 'partition loaded', { partition, from, checkpoint: c, chunks: state.chunks.length });
     return owned;
   }
 
@@ -121,11 +109,12 @@ export class EvaluatorPartitions {
       });
     o.soughtTo[role] = undefined;
     // synchronous from here: a checkpoint never sees half a batch
-    for (const m of batch.messages) {
-      const offset = BigInt(m.offset);
-      if (offset < o.next[role]) continue;
-      feed(o.join, role, m);
-      o.next[role] = offset + 1n;
+    const messages = batch.messages;
+    let i = 0; // offsets ascend: skip those read before, then no BigInt per record
+    while (i < messages.length && BigInt(messages[i].offset) < o.next[role]) i++;
+    for (let k = i; k < messages.length; k++) feed(o.join, role, messages[k]);
+    if (i < messages.length) {
+      o.next[role] = BigInt(messages[messages.length - 1].offset) + 1n;
       o.dirty = true;
     }
     // the fetch position moves on (Kafka's committed offsets follow the checkpoints only)
@@ -144,27 +133,25 @@ export class EvaluatorPartitions {
   }
 
   private async write(o: Owned): Promise<void> {
-    const checkpoint: Checkpoint = {
-      schema: 1,
-      partition: o.partition,
-      topics: this.deps.topics,
-      offsets: { results: o.next.results.toString(), shadows: o.next.shadows.toString(), purchases: o.next.purchases.toString() },
-      state: o.join.snapshot(),
-      writtenAt: new Date().toISOString(),
-    };
-    o.dirty = false; // the body is built synchronously by writeCheckpoint: later records make it dirty again
+    const prepared = prepareCheckpoint(this.deps.store, this.deps.topics, o);
+    o.dirty = false; // built synchronously: later records make it dirty again
     try {
-      const etag = await writeCheckpoint(this.deps.store, checkpoint, o.etag);
-      if (etag === undefined) {
+      const outcome = await commitCheckpoint(this.deps.store, o, prepared);
+      if (!outcome.written) {
         this.deps.metrics.conflicts.inc();
         this.deps.log('warn', 'checkpoint lost to another evaluator: partition re-read from MinIO', { partition: o.partition });
         if (this.owned.get(o.partition) === o) this.owned.delete(o.partition);
         return;
       }
-      o.etag = etag;
       this.failing = undefined;
       this.deps.metrics.checkpoints.inc();
-      const offsets = TOPIC_ROLES.map((r) => ({ topic: this.deps.topics[r], partition: o.partition, offset: checkpoint.offsets[r] }));
+      await outcome.garbage.catch((err: unknown) =>
+        this.deps.log('warn', 'old state chunks not removed (the next owner sweeps them)', {
+          partition: o.partition,
+          error: errorText(err),
+        }),
+      );
+      const offsets = TOPIC_ROLES.map((r) => ({ topic: this.deps.topics[r], partition: o.partition, offset: prepared.head.offsets[r] }));
       await this.deps.consumer.commitOffsets(offsets).catch(() => undefined); // for lag tools only: MinIO says where to resume
     } catch (err) {
       o.dirty = true;

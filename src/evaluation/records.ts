@@ -2,15 +2,18 @@
  * What the online evaluator reads from its three topics, decoded into the
  * few fields the join needs (docs/design.md, "Quality out"). Hostile input
  * (not JSON, wrong schema, not a Purchase) throws an error naming the
- * problem; the evaluator skips and counts such records.
+ * problem; the evaluator skips and counts such records. Results and shadow
+ * answers are parsed once and only the fields read here are checked (the
+ * topics' full schemas, src/messaging/, are for their other consumers): a
+ * zod parse of every field cost the evaluator more than its join.
  *
  * A result's event time is its `eventTime` (the visit's time, set by the
  * model server) and, on results of model servers that do not set it yet,
  * its `requestTimestamp` (the request record's Kafka timestamp).
  */
-import { decodeResult } from '../messaging/result';
+import { RESULT_SCHEMA_VERSION } from '../messaging/result';
 import { decodePurchase } from '../messaging/schemas';
-import { decodeShadow, type ShadowKind } from '../messaging/shadow-result';
+import { SHADOW_KINDS, SHADOW_SCHEMA_VERSION, type ShadowKind } from '../messaging/shadow-result';
 
 /** HR@10: a purchase is a hit when a purchased product is among the first TOP_K of the ranking. */
 export const TOP_K = 10;
@@ -41,25 +44,74 @@ export interface BoughtBasket {
   products: number[];
 }
 
-const topOf = (r: { product: number }[] | undefined): number[] => (r ?? []).slice(0, TOP_K).map((p) => p.product);
+type Doc = Record<string, unknown>;
+
+/** The record as a JSON object (no copy of the bytes). */
+function parseObject(bytes: Buffer | Uint8Array, what: string): Doc {
+  const text = (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8');
+  const doc: unknown = JSON.parse(text);
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`${what} record is not a JSON object`);
+  return doc as Doc;
+}
+
+function fail(what: string, field: string, expected: string, value: unknown): never {
+  throw new Error(`${what} record: field ${field} is not ${expected} (${JSON.stringify(value)?.slice(0, 80)})`);
+}
+
+const isInt = (v: unknown): v is number => Number.isInteger(v);
+
+function num(d: Doc, what: string, field: string): number {
+  const v = d[field];
+  return typeof v === 'number' && Number.isFinite(v) ? v : fail(what, field, 'a number', v);
+}
+
+/** The first TOP_K products of `ranked` (each an integer). */
+function topOf(ranked: unknown, what: string): number[] {
+  if (!Array.isArray(ranked)) fail(what, 'ranked', 'an array', ranked);
+  const n = Math.min(TOP_K, ranked.length);
+  const top = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    const p = (ranked[i] as { product?: unknown } | null)?.product;
+    top[i] = isInt(p) ? p : fail(what, `ranked[${i}].product`, 'an integer', p);
+  }
+  return top;
+}
+
+const OUTCOMES = new Set(['scored', 'fallback', 'error']);
 
 /** A record of `recommendations`. */
 export function decodeServed(bytes: Buffer | Uint8Array): ServedRequest {
-  const r = decodeResult(bytes);
+  const what = 'result';
+  const r = parseObject(bytes, what);
+  if (r.schema !== RESULT_SCHEMA_VERSION) fail(what, 'schema', String(RESULT_SCHEMA_VERSION), r.schema);
+  const { requestId, user, model, outcome } = r;
+  if (typeof requestId !== 'string') fail(what, 'requestId', 'a string', requestId);
+  if (!isInt(user)) fail(what, 'user', 'an integer', user);
+  const m = (typeof model === 'object' && model !== null ? model : fail(what, 'model', 'an object', model)) as Doc;
+  if (m.slot !== null && typeof m.slot !== 'string') fail(what, 'model.slot', 'a string or null', m.slot);
+  if (m.version !== null && !isInt(m.version)) fail(what, 'model.version', 'an integer or null', m.version);
+  if (typeof outcome !== 'string' || !OUTCOMES.has(outcome)) fail(what, 'outcome', 'scored, fallback or error', outcome);
   return {
-    requestId: r.requestId,
-    user: r.user,
-    eventTime: r.eventTime ?? r.requestTimestamp,
-    slot: r.model.slot,
-    version: r.model.version,
-    top: r.outcome === 'error' ? [] : topOf(r.ranked),
+    requestId,
+    user,
+    eventTime: r.eventTime === undefined ? num(r, what, 'requestTimestamp') : num(r, what, 'eventTime'),
+    slot: m.slot,
+    version: m.version,
+    top: outcome === 'error' ? [] : topOf(r.ranked, what),
   };
 }
 
+const KINDS = new Set<unknown>(SHADOW_KINDS);
+
 /** A record of `recommendations-shadow`. */
 export function decodeShadowAnswer(bytes: Buffer | Uint8Array): ShadowAnswer {
-  const s = decodeShadow(bytes);
-  return { requestId: s.requestId, shadow: s.shadow, eventTime: s.eventTime, top: topOf(s.ranked) };
+  const what = 'shadow';
+  const s = parseObject(bytes, what);
+  if (s.schema !== SHADOW_SCHEMA_VERSION) fail(what, 'schema', String(SHADOW_SCHEMA_VERSION), s.schema);
+  const { requestId, shadow } = s;
+  if (typeof requestId !== 'string' || requestId === '') fail(what, 'requestId', 'a non-empty string', requestId);
+  if (!KINDS.has(shadow)) fail(what, 'shadow', SHADOW_KINDS.join(' or '), shadow);
+  return { requestId, shadow: shadow as ShadowKind, eventTime: num(s, what, 'eventTime'), top: topOf(s.ranked, what) };
 }
 
 /** A record of `purchases` (an id-less purchase cannot be deduplicated: refused). */

@@ -20,8 +20,9 @@
  *   candidates/<workflowId>/<runId>/ a run's trained candidate before export
  *   registry/deployments.json        the deployment registry (configurable key)
  *   registry/deploy.lock             the deploy lease, beside the registry
- *   online/<group>/<partition>.json  the online evaluator's checkpoint of one partition: its
- *                                    offsets, join state and figures per version
+ *   online/<group>/<partition>.json  the online evaluator's checkpoint head of one partition: its
+ *                                    offsets, fronts, figures per version and list of state chunks
+ *   online/<group>/state-<partition>/<name>.json  an immutable state chunk a head lists
  */
 
 /** A version directory name: a positive integer of at most 16 digits, no leading zero; anything else is ignored. */
@@ -279,4 +280,16 @@ export function onlineCheckpointKey(group: string, partition: number): string {
 export function onlineCheckpointPartition(key: string): number | undefined {
   const m = /\/(0|[1-9]\d{0,8})\.json$/.exec(key);
   return m ? Number(m[1]) : undefined;
+}
+
+/** `online/<group>/state-<partition>/`: the state chunks of one partition's checkpoints. */
+export function onlineChunkPrefix(group: string, partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0) throw new Error(`invalid partition ${partition}`);
+  return `${onlineGroupPrefix(group)}state-${partition}/`;
+}
+
+/** `online/<group>/state-<partition>/<name>.json`; the name is unique per write (a chunk is never overwritten). */
+export function onlineChunkKey(group: string, partition: number, name: string): string {
+  if (!/^c[a-z0-9-]{1,100}$/.test(name)) throw new Error(`invalid state chunk name ${JSON.stringify(name)}`);
+  return `${onlineChunkPrefix(group, partition)}${name}.json`;
 }

@@ -11,7 +11,7 @@ import { emptyVersion, type Figures } from '../../src/evaluation/figures';
 import { PartitionJoin } from '../../src/evaluation/join-state';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { onlineGroupPrefix } from '../../src/store/layout';
-import { onlineFiguresOf, writeCheckpoint, type Checkpoint } from '../../src/store/online-figures';
+import { CHECKPOINT_SCHEMA, onlineFiguresOf, writeCheckpoint, type Checkpoint } from '../../src/store/online-figures';
 import { readFullHistory, recordDeployment, recordOnlineFigures, type RegistryLocation } from '../../src/store/registry';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { registryActivities } from '../../src/activities/registry';
@@ -41,7 +41,7 @@ function checkpoint(partition: number, figures: Figures): Checkpoint {
   const state = new PartitionJoin({ windowMs: 1, graceMs: 0, repeatHorizonMs: 0 }).snapshot();
   const topics = { results: 'r', shadows: 's', purchases: 'p' };
   return {
-    schema: 1,
+    schema: CHECKPOINT_SCHEMA,
     partition,
     topics,
     offsets: { results: '5', shadows: '6', purchases: '7' },
