@@ -4,7 +4,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { isOwnRecord, publisherOf, readDescriptors } from '../messaging/model-descriptors';
 import { describeHolder, type DeployLease, type Holder, type Liveness } from '../store/lease';
-import { onlineStoreFor, recordReplacedOnlineFigures } from '../store/online-figures';
+import { onlineStoreFor, replacedOnlineFigures } from '../store/online-figures';
 import { recordDeployment, registryLocation, type RegistryFence, type RegistryLocation } from '../store/registry';
 import { removeVersion } from '../store';
 import type { DeploymentState, ModelMetrics } from '../workflows/types';
@@ -37,13 +37,14 @@ export function holderLiveness(
   };
 }
 
-/** The deployment that `next` replaces keeps how it did with customers (docs/design.md, "Quality out"). */
-async function recordReplaced(deps: ActivityDeps, loc: RegistryLocation, next: { slot: string; version: number }): Promise<void> {
-  const replaced = await recordReplacedOnlineFigures(onlineStoreFor(deps.minio, deps.config), loc, next);
-  if (replaced) {
-    const { slot, version, requests, followed, hits } = replaced;
+/** How the deployment that `next` replaces did with customers, to keep on its record (docs/design.md, "Quality out"). */
+async function replacedOnline(deps: ActivityDeps, loc: RegistryLocation, next: { slot: string; version: number }) {
+  const online = await replacedOnlineFigures(onlineStoreFor(deps.minio, deps.config), loc, next);
+  if (online) {
+    const { slot, version, requests, followed, hits } = online.figures;
     Context.current().log.info('online figures recorded on the replaced deployment', { slot, version, requests, followed, hits });
   }
+  return online;
 }
 
 const ttlMs = (ttlSeconds: number | undefined) => (ttlSeconds ? ttlSeconds * 1000 : undefined);
@@ -78,9 +79,9 @@ export function registryActivities(deps: ActivityDeps) {
       leaseGeneration?: number;
     }): Promise<DeploymentState> {
       const { leaseGeneration, ...deployment } = input;
-      await recordReplaced(deps, loc, deployment);
+      const online = await replacedOnline(deps, loc, deployment);
       const record = { ...deployment, ...callingRun(), deployedAt: new Date().toISOString() };
-      return mappingFailures(() => recordDeployment(deps.minio, loc, record, fenceOf(lease, leaseGeneration)));
+      return mappingFailures(() => recordDeployment(deps.minio, loc, record, fenceOf(lease, leaseGeneration), online));
     },
 
     /**

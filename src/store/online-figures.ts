@@ -24,7 +24,7 @@ import { emptyVersion, mergeFigures, type Figures, type VersionFigures } from '.
 import { decodeChunk, type ChunkRef } from '../evaluation/state-chunks';
 import { getObjectBuffer, isNotFound, listKeys, removeKeys } from '../storage/objects';
 import { onlineCheckpointKey, onlineCheckpointPartition, onlineChunkKey, onlineChunkPrefix, onlineGroupPrefix } from './layout';
-import { readFullHistory, recordOnlineFigures, type RegistryLocation } from './registry';
+import { readFullHistory, type OnlineRecord, type RegistryLocation } from './registry';
 import { readVersioned, writeIfUnchanged } from './versioned-object';
 
 export const CHECKPOINT_SCHEMA = 2;
@@ -176,21 +176,20 @@ export async function onlineFiguresOf(store: OnlineStore, slot: string, version:
 }
 
 /**
- * Before `next` is recorded as the active deployment: gives the deployment
- * it replaces its online figures (docs/design.md, "Quality out"), when the
- * evaluator group has any for it. Idempotent: once `next` is recorded it is
- * the newest record itself and nothing is replaced. Returns the replaced
- * version's figures when they were recorded.
+ * Before `next` is recorded as the active deployment: the online figures of
+ * the deployment it replaces (docs/design.md, "Quality out"), when the
+ * evaluator group has any for it, for recordDeployment to write on that
+ * record in the same (fenced) registry write. Undefined once `next` is the
+ * newest record itself (a retried commit).
  */
-export async function recordReplacedOnlineFigures(
+export async function replacedOnlineFigures(
   store: OnlineStore,
   loc: RegistryLocation,
   next: { slot: string; version: number },
-): Promise<VersionFigures | undefined> {
+): Promise<OnlineRecord | undefined> {
   const active = (await readFullHistory(store.client, loc)).at(-1);
   if (!active || (active.slot === next.slot && active.version === next.version)) return undefined;
   const figures = await onlineFiguresOf(store, active.slot, active.version);
   if (figures.requests === 0) return undefined; // no evaluator ran, or it saw none of its answers
-  await recordOnlineFigures(store.client, loc, { group: store.group, recordedAt: new Date().toISOString(), figures });
-  return figures;
+  return { group: store.group, recordedAt: new Date().toISOString(), figures };
 }

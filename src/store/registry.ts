@@ -176,6 +176,8 @@ export async function recordDeployment(
   loc: RegistryLocation,
   deployment: Deployment,
   fence?: RegistryFence,
+  /** the online figures of the deployment this one replaces, written on its record in the same write */
+  replacedOnline?: OnlineRecord,
 ): Promise<DeploymentState> {
   let history: Deployment[];
   for (let attempt = 1; ; attempt++) {
@@ -184,6 +186,7 @@ export async function recordDeployment(
     // a retried activity whose first write went through: it is among the last few records
     if (history.slice(-RECENT_DEPLOYMENTS).some((d) => sameRecord(d, deployment))) break;
     await checkFence(current, fence, loc);
+    if (replacedOnline) withOnline(history, replacedOnline);
     history.push(deployment);
     const leaseGeneration = Math.max(current.leaseGeneration ?? 0, fence?.generation ?? 0);
     const body = Buffer.from(JSON.stringify({ history, ...(leaseGeneration > 0 && { leaseGeneration }) } satisfies RegistryDocument));
@@ -203,14 +206,23 @@ export async function recordDeployment(
  * one being replaced); conditional like recordDeployment. False when the
  * registry has no record of that slot and version.
  */
-export async function recordOnlineFigures(client: Client, loc: RegistryLocation, online: OnlineRecord): Promise<boolean> {
+/** Sets `online` on the newest record of its slot and version; false when there is none. */
+function withOnline(history: Deployment[], online: OnlineRecord): boolean {
   const { slot, version } = online.figures;
+  const record = [...history].reverse().find((d) => d.slot === slot && d.version === version);
+  if (record) record.online = online;
+  return record !== undefined;
+}
+
+export async function recordOnlineFigures(client: Client, loc: RegistryLocation, online: OnlineRecord): Promise<boolean> {
   for (let attempt = 1; ; attempt++) {
     const current = await readRegistry(client, loc);
-    const record = [...current.history].reverse().find((d) => d.slot === slot && d.version === version);
-    if (!record) return false;
-    record.online = online;
-    const body = Buffer.from(JSON.stringify({ history: current.history } satisfies RegistryDocument));
+    if (!withOnline(current.history, online)) return false;
+    // the fencing token stays: this write is no deployment, but it must not erase what the last one recorded
+    const { leaseGeneration } = current;
+    const body = Buffer.from(
+      JSON.stringify({ history: current.history, ...(leaseGeneration && { leaseGeneration }) } satisfies RegistryDocument),
+    );
     if (await writeIfUnchanged(client, loc.modelsBucket, loc.registryKey, body, current.etag)) return true;
     if (attempt >= 20) throw new Error(`${loc.modelsBucket}/${loc.registryKey} kept changing under 20 attempts to record online figures`);
   }
