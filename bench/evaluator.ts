@@ -116,14 +116,19 @@ async function highWatermarks(kafka: Kafka, cfg: Config): Promise<Map<string, bi
   return highs;
 }
 
+/** The topics and evaluator group of one bench run: its own, so a run never reads another's records or checkpoints. */
+const benchTopics = (id: string) => ({
+  TOPIC_RESULTS: `bench-recommendations-${id}`,
+  TOPIC_SHADOWS: `bench-shadows-${id}`,
+  TOPIC_PURCHASES: `bench-purchases-${id}`,
+  EVALUATOR_GROUP: `bench-evaluator-${id}`,
+});
+
 async function throughput(lines: number, partitions: number): Promise<void> {
   const id = randomUUID().slice(0, 8);
   const cfg = loadConfig({
     ...process.env,
-    TOPIC_RESULTS: `bench-recommendations-${id}`,
-    TOPIC_SHADOWS: `bench-shadows-${id}`,
-    TOPIC_PURCHASES: `bench-purchases-${id}`,
-    EVALUATOR_GROUP: `bench-evaluator-${id}`,
+    ...benchTopics(id),
     EVALUATOR_CHECKPOINT_MS: '500',
     EVALUATOR_WINDOW_MS: String(30 * 60_000),
     EVALUATOR_GRACE_MS: String(5 * 60_000),
@@ -297,10 +302,7 @@ async function flood(rate: number, seconds: number, partitions: number): Promise
   const id = randomUUID().slice(0, 8);
   const cfg = loadConfig({
     ...process.env,
-    TOPIC_RESULTS: `bench-recommendations-${id}`,
-    TOPIC_SHADOWS: `bench-shadows-${id}`,
-    TOPIC_PURCHASES: `bench-purchases-${id}`,
-    EVALUATOR_GROUP: `bench-evaluator-${id}`,
+    ...benchTopics(id),
     EVALUATOR_WINDOW_MS: String(86_400_000),
     EVALUATOR_GRACE_MS: String(60_000),
   });

@@ -3,7 +3,7 @@
  * one block per version, plain characters only so that it reads the same in
  * a terminal and in a log file.
  */
-import { uplift, wilson, type Figures, type Interval, type VersionFigures } from '../evaluation/figures';
+import { uplift, wilson, type Figures, type HitCount, type Interval, type VersionFigures } from '../evaluation/figures';
 
 const count = (n: number) => n.toLocaleString('en-US');
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
@@ -32,22 +32,15 @@ function versionBlock(label: string, f: VersionFigures): string[] {
     const own = wilson(s.shadowHits, s.paired);
     rows.push([name, count(s.paired), rate(own), range(own), rate(wilson(s.modelHits, s.paired)), upliftText(uplift(s))]);
   }
-  rows.push([
-    '  repeat products',
-    count(f.repeat.followed),
-    rate(wilson(f.repeat.hits, f.repeat.followed)),
-    range(wilson(f.repeat.hits, f.repeat.followed)),
+  const hitRow = (name: string, h: HitCount) => [
+    name,
+    count(h.followed),
+    rate(wilson(h.hits, h.followed)),
+    range(wilson(h.hits, h.followed)),
     '',
     '',
-  ]);
-  rows.push([
-    '  new products',
-    count(f.explore.followed),
-    rate(wilson(f.explore.hits, f.explore.followed)),
-    range(wilson(f.explore.hits, f.explore.followed)),
-    '',
-    '',
-  ]);
+  ];
+  rows.push(hitRow('  repeat products', f.repeat), hitRow('  new products', f.explore));
   const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const head = `version ${label}: ${count(f.requests)} requests, ${count(f.followed)} followed by a purchase`;
   return [head, ...rows.map((r) => `  ${row(r, widths)}`)];

@@ -8,6 +8,7 @@ import type { Client } from 'minio';
 import type { Config } from '../../src/config';
 import { emptyVersion, type Figures } from '../../src/evaluation/figures';
 import { PartitionJoin } from '../../src/evaluation/join-state';
+import { versionLabel } from '../../src/evaluation/records';
 import { CHECKPOINT_SCHEMA, onlineStoreFor, readCheckpoint, writeCheckpoint } from '../../src/store/online-figures';
 
 /** Replaces partition 0's checkpoint with one holding `figures` (throws when a concurrent writer won). */
@@ -55,5 +56,5 @@ export function versionFigures(slot: string, version: number, followed: number, 
       shadowOnly,
     };
   }
-  return { [`${slot}/${version}`]: f };
+  return { [versionLabel(slot, version)]: f };
 }

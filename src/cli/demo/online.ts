@@ -5,6 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { wilson, type Figures } from '../../evaluation/figures';
+import { versionLabel } from '../../evaluation/records';
 import { spawnEntry, waitForLog, type Managed } from '../../process/children';
 import { onlineFigures, type OnlineStore } from '../../store/online-figures';
 import type { FollowedRun } from './follow-schedule';
@@ -42,7 +43,7 @@ export function offlineBesideOnline(runs: FollowedRun[], figures: Figures): stri
   return runs.flatMap((r) => {
     const res = r.result;
     if (res?.outcome !== 'deployed' || res.version === undefined || !res.metrics) return [];
-    const f = figures[`${res.slot}/${res.version}`];
+    const f = figures[versionLabel(res.slot ?? null, res.version)];
     const online = f && wilson(f.hits, f.followed);
     const pop = f?.shadows.popularity;
     const shadow = pop?.paired ? `, popularity's shadow ${pct(pop.shadowHits / pop.paired)} on the same ${pop.paired} purchases` : '';
@@ -55,7 +56,9 @@ export function offlineBesideOnline(runs: FollowedRun[], figures: Figures): stri
 
 /** Issue 23's target: every deployed version's online HR@10 above popularity's shadow on the same requests. */
 export function popularityTarget(runs: FollowedRun[], figures: Figures): string {
-  const versions = runs.flatMap((r) => (r.result?.outcome === 'deployed' ? [`${r.result.slot}/${r.result.version}`] : []));
+  const versions = runs.flatMap((r) =>
+    r.result?.outcome === 'deployed' ? [versionLabel(r.result.slot ?? null, r.result.version ?? null)] : [],
+  );
   const measured = versions.map((v) => figures[v]).filter((f) => f && f.shadows.popularity.paired > 0);
   const above = measured.filter((f) => f.shadows.popularity.modelHits > f.shadows.popularity.shadowHits);
   const verdict = measured.length > 0 && above.length === measured.length ? 'met' : 'NOT met';
