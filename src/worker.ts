@@ -15,6 +15,7 @@ import { loadConfig } from './config';
 import { createKafka } from './messaging/kafka';
 import { createMinioClient } from './storage/minio-client';
 import { connectClient, connectionOptions } from './temporal/connection';
+import { HEARTBEAT_THROTTLE } from './temporal/heartbeat-throttle';
 
 /**
  * The workflow code: the bundle `npm run build` wrote next to this file when
@@ -48,9 +49,7 @@ async function main(): Promise<void> {
     // sequential anyway); scale out with more workers on the same task queue.
     maxConcurrentActivityTaskExecutions: cfg.temporal.trainingWorkerMaxActivities,
     shutdownGraceTime: '20s',
-    // Heartbeats carry training progress to the web UI: send them every few
-    // seconds instead of the default (80% of the heartbeat timeout).
-    maxHeartbeatThrottleInterval: '3s',
+    ...HEARTBEAT_THROTTLE,
   });
   console.log(`training worker: workflows from ${source.description}`);
   console.log(

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createHash, randomUUID } from 'node:crypto';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { loadConfig } from '../../src/config';
+import { HEARTBEAT_THROTTLE } from '../../src/temporal/heartbeat-throttle';
 
 export const testConfig = loadConfig();
 
@@ -84,6 +85,7 @@ export async function startWorker(
     namespace: testConfig.temporal.namespace,
     taskQueue,
     activities,
+    ...HEARTBEAT_THROTTLE,
     ...(withWorkflows ? { workflowBundle: await workflowBundle() } : {}),
   });
   const running = worker.run();
