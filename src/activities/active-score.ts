@@ -65,7 +65,15 @@ interface ActiveLineage {
   /** the history it was trained on */
   history?: { bucket?: string; key?: string };
   /** what its served scores add to a customer's own products (src/ml/linear/repeat-boost.ts) */
-  repeatBoost?: { beta: number; alpha: number };
+  repeatBoost?: RepeatBoostRecord;
+}
+
+/** A model's repeat boost as its lineage metadata records it (written by activities/train.ts). */
+export interface RepeatBoostRecord {
+  beta: number;
+  alpha: number;
+  /** pairs of its training history that its served user rows leave out (its evaluation's held-out products) */
+  heldOut?: { users: number[]; products: number[] };
 }
 
 /** The active model's lineage metadata: table sizes, history, repeat boost. */
@@ -95,14 +103,18 @@ async function withoutOwnBoost(
   if (!boost || !boost.beta) return score;
   const { bucket, key } = lineage.history ?? {};
   if (!bucket || !key) throw new Error('its lineage names no training history: its repeat boost cannot be taken off');
+  if (!boost.heldOut)
+    throw new Error('its lineage does not say which purchases its served rows leave out: its repeat boost cannot be taken off');
   const { history } = await readHistory(deps, { ...dataKeys(deps), bucket, transactions: key });
+  // its served rows hold its training part: the history without its evaluation's held-out products
+  const heldOut = new Map(boost.heldOut.users.map((u, i) => [u, boost.heldOut!.products[i]]));
   return (users) => {
     const out = score(users);
     users.forEach((u, i) => {
       if (u >= history.userRows) return;
       for (let k = history.userOffsets[u]; k < history.userOffsets[u + 1]; k++) {
         const p = history.products[k];
-        if (p < P) out[i * P + p] -= boost.beta * (1 + boost.alpha * Math.log(history.counts[k]));
+        if (p < P && heldOut.get(u) !== p) out[i * P + p] -= boost.beta * (1 + boost.alpha * Math.log(history.counts[k]));
       }
     });
     return out;

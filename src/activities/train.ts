@@ -18,7 +18,8 @@ import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-
 import { describeSelection } from '../ml/linear/selection';
 import { describeRepeatBoost } from '../ml/linear/repeat-boost';
 import type { CandidateMetrics } from '../workflows/gate';
-import { scoreActiveOnSplit } from './active-score';
+import { scoreActiveOnSplit, type RepeatBoostRecord } from './active-score';
+import type { HoldoutSplit } from '../ml/holdout';
 import { tfjsFiles, type TfjsModelArtifacts } from '../savedmodel/tfjs-files';
 import { trainingProgressSignal } from '../workflows/definitions';
 import type { CandidateRef, DataRef, ModelMetrics, Objective, RunTrainingOptions, TrainingHeartbeat } from '../workflows/types';
@@ -181,7 +182,7 @@ async function trainLinear(
   const metadata = {
     ...buildLinearMetadata(history, linear.metrics.options, linear.weights.dim, linear.split?.users.length ?? 0),
     // what the served scores add to a customer's own products: scoring this model as the active one takes it off (active-score.ts)
-    ...(chosen && chosen.beta !== 0 && { repeatBoost: { beta: chosen.beta, alpha: chosen.alpha } }),
+    ...(chosen && chosen.beta !== 0 && { repeatBoost: { beta: chosen.beta, alpha: chosen.alpha, heldOut: heldOutPairs(linear.split) } }),
   };
   const metrics: CandidateMetrics = linearModelMetrics(linear.metrics);
   if (linear.split) Object.assign(metrics, await scoreActiveOnSplit(deps, linear.split, (p) => report.heartbeat(p)));
@@ -201,6 +202,15 @@ async function trainLinear(
     metrics,
     trainingSeconds: (Date.now() - started) / 1000,
   };
+}
+
+/**
+ * The history pairs the served user rows leave out: the served tables are
+ * fitted on the evaluation's training part, so each evaluated customer's
+ * held-out product is not in their row (and gets no repeat boost).
+ */
+function heldOutPairs(split: HoldoutSplit | undefined): RepeatBoostRecord['heldOut'] {
+  return { users: Array.from(split?.users ?? []), products: Array.from(split?.products ?? []) };
 }
 
 /** The network family (seed, implicit): heartbeats per batch, progress signalled to the workflow per epoch. */
