@@ -16,6 +16,8 @@ import { Readable } from 'node:stream';
 import { readPurchases, type PurchaseHistory } from '../src/ml';
 import { popularityRanking } from '../src/ml/popularity';
 import { RANK_CUTOFF } from '../src/ml/ranking-metrics';
+import type { DotProductWeights } from '../src/ml/dot-weights';
+import { DEFAULT_TIME_CONTEXT } from '../src/ml/linear/purchase-time';
 
 export interface NextBasketSplit {
   train: PurchaseHistory;
@@ -148,4 +150,25 @@ export function personalFrequencyScores(train: PurchaseHistory): (users: Int32Ar
     });
     return out;
   };
+}
+
+/**
+ * An experiment, not what is served: the default's tables with each
+ * customer's purchase-time context (their activity over the history's clock)
+ * replaced by the same mass at the clock's END ("now", the time a request
+ * is answered), smoothed as the context is. docs/ml.md, "Purchase-time
+ * context at serving time", says what it shows.
+ */
+export function contextAtNow(w: DotProductWeights, productRows: number, bandwidth = DEFAULT_TIME_CONTEXT.bandwidth): DotProductWeights {
+  const T = w.dim - productRows;
+  if (T <= 0) return w;
+  const kernel = Float32Array.from({ length: T }, (_, t) => Math.exp(-0.5 * ((T - 1 - t) / bandwidth) ** 2));
+  const kernelSum = kernel.reduce((a, b) => a + b, 0);
+  const userFactors = Float32Array.from(w.userFactors);
+  for (let u = 0; u < w.userRows; u++) {
+    const row = userFactors.subarray(u * w.dim + productRows, (u + 1) * w.dim);
+    const mass = row.reduce((a, b) => a + b, 0);
+    for (let t = 0; t < T; t++) row[t] = (mass * kernel[t]) / kernelSum;
+  }
+  return { ...w, userFactors };
 }

@@ -33,6 +33,7 @@ import { exportSavedModel } from '../src/savedmodel';
 import { formatInterval, rankingIntervals, type RankingIntervals } from './bootstrap';
 import {
   evaluateNextBasket,
+  contextAtNow,
   nextBasketSplit,
   personalFrequencyScores,
   popularityScores,
@@ -86,6 +87,15 @@ async function linearRanks(trained: TrainedLinearRecommender): Promise<HoldoutRa
   return ranks;
 }
 
+/** The row the targets are about. */
+const DEFAULT_ROW = 'default (linear, selected per retrain) via SavedModel';
+
+/** The default's tables with the purchase-time context at "now" (an experiment, bench/next-basket.ts), on the same split. */
+async function atNowRow(trained: TrainedLinearRecommender): Promise<Row> {
+  const ranks = await linearRanks({ ...trained, weights: contextAtNow(trained.weights, trained.weights.productRows) });
+  return { model: 'experiment: default, context at "now" in the served rows', ranks: ranks.model, seconds: null };
+}
+
 async function linearRow(
   name: string,
   history: PurchaseHistory,
@@ -114,7 +124,7 @@ async function defaultViaSavedModel(history: PurchaseHistory): Promise<{ row: Ro
       const inMemory = trained.metrics.evaluation!;
       const note = `retrain = train (selection included) + eval + export; in-memory HR@10 ${inMemory.hr10.toFixed(4)}`;
       return {
-        row: { model: 'default (linear, selected per retrain) via SavedModel', ranks: ranks.model, seconds: retrain, note },
+        row: { model: DEFAULT_ROW, ranks: ranks.model, seconds: retrain, note },
         trained,
       };
     } finally {
@@ -149,7 +159,7 @@ const cell = (i: RankingIntervals) => `${formatInterval(i.hr10)} | ${formatInter
 
 function printTable(dataset: RealDataset, history: PurchaseHistory, rows: Row[], selection: LinearSelection | undefined): void {
   const anchor = rows.find((r) => r.anchor)!;
-  const def = rows.at(-1)!;
+  const def = rows.find((r) => r.model === DEFAULT_ROW)!;
   console.log(
     `\n## ${dataset.name}: ${history.stats.customers} customers, ${history.productRows} products, ${def.ranks.length} evaluated (held-out protocol)\n`,
   );
@@ -198,9 +208,9 @@ async function nextBasket(dataset: RealDataset): Promise<void> {
   const rows: [string, NextBasketResult][] = [];
   rows.push(['popularity', evaluateNextBasket(split, popularityScores(split.train))]);
   rows.push(['P-TopFreq (personal counts, popularity after)', evaluateNextBasket(split, personalFrequencyScores(split.train))]);
-  const withTables = async (options: LinearOptionsInput, named: [string, 'score' | 'count' | undefined][]) => {
+  const withTables = async (options: LinearOptionsInput, named: [string, 'score' | 'count' | undefined][], atNow = false) => {
     const trained = await trainLinearRecommender(split.train, { ...options, holdout: false });
-    const scorer = tableScorer(trained.weights);
+    const scorer = tableScorer(atNow ? contextAtNow(trained.weights, split.train.productRows) : trained.weights);
     try {
       for (const [name, wrap] of named)
         rows.push([name, evaluateNextBasket(split, wrap ? boughtFirst(split.train, scorer.score, wrap) : scorer.score)]);
@@ -216,6 +226,9 @@ async function nextBasket(dataset: RealDataset): Promise<void> {
     ['default (selected per retrain, repeat boost included; served tables)', undefined],
     ['default, bought products first by own count (not servable as is)', 'count'],
   ]);
+  // experiments beside it (docs/ml.md, "Purchase-time context at serving time"): not served
+  await withTables({ time: { bins: 0 } }, [['experiment: default without the purchase-time context', undefined]]);
+  await withTables({}, [['experiment: default, context at "now" in the served rows', undefined]], true);
   const f = (x: { customers: number; hr10: number; ndcg10: number }) => `${x.hr10.toFixed(4)} / ${x.ndcg10.toFixed(4)}`;
   const first = rows[0][1];
   console.log(`\n### next basket (each customer's last line held out, ${first.all.customers} customers): HR@10 / NDCG@10\n`);
@@ -258,6 +271,7 @@ async function bench(dataset: RealDataset, skipSeedRecipe: boolean): Promise<voi
   rows.push((await linearRow('fixed knobs (previous default)', history, { select: false })).row);
   const def = await defaultViaSavedModel(history);
   rows.push(def.row);
+  rows.push(await atNowRow(def.trained));
   printTable(dataset, history, rows, def.trained.metrics.selection);
   await nextBasket(dataset);
 }
