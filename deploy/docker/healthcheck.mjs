@@ -6,6 +6,7 @@
 //   node healthcheck.mjs slot          GET http://<slot host>:<slot port>/healthz
 //   node healthcheck.mjs model-server  GET http://127.0.0.1:<port>/healthz (200 = consuming; 503 = consumer dead)
 //   node healthcheck.mjs data-publisher GET http://127.0.0.1:<port>/healthz (503 = consumer dead or a partition stalled)
+//   node healthcheck.mjs online-evaluator GET http://127.0.0.1:<port>/healthz (503 = consumer dead or checkpoints failing)
 //   node healthcheck.mjs temporal      TCP connect to TEMPORAL_ADDRESS
 //
 // The slot's name and port, and the model server's port, are read from the
@@ -120,11 +121,23 @@ async function checkDataPublisher() {
   await httpOk(`http://127.0.0.1:${port}/healthz`);
 }
 
+async function checkOnlineEvaluator() {
+  // --port / EVALUATOR_PORT: src/evaluation/main.ts's REST port (config default 8092)
+  const port = process.env.HEALTHCHECK_PORT ?? option(mainArgs(), '--port') ?? process.env.EVALUATOR_PORT ?? '8092';
+  await httpOk(`http://127.0.0.1:${port}/healthz`);
+}
+
 async function checkTemporal() {
   await tcpOk(process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233');
 }
 
-const checks = { slot: checkSlot, 'model-server': checkModelServer, 'data-publisher': checkDataPublisher, temporal: checkTemporal };
+const checks = {
+  slot: checkSlot,
+  'model-server': checkModelServer,
+  'data-publisher': checkDataPublisher,
+  'online-evaluator': checkOnlineEvaluator,
+  temporal: checkTemporal,
+};
 const which = process.argv[2];
 if (!Object.hasOwn(checks, which)) {
   console.error(`usage: healthcheck.mjs ${Object.keys(checks).join('|')}`);

@@ -1,11 +1,11 @@
 /**
  * The online evaluator: consumer group `online-evaluator` on the results,
  * shadow and purchases topics (co-partitioned, checked at start), the join
- * per partition (partitions.ts), checkpoints to MinIO on a timer, REST
- * `/metrics` and `/healthz`. Wiring only; the rules are in join-state.ts
+ * per partition (partitions.ts), checkpoints to MinIO and the consumer lag
+ * (lag.ts) on a timer, REST `/metrics` and `/healthz`. Wiring only; the rules are in join-state.ts
  * and docs/design.md, "Quality out".
  */
-import type { Consumer } from 'kafkajs';
+import type { Admin, Consumer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config';
 import { createKafka, ensureCoPartitioned } from '../messaging/kafka';
@@ -15,7 +15,8 @@ import { createMinioClient } from '../storage/minio-client';
 import { onlineStoreFor } from '../store/online-figures';
 import { checkCoPartitioned, coPartitionedAssigner } from './co-partitioning';
 import type { TopicRole } from './join-state';
-import { createEvaluatorMetrics } from './metrics';
+import { ConsumerLag } from './lag';
+import { createEvaluatorMetrics, type EvaluatorMetrics } from './metrics';
 import { EvaluatorPartitions } from './partitions';
 
 export const evaluatorLog: Log = jsonLineLogFor('online-evaluator');
@@ -71,6 +72,13 @@ function consumerFor(cfg: Config): Consumer {
   });
 }
 
+/** The lag of the partitions `owned` is assigned, read through an admin client of its own (connected by the caller). */
+function lagOf(cfg: Config, owned: EvaluatorPartitions, gauge: EvaluatorMetrics['lag'], log: Log): { admin: Admin; lag: ConsumerLag } {
+  const admin = createKafka(cfg.kafka, '-evaluator-lag').admin();
+  const position = (role: TopicRole, partition: number) => owned.position(role, partition);
+  return { admin, lag: new ConsumerLag({ admin, groupId: cfg.evaluator.groupId, topics: evaluatorTopics(cfg), gauge, position, log }) };
+}
+
 export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<OnlineEvaluator> {
   const cfg = options.config;
   const log = options.log ?? evaluatorLog;
@@ -83,11 +91,13 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
   const topics = evaluatorTopics(cfg);
   const owned = new EvaluatorPartitions({ consumer, store, topics, rules: { windowMs, graceMs, repeatHorizonMs }, metrics, log });
   holder.parts = owned;
+  const { admin, lag } = lagOf(cfg, owned, metrics.lag, log);
   const run: { crashed?: string } = {};
   let markConsuming: () => void = () => undefined;
   const consuming = new Promise<void>((resolve) => (markConsuming = resolve));
   consumer.on(consumer.events.GROUP_JOIN, (e) => {
     owned.reset();
+    lag.assign(e.payload.memberAssignment);
     log('info', 'online evaluator consuming', { pid: process.pid, partitions: partitionCount, assigned: e.payload.memberAssignment });
     markConsuming();
   });
@@ -95,6 +105,7 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
     if (!e.payload.restart) run.crashed = errorText(e.payload.error);
     log('error', 'evaluator consumer crashed', { error: errorText(e.payload.error), restart: e.payload.restart });
   });
+  await admin.connect();
   await consumer.connect();
   await consumer.subscribe({ topics: Object.values(topics), fromBeginning: true });
   await consumer.run({
@@ -103,7 +114,11 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
     partitionsConsumedConcurrently: 1,
     eachBatch: (p) => owned.eachBatch(p),
   });
-  const timer = setInterval(() => void owned.checkpoint(), cfg.evaluator.checkpointMs);
+  // the lag on the checkpoints' cadence, but on a timer of its own: a slow checkpoint round must not freeze it
+  const timers = [
+    setInterval(() => void owned.checkpoint(), cfg.evaluator.checkpointMs),
+    setInterval(() => void lag.refresh(), cfg.evaluator.checkpointMs),
+  ];
   const health = () => {
     const problems = run.crashed ? [`consumer stopped: ${run.crashed}`] : [];
     const f = owned.failing;
@@ -125,10 +140,12 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
     checkpoint: () => owned.checkpoint(),
     close: () =>
       (closing ??= (async () => {
-        clearInterval(timer);
+        for (const t of timers) clearInterval(t);
         await consumer.stop().catch(() => undefined);
         await owned.checkpoint();
         await consumer.disconnect().catch(() => undefined);
+        await lag.idle();
+        await admin.disconnect().catch(() => undefined);
         await app.close();
       })()),
   };

@@ -96,7 +96,7 @@ export function createEvaluatorMetrics(joins: Joins, options: { defaultMetrics?:
     }),
     lag: new Gauge({
       name: 'online_evaluator_lag',
-      help: 'Records of a topic-partition not yet checkpointed',
+      help: 'Records of an assigned topic-partition not processed yet: high watermark read from the brokers minus the next offset to process (./lag.ts)',
       labelNames: ['topic', 'partition'],
       registers,
     }),

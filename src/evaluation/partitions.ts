@@ -19,7 +19,6 @@ import { decodeBasket, decodeServed, decodeShadowAnswer } from './records';
 interface Owned extends PartitionState {
   dirty: boolean;
   soughtTo: Partial<Record<TopicRole, bigint>>;
-  highWatermark: Partial<Record<TopicRole, bigint>>;
 }
 
 export interface PartitionsDeps {
@@ -59,6 +58,11 @@ export class EvaluatorPartitions {
     return [...this.owned.values()].map((o) => o.join);
   }
 
+  /** The next offset to process of a loaded partition (for the lag, ./lag.ts); undefined while it is not loaded. */
+  position(role: TopicRole, partition: number): bigint | undefined {
+    return this.owned.get(partition)?.next[role];
+  }
+
   /** Forgets every partition (a rebalance): each is re-read from its checkpoint when its records come again. */
   reset(): void {
     this.owned.clear();
@@ -67,7 +71,7 @@ export class EvaluatorPartitions {
 
   private async load(partition: number): Promise<Owned> {
     const state = await loadPartition(this.deps.store, this.deps.topics, this.deps.rules, partition);
-    const owned: Owned = { ...state, dirty: false, soughtTo: {}, highWatermark: {} };
+    const owned: Owned = { ...state, dirty: false, soughtTo: {} };
     const c = state.etag !== null;
     this.owned.set(partition, owned);
     const from = c ? Object.fromEntries(TOPIC_ROLES.map((r) => [r, state.next[r].toString()])) : 'start';
@@ -119,8 +123,6 @@ export class EvaluatorPartitions {
     }
     // the fetch position moves on (Kafka's committed offsets follow the checkpoints only)
     resolveOffset(batch.lastOffset());
-    o.highWatermark[role] = BigInt(batch.highWatermark);
-    this.deps.metrics.lag.set({ topic: role, partition: String(o.partition) }, Number(BigInt(batch.highWatermark) - o.next[role]));
     await heartbeat();
   }
 

@@ -37,6 +37,7 @@ export const SECRETS: Record<string, string> = {
   MINIO_SERVING_WORKER_SECRET_KEY: 'test-serving-worker',
   MINIO_SLOTS_SECRET_KEY: 'test-slots',
   MINIO_DATA_PUBLISHER_SECRET_KEY: 'test-data-publisher',
+  MINIO_ONLINE_EVALUATOR_SECRET_KEY: 'test-online-evaluator',
 };
 const secretArgs = (secrets: Record<string, string>) => Object.entries(secrets).flatMap(([k, v]) => ['-env', `${k}=${v}`]);
 
@@ -46,7 +47,7 @@ function load(args: string[], file = COMPOSE_FILE, secrets = SECRETS): { status:
 }
 
 const INFRA = ['postgresql', 'temporal', 'temporal-ui', 'temporal-init', 'kafka', 'kafka-init', 'minio', 'minio-init'];
-const PROJECT = ['training-worker', 'serving-worker', 'data-publisher', 'slots', 'schedule-init'];
+const PROJECT = ['training-worker', 'serving-worker', 'data-publisher', 'online-evaluator', 'slots', 'schedule-init'];
 let slots: Project;
 let tfserving: Project;
 
@@ -102,6 +103,7 @@ describe('Compose: the whole system on one host', () => {
       'training-worker': 'training-worker',
       'serving-worker': 'serving-worker',
       'data-publisher': 'data-publisher',
+      'online-evaluator': 'online-evaluator',
       slots: 'slot',
       'slot-recommender': 'slot',
       'slot-recommender1': 'slot',
@@ -146,7 +148,7 @@ describe('Compose: the whole system on one host', () => {
   });
 
   it('starts the workers only after the one-shot set-up jobs succeeded', () => {
-    for (const w of ['training-worker', 'serving-worker', 'data-publisher']) {
+    for (const w of ['training-worker', 'serving-worker', 'data-publisher', 'online-evaluator']) {
       const deps = slots.services[w].depends_on ?? {};
       for (const init of ['temporal-init', 'kafka-init', 'minio-init'])
         expect(deps[init]?.condition, `${w} -> ${init}`).toBe('service_completed_successfully');
@@ -224,6 +226,7 @@ describe('Compose: the whole system on one host', () => {
       'training-worker': 'training-worker',
       'serving-worker': 'serving-worker',
       'data-publisher': 'data-publisher',
+      'online-evaluator': 'online-evaluator',
       'slot-recommender': 'slots',
       'slot-recommender1': 'slots',
       'tfserving-sync-recommender': 'slots',
@@ -242,7 +245,7 @@ describe('Compose: the whole system on one host', () => {
     }
     // minio-init creates exactly these users, with the identities' secrets
     const init = slots.services['minio-init'].environment!;
-    for (const user of ['training-worker', 'serving-worker', 'slots', 'data-publisher']) {
+    for (const user of ['training-worker', 'serving-worker', 'slots', 'data-publisher', 'online-evaluator']) {
       const v = user.toUpperCase().replace(/-/g, '_');
       expect(init[`MINIO_${v}_ACCESS_KEY`]).toBe(user);
       expect(init[`MINIO_${v}_SECRET_KEY`]).toBe(SECRETS[`MINIO_${v}_SECRET_KEY`]);

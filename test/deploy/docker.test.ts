@@ -43,7 +43,7 @@ describe('Dockerfile', () => {
     summary = r.summary;
   }, 15 * 60_000);
 
-  it('passes BuildKit build checks and has the four runnable targets on one runtime', () => {
+  it('passes BuildKit build checks and has the five runnable targets on one runtime', () => {
     expect(summary.stages.map((s) => [s.name, s.base])).toEqual([
       ['build', 'node:${NODE_VERSION}-${DEBIAN_RELEASE}'],
       ['compile', 'node:${NODE_VERSION}-${DEBIAN_RELEASE}'],
@@ -51,6 +51,7 @@ describe('Dockerfile', () => {
       ['training-worker', 'runtime'],
       ['serving-worker', 'runtime'],
       ['data-publisher', 'runtime'],
+      ['online-evaluator', 'runtime'],
       ['slot', 'runtime'],
     ]);
     expect(summary.metaArgs.NODE_VERSION).toMatch(/^20\.\d+\.\d+$/); // a full version, as engines >= 20.3 asks
@@ -59,15 +60,18 @@ describe('Dockerfile', () => {
     expect(byName['training-worker'].entrypoint).toEqual(['node', 'dist/worker.js']);
     expect(byName['serving-worker'].entrypoint).toEqual(['node', 'dist/serving/worker.js']);
     expect(byName['data-publisher'].entrypoint).toEqual(['node', 'dist/ingest/main.js']);
+    expect(byName['online-evaluator'].entrypoint).toEqual(['node', 'dist/evaluation/main.js']);
     expect(byName.slot.entrypoint).toEqual(['node', 'dist/serving/slot/main.js']);
     expect(byName.slot.cmd).toEqual(['--slot', 'recommender']);
     expect(byName.slot.env?.SLOT_HOST).toBe('0.0.0.0');
     expect(byName['serving-worker'].expose).toEqual(['8090']);
     expect(byName['data-publisher'].expose).toEqual(['8091']);
+    expect(byName['online-evaluator'].expose).toEqual(['8092']);
     for (const [target, kind] of [
       ['training-worker', 'temporal'],
       ['serving-worker', 'model-server'],
       ['data-publisher', 'data-publisher'],
+      ['online-evaluator', 'online-evaluator'],
       ['slot', 'slot'],
     ]) {
       expect(byName[target].healthcheck, target).toEqual(['CMD', 'node', '/app/deploy/docker/healthcheck.mjs', kind]);
@@ -197,6 +201,19 @@ describe('healthcheck.mjs (the images’ HEALTHCHECK and the Kubernetes exec pro
     expect(failing.out).toMatch(/HTTP 503/);
     status = 200;
     expect((await healthcheck(['data-publisher'], { DATA_PUBLISHER_PORT: String(closedPort) })).status).toBe(1);
+  });
+
+  it('online-evaluator: /healthz on EVALUATOR_PORT, 200 healthy, 503 (consumer dead or checkpoints failing) unhealthy', async () => {
+    status = 200;
+    const ok = await healthcheck(['online-evaluator'], { EVALUATOR_PORT: String(port) });
+    expect(ok, ok.out).toMatchObject({ status: 0 });
+    expect(ok.out).toContain(`http://127.0.0.1:${port}/healthz`);
+    status = 503;
+    const failing = await healthcheck(['online-evaluator'], { EVALUATOR_PORT: String(port) });
+    expect(failing.status).toBe(1);
+    expect(failing.out).toMatch(/HTTP 503/);
+    status = 200;
+    expect((await healthcheck(['online-evaluator'], { EVALUATOR_PORT: String(closedPort) })).status).toBe(1);
   });
 
   it('temporal: a TCP connection to TEMPORAL_ADDRESS', async () => {

@@ -67,6 +67,7 @@ const CREDENTIALS: Record<string, Record<string, string>> = {
   'training-worker/worker': { ...minio('training-worker'), KAFKA_SASL_PASSWORD: 'training-worker/password' },
   'serving-worker/serving-worker': { ...minio('serving-worker'), KAFKA_SASL_PASSWORD: 'serving-worker/password' },
   'data-publisher/data-publisher': { ...minio('data-publisher'), KAFKA_SASL_PASSWORD: 'data-publisher/password' },
+  'online-evaluator/online-evaluator': { ...minio('online-evaluator'), KAFKA_SASL_PASSWORD: 'online-evaluator/password' },
   'slots/recommender': minio('slots'),
   'slots/recommender1': minio('slots'),
   'recommender-setup/schedule': {},
@@ -243,7 +244,13 @@ describe('Kubernetes manifests: what the system needs', () => {
     for (const k of ['base', 'overlays/demo', 'overlays/production']) {
       const objects = docs(k);
       const deployments = objects.filter((o) => o.kind === 'Deployment') as Workload[];
-      expect(deployments.map((d) => d.metadata.name).sort()).toEqual(['data-publisher', 'serving-worker', 'slots', 'training-worker']);
+      expect(deployments.map((d) => d.metadata.name).sort()).toEqual([
+        'data-publisher',
+        'online-evaluator',
+        'serving-worker',
+        'slots',
+        'training-worker',
+      ]);
       for (const d of deployments) {
         const pod = d.spec.template.spec;
         expect(pod.securityContext?.runAsNonRoot, d.metadata.name).toBe(true);
@@ -311,6 +318,10 @@ describe('Kubernetes manifests: what the system needs', () => {
     expect(find<Workload>(objects, 'Deployment', 'data-publisher').spec.template.spec.containers[0].image).toBe(
       'recommender-data-publisher:0.1.0',
     );
+    const evaluator = find<Workload>(objects, 'Deployment', 'online-evaluator').spec.template.spec.containers[0];
+    expect(evaluator.image).toBe('recommender-online-evaluator:0.1.0');
+    for (const probe of [evaluator.startupProbe, evaluator.readinessProbe, evaluator.livenessProbe])
+      expect(probe?.exec?.command).toEqual(['node', '/app/deploy/docker/healthcheck.mjs', 'online-evaluator']);
     // production: registry images, never :latest
     for (const d of docs('overlays/production').filter((o) => o.kind === 'Deployment') as Workload[]) {
       for (const c of d.spec.template.spec.containers)
@@ -407,6 +418,18 @@ describe('Kubernetes manifests: what the system needs', () => {
     };
     const serving = hpas.find((h) => h.spec.scaleTargetRef.name === 'serving-worker')!;
     expect(serving.spec.maxReplicas).toBeLessThanOrEqual(mdata.spec.partitions);
+    // the online evaluator owns whole co-partitioned partitions: more replicas than partitions idle
+    const data = objects.find((o) => o.kind === 'ConfigMap')!.data!;
+    for (const k of ['base', 'overlays/demo', 'overlays/production']) {
+      const topics = docs(k === 'base' ? 'infra/kafka' : k).filter((o) => o.kind === 'KafkaTopic') as (K8sObject & {
+        spec: { topicName: string; partitions: number };
+      })[];
+      const evaluated = topics.filter((t) => [data.TOPIC_RESULTS, data.TOPIC_SHADOWS, data.TOPIC_PURCHASES].includes(t.spec.topicName));
+      expect(evaluated, k).toHaveLength(3);
+      const replicas = find<Workload>(docs(k), 'Deployment', 'online-evaluator').spec.replicas ?? 1;
+      expect(replicas, k).toBeGreaterThanOrEqual(1);
+      expect(replicas, k).toBeLessThanOrEqual(Math.min(...evaluated.map((t) => t.spec.partitions)));
+    }
   });
 
   it('a Job registers the search attributes and creates the Temporal Schedule', () => {

@@ -115,7 +115,7 @@ describe('Kafka: a KafkaUser per component with the ACLs of the table', () => {
   it('the workloads name their KafkaUser and its Secret; the listener admits those pods', () => {
     const demo = objects.get('overlays/demo')!;
     const users = kafkaUsers('overlays/demo').map((u) => u.metadata.name);
-    for (const name of ['training-worker', 'serving-worker', 'data-publisher']) {
+    for (const name of ['training-worker', 'serving-worker', 'data-publisher', 'online-evaluator']) {
       const c = podSpec(find(demo, 'Deployment', name)).containers[0];
       const env = Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
       expect(env.KAFKA_SASL_MECHANISM?.value).toBe('scram-sha-512');
@@ -138,17 +138,30 @@ describe('Kafka: a KafkaUser per component with the ACLs of the table', () => {
 type Statement = { Effect: string; Action: string[]; Resource: string[] };
 const POLICIES = path.join(K8S, 'infra/minio/policies');
 
-/** 'read-write' | 'read' | '—' for one bucket, from a policy's statements. */
+/**
+ * A policy's rights on one bucket: 'read-write' | 'read' | 'write' on the whole
+ * bucket, or per key prefix ('read-write online/*, read registry/*'), '—' for none.
+ */
 function bucketAccess(policy: string, bucket: string): string {
   const statements = (JSON.parse(fs.readFileSync(path.join(POLICIES, `${policy}.json`), 'utf8')) as { Statement: Statement[] }).Statement;
-  const on = (action: string) =>
-    statements.some((s) => s.Effect === 'Allow' && s.Action.includes(action) && s.Resource.some((r) => r === `arn:aws:s3:::${bucket}/*`));
   const wildcard = statements.some(
     (s) => s.Action.some((a) => a.includes('*')) || s.Resource.some((r) => r === '*' || r === 'arn:aws:s3:::*'),
   );
   if (wildcard) return 'wildcard';
-  if (on('s3:PutObject') || on('s3:DeleteObject')) return on('s3:GetObject') ? 'read-write' : 'write';
-  return on('s3:GetObject') ? 'read' : '—';
+  const objects = `arn:aws:s3:::${bucket}/`;
+  const scopes = [...new Set(statements.flatMap((s) => s.Resource).filter((r) => r.startsWith(objects)))].map((r) =>
+    r.slice(objects.length),
+  );
+  const access = (scope: string) => {
+    const on = (action: string) =>
+      statements.some((s) => s.Effect === 'Allow' && s.Action.includes(action) && s.Resource.includes(`${objects}${scope}`));
+    if (on('s3:PutObject') || on('s3:DeleteObject')) return on('s3:GetObject') ? 'read-write' : 'write';
+    return on('s3:GetObject') ? 'read' : '—';
+  };
+  const parts = scopes
+    .sort((a, b) => (a === '*' ? -1 : b === '*' ? 1 : a.localeCompare(b)))
+    .map((scope) => (scope === '*' ? access(scope) : `${access(scope)} ${scope}`));
+  return parts.length ? parts.join(', ') : '—';
 }
 
 describe('object store: a MinIO user per component with only its policy', () => {
@@ -161,6 +174,12 @@ describe('object store: a MinIO user per component with only its policy', () => 
     }
     // the slots and the model server can never write a model
     for (const row of table().filter((r) => ['slots', 'serving-worker'].includes(r[0]))) expect(row[4]).toBe('read');
+    // the online evaluator writes its checkpoints only, and reads the registry (the rollback policy)
+    expect(
+      table()
+        .find((r) => r[0] === 'online-evaluator')
+        ?.slice(3),
+    ).toEqual(['—', 'read-write online/*, read registry/*']);
   });
 
   it('the set-up script creates those users with those policies from those Secrets', () => {
@@ -292,6 +311,7 @@ const EP = {
   training: pod('training-worker'),
   serving: pod('serving-worker'),
   publisher: pod('data-publisher'),
+  evaluator: pod('online-evaluator'),
   slots: pod('slots'),
   setup: pod('recommender-setup'),
   minio: pod('minio'),
@@ -326,6 +346,13 @@ const FLOWS: [Name, Name, number, boolean][] = [
   ['publisher', 'slots', 8501, false],
   ['publisher', 'internet', 443, false],
   ['stranger', 'publisher', 8091, false],
+  ['evaluator', 'kafka', 9092, true],
+  ['evaluator', 'kafka', 9093, true],
+  ['evaluator', 'temporal', 7233, true],
+  ['evaluator', 'dns', 53, true],
+  ['evaluator', 'slots', 8501, false],
+  ['evaluator', 'internet', 443, false],
+  ['stranger', 'evaluator', 8092, false],
   ['slots', 'kafka', 9092, false],
   ['slots', 'temporal', 7233, false],
   ['slots', 'internet', 443, false],
@@ -345,6 +372,7 @@ const DEMO_FLOWS: [Name, Name, number, boolean][] = [
   ['serving', 'minio', 9000, true],
   ['slots', 'minio', 9000, true],
   ['publisher', 'minio', 9000, true],
+  ['evaluator', 'minio', 9000, true],
   ['minioSetup', 'minio', 9000, true],
   ['minioSetup', 'kafka', 9092, false],
   ['serving', 'minio', 9001, false],
@@ -356,6 +384,7 @@ const PRODUCTION_FLOWS: [Name, Name, number, boolean][] = [
   ['serving', 's3', 443, true],
   ['slots', 's3', 443, true],
   ['publisher', 's3', 443, true],
+  ['evaluator', 's3', 443, true],
   ['setup', 's3', 443, false],
 ];
 

@@ -3,8 +3,10 @@
  * (deploy/k8s/infra/minio/setup.sh, the Kubernetes Job's and Compose's
  * minio-init) with the MinIO client against the local MinIO, on buckets of
  * its own. Each identity can then do what the docs' table says and nothing
- * more; the model store publishes as the training worker and the tfserving
- * sync sidecar reads as the slots, under those policies.
+ * more; the model store publishes as the training worker, the tfserving
+ * sync sidecar reads as the slots, and the online evaluator checkpoints
+ * (and reads the registry for its rollback policy) as itself, under those
+ * policies.
  */
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
@@ -16,6 +18,12 @@ import { exportSavedModel } from '../../src/savedmodel';
 import { errorCode } from '../../src/storage/objects';
 import { tempDir, uploadVersionDir } from '../helpers/minio';
 import { randomWeights } from '../helpers/network';
+import { startOnlineEvaluator } from '../../src/evaluation/evaluator';
+import { silentLog } from '../../src/process/json-log';
+import { listKeys } from '../../src/storage/objects';
+import { readDeploymentState, registryLocation } from '../../src/store/registry';
+import { EvaluatorRig } from '../evaluation/rig';
+import { seedTraffic } from '../evaluation/traffic';
 import { DEPLOY, run, validators } from './tools';
 
 const SETUP = path.join(DEPLOY, 'k8s/infra/minio/setup.sh');
@@ -24,7 +32,7 @@ const endpoint = `http://${cfg.minio.endPoint}:${cfg.minio.port}`;
 const id = randomUUID().slice(0, 8);
 const DATA = `lp-data-${id}`;
 const MODELS = `lp-models-${id}`;
-const USERS = ['training-worker', 'serving-worker', 'slots', 'data-publisher'] as const;
+const USERS = ['training-worker', 'serving-worker', 'slots', 'data-publisher', 'online-evaluator'] as const;
 type User = (typeof USERS)[number];
 const accessKey = (u: User) => `lp-${id}-${u}`;
 const secretKey = (u: User) => `secret-${id}-${u}`;
@@ -96,7 +104,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const u of USERS) admin(['admin', 'user', 'remove', 'store', accessKey(u)]);
-  for (const p of ['recommender-training', 'recommender-models-read', 'recommender-data-write'])
+  for (const p of ['recommender-training', 'recommender-models-read', 'recommender-data-write', 'recommender-online-evaluator'])
     admin(['admin', 'policy', 'remove', 'store', p]);
   for (const bucket of [DATA, MODELS]) {
     if (!(await root.bucketExists(bucket))) continue;
@@ -143,7 +151,36 @@ describe('MinIO identities made by the set-up script, on the real MinIO', () => 
     expect(await rights('serving-worker')).toEqual(expected(none, read));
     expect(await rights('slots')).toEqual(expected(none, read));
     expect(await rights('data-publisher')).toEqual(expected(rw, none));
+    // outside online/ and registry/ the evaluator may only list the models bucket (the rollback policy lists the slots' versions)
+    expect(await rights('online-evaluator')).toEqual(expected(none, { ...none, list: 'ok' }));
   });
+
+  it('the online evaluator checkpoints under online/ and reads the registry as itself; it cannot write the registry or read a model', async () => {
+    const rig = new EvaluatorRig({
+      MODELS_BUCKET: MODELS,
+      MINIO_ACCESS_KEY: accessKey('online-evaluator'),
+      MINIO_SECRET_KEY: secretKey('online-evaluator'),
+    });
+    await rig.createTopics(1);
+    const evaluator = await startOnlineEvaluator({ config: rig.config, port: 0, defaultMetrics: false, log: silentLog });
+    try {
+      await evaluator.whenConsuming();
+      await rig.stream(seedTraffic(50_001, 51_001), 200, 0);
+      await rig.untilCheckpointed(rig.config.evaluator.groupId, 90_000); // reads online/<group>/ as the evaluator
+      expect(evaluator.health()).toEqual({ ok: true, problems: [] });
+      const self = as('online-evaluator');
+      const loc = registryLocation(rig.config);
+      await root.putObject(MODELS, loc.registryKey, Buffer.from(JSON.stringify({ history: [] })));
+      expect((await readDeploymentState(self, loc)).active).toBeNull(); // the rollback policy's read
+      expect(await outcome(() => self.putObject(MODELS, loc.registryKey, Buffer.from('{}')))).toBe('AccessDenied');
+      await root.putObject(MODELS, 'evaluator-probe/1/saved_model.pb', Buffer.from('model'));
+      expect(await outcome(async () => (await self.getObject(MODELS, 'evaluator-probe/1/saved_model.pb')).resume())).toBe('AccessDenied');
+    } finally {
+      await evaluator.close();
+      await rig.cleanUp(); // removes online/<group>/ as the evaluator
+    }
+    expect(await listKeys(root, MODELS, 'online/')).toEqual([]);
+  }, 180_000);
 
   it('the training worker publishes a version through the model store; the slots identity syncs it, and cannot write', async () => {
     const model = path.join(work, 'model');

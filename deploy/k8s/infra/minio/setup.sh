@@ -13,7 +13,7 @@ set -eu
 DATA_BUCKET=${DATA_BUCKET:-data} MODELS_BUCKET=${MODELS_BUCKET:-models}
 POLICY_DIR=${POLICY_DIR:-/setup/policies}
 # component:policy
-IDENTITIES=${IDENTITIES:-"training-worker:recommender-training serving-worker:recommender-models-read slots:recommender-models-read data-publisher:recommender-data-write"}
+IDENTITIES=${IDENTITIES:-"training-worker:recommender-training serving-worker:recommender-models-read slots:recommender-models-read data-publisher:recommender-data-write online-evaluator:recommender-online-evaluator"}
 export MC_CONFIG_DIR=${MC_CONFIG_DIR:-/tmp/mc}
 
 i=0
