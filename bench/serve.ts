@@ -572,6 +572,15 @@ async function cpuSeconds(port: number): Promise<number> {
   return row ? Number(row.split(' ')[1]) : Number.NaN;
 }
 
+/** Waits until a model server answers with the target's slot (its descriptor adopted). */
+async function serving(port: number, target: Target): Promise<void> {
+  for (const end = Date.now() + 60_000; ; await delay(200)) {
+    const state = (await (await fetch(`http://127.0.0.1:${port}/state`)).json()) as { current: { slot: string | null } | null };
+    if (state.current?.slot === target.slot) return;
+    if (Date.now() > end) throw new Error(`the model server on port ${port} did not adopt ${target.url} within 60 s`);
+  }
+}
+
 /** `model_server_shadow*` series of a model server's /metrics. */
 async function shadowCounters(port: number): Promise<string[]> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -605,8 +614,15 @@ async function benchShadows(
   const servers: ServerUnderTest[] = [];
   try {
     await producer.connect();
-    const value = encodeDescriptor({ name: targets[0].slot, description: 'benchmark', url: targets[0].url });
-    await producer.send({ topic: models, acks: -1, messages: [{ value }] });
+    const publish = (t: Target) =>
+      producer.send({
+        topic: models,
+        acks: -1,
+        messages: [{ value: encodeDescriptor({ name: t.slot, description: 'benchmark', url: t.url }) }],
+      });
+    // the standby's version first, then the active one: the standby serves the model the active one replaced,
+    // so the previous-model shadows are scored (a standby that is not the replaced model does not shadow)
+    await publish(targets[1]);
     const start = (name: string, args: string) =>
       startServerUnderTest({ kafka, id, name, topics: serverTopics(name), targets, args, logDir, childEnv, procs, popularity: true });
     const [plain, shadowed] = [
@@ -614,6 +630,9 @@ async function benchShadows(
       await start('shadowed', `--shadow-share ${flags.shadowShare} ${flags.shadowServerArgs}`),
     ];
     servers.push(plain, shadowed);
+    await Promise.all(servers.map((s) => serving(s.port, targets[1])));
+    await publish(targets[0]);
+    await Promise.all(servers.map((s) => serving(s.port, targets[0])));
     const run = (s: ServerUnderTest, label: string, n: number, rate: number, seed: number) =>
       measureKafka(kafka, producer, s.arrivals, s.requests, label, n, rate, shape, seed);
     for (const s of servers) await run(s, 'warm-up', 1000, 0, flags.seed + 1000);
@@ -659,6 +678,13 @@ function printShadows(f: ShadowFigures, share: number): void {
     `median of the rounds' p99 ratios ${median.toFixed(2)}× (target ≤ ${TARGETS.shadowP99Factor}×: ${verdict(median <= TARGETS.shadowP99Factor)}); ` +
       `model-server CPU over the rounds: ${f.cpuSeconds.shadowed.toFixed(1)} s with shadows, ${f.cpuSeconds.plain.toFixed(1)} s without ` +
       `(${(f.cpuSeconds.shadowed / f.cpuSeconds.plain).toFixed(2)}×)`,
+  );
+  // every round's latencies together: the rounds alternate, so both sides span the same stretches of the machine's load
+  const pooled = (ms: Measurement[]): Measurement => ({ ...ms[0], latenciesMs: ms.flatMap((m) => m.latenciesMs) });
+  const [plainAll, shadowedAll] = [pooled(f.plain), pooled(f.shadowed)];
+  console.log(
+    `all rounds pooled: p50 ${fmt(p(shadowedAll, 50), 2)} vs ${fmt(p(plainAll, 50), 2)} ms, ` +
+      `p99 ${fmt(p(shadowedAll, 99), 2)} vs ${fmt(p(plainAll, 99), 2)} ms (${(p(shadowedAll, 99) / p(plainAll, 99)).toFixed(2)}×)`,
   );
   for (const c of f.counters) console.log(`  ${c}`);
 }
