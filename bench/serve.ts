@@ -679,13 +679,9 @@ function printShadows(f: ShadowFigures, share: number): void {
       `model-server CPU over the rounds: ${f.cpuSeconds.shadowed.toFixed(1)} s with shadows, ${f.cpuSeconds.plain.toFixed(1)} s without ` +
       `(${(f.cpuSeconds.shadowed / f.cpuSeconds.plain).toFixed(2)}×)`,
   );
-  // every round's latencies together: the rounds alternate, so both sides span the same stretches of the machine's load
-  const pooled = (ms: Measurement[]): Measurement => ({ ...ms[0], latenciesMs: ms.flatMap((m) => m.latenciesMs) });
-  const [plainAll, shadowedAll] = [pooled(f.plain), pooled(f.shadowed)];
-  console.log(
-    `all rounds pooled: p50 ${fmt(p(shadowedAll, 50), 2)} vs ${fmt(p(plainAll, 50), 2)} ms, ` +
-      `p99 ${fmt(p(shadowedAll, 99), 2)} vs ${fmt(p(plainAll, 99), 2)} ms (${(p(shadowedAll, 99) / p(plainAll, 99)).toFixed(2)}×)`,
-  );
+  // the spread of the rounds' ratios: on a shared machine one round's p99 can be a load spike of others' work
+  const q = (x: number): string => ratios[Math.min(ratios.length - 1, Math.floor(x * ratios.length))].toFixed(2);
+  console.log(`rounds' p99 ratios: quartiles ${q(0.25)} / ${q(0.5)} / ${q(0.75)}, all: ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
   for (const c of f.counters) console.log(`  ${c}`);
 }
 
