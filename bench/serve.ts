@@ -572,6 +572,15 @@ async function cpuSeconds(port: number): Promise<number> {
   return row ? Number(row.split(' ')[1]) : Number.NaN;
 }
 
+/** Waits until a model server answers with the target's slot (its descriptor adopted). */
+async function serving(port: number, target: Target): Promise<void> {
+  for (const end = Date.now() + 60_000; ; await delay(200)) {
+    const state = (await (await fetch(`http://127.0.0.1:${port}/state`)).json()) as { current: { slot: string | null } | null };
+    if (state.current?.slot === target.slot) return;
+    if (Date.now() > end) throw new Error(`the model server on port ${port} did not adopt ${target.url} within 60 s`);
+  }
+}
+
 /** `model_server_shadow*` series of a model server's /metrics. */
 async function shadowCounters(port: number): Promise<string[]> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -605,8 +614,15 @@ async function benchShadows(
   const servers: ServerUnderTest[] = [];
   try {
     await producer.connect();
-    const value = encodeDescriptor({ name: targets[0].slot, description: 'benchmark', url: targets[0].url });
-    await producer.send({ topic: models, acks: -1, messages: [{ value }] });
+    const publish = (t: Target) =>
+      producer.send({
+        topic: models,
+        acks: -1,
+        messages: [{ value: encodeDescriptor({ name: t.slot, description: 'benchmark', url: t.url }) }],
+      });
+    // the standby's version first, then the active one: the standby serves the model the active one replaced,
+    // so the previous-model shadows are scored (a standby that is not the replaced model does not shadow)
+    await publish(targets[1]);
     const start = (name: string, args: string) =>
       startServerUnderTest({ kafka, id, name, topics: serverTopics(name), targets, args, logDir, childEnv, procs, popularity: true });
     const [plain, shadowed] = [
@@ -614,6 +630,9 @@ async function benchShadows(
       await start('shadowed', `--shadow-share ${flags.shadowShare} ${flags.shadowServerArgs}`),
     ];
     servers.push(plain, shadowed);
+    await Promise.all(servers.map((s) => serving(s.port, targets[1])));
+    await publish(targets[0]);
+    await Promise.all(servers.map((s) => serving(s.port, targets[0])));
     const run = (s: ServerUnderTest, label: string, n: number, rate: number, seed: number) =>
       measureKafka(kafka, producer, s.arrivals, s.requests, label, n, rate, shape, seed);
     for (const s of servers) await run(s, 'warm-up', 1000, 0, flags.seed + 1000);
@@ -660,6 +679,9 @@ function printShadows(f: ShadowFigures, share: number): void {
       `model-server CPU over the rounds: ${f.cpuSeconds.shadowed.toFixed(1)} s with shadows, ${f.cpuSeconds.plain.toFixed(1)} s without ` +
       `(${(f.cpuSeconds.shadowed / f.cpuSeconds.plain).toFixed(2)}×)`,
   );
+  // the spread of the rounds' ratios: on a shared machine one round's p99 can be a load spike of others' work
+  const q = (x: number): string => ratios[Math.min(ratios.length - 1, Math.floor(x * ratios.length))].toFixed(2);
+  console.log(`rounds' p99 ratios: quartiles ${q(0.25)} / ${q(0.5)} / ${q(0.75)}, all: ${ratios.map((r) => r.toFixed(2)).join(' ')}`);
   for (const c of f.counters) console.log(`  ${c}`);
 }
 

@@ -12,6 +12,7 @@ import { silentLog } from '../../src/process/json-log';
 import { createMetrics } from '../../src/serving/model-server/metrics';
 import { createRequestProcessor } from '../../src/serving/model-server/request-processor';
 import { decodeResult } from '../../src/messaging/result';
+import { decodeShadow } from '../../src/messaging/shadow-result';
 import type { ScoreOutcome } from '../../src/serving/model-server/scoring';
 import { UsageStats } from '../../src/serving/model-server/usage-stats';
 
@@ -35,19 +36,30 @@ function harness(options: {
   chunkSize: number;
   score: (r: RecommendationRequest) => Promise<ScoreOutcome>;
   failSend?: boolean;
+  /** a popularity ranking: popularity shadows on the topic `shadows` */
+  popularity?: number[];
+  /** awaited by each write of shadows before it is acknowledged (or fails) */
+  shadowWrite?: () => Promise<void>;
 }) {
   const sends: ProducerBatch[] = [];
   const commits: string[] = [];
   const resolved: string[] = [];
   const events: string[] = [];
+  const topicsSent: string[] = [];
   let paused = 0;
   let resumed = 0;
   // Only sendBatch is used by the processor; the rest of Producer is not needed here.
   const producer = {
     sendBatch: async (batch: ProducerBatch) => {
       if (options.failSend) throw new Error('broker down');
+      const topics = batch.topicMessages!.map((t) => t.topic).join('+');
+      if (topics === 'shadows' && options.shadowWrite) {
+        events.push('shadows sent');
+        await options.shadowWrite();
+      }
       sends.push(batch);
       events.push('send');
+      topicsSent.push(topics);
       return [];
     },
   } as unknown as Producer;
@@ -61,6 +73,7 @@ function harness(options: {
     // the per-request fakes scored side by side, as one batch
     score: (requests) => Promise.all(requests.map((r) => options.score(r))),
     cooldown: { initialMs: 5, maxMs: 5 },
+    ...(options.popularity && { shadows: { topic: 'shadows', producer, loadPopularity: async () => options.popularity } }),
     metrics: createMetrics({ defaultMetrics: false }),
     usage,
     log: silentLog,
@@ -83,7 +96,7 @@ function harness(options: {
       isRunning: () => true,
       isStale: () => false,
     } as unknown as EachBatchPayload); // a partial Batch: the processor reads topic, partition and messages only
-  return { run, sends, commits, resolved, events, processor, usage, paused: () => paused, resumed: () => resumed };
+  return { run, sends, commits, resolved, events, topicsSent, processor, usage, paused: () => paused, resumed: () => resumed };
 }
 
 const scored = async (r: RecommendationRequest): Promise<ScoreOutcome> => ({
@@ -96,7 +109,7 @@ const scored = async (r: RecommendationRequest): Promise<ScoreOutcome> => ({
 const valid = (user: number) => encodeRequest({ user, products: [1, 2] });
 
 describe('request processor', () => {
-  it('writes each chunk, then commits its end, in offset order; bad records go to the DLQ in place', async () => {
+  it('writes each chunk, then commits (after it) the end of the chunks written so far, in offset order; bad records go to the DLQ in place', async () => {
     const h = harness({ concurrency: 2, chunkSize: 2, score: scored });
     await h.run([
       record(10, valid(0)),
@@ -105,7 +118,9 @@ describe('request processor', () => {
       record(13, valid(3)),
       record(14, valid(4)),
     ]);
-    expect(h.events).toEqual(['send', 'commit 12', 'send', 'commit 14', 'send', 'commit 15']);
+    await h.processor.settled();
+    // the chunks answered in one go, then one commit covers them (commits wait for a chunk's shadows, off the answer's path)
+    expect(h.events).toEqual(['send', 'send', 'send', 'commit 15']);
     expect(h.resolved).toEqual(['10', '11', '12', '13', '14']);
     const results = h.sends.flatMap((b) => b.topicMessages!.filter((t) => t.topic === 'results').flatMap((t) => t.messages));
     expect(results.map((m) => decodeResult(m.value as Buffer).source.offset)).toEqual(['10', '12', '13', '14']);
@@ -128,6 +143,7 @@ describe('request processor', () => {
       },
     });
     await h.run([0, 1, 2, 3, 4, 5, 6].map((u) => record(20 + u, valid(u))));
+    await h.processor.settled();
     const written = h.sends.flatMap((b) => b.topicMessages!.flatMap((t) => t.messages)).map((m) => decodeResult(m.value as Buffer).user);
     expect(written).toEqual([0, 1]);
     expect(h.commits).toEqual(['22']); // the next offset to read is the stuck request
@@ -146,6 +162,56 @@ describe('request processor', () => {
     h.processor.close();
     await new Promise((res) => setTimeout(res, 30));
     expect(h.resumed()).toBe(0);
+  });
+
+  it("answers the next chunks while earlier chunks' popularity shadows are written; commits a chunk only once its shadows are", async () => {
+    let release: () => void = () => undefined;
+    const acked = new Promise<void>((resolve) => (release = resolve));
+    const h = harness({ concurrency: 2, chunkSize: 2, score: scored, popularity: [2, 1], shadowWrite: () => acked });
+    await h.run([record(10, valid(0)), record(11, Buffer.from([0xff])), record(12, valid(2))]);
+    await new Promise((res) => setImmediate(res));
+    // both chunks answered (results alone in their produce calls), then their shadows in one write, in flight; nothing committed
+    expect(h.events).toEqual(['send', 'send', 'shadows sent']);
+    expect(h.topicsSent).toEqual(['results+dlq', 'results']);
+    expect(h.resolved).toEqual(['10', '11', '12']);
+    await h.run([record(13, valid(3))]);
+    expect(h.topicsSent).toEqual(['results+dlq', 'results', 'results']); // the next batch is answered meanwhile
+    expect(h.commits).toEqual([]);
+    release();
+    await h.processor.settled();
+    expect(h.commits).toEqual(['13', '14']);
+    expect(h.topicsSent).toEqual(['results+dlq', 'results', 'results', 'shadows', 'shadows']);
+    const shadows = h.sends.flatMap((b) => b.topicMessages!.filter((t) => t.topic === 'shadows').flatMap((t) => t.messages));
+    expect(shadows.map((m) => decodeShadow(m.value as Buffer))).toMatchObject([
+      { requestId: 'mdata:0:10', user: 0, shadow: 'popularity', ranked: [{ product: 2 }, { product: 1 }] },
+      { requestId: 'mdata:0:12', user: 2, shadow: 'popularity', ranked: [{ product: 2 }, { product: 1 }] },
+      { requestId: 'mdata:0:13', user: 3, shadow: 'popularity', ranked: [{ product: 2 }, { product: 1 }] },
+    ]);
+  });
+
+  it('commits nothing from chunks whose shadows failed, and refuses later batches until the partition is fetched from them again', async () => {
+    let shadowWrites = 0;
+    const h = harness({
+      concurrency: 2,
+      chunkSize: 1,
+      score: scored,
+      popularity: [1, 2],
+      shadowWrite: async () => {
+        if (++shadowWrites === 2) throw new Error('shadow topic down'); // the second batch's shadows, once
+      },
+    });
+    await h.run([record(10, valid(0))]);
+    await h.processor.settled();
+    expect(h.commits).toEqual(['11']);
+    await h.run([record(11, valid(1)), record(12, valid(2))]);
+    await h.processor.settled();
+    expect(h.commits).toEqual(['11']); // not 12 nor 13: their shadows failed
+    await expect(h.run([record(13, valid(3))])).rejects.toThrow(/shadows of mdata\|0 from offset 11 were not written/);
+    expect(h.commits).toEqual(['11']);
+    // kafkajs restarted the consumer: the partition is fetched again from the last commit, re-answered and re-shadowed
+    await h.run([record(11, valid(1)), record(12, valid(2)), record(13, valid(3))]);
+    await h.processor.settled();
+    expect(h.commits).toEqual(['11', '14']);
   });
 
   it('commits nothing when the results cannot be written', async () => {

@@ -13,9 +13,9 @@ import { PreviousModelShadows } from '../../src/serving/model-server/previous-mo
 import { rankByPopularity, rankByScore, topByPopularity } from '../../src/serving/model-server/ranking';
 import { validateRequest } from '../../src/serving/model-server/request-validation';
 import { scoreChunk, type BatchScoringDeps } from '../../src/serving/model-server/scoring';
-import { sampledForShadow } from '../../src/serving/model-server/shadows';
+import { popularityShadowFrom, sampledForShadow } from '../../src/serving/model-server/shadows';
 import { availableVersion } from '../../src/serving/model-server/standby-slot';
-import { cutToTop, expandVisits } from '../../src/serving/model-server/visits';
+import { catalogue, cutToTop, expandVisits } from '../../src/serving/model-server/visits';
 
 function model(version: number): ActiveModel {
   const c = checkDescriptor({ name: 'r', description: '', url: `http://127.0.0.1:1/v1/models/r/versions/${version}:predict` });
@@ -106,6 +106,31 @@ describe('shadows', () => {
     for (const products of [[1, 2, 3], [5, 6], [9, 3, 7, 1, 0, 4], []]) {
       for (const k of [0, 1, 2, 5]) expect(topByPopularity(products, order, k)).toEqual(rankByPopularity(products, order).slice(0, k));
     }
+  });
+
+  it("a visit's popularity shadow (ranked once per ranking, catalogue and length) is that ranking's top of its catalogue", () => {
+    const order = [5, 3, 9, 1];
+    const visit = (catalogueRows: number, length: number) =>
+      popularityShadowFrom(
+        { requestId: 't:0:1', user: 1, eventTime: 0, servedBy: { slot: 's', version: 1 }, products: [], catalogueRows, length },
+        order,
+      ).ranked;
+    const expected = (rows: number, length: number) => rankByPopularity(catalogue(rows), order).slice(0, length);
+    for (const [rows, length] of [
+      [10, 3],
+      [10, 3],
+      [10, 2],
+      [6, 3],
+      [10, 10],
+    ])
+      expect(visit(rows, length), `${rows} rows, top ${length}`).toEqual(expected(rows, length));
+    // another ranking of the same sizes is not answered from the first one's
+    expect(
+      popularityShadowFrom(
+        { requestId: 't:0:2', user: 1, eventTime: 0, servedBy: { slot: 's', version: 2 }, products: [], catalogueRows: 10, length: 3 },
+        [7, 8],
+      ).ranked,
+    ).toEqual(rankByPopularity(catalogue(10), [7, 8]).slice(0, 3));
   });
 
   it('samples by request id: the same ids every time, about the share asked for', () => {

@@ -37,9 +37,7 @@ async function main(): Promise<void> {
     .addOption(new Option('--host <address>', 'REST bind address').env('MODEL_SERVER_HOST').default('127.0.0.1'))
     .addOption(new Option('--group <id>', 'consumer group on the requests topic').env('MODEL_SERVER_GROUP').default('model-server'))
     .addOption(new Option('--concurrency <n>', 'predict calls of one partition in flight at once (default 2)').argParser(integer(1, 1024)))
-    .addOption(
-      new Option('--chunk-size <n>', 'most requests scored, written and committed together (default 5000)').argParser(integer(1, 100_000)),
-    )
+    .addOption(new Option('--chunk-size <n>', 'most requests scored and written together (default 5000)').argParser(integer(1, 100_000)))
     .addOption(
       new Option('--max-products <n>', 'most distinct products per request (more: dead letter)').default(1000).argParser(integer(1)),
     )

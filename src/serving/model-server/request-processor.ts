@@ -6,9 +6,11 @@
  * products into as few predict calls as the slot's row limit allows); then
  * the results and dead letters are written (split into produce calls of at
  * most `maxWriteBytes`, under the broker's message limit) with acks from
- * all in-sync replicas, and only then is the chunk's last offset
- * committed. If the slot stays unavailable for a record through all its
- * retries, the records before it are written and committed, it and
+ * all in-sync replicas: the answers are out. Their popularity shadows are
+ * then written in produce calls of their own, and only once they are is the
+ * chunk's last offset committed (DeferredCommits: in chunk order, while the
+ * next chunk is already being answered). If the slot stays unavailable for
+ * a record through all its retries, the records before it are written and committed, it and
  * everything after it are left unresolved, and the partition is paused
  * for a cool-down: kafkajs then fetches again from that record, so nothing
  * is lost and nothing is answered out of order. A crash between write and
@@ -28,6 +30,7 @@ import type { PartitionProgress } from './partition-progress';
 import { validateRequest, type RejectionCode, type RequestLimits } from './request-validation';
 import type { ScoreOutcome } from './scoring';
 import type { UsageStats } from './usage-stats';
+import { DeferredCommits, type TopicMessage } from './deferred-commits';
 import type { LoadPopularity } from './popularity-source';
 import { popularityShadowFrom, shadowMessage, shadowSubject, type ShadowSubject } from './shadows';
 
@@ -49,18 +52,23 @@ export interface ProcessorOptions {
   progress?: PartitionProgress;
   /** shadows of the scored answers (docs/serving.md, "Shadows"); absent: none are written */
   shadows?: ProcessorShadows;
+  /** a partition's answered chunks waiting for their shadows and commit at most (more wait); default 16 */
+  maxQueuedChunks?: number;
   log: Log;
 }
 
 export interface ProcessorShadows {
   topic: string;
-  /** popularity rankings per version: a popularity shadow of every scored answer, written with the results */
+  /** writes the popularity shadows: a producer of its own, so the next chunk's answers never queue behind them */
+  producer: Producer;
+  /** popularity rankings per version: a popularity shadow of every scored answer, written after the results, before the commit */
   loadPopularity?: LoadPopularity;
   /** takes the committed answers' subjects for the previous-model shadow (sampled, queued, out of the answer's path) */
   previous?: { offer(subject: ShadowSubject): void };
 }
 
 export const DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
+export const DEFAULT_MAX_QUEUED_CHUNKS = 16;
 
 type Handled =
   | { kind: 'answered'; message: Message; result: RecommendationResult; model: ActiveModel; subject?: ShadowSubject; shadow?: Message }
@@ -75,6 +83,8 @@ export interface RequestProcessor {
   wake(): void;
   /** cancels pending cool-down timers (the consumer is stopping) */
   close(): void;
+  /** waits for the commits in flight (before the consumer leaves its group) */
+  settled(): Promise<void>;
 }
 
 function deadLettered(source: SourceRecord, record: KafkaMessage, rejection: { code: RejectionCode; reason: string }): Handled {
@@ -152,9 +162,15 @@ class ChunkedRequestProcessor implements RequestProcessor {
   /** consecutive unavailable rounds per partition: grows the cool-down */
   private readonly unavailableRounds = new Map<string, number>();
   private deadLetterCount = 0;
+  private readonly commits: DeferredCommits;
 
   constructor(private readonly options: ProcessorOptions) {
     this.maxWriteBytes = options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES;
+    const writeShadows = async (messages: TopicMessage[]): Promise<void> => {
+      await this.send(messages, options.shadows?.producer);
+      options.metrics.shadows.inc({ kind: 'popularity' }, messages.length);
+    };
+    this.commits = new DeferredCommits(writeShadows, options.maxQueuedChunks ?? DEFAULT_MAX_QUEUED_CHUNKS, options.log);
   }
 
   async eachBatch(payload: EachBatchPayload): Promise<void> {
@@ -162,11 +178,14 @@ class ChunkedRequestProcessor implements RequestProcessor {
     const key = `${batch.topic}|${batch.partition}`;
     const { chunkSize } = this.options;
     try {
+      if (batch.messages.length > 0) this.commits.check(key, batch.messages[0].offset);
       for (let from = 0; from < batch.messages.length; from += chunkSize) {
-        if (!isRunning() || isStale()) return;
-        if (!(await this.processChunk(payload, key, batch.messages.slice(from, from + chunkSize)))) return;
+        if (!isRunning() || isStale()) break;
+        if (!(await this.processChunk(payload, key, batch.messages.slice(from, from + chunkSize)))) break;
         await heartbeat();
       }
+      // a stopping consumer leaves its group once this returns: the commits go first
+      if (!isRunning()) await this.commits.settled();
     } catch (err) {
       // kafkajs retries the batch (and restarts the consumer); health reports a partition that keeps failing.
       this.options.progress?.failed(key, errorText(err));
@@ -190,6 +209,10 @@ class ChunkedRequestProcessor implements RequestProcessor {
     this.resumeTimers.clear();
   }
 
+  settled(): Promise<void> {
+    return this.commits.settled();
+  }
+
   /** Works through one chunk; returns false when the partition was paused (the rest of the batch waits). */
   private async processChunk(payload: EachBatchPayload, key: string, chunk: KafkaMessage[]): Promise<boolean> {
     const { topic, partition } = payload.batch;
@@ -201,8 +224,10 @@ class ChunkedRequestProcessor implements RequestProcessor {
     if (done > 0) {
       const answeredPart = handled.slice(0, done);
       await this.write(answeredPart);
-      const last = chunk[done - 1].offset;
-      await payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: (BigInt(last) + 1n).toString() }] }] });
+      // the answers are out: their shadows and the commit after them go on while the next chunk is answered
+      const next = (BigInt(chunk[done - 1].offset) + 1n).toString();
+      const commit = () => payload.commitOffsetsIfNecessary({ topics: [{ topic, partitions: [{ partition, offset: next }] }] });
+      await this.commits.add(key, { from: chunk[0].offset, shadows: () => this.popularityShadows(answeredPart), commit });
       for (let i = 0; i < done; i++) payload.resolveOffset(chunk[i].offset);
       this.options.progress?.advanced(key);
       this.account(
@@ -244,14 +269,22 @@ class ChunkedRequestProcessor implements RequestProcessor {
           ? { kind: 'unavailable', error: outcome.error }
           : answered({ topic, partition, offset: record.offset }, record, request, outcome, latencyMs);
     });
-    await this.addPopularityShadows(handled);
     return handled;
   }
 
-  /** Popularity's answer beside each scored one, written in the same produce calls (at-least-once, like the results). */
-  private async addPopularityShadows(handled: Handled[]): Promise<void> {
-    const load = this.options.shadows?.loadPopularity;
-    if (!load) return;
+  /**
+   * Popularity's answer beside each scored one, built once the answers are
+   * written (their produce calls carry only them) and written by
+   * DeferredCommits before the chunk's commit (at least once, like the results).
+   */
+  private async popularityShadows(handled: Handled[]): Promise<TopicMessage[]> {
+    const shadows = this.options.shadows;
+    if (!shadows?.loadPopularity) return [];
+    await this.addPopularityShadows(handled, shadows.loadPopularity);
+    return handled.flatMap((h) => (h.kind === 'answered' && h.shadow ? [{ topic: shadows.topic, message: h.shadow }] : []));
+  }
+
+  private async addPopularityShadows(handled: Handled[], load: LoadPopularity): Promise<void> {
     // each served version's ranking is read once per chunk (cached per version anyway), the shadows built synchronously
     const orders = new Map<string, readonly number[] | undefined>();
     const now = new Date();
@@ -266,15 +299,17 @@ class ChunkedRequestProcessor implements RequestProcessor {
   }
 
   private async write(handled: Handled[]): Promise<void> {
-    const { topics, producer } = this.options;
+    const { topics } = this.options;
     const messages: { topic: string; message: Message }[] = [];
     for (const h of handled) {
-      if (h.kind === 'answered') {
-        messages.push({ topic: topics.results, message: h.message });
-        if (h.shadow && this.options.shadows) messages.push({ topic: this.options.shadows.topic, message: h.shadow });
-      } else if (h.kind === 'dead-letter') messages.push({ topic: topics.dlq, message: h.message });
+      if (h.kind === 'answered') messages.push({ topic: topics.results, message: h.message });
+      else if (h.kind === 'dead-letter') messages.push({ topic: topics.dlq, message: h.message });
     }
-    // In order, one call at a time: a partition's results stay in offset order.
+    await this.send(messages);
+  }
+
+  /** In order, one call at a time: a partition's results stay in offset order. */
+  private async send(messages: TopicMessage[], producer = this.options.producer): Promise<void> {
     for (const topicMessages of splitByBytes(messages, this.maxWriteBytes)) await producer.sendBatch({ acks: -1, topicMessages });
   }
 
@@ -284,7 +319,6 @@ class ChunkedRequestProcessor implements RequestProcessor {
       if (h.kind === 'answered') {
         countAnswered(metrics, h.result.outcome, h.result.latencyMs);
         usage.record(h.model, h.result.outcome, h.result.latencyMs);
-        if (h.shadow) metrics.shadows.inc({ kind: 'popularity' });
         if (h.subject) this.options.shadows?.previous?.offer(h.subject);
         if (h.result.outcome !== 'scored') {
           const why = h.result.outcome === 'fallback' ? h.result.reason : h.result.error;

@@ -50,7 +50,7 @@ export interface ModelServerOptions {
   fromBeginning?: boolean;
   /** predict calls of one partition in flight at once; default 2 */
   concurrency?: number;
-  /** most requests scored, written to Kafka and committed together; default 5000 */
+  /** most requests scored and written to Kafka together; default 5000 */
   chunkSize?: number;
   /** most (user, product) rows in one predict call; default config.serving.maxPredictRows (20,000) */
   maxPredictRows?: number;
@@ -296,6 +296,7 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     shutdown.abort(); // pending predict retries give up; their requests stay uncommitted
     descriptors.close();
     run.processor?.close();
+    await run.processor?.settled(); // commits waiting for their shadows, before the consumer leaves its group
     await closeParts(parts, log);
     predictClient.close();
   });
@@ -307,12 +308,12 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     if (options.createTopics ?? true) await ensureServingTopics(kafka, cfg, log);
     const producer = (parts.producer = await resultsProducer(kafka));
     parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
-    const common = { predictClient, tableSizes, metrics, log };
-    parts.shadowProducer = await resultsProducer(kafka);
-    const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: parts.shadowProducer, current }));
+    const shadowProducer = (parts.shadowProducer = await resultsProducer(kafka));
+    const common = { predictClient, tableSizes, metrics, log, current, shadowProducer };
+    const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: shadowProducer }));
     const processor = requestProcessor(options, settings, {
       ...common,
-      ...{ producer, previous, current, loadPopularity, beforeFirstModel, signal: shutdown.signal, usage, progress },
+      ...{ producer, previous, loadPopularity, beforeFirstModel, signal: shutdown.signal, usage, progress },
     });
     run.processor = processor;
     // Partitions waiting for a model (or for a slot that stayed unavailable) try the new one at once.
@@ -398,6 +399,7 @@ function requestProcessor(
   settings: Settings,
   deps: {
     producer: Producer;
+    shadowProducer: Producer;
     previous: PreviousModelShadows;
     current: CurrentModel;
     predictClient: PredictClient;
@@ -435,6 +437,7 @@ function requestProcessor(
     cooldown: settings.cooldown,
     shadows: {
       topic: topics.shadows,
+      producer: deps.shadowProducer,
       loadPopularity: options.popularityShadows === false ? undefined : deps.loadPopularity,
       previous: deps.previous,
     },

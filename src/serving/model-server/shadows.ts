@@ -93,8 +93,27 @@ export async function popularityShadow(subject: ShadowSubject, load: LoadPopular
 
 /** popularityShadow with the served version's ranking `order` at hand (a chunk loads each version's once). */
 export function popularityShadowFrom(subject: ShadowSubject, order: readonly number[], now = new Date()): ShadowResult {
-  const ranked = topByPopularity(candidatesOf(subject), order, subject.length);
+  const ranked = subject.products.length > 0 ? topByPopularity(subject.products, order, subject.length) : visitTop(subject, order);
   return shadowRecord(subject, 'popularity', subject.servedBy, ranked, now);
+}
+
+/** Popularity's top of a catalogue, per ranking (rankings are cached per version and never change), by `<rows>/<length>`. */
+const visitTops = new WeakMap<readonly number[], Map<string, RankedProduct[]>>();
+
+/**
+ * A visit's popularity top: the same for every visit served by a version
+ * (its ranking over its whole catalogue, cut to the answer's length), so it
+ * is ranked once per ranking, catalogue size and length instead of once per
+ * visit. Lengths are at most the configured top, so the entries are few.
+ */
+function visitTop(subject: ShadowSubject, order: readonly number[]): RankedProduct[] {
+  const rows = subject.catalogueRows ?? 0;
+  const key = `${rows}/${subject.length}`;
+  let tops = visitTops.get(order);
+  if (!tops) visitTops.set(order, (tops = new Map()));
+  let top = tops.get(key);
+  if (!top) tops.set(key, (top = topByPopularity(catalogue(rows), order, subject.length)));
+  return top;
 }
 
 /**
