@@ -143,6 +143,19 @@ describe('shadows', () => {
     expect(ids.every((id) => sampledForShadow(id, 1))).toBe(true);
   });
 
+  it('samples about the share in every short run of consecutive offsets (the ids a test or a quiet hour sends)', () => {
+    for (const topic of ['mdata', 'recommendations-it-0dd0e6ef', 'requests-demo-1']) {
+      for (let partition = 0; partition < 3; partition++) {
+        const ids = Array.from({ length: 2_120 }, (_, offset) => `${topic}:${partition}:${offset}`);
+        for (let from = 0; from + 120 <= ids.length; from += 40) {
+          const picked = ids.slice(from, from + 120).filter((id) => sampledForShadow(id, 0.5)).length;
+          expect(picked, `${topic}:${partition} offsets ${from}..${from + 119}`).toBeGreaterThanOrEqual(38); // 120 × 0.5 ± 4 sd
+          expect(picked).toBeLessThanOrEqual(82);
+        }
+      }
+    }
+  });
+
   it("reads the standby's newest AVAILABLE version from a TF Serving status body", () => {
     const body = {
       model_version_status: [

@@ -118,8 +118,11 @@ function visitTop(subject: ShadowSubject, order: readonly number[]): RankedProdu
 
 /**
  * Whether a request is in the previous-model sample: its id hashed
- * (FNV-1a, 32 bits) onto [0, 1) below `share`. A function of the id alone,
- * so a rerun over the same requests samples the same ones.
+ * (FNV-1a, 32 bits, then murmur3's finaliser) onto [0, 1) below `share`. A
+ * function of the id alone, so a rerun over the same requests samples the
+ * same ones. The finaliser spreads ids that differ only in their last
+ * characters (consecutive offsets): FNV-1a alone sampled 16–104 of 120
+ * consecutive ids at share 0.5.
  */
 export function sampledForShadow(requestId: string, share: number): boolean {
   if (share <= 0) return false;
@@ -129,5 +132,10 @@ export function sampledForShadow(requestId: string, share: number): boolean {
     h ^= requestId.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
   return (h >>> 0) / 0x1_0000_0000 < share;
 }
