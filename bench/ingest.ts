@@ -82,11 +82,13 @@ async function ingestRound(kafka: Kafka, id: string, topic: string, n: number) {
   try {
     const high = await admin.fetchTopicOffsets(topic);
     const relayGroup = `relay-${id}`;
+    const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const relay = spawnEntry(
       `minio-relay-${id}`,
       'bench/minio-relay.ts',
       ['--topic', topic, '--group', relayGroup, '--prefix', `ingest-bench-${id}/relay`],
       LOG_DIR,
+      { nodeArgs: nodeArgs.map((a) => a.replace(/^(--cpu-prof-dir=.*)$/, '$1/relay')) },
     );
     const anchor = await timed(relay, /relay consuming/, n, async () => {
       const [t] = await admin.fetchOffsets({ groupId: relayGroup, topics: [topic] });
@@ -101,7 +103,6 @@ async function ingestRound(kafka: Kafka, id: string, topic: string, n: number) {
       PURCHASES_GROUP: `publisher-${id}`,
     };
     const store: SegmentStore = { client: minio, bucket, dataPrefix: env.DATA_PREFIX, topic };
-    const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const pub = spawnEntry(`data-publisher-${id}`, 'src/ingest/main.ts', ['--port', '0'], LOG_DIR, { env, nodeArgs });
     const publisher = await timed(pub, /data publisher consuming/, n, async () => {
       for (const h of high) if ((await chainEnd(store, await listSegments(store, h.partition))) < BigInt(h.high)) return false;
