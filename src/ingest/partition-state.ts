@@ -5,43 +5,9 @@
  * and the dedup window — all rebuilt from MinIO when the partition is
  * (re)assigned or a segment write was lost to another writer.
  */
-import type { Message } from 'kafkajs';
-import {
-  chainEnd,
-  formatSegmentLine,
-  listSegments,
-  readSegmentLines,
-  SEGMENT_HEADER,
-  type SegmentLine,
-  type SegmentStore,
-} from '../store/segments';
+import { chainEnd, listSegments, readSegmentLines, type SegmentStore } from '../store/segments';
 import { DedupWindow } from './dedup-window';
-
-/** The next segment of a partition: purchases kept from [first, last] and the dead letters of that range. */
-export class SegmentBuffer {
-  private readonly chunks: string[] = [SEGMENT_HEADER + '\n'];
-  bytes = SEGMENT_HEADER.length + 1;
-  purchases = 0;
-  readonly letters: Message[] = [];
-  /** last offset consumed into this segment (kept, duplicate or dead-lettered) */
-  last: bigint | undefined;
-
-  constructor(
-    readonly first: bigint,
-    readonly openedAt: number,
-  ) {}
-
-  add(line: SegmentLine): void {
-    const text = formatSegmentLine(line);
-    this.chunks.push(text);
-    this.bytes += text.length; // ASCII only: characters are bytes
-    this.purchases++;
-  }
-
-  body(): Buffer {
-    return Buffer.from(this.chunks.join(''), 'latin1');
-  }
-}
+import type { SegmentBuffer } from './segment-buffer';
 
 export interface PartitionState {
   partition: number;
@@ -72,7 +38,7 @@ export async function loadPartitionState(store: SegmentStore, partition: number,
   const end = await chainEnd(store, segments);
   const window = new DedupWindow(windowSize);
   const from = end - BigInt(windowSize);
-  const keep = (line: { id: string; offset: bigint }) => window.keep(line.id, Number(line.offset));
+  const keep = (line: { id: string; offset: bigint }) => window.admitText(line.id, Number(line.offset));
   let i = segments.length;
   while (i > 0 && segments[i - 1].first > from) i--;
   if (i > 0 && windowSize > 0) i--; // the segment holding `from` itself

@@ -15,7 +15,7 @@ import type { Log } from './log';
 import { errorText } from './log';
 import type { PublisherMetrics } from './metrics';
 import { loadPartitionState, type PartitionState } from './partition-state';
-import { takeRecord } from './record-intake';
+import { IntakeTally, RecordIntake, type BufferBound } from './record-intake';
 
 export type FlushResult = 'empty' | 'written' | 'lost' | 'failed';
 
@@ -40,9 +40,11 @@ export class SegmentWriter {
   private readonly states = new Map<number, PartitionState>();
   private readonly locks = new Map<number, Promise<unknown>>();
   private readonly now: () => number;
+  private readonly intake: RecordIntake;
 
   constructor(private readonly deps: SegmentWriterDeps) {
     this.now = deps.now ?? Date.now;
+    this.intake = new RecordIntake(deps.store.topic, deps.purchases.limits, deps.log);
   }
 
   /** A rebalance: every partition is re-read from MinIO when next seen; buffers are dropped (re-consumed, never lost). */
@@ -117,50 +119,29 @@ export class SegmentWriter {
   }
 
   private async consume(state: PartitionState, payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    const { purchases, metrics } = this.deps;
-    let resolved: string | undefined;
-    // kafkajs' resolveOffset parses the offset each call, and a labelled counter hashes its labels:
-    // both once before a flush and once at the end, not once a record
-    const counts = { kept: 0, duplicate: 0, 'dead-letter': 0 };
-    const resolve = () => {
-      if (resolved !== undefined) payload.resolveOffset(resolved);
-      for (const outcome of ['kept', 'duplicate', 'dead-letter'] as const) {
-        if (counts[outcome]) metrics.records.inc({ outcome }, counts[outcome]);
-        counts[outcome] = 0;
-      }
-    };
+    const { messages } = payload.batch;
+    const tally = new IntakeTally();
     const now = this.now();
-    for (const message of batch.messages) {
-      const offset = BigInt(message.offset);
-      if (offset >= state.next) {
-        if (offset > state.next) {
-          this.deps.log('warn', 'gap in the partition', { partition: state.partition, from: state.next.toString(), to: message.offset });
-        }
-        const intake = takeRecord(state, batch.topic, message, offset, purchases.limits, now);
-        counts[intake.outcome]++;
-        if (intake.outcome === 'dead-letter') metrics.deadLetters.inc({ code: intake.code });
-      }
-      resolved = message.offset;
+    let i = 0;
+    while (i < messages.length) {
       // while writes fail, the timer retries (not every record); at twice the limits the partition pauses
-      if (state.failing && this.isFull(state, 2)) {
-        resolve();
-        return this.pause(state);
-      }
-      if (!state.failing && this.isFull(state, 1)) {
-        resolve();
-        if ((await this.flush(state)) === 'lost') return;
-      }
+      const bound = this.bound(state.failing ? 2 : 1);
+      i = this.intake.take(state, messages, i, bound, now, tally);
+      // kafkajs' resolveOffset parses the offset each call: once before a flush or pause and once at the end
+      payload.resolveOffset(messages[i - 1].offset);
+      tally.report(this.deps.metrics);
+      const b = state.buffer;
+      if (b === undefined || (b.purchases < bound.purchases && b.bytes < bound.bytes)) break;
+      if (state.failing) return this.pause(state);
+      if ((await this.flush(state)) === 'lost') return;
     }
-    resolve();
     this.updateBuffered();
     await payload.heartbeat();
   }
 
-  private isFull(state: PartitionState, factor: number): boolean {
-    const b = state.buffer;
+  private bound(factor: number): BufferBound {
     const s = this.deps.purchases.segment;
-    return b !== undefined && (b.purchases >= s.maxPurchases * factor || b.bytes >= s.maxBytes * factor);
+    return { purchases: s.maxPurchases * factor, bytes: s.maxBytes * factor };
   }
 
   private pause(state: PartitionState): void {
