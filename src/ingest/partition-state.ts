@@ -9,6 +9,16 @@ import { chainEnd, listSegments, readSegmentLines, type SegmentStore } from '../
 import { DedupWindow } from './dedup-window';
 import type { SegmentBuffer } from './segment-buffer';
 
+export type WriteOutcome = { result: 'written' | 'lost' } | { result: 'failed'; error: string };
+
+/** A full buffer's segment being written while the partition's next buffer fills. */
+export interface SegmentWrite {
+  buffer: SegmentBuffer;
+  /** resolves (never rejects) once `outcome` is set */
+  done: Promise<void>;
+  outcome?: WriteOutcome;
+}
+
 export interface PartitionState {
   partition: number;
   /** the chain's end: every offset before it is in a segment */
@@ -17,6 +27,8 @@ export interface PartitionState {
   next: bigint;
   window: DedupWindow;
   buffer?: SegmentBuffer;
+  /** at most one write in flight; the next is created only after its outcome is applied */
+  writing?: SegmentWrite;
   /** the offset of a pending seek: a batch starting beyond it afterwards is a real gap in the log */
   soughtTo?: bigint;
   /** the partition's high watermark at the last batch (for lag) */

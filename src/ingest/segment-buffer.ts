@@ -43,6 +43,21 @@ export class SegmentBuffer {
     this.purchases++;
   }
 
+  /**
+   * This buffer's records followed by `newer`'s (whose range starts after
+   * this one's last): after a failed write, the two are retried as one segment.
+   */
+  followedBy(newer: SegmentBuffer): SegmentBuffer {
+    const merged = new SegmentBuffer(this.first, this.openedAt);
+    const header = merged.bytes;
+    merged.data = Buffer.concat([this.body(), newer.body().subarray(header)]);
+    merged.bytes = merged.data.length;
+    merged.purchases = this.purchases + newer.purchases;
+    merged.letters.push(...this.letters, ...newer.letters);
+    merged.last = newer.last ?? this.last;
+    return merged;
+  }
+
   body(): Buffer {
     return this.data.subarray(0, this.bytes);
   }
