@@ -92,7 +92,8 @@ export class DedupWindow {
     this.hashes[e] = hash;
     this.starts[e] = this.bytesTail;
     this.lengths[e] = length;
-    this.bytes.set(source.subarray(start, end), this.bytesTail);
+    // a loop, not set(subarray): ids are short, and a view per id is garbage
+    for (let i = start, at = this.bytesTail; i < end; i++, at++) this.bytes[at] = source[i];
     this.bytesTail += length;
     this.count++;
     if (this.count * 2 > this.table.length) this.rebuildTable(this.table.length * 2);
