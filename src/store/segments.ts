@@ -68,15 +68,26 @@ function digitsOf(n: number): number {
   return digits;
 }
 
+/** "00".."99" as character codes: two digits a division. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
+
 /** Writes `n` (0 ≤ n < 2^31) in decimal, at least `width` digits (zero-padded), at `at`; returns the end. Integer arithmetic only. */
 function writeSmall(target: Uint8Array, at: number, n: number, width: number): number {
   let x = n | 0;
   const end = at + Math.max(digitsOf(x), width);
-  for (let p = end - 1; p >= at; p--) {
-    const q = (x / 10) | 0;
-    target[p] = 48 + x - q * 10;
+  let p = end;
+  while (x >= 100) {
+    const q = (x / 100) | 0;
+    const pair = (x - q * 100) << 1;
+    target[--p] = DIGIT_PAIRS[pair + 1];
+    target[--p] = DIGIT_PAIRS[pair];
     x = q;
   }
+  if (x >= 10) {
+    target[--p] = DIGIT_PAIRS[(x << 1) + 1];
+    target[--p] = DIGIT_PAIRS[x << 1];
+  } else target[--p] = 48 + x;
+  while (p > at) target[--p] = 48;
   return end;
 }
 
