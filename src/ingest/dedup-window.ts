@@ -11,7 +11,8 @@
  * that many records, and as strings in a Map they were most of the data
  * publisher's garbage-collection time. They live in typed arrays instead —
  * a FIFO of entries (offset, hash, where the id's bytes are) and an
- * open-addressing table of entry indexes — so none is a heap object. The
+ * open-addressing table of (hash, entry) pairs, a probe reading one cache
+ * line rather than the table and the entries — so none is a heap object. The
  * hash is seeded per window: hostile ids cannot be chosen to collide (the
  * seed changes the speed only, never the verdict).
  */
@@ -31,8 +32,9 @@ export class DedupWindow {
   private bytes = new Uint8Array(1024);
   private bytesHead = 0;
   private bytesTail = 0;
-  /** ring slot of the entry with that hash, or EMPTY; linear probing, at most half full */
-  private table = new Int32Array(64).fill(EMPTY);
+  /** slot i: [2i] the hash, [2i + 1] the entry's ring slot or EMPTY; linear probing, at most half full */
+  private table = new Int32Array(2 * 64).fill(EMPTY);
+  private mask = 63;
   private readonly seed = randomInt(0x7fffffff);
   private scratch = Buffer.alloc(256);
 
@@ -51,10 +53,9 @@ export class DedupWindow {
     this.evictBefore(offset - this.size);
     if (this.size === 0) return true;
     const hash = this.hash(source, start, end);
-    const mask = this.table.length - 1;
-    let slot = hash & mask;
-    for (let e = this.table[slot]; e !== EMPTY; e = this.table[(slot = (slot + 1) & mask)]) {
-      if (this.hashes[e] === hash && this.sameId(e, source, start, end)) return false;
+    const { table, mask } = this;
+    for (let slot = hash & mask; table[2 * slot + 1] !== EMPTY; slot = (slot + 1) & mask) {
+      if (table[2 * slot] === hash && this.sameId(table[2 * slot + 1], source, start, end)) return false;
     }
     this.append(source, start, end, offset, hash);
     return true;
@@ -96,15 +97,16 @@ export class DedupWindow {
     for (let i = start, at = this.bytesTail; i < end; i++, at++) this.bytes[at] = source[i];
     this.bytesTail += length;
     this.count++;
-    if (this.count * 2 > this.table.length) this.rebuildTable(this.table.length * 2);
+    if (this.count * 2 > this.mask + 1) this.rebuildTable(2 * (this.mask + 1));
     else this.insert(e);
   }
 
   private insert(e: number): void {
-    const mask = this.table.length - 1;
+    const { table, mask } = this;
     let slot = this.hashes[e] & mask;
-    while (this.table[slot] !== EMPTY) slot = (slot + 1) & mask;
-    this.table[slot] = e;
+    while (table[2 * slot + 1] !== EMPTY) slot = (slot + 1) & mask;
+    table[2 * slot] = this.hashes[e];
+    table[2 * slot + 1] = e;
   }
 
   private evictBefore(limit: number): void {
@@ -121,19 +123,20 @@ export class DedupWindow {
 
   /** Removes entry e from the table (backward-shift deletion keeps every probe chain unbroken). */
   private remove(e: number): void {
-    const mask = this.table.length - 1;
+    const { table, mask } = this;
     let slot = this.hashes[e] & mask;
-    while (this.table[slot] !== e) slot = (slot + 1) & mask;
+    while (table[2 * slot + 1] !== e) slot = (slot + 1) & mask;
     let hole = slot;
-    for (let next = (hole + 1) & mask; this.table[next] !== EMPTY; next = (next + 1) & mask) {
-      const home = this.hashes[this.table[next]] & mask;
+    for (let next = (hole + 1) & mask; table[2 * next + 1] !== EMPTY; next = (next + 1) & mask) {
+      const home = table[2 * next] & mask;
       // the entry at `next` may fill the hole unless its home lies cyclically in (hole, next]
       if (((next - home) & mask) >= ((next - hole) & mask)) {
-        this.table[hole] = this.table[next];
+        table[2 * hole] = table[2 * next];
+        table[2 * hole + 1] = table[2 * next + 1];
         hole = next;
       }
     }
-    this.table[hole] = EMPTY;
+    table[2 * hole + 1] = EMPTY;
   }
 
   private growEntries(): void {
@@ -143,7 +146,7 @@ export class DedupWindow {
     this.starts = this.inOrder(this.starts, new Int32Array(capacity));
     this.lengths = this.inOrder(this.lengths, new Int32Array(capacity));
     this.head = 0;
-    this.rebuildTable(this.table.length);
+    this.rebuildTable(this.mask + 1);
   }
 
   /** The live entries' values of a ring array, oldest first, into `fresh`. */
@@ -169,7 +172,8 @@ export class DedupWindow {
   }
 
   private rebuildTable(size: number): void {
-    this.table = new Int32Array(size).fill(EMPTY);
+    this.table = new Int32Array(2 * size).fill(EMPTY);
+    this.mask = size - 1;
     for (let i = 0; i < this.count; i++) this.insert((this.head + i) & (this.offsets.length - 1));
   }
 }
