@@ -5,7 +5,7 @@
  *      a kafkajs consume → MinIO put relay doing nothing else
  *      (bench/minio-relay.ts), same topic, consumer settings and machine;
  *      each in a process of its own, timed from joining its group until every
- *      record is in MinIO, with its peak RSS (VmHWM);
+ *      record is in MinIO, with its peak RSS (VmHWM) and the CPU seconds it used;
  *   2. compaction of --compact purchases (segments written directly) into a
  *      history after the seed's base: time and peak RSS, beside an anchor
  *      that copies the same segment bytes into one object unparsed.
@@ -65,15 +65,27 @@ async function produce(kafka: Kafka, topic: string, n: number): Promise<void> {
   await producer.disconnect();
 }
 
-/** Runs a consumer process until `done()`; its rate from joining its group, and its peak RSS. */
+/** CPU seconds (user + system) a process has used: /proc/<pid>/stat fields 14 and 15, in USER_HZ (100 on Linux). */
+function cpuSeconds(pid: number | undefined): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Runs a consumer process until `done()`; its rate from joining its group,
+ * its peak RSS, and the CPU seconds it used meanwhile (the work itself, less
+ * sensitive than the rate to other load on the machine).
+ */
 async function timed(p: Managed, ready: RegExp, n: number, done: () => Promise<boolean>) {
   await waitForLog(p, ready, 120_000);
+  const cpu0 = cpuSeconds(p.child.pid);
   const t0 = performance.now();
   while (!(await done())) await sleep(100);
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(p.child.pid) - cpu0;
   const rss = vmHwmMiB(p.child.pid);
   await stopProcess(p, 10_000);
-  return { rate: n / seconds, seconds, rss };
+  return { rate: n / seconds, seconds, rss, cpu };
 }
 
 async function ingestRound(kafka: Kafka, id: string, topic: string, n: number) {
@@ -82,11 +94,13 @@ async function ingestRound(kafka: Kafka, id: string, topic: string, n: number) {
   try {
     const high = await admin.fetchTopicOffsets(topic);
     const relayGroup = `relay-${id}`;
+    const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const relay = spawnEntry(
       `minio-relay-${id}`,
       'bench/minio-relay.ts',
       ['--topic', topic, '--group', relayGroup, '--prefix', `ingest-bench-${id}/relay`],
       LOG_DIR,
+      { nodeArgs: nodeArgs.map((a) => a.replace(/^(--cpu-prof-dir=.*)$/, '$1/relay')) },
     );
     const anchor = await timed(relay, /relay consuming/, n, async () => {
       const [t] = await admin.fetchOffsets({ groupId: relayGroup, topics: [topic] });
@@ -101,7 +115,6 @@ async function ingestRound(kafka: Kafka, id: string, topic: string, n: number) {
       PURCHASES_GROUP: `publisher-${id}`,
     };
     const store: SegmentStore = { client: minio, bucket, dataPrefix: env.DATA_PREFIX, topic };
-    const nodeArgs = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     const pub = spawnEntry(`data-publisher-${id}`, 'src/ingest/main.ts', ['--port', '0'], LOG_DIR, { env, nodeArgs });
     const publisher = await timed(pub, /data publisher consuming/, n, async () => {
       for (const h of high) if ((await chainEnd(store, await listSegments(store, h.partition))) < BigInt(h.high)) return false;
@@ -205,6 +218,7 @@ async function main(): Promise<void> {
       rate: median(rounds.map((x) => x[k].rate)),
       seconds: median(rounds.map((x) => x[k].seconds)),
       rss: Math.max(...rounds.map((x) => x[k].rss)),
+      cpu: median(rounds.map((x) => x[k].cpu)),
     });
     const anchor = pick('anchor');
     const publisher = pick('publisher');
@@ -214,10 +228,10 @@ async function main(): Promise<void> {
       `ingestion of ${fmt(o.purchases)} purchases, ${o.partitions} partitions, ${os.cpus().length} cores (medians of ${o.rounds} rounds; peak RSS: the largest):`,
     );
     console.log(
-      `  anchor (consume → MinIO put relay): ${fmt(anchor.rate)}/s, ${anchor.seconds.toFixed(2)} s, peak RSS ${fmt(anchor.rss)} MiB`,
+      `  anchor (consume → MinIO put relay): ${fmt(anchor.rate)}/s, ${anchor.seconds.toFixed(2)} s, CPU ${anchor.cpu.toFixed(2)} s, peak RSS ${fmt(anchor.rss)} MiB`,
     );
     console.log(
-      `  data publisher (exactly once):      ${fmt(publisher.rate)}/s, ${publisher.seconds.toFixed(2)} s, peak RSS ${fmt(publisher.rss)} MiB`,
+      `  data publisher (exactly once):      ${fmt(publisher.rate)}/s, ${publisher.seconds.toFixed(2)} s, CPU ${publisher.cpu.toFixed(2)} s, peak RSS ${fmt(publisher.rss)} MiB`,
     );
     const target = Math.max(0.5 * anchor.rate, 10_000);
     console.log(

@@ -5,42 +5,18 @@
  * and the dedup window — all rebuilt from MinIO when the partition is
  * (re)assigned or a segment write was lost to another writer.
  */
-import type { Message } from 'kafkajs';
-import {
-  chainEnd,
-  formatSegmentLine,
-  listSegments,
-  readSegmentLines,
-  SEGMENT_HEADER,
-  type SegmentLine,
-  type SegmentStore,
-} from '../store/segments';
+import { chainEnd, listSegments, readSegmentLines, type SegmentStore } from '../store/segments';
 import { DedupWindow } from './dedup-window';
+import type { SegmentBuffer } from './segment-buffer';
 
-/** The next segment of a partition: purchases kept from [first, last] and the dead letters of that range. */
-export class SegmentBuffer {
-  private readonly chunks: string[] = [SEGMENT_HEADER + '\n'];
-  bytes = SEGMENT_HEADER.length + 1;
-  purchases = 0;
-  readonly letters: Message[] = [];
-  /** last offset consumed into this segment (kept, duplicate or dead-lettered) */
-  last: bigint | undefined;
+export type WriteOutcome = { result: 'written' | 'lost' } | { result: 'failed'; error: string };
 
-  constructor(
-    readonly first: bigint,
-    readonly openedAt: number,
-  ) {}
-
-  add(line: SegmentLine): void {
-    const text = formatSegmentLine(line);
-    this.chunks.push(text);
-    this.bytes += text.length; // ASCII only: characters are bytes
-    this.purchases++;
-  }
-
-  body(): Buffer {
-    return Buffer.from(this.chunks.join(''), 'latin1');
-  }
+/** A full buffer's segment being written while the partition's next buffer fills. */
+export interface SegmentWrite {
+  buffer: SegmentBuffer;
+  /** resolves (never rejects) once `outcome` is set */
+  done: Promise<void>;
+  outcome?: WriteOutcome;
 }
 
 export interface PartitionState {
@@ -51,6 +27,8 @@ export interface PartitionState {
   next: bigint;
   window: DedupWindow;
   buffer?: SegmentBuffer;
+  /** at most one write in flight; the next is created only after its outcome is applied */
+  writing?: SegmentWrite;
   /** the offset of a pending seek: a batch starting beyond it afterwards is a real gap in the log */
   soughtTo?: bigint;
   /** the partition's high watermark at the last batch (for lag) */
@@ -72,7 +50,7 @@ export async function loadPartitionState(store: SegmentStore, partition: number,
   const end = await chainEnd(store, segments);
   const window = new DedupWindow(windowSize);
   const from = end - BigInt(windowSize);
-  const keep = (line: { id: string; offset: bigint }) => window.keep(line.id, Number(line.offset));
+  const keep = (line: { id: string; offset: bigint }) => window.admitText(line.id, Number(line.offset));
   let i = segments.length;
   while (i > 0 && segments[i - 1].first > from) i--;
   if (i > 0 && windowSize > 0) i--; // the segment holding `from` itself

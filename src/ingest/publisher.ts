@@ -162,7 +162,8 @@ export async function startDataPublisher(options: PublisherOptions): Promise<Dat
   await consumer.subscribe({ topic: store.topic, fromBeginning: true });
   const timer = setInterval(
     () => void writer.flushAged().catch((err: unknown) => log('warn', 'timed flush failed', { error: errorText(err) })),
-    Math.max(10, Math.min(1000, cfg.purchases.segment.maxAgeMs / 2)),
+    // a tenth of the age limit: a buffer is written at most 10 % later than its age allows (the check is a loop over the partitions)
+    Math.max(10, Math.min(1000, cfg.purchases.segment.maxAgeMs / 10)),
   );
   await consumer.run({
     autoCommit: false,

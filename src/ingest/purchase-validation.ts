@@ -7,6 +7,7 @@
  */
 import type { PurchaseLimits } from '../config';
 import type { RejectionCode } from '../messaging/dead-letter';
+import type { ScannedPurchase } from '../messaging/purchase-scan';
 import { DecodeError, decodePurchase, type Purchase } from '../messaging/schemas';
 
 export type PurchaseVerdict = { ok: true; purchase: Purchase } | { ok: false; code: RejectionCode; reason: string };
@@ -16,6 +17,7 @@ export const MAX_PURCHASE_ID_LENGTH = 128;
 
 /** Printable ASCII without ',' (the segment's field separator) and without spaces. */
 const PURCHASE_ID = /^[\x21-\x2b\x2d-\x7e]+$/;
+const COMMA = 0x2c;
 
 const reject = (code: RejectionCode, reason: string): PurchaseVerdict => ({ ok: false, code, reason });
 
@@ -68,4 +70,24 @@ export function validatePurchase(value: Buffer | null | undefined, recordTimesta
     );
   }
   return { ok: true, purchase: p };
+}
+
+/**
+ * validatePurchase's rules as a predicate over a scanned record, without
+ * reasons and without allocating (the data publisher's hot path): true only
+ * when validatePurchase accepts the same record. Whatever it does not accept
+ * goes through validatePurchase, which decides and names the reason, so the
+ * two cannot disagree on a verdict (test/unit/purchase-validation.test.ts).
+ */
+export function acceptsScanned(p: ScannedPurchase, value: Uint8Array, recordTimestamp: number, limits: PurchaseLimits): boolean {
+  // the scan declines negative and unsafe ids; the bounds below are checkIds' and validatePurchase's
+  if (p.user > limits.maxUserId || p.count === 0 || p.count > limits.maxProducts) return false;
+  for (let i = 0; i < p.count; i++) if (p.products[i] > limits.maxProductId) return false;
+  const length = p.idEnd - p.idStart;
+  if (length === 0 || length > MAX_PURCHASE_ID_LENGTH) return false;
+  for (let i = p.idStart; i < p.idEnd; i++) {
+    const c = value[i];
+    if (c < 0x21 || c > 0x7e || c === COMMA) return false;
+  }
+  return p.timeMs > 0 && p.timeMs <= recordTimestamp + limits.maxFutureMs;
 }

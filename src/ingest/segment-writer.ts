@@ -5,6 +5,12 @@
  * if absent, so of two writers resuming at the same offset one wins and
  * the other re-reads the chain and seeks past it. Kafka's committed offset
  * only shortens the re-read after a restart (it is never ahead of the chain).
+ *
+ * A full buffer's segment is written behind: the partition's next batches
+ * fill the next buffer meanwhile, and that one is written only once the
+ * first is known to be in the chain (one write in flight per partition; a
+ * lost write drops both buffers and re-reads the chain; a failed one takes
+ * the newer records back into its buffer and is retried as one segment).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Message, Producer } from 'kafkajs';
@@ -14,10 +20,12 @@ import { writeSegment, type SegmentStore } from '../store/segments';
 import type { Log } from './log';
 import { errorText } from './log';
 import type { PublisherMetrics } from './metrics';
-import { loadPartitionState, type PartitionState } from './partition-state';
-import { takeRecord } from './record-intake';
+import { loadPartitionState, type PartitionState, type SegmentWrite, type WriteOutcome } from './partition-state';
+import { IntakeTally, RecordIntake, type BufferBound } from './record-intake';
+import type { SegmentBuffer } from './segment-buffer';
 
-export type FlushResult = 'empty' | 'written' | 'lost' | 'failed';
+/** What a flush came to; `started`: the write goes on behind the partition's next batches. */
+export type FlushResult = 'empty' | 'started' | 'written' | 'lost' | 'failed';
 
 /** Pause before a batch is fetched again when the partition's segments cannot be read. */
 const STATE_RETRY_MS = 1_000;
@@ -39,14 +47,19 @@ export interface SegmentWriterDeps {
 export class SegmentWriter {
   private readonly states = new Map<number, PartitionState>();
   private readonly locks = new Map<number, Promise<unknown>>();
+  /** writes still in flight for partitions dropped by a rebalance: a partition is re-read only after them */
+  private readonly orphans = new Map<number, Promise<unknown>>();
   private readonly now: () => number;
+  private readonly intake: RecordIntake;
 
   constructor(private readonly deps: SegmentWriterDeps) {
     this.now = deps.now ?? Date.now;
+    this.intake = new RecordIntake(deps.store.topic, deps.purchases.limits, deps.log);
   }
 
   /** A rebalance: every partition is re-read from MinIO when next seen; buffers are dropped (re-consumed, never lost). */
   reset(): void {
+    for (const s of this.states.values()) if (s.writing) this.orphans.set(s.partition, s.writing.done);
     this.states.clear();
     this.updateBuffered();
   }
@@ -68,6 +81,8 @@ export class SegmentWriter {
   private async stateOf(partition: number): Promise<PartitionState> {
     let state = this.states.get(partition);
     if (!state) {
+      await this.orphans.get(partition); // never rejects (write() catches)
+      this.orphans.delete(partition);
       state = await loadPartitionState(this.deps.store, partition, this.deps.purchases.dedupWindow);
       this.states.set(partition, state);
       this.deps.log('info', 'partition resumes at the end of its segments', { partition, offset: state.next.toString() });
@@ -105,6 +120,7 @@ export class SegmentWriter {
       if (!payload.isRunning() || payload.isStale()) return;
       const state = await this.stateOrBackOff(batch.partition, payload);
       if (!state) return;
+      if (state.writing?.outcome && (await this.settle(state)) === 'lost') return;
       state.highWatermark = BigInt(batch.highWatermark);
       const first = BigInt(batch.messages[0].offset);
       // ahead of the chain (a position kept over a rebalance): seek back once; still ahead after that is a gap in the log
@@ -117,50 +133,32 @@ export class SegmentWriter {
   }
 
   private async consume(state: PartitionState, payload: EachBatchPayload): Promise<void> {
-    const { batch } = payload;
-    const { purchases, metrics } = this.deps;
-    let resolved: string | undefined;
-    // kafkajs' resolveOffset parses the offset each call, and a labelled counter hashes its labels:
-    // both once before a flush and once at the end, not once a record
-    const counts = { kept: 0, duplicate: 0, 'dead-letter': 0 };
-    const resolve = () => {
-      if (resolved !== undefined) payload.resolveOffset(resolved);
-      for (const outcome of ['kept', 'duplicate', 'dead-letter'] as const) {
-        if (counts[outcome]) metrics.records.inc({ outcome }, counts[outcome]);
-        counts[outcome] = 0;
-      }
-    };
+    const { messages } = payload.batch;
+    const tally = new IntakeTally();
     const now = this.now();
-    for (const message of batch.messages) {
-      const offset = BigInt(message.offset);
-      if (offset >= state.next) {
-        if (offset > state.next) {
-          this.deps.log('warn', 'gap in the partition', { partition: state.partition, from: state.next.toString(), to: message.offset });
-        }
-        const intake = takeRecord(state, batch.topic, message, offset, purchases.limits, now);
-        counts[intake.outcome]++;
-        if (intake.outcome === 'dead-letter') metrics.deadLetters.inc({ code: intake.code });
-      }
-      resolved = message.offset;
+    let i = 0;
+    for (;;) {
       // while writes fail, the timer retries (not every record); at twice the limits the partition pauses
-      if (state.failing && this.isFull(state, 2)) {
-        resolve();
+      const bound = this.bound(state.failing ? 2 : 1);
+      if (!isFull(state.buffer, bound)) {
+        if (i === messages.length) break;
+        i = this.intake.take(state, messages, i, bound, now, tally);
+        // kafkajs' resolveOffset parses the offset each call: once a buffer, not once a record
+        payload.resolveOffset(messages[i - 1].offset);
+        tally.report(this.deps.metrics);
+      } else if (state.failing) {
         return this.pause(state);
-      }
-      if (!state.failing && this.isFull(state, 1)) {
-        resolve();
-        if ((await this.flush(state)) === 'lost') return;
+      } else if ((await this.flush(state, true)) === 'lost') {
+        return;
       }
     }
-    resolve();
     this.updateBuffered();
     await payload.heartbeat();
   }
 
-  private isFull(state: PartitionState, factor: number): boolean {
-    const b = state.buffer;
+  private bound(factor: number): BufferBound {
     const s = this.deps.purchases.segment;
-    return b !== undefined && (b.purchases >= s.maxPurchases * factor || b.bytes >= s.maxBytes * factor);
+    return { purchases: s.maxPurchases * factor, bytes: s.maxBytes * factor };
   }
 
   private pause(state: PartitionState): void {
@@ -169,61 +167,96 @@ export class SegmentWriter {
     this.deps.log('warn', 'partition paused: segments cannot be written', { partition: state.partition, reason: state.failing });
   }
 
-  /** Flushes buffers older than the age limit and retries failed ones; called on a timer. */
+  /** Takes in finished writes, flushes buffers older than the age limit and retries failed ones; called on a timer. */
   async flushAged(): Promise<void> {
-    const maxAge = this.deps.purchases.segment.maxAgeMs;
-    const due = this.partitions().filter((s) => s.buffer && (s.failing || this.now() - s.buffer.openedAt >= maxAge));
+    const due = (s: PartitionState) => s.writing?.outcome !== undefined || (!s.writing && this.isDue(s));
     await Promise.all(
-      due.map((s) =>
-        this.withLock(s.partition, async () => {
-          // the state may have been replaced (rebalance, lost race) while waiting for the lock
-          if (this.states.get(s.partition) === s) await this.flush(s);
-        }),
-      ),
+      this.partitions()
+        .filter(due)
+        .map((s) =>
+          this.withLock(s.partition, async () => {
+            // the state may have been replaced (rebalance, lost race) while waiting for the lock
+            if (s.writing?.outcome) await this.settle(s);
+            // a failing partition's retry waits for its outcome: one write at a time, the buffer bounded
+            if (this.states.get(s.partition) === s && !s.writing && this.isDue(s)) await this.flush(s, !s.failing);
+          }),
+        ),
     );
     this.updateBuffered();
   }
 
-  /** Writes every buffer (a graceful stop). */
+  private isDue(s: PartitionState): boolean {
+    return s.buffer !== undefined && (s.failing !== undefined || this.now() - s.buffer.openedAt >= this.deps.purchases.segment.maxAgeMs);
+  }
+
+  /** Writes every buffer and waits for every write (a graceful stop). */
   async flushAll(): Promise<void> {
     await Promise.all(this.partitions().map((s) => this.withLock(s.partition, () => this.flush(s))));
   }
 
-  /** Writes the buffer as the segment at its first offset: dead letters first (at least once), then the conditional create. */
-  async flush(state: PartitionState): Promise<FlushResult> {
+  /**
+   * Writes the buffer as the segment at its first offset, after the segment
+   * in flight is known to be in the chain. `behind`: returns once the write
+   * has started (`started`); otherwise waits for its outcome.
+   */
+  async flush(state: PartitionState, behind = false): Promise<FlushResult> {
+    const previous = await this.settle(state);
+    if (previous === 'lost' || (behind && previous === 'failed')) return previous;
     const b = state.buffer;
-    if (!b || b.last === undefined) return 'empty';
-    const { store, metrics, log } = this.deps;
+    if (!b || b.last === undefined) return previous;
+    state.buffer = undefined;
+    const write: SegmentWrite = { buffer: b, done: this.write(state.partition, b).then((o) => void (write.outcome = o)) };
+    state.writing = write;
+    return behind ? 'started' : this.settle(state);
+  }
+
+  /** Dead letters first (at least once), then the conditional create; never rejects. */
+  private async write(partition: number, b: SegmentBuffer): Promise<WriteOutcome> {
+    const { store, metrics } = this.deps;
     const timer = metrics.segmentWrite.startTimer();
     try {
       await this.sendLetters(b.letters);
       b.letters.length = 0;
-      const won = await writeSegment(store, state.partition, b.first, b.last, b.body());
+      const won = await writeSegment(store, partition, b.first, b.last as bigint, b.body());
       timer();
-      if (!won) {
-        metrics.conflicts.inc();
-        log('warn', 'another writer created this segment first: re-reading the partition from MinIO', {
-          partition: state.partition,
-          first: b.first.toString(),
-        });
-        await this.resync(state);
-        return 'lost';
-      }
-      this.written(state, b.last + 1n);
-      return 'written';
+      return { result: won ? 'written' : 'lost' };
     } catch (err) {
-      metrics.flushFailures.inc();
-      state.failing = errorText(err);
-      this.deps.progress.failed(String(state.partition), state.failing);
-      log('warn', 'writing a segment failed (retried)', { partition: state.partition, error: state.failing });
-      return 'failed';
+      return { result: 'failed', error: errorText(err) };
     }
+  }
+
+  /** Waits for the write in flight, if any, and applies its outcome to the partition. */
+  private async settle(state: PartitionState): Promise<FlushResult> {
+    const write = state.writing;
+    if (!write) return 'empty';
+    await write.done;
+    state.writing = undefined;
+    const outcome = write.outcome as WriteOutcome;
+    const { metrics, log } = this.deps;
+    const b = write.buffer;
+    if (outcome.result === 'failed') {
+      metrics.flushFailures.inc();
+      // the records taken since go back behind it: one buffer, retried as one segment
+      state.buffer = state.buffer ? b.followedBy(state.buffer) : b;
+      state.failing = outcome.error;
+      this.deps.progress.failed(String(state.partition), outcome.error);
+      log('warn', 'writing a segment failed (retried)', { partition: state.partition, error: outcome.error });
+    } else if (outcome.result === 'lost') {
+      metrics.conflicts.inc();
+      log('warn', 'another writer created this segment first: re-reading the partition from MinIO', {
+        partition: state.partition,
+        first: b.first.toString(),
+      });
+      await this.resync(state);
+    } else {
+      this.written(state, (b.last as bigint) + 1n);
+    }
+    return outcome.result;
   }
 
   private written(state: PartitionState, durable: bigint): void {
     const { consumer, store, metrics, progress, log } = this.deps;
     state.durable = durable;
-    state.buffer = undefined;
     state.progressAt = this.now();
     state.failing = undefined;
     metrics.segments.inc();
@@ -267,9 +300,13 @@ export class SegmentWriter {
   private updateBuffered(): void {
     let n = 0;
     for (const s of this.states.values()) {
-      n += s.buffer?.purchases ?? 0;
+      n += (s.buffer?.purchases ?? 0) + (s.writing?.buffer.purchases ?? 0);
       this.deps.metrics.lag.set({ partition: String(s.partition) }, Number(s.highWatermark - s.durable));
     }
     this.deps.metrics.buffered.set(n);
   }
+}
+
+function isFull(b: SegmentBuffer | undefined, bound: BufferBound): boolean {
+  return b !== undefined && (b.purchases >= bound.purchases || b.bytes >= bound.bytes);
 }

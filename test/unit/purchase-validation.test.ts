@@ -1,6 +1,11 @@
-/** Every reason a purchase record goes to purchases-dlq, and the verdict's independence of the wall clock. */
+/**
+ * Every reason a purchase record goes to purchases-dlq, and the verdict's
+ * independence of the wall clock; the hot path's predicate (acceptsScanned)
+ * accepts exactly what validatePurchase accepts.
+ */
 import { describe, expect, it } from 'vitest';
-import { validatePurchase } from '../../src/ingest/purchase-validation';
+import { acceptsScanned, validatePurchase } from '../../src/ingest/purchase-validation';
+import { ScannedPurchase } from '../../src/messaging/purchase-scan';
 import { encodePurchase, type Purchase } from '../../src/messaging/schemas';
 
 const limits = { maxUserId: 1000, maxProductId: 500, maxProducts: 3, maxFutureMs: 60_000 };
@@ -41,5 +46,27 @@ describe('validatePurchase', () => {
   it('rejects empty and undecodable records', () => {
     expect(validatePurchase(null, at, limits)).toMatchObject({ ok: false, code: 'empty-message' });
     expect(validatePurchase(Buffer.from([0x12, 0x09, 0x01]), at, limits)).toMatchObject({ ok: false, code: 'undecodable' });
+  });
+});
+
+describe('acceptsScanned', () => {
+  it('accepts a scanned record exactly when validatePurchase accepts it (every combination of values at the limits)', () => {
+    const users = [0, 1000, 1001];
+    const productLists = [[], [0], [500], [501], [1, 2, 3], [1, 2, 3, 4], [7, 501, 3]];
+    const times = [0, 1, at + 60_000, at + 60_001];
+    const ids = ['', 'a', '!', '~', 'a,b', 'a b', 'x'.repeat(128), 'x'.repeat(129), 'p-1\n'];
+    const s = new ScannedPurchase(limits.maxProducts + 1);
+    let accepted = 0;
+    for (const user of users)
+      for (const products of productLists)
+        for (const timeMs of times)
+          for (const id of ids) {
+            const bytes = encodePurchase({ user, products, timeMs, id });
+            expect(s.scan(bytes)).toBe(true);
+            const fast = acceptsScanned(s, bytes, at, limits);
+            expect(fast, JSON.stringify({ user, products, timeMs, id })).toBe(validatePurchase(bytes, at, limits).ok);
+            if (fast) accepted++;
+          }
+    expect(accepted).toBe(2 * 3 * 2 * 4); // users ≤ 1000, valid product lists, times after 1970 and ≤ the bound, valid ids
   });
 });
