@@ -9,18 +9,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Random } from '../../src/ml/random';
 import { ScannedPurchase } from '../../src/messaging/purchase-scan';
 import { decodePurchase, encodePurchase, type Purchase } from '../../src/messaging/schemas';
 import { PURCHASES } from './vector-cases';
 
+/** A seeded stream in [0, 1) (the project's generator). */
 function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 /** What the scan read, as decodePurchase's Purchase. */

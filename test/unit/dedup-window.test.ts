@@ -6,16 +6,13 @@
  * the window's table, entry ring and byte store all grow, wrap and compact).
  */
 import { describe, expect, it } from 'vitest';
+import { Random } from '../../src/ml/random';
 import { DedupWindow } from '../../src/ingest/dedup-window';
 
+/** A seeded stream in [0, 1) (the project's generator). */
 function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
+  const r = new Random(seed);
+  return () => r.next();
 }
 
 /** The rule itself: only an id's last kept offset matters. */
