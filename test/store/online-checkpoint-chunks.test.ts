@@ -88,8 +88,9 @@ function feed(s: PartitionState, seen: Record<TopicRole, number>, from: number, 
   }
 }
 
-function uninterrupted(): PartitionJoin {
-  const s: PartitionState = {
+/** Partition 0's state before any record (no checkpoint yet). */
+function freshState(): PartitionState {
+  return {
     partition: 0,
     join: new PartitionJoin(RULES),
     next: { results: 0n, shadows: 0n, purchases: 0n },
@@ -97,6 +98,10 @@ function uninterrupted(): PartitionJoin {
     chunks: [],
     orphans: [],
   };
+}
+
+function uninterrupted(): PartitionJoin {
+  const s = freshState();
   feed(s, { results: 0, shadows: 0, purchases: 0 }, 0, ORDER.length);
   return s.join;
 }
@@ -176,14 +181,7 @@ describe('incremental evaluator checkpoints (head over state chunks) on the real
   it('a schema 1 checkpoint (the whole state in one object) loads and is rewritten as a head over chunks; an unknown schema is refused', async () => {
     const store = storeOf('schema1');
     const half = Math.floor(ORDER.length / 2);
-    const old: PartitionState = {
-      partition: 0,
-      join: new PartitionJoin(RULES),
-      next: { results: 0n, shadows: 0n, purchases: 0n },
-      etag: null,
-      chunks: [],
-      orphans: [],
-    };
+    const old = freshState();
     feed(old, offsetsAt(0), 0, half);
     const offsets = Object.fromEntries(TOPIC_ROLES.map((r) => [r, old.next[r].toString()]));
     const body = { schema: 1, partition: 0, topics: TOPICS, offsets, state: old.join.snapshot(), writtenAt: new Date().toISOString() };

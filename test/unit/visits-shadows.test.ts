@@ -23,6 +23,10 @@ function model(version: number): ActiveModel {
   return { ...c.model, since: new Date() };
 }
 
+/** A served request on partition 0 at offset `i`, answered by slot a's `version`, for the previous-model queue. */
+function shadowSubject(i: number, version: number, products: number[]) {
+  return { requestId: `mdata:0:${i}`, user: 1, eventTime: 1, servedBy: { slot: 'a', version }, products, length: products.length };
+}
 describe('the visit request', () => {
   it('decodes top and time_ms, and a seed request exactly as before', () => {
     expect(decodeRequest(encodeRequest({ user: 3, products: [], top: 10, timeMs: 1_700_000_000_123 }))).toEqual({
@@ -192,14 +196,7 @@ describe('the previous-model queue', () => {
       metrics,
       log: () => undefined,
     });
-    const subject = (i: number) => ({
-      requestId: `mdata:0:${i}`,
-      user: 1,
-      eventTime: 1,
-      servedBy: { slot: 'a', version: 2 },
-      products: [1, 2, 3],
-      length: 3,
-    });
+    const subject = (i: number) => shadowSubject(i, 2, [1, 2, 3]);
     const started = performance.now();
     for (let i = 0; i < 20; i++) queue.offer(subject(i));
     expect(performance.now() - started).toBeLessThan(50); // offer only appends
@@ -232,14 +229,7 @@ describe('the previous-model queue', () => {
       metrics,
       log: () => undefined,
     });
-    const subject = (i: number) => ({
-      requestId: `mdata:0:${i}`,
-      user: 1,
-      eventTime: 1,
-      servedBy: { slot: 'a', version: 7 },
-      products: [1, 2],
-      length: 2,
-    });
+    const subject = (i: number) => shadowSubject(i, 7, [1, 2]);
     queue.offer(subject(0)); // the standby serves version 5: an older deployment, not the one version 7 replaced
     await new Promise((r) => setTimeout(r, 30));
     standbyVersion = 6;
