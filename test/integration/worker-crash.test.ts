@@ -40,7 +40,10 @@ describe('training worker killed mid-training', () => {
         {
           servingTaskQueue: sys.config.temporal.taskQueues.serving,
           data: { mode: 'generate', users: 1000, products: 300, seed: 11 },
-          training: { objective: 'implicit', epochs: 6, heartbeatTimeoutSeconds: 5 },
+          // long enough (about 15 s here) that training is still running when its first batch
+          // heartbeat reaches the server: the worker sends heartbeats every HEARTBEAT_THROTTLE (3 s),
+          // and with 6 epochs a fast machine finished training before the second one
+          training: { objective: 'implicit', epochs: 24, heartbeatTimeoutSeconds: 5 },
           gate: { tolerance: 1 },
         },
       ],
@@ -49,6 +52,9 @@ describe('training worker killed mid-training', () => {
     for (let i = 0; ; i++) {
       const p = await readProgress(handle);
       if (p.status?.step === 'training' && (p.heartbeat?.batch ?? 0) > 0) break;
+      if (p.closed || (p.status?.step && !['starting', 'refreshing-data', 'training'].includes(p.status.step))) {
+        throw new Error(`the run reached ${p.status?.step ?? p.temporalStatus} before a batch heartbeat was seen`);
+      }
       if (i > 600) throw new Error('training never reported progress');
       await new Promise((r) => setTimeout(r, 100));
     }
