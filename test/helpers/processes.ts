@@ -35,3 +35,14 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Reads until `ok` holds (every 200 ms); the last value read is in the timeout's error. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms: ${JSON.stringify(v)}`);
+    await sleep(200);
+  }
+}
