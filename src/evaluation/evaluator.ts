@@ -2,8 +2,9 @@
  * The online evaluator: consumer group `online-evaluator` on the results,
  * shadow and purchases topics (co-partitioned, checked at start), the join
  * per partition (partitions.ts), checkpoints to MinIO and the consumer lag
- * (lag.ts) on a timer, REST `/metrics` and `/healthz`. Wiring only; the rules are in join-state.ts
- * and docs/design.md, "Quality out".
+ * (lag.ts) on a timer — and after each lag read the stall clocks and idle
+ * advances (health.ts) — REST `/metrics` and `/healthz`. Wiring only; the
+ * rules are in join-state.ts and docs/design.md, "Quality out".
  */
 import type { Admin, Consumer } from 'kafkajs';
 import type { Registry } from 'prom-client';

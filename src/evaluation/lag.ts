@@ -32,7 +32,7 @@ type Marks = Map<number, { high: bigint; low: bigint; committed?: bigint }>;
 
 export class ConsumerLag {
   private assigned: Record<string, number[]> = {};
-  /** each role's marks as last read (for the stall rule and the idle advance, ./evaluator.ts) */
+  /** each role's marks as last read (for the stall rule and the idle advance, ./health.ts) */
   private read: Partial<Record<TopicRole, Marks>> = {};
   private running?: Promise<void>;
   private failing = false;
