@@ -5,7 +5,9 @@
  * in its checkpoint and no checkpoint written for EVALUATOR_STALL_MS — an
  * evaluator started while MinIO does not answer (its partitions' loads
  * hang, nothing is processed), and a running one whose checkpoints cannot
- * be written; healthy again once MinIO answers. /healthz used to report only
+ * be written (reported a stall time after the records came, not at once:
+ * the clock of a partition seen caught up restarts); healthy again once
+ * MinIO answers. /healthz used to report only
  * a dead consumer and checkpoint writes failing with an error: the first
  * evaluator, stuck loading, answered 200.
  */
@@ -20,7 +22,7 @@ import { holdingProxy, type HoldingProxy } from './holding-proxy';
 import { EvaluatorRig } from './rig';
 import { seedTraffic, type Traffic } from './traffic';
 
-const STALL_MS = 2_000;
+const STALL_MS = 3_000;
 
 let rig: EvaluatorRig | undefined;
 let proxy: HoldingProxy | undefined;
@@ -88,10 +90,14 @@ describe('online evaluator: /healthz reports a stall', () => {
     await r.untilCheckpointed(r.config.evaluator.groupId, 90_000);
     await healthy(second, '200 once loaded and checkpointed');
 
+    await sleep(2 * STALL_MS); // quiet again, its last checkpoint long ago
     p.hold(); // MinIO gone while records come: processed, never checkpointed
     await send(r, seedTraffic(60_601, 60_901));
+    const sentAt = Date.now();
     const unsaved = await stalled(second, '503 while checkpoints cannot be written');
     expect(unsaved.problems.join('\n')).toMatch(/records behind and no checkpoint written/);
+    // the stall clock started when it was last seen caught up, not at its last checkpoint: the records had the stall time
+    expect(Date.now() - sentAt).toBeGreaterThanOrEqual(STALL_MS / 2);
     p.release();
     await r.untilCheckpointed(r.config.evaluator.groupId, 90_000);
     await healthy(second, '200 once checkpointed again');
