@@ -1,4 +1,4 @@
-/** Processes seen through /proc (Linux): the training worker's training children, and whether a PID still lives. */
+/** Processes seen through /proc (Linux): the training worker's training children, and whether a PID still lives; and the polling waits of the tests. */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
