@@ -142,8 +142,8 @@ export class EvaluatorRig {
     return got;
   }
 
-  /** The batch function over what the topics hold (undecodable records skipped, as the evaluator must). */
-  async batch(): Promise<BatchFigures & { invalid: Record<TopicRole, number> }> {
+  /** The batch function over what the topics hold (undecodable records skipped, as the evaluator must); `extra` adds records to each partition's. */
+  async batch(extra?: (p: PartitionRecords) => void): Promise<BatchFigures & { invalid: Record<TopicRole, number> }> {
     const got = await this.readBack();
     const partitions = new Map<number, PartitionRecords>();
     const invalid = { results: 0, shadows: 0, purchases: 0 };
@@ -159,6 +159,7 @@ export class EvaluatorRig {
         }
       }
     }
+    if (extra) for (const p of partitions.values()) extra(p);
     return { ...batchFigures([...partitions.values()], this.config.evaluator), invalid };
   }
 
