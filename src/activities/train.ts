@@ -17,6 +17,7 @@ import { buildLinearMetadata } from '../ml/metadata';
 import { trainLinearRecommender, type LinearMetrics } from '../ml/linear/linear-recommender';
 import { describeSelection } from '../ml/linear/selection';
 import { describeRepeatBoost } from '../ml/linear/repeat-boost';
+import { describeLowRankSelection } from '../ml/lowrank/lowrank-selection';
 import type { CandidateMetrics } from '../workflows/gate';
 import { scoreActiveOnSplit, type RepeatBoostRecord } from './active-score';
 import type { HoldoutSplit } from '../ml/holdout';
@@ -80,8 +81,12 @@ export function linearModelMetrics(m: LinearMetrics): ModelMetrics {
     rmse: NaN,
     evaluatedUsers: e.users,
     protocol: e.protocol,
-    ...((m.selection || m.repeatBoost) && {
-      selection: [m.selection && describeSelection(m.selection), m.repeatBoost && describeRepeatBoost(m.repeatBoost)]
+    ...((m.selection || m.repeatBoost || m.lowRank?.selection) && {
+      selection: [
+        m.selection && describeSelection(m.selection),
+        m.repeatBoost && describeRepeatBoost(m.repeatBoost),
+        m.lowRank?.selection && describeLowRankSelection(m.lowRank.selection),
+      ]
         .filter(Boolean)
         .join('; '),
     }),

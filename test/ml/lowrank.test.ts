@@ -35,10 +35,10 @@ describe('low-rank linear model (the scale path at reduced size)', () => {
     expect(trained.weights.dim).toBe(32);
     expect(trained.weights.userRows).toBe(history.userRows);
     expect(trained.weights.productRows).toBe(history.productRows);
-    // the default λ is relative: lambdaScale (4) × the k-th eigenvalue
+    // the default λ is relative: the chosen lambdaScale (lowrank-selection.ts) × the k-th eigenvalue
     const spectrum = m.lowRank!.spectrum;
-    expect(m.lowRank!.options.lambdaScale).toBe(4);
-    expect(m.lowRank!.options.lambda).toBeCloseTo(4 * spectrum.smallest, 3);
+    expect(m.lowRank!.selection!.chosen.lambdaScale).toBe(m.lowRank!.options.lambdaScale);
+    expect(m.lowRank!.options.lambda).toBeCloseTo(m.lowRank!.options.lambdaScale * spectrum.smallest, 3);
     expect(m.options.lambda).toBe(m.lowRank!.options.lambda);
     const e = m.evaluation!;
     expect(e.users).toBe(500);
@@ -106,8 +106,11 @@ describe('low-rank linear model (the scale path at reduced size)', () => {
     expect(Math.abs(full.metrics.evaluation!.hr10 - dense.metrics.evaluation!.hr10)).toBeLessThanOrEqual(0.01);
     const small = await trainLinearRecommender(history, { variant: 'lowrank', rank: 64, maxEvalUsers: 2000 });
     expect(small.metrics.form).toBe('lowrank');
-    // relative λ: 4 × s²_k ≈ 672 here (s²_k ≈ 168); an explicit λ still wins
-    expect(small.metrics.options.lambda).toBeCloseTo(4 * small.metrics.lowRank!.spectrum.smallest, 3);
+    // relative λ: the chosen multiple of s²_k (lowrank-selection.ts); an explicit λ still wins
+    expect(small.metrics.options.lambda).toBeCloseTo(
+      small.metrics.lowRank!.selection!.chosen.lambdaScale * small.metrics.lowRank!.spectrum.smallest,
+      3,
+    );
     expect(full.metrics.options.lambda).toBe(200);
     // measured 0.249 on all 19,709 customers (popularity 0.163, dense blend 0.297)
     expect(small.metrics.evaluation!.hr10).toBeGreaterThan(small.metrics.evaluation!.popularity.hr10 + 0.05);

@@ -1,19 +1,11 @@
 /**
  * The low-rank form of the linear model, for catalogues too large for a
- * dense products × products matrix. A randomized eigendecomposition of the
- * (row-weighted) Gram matrix G ≈ V·diag(s²)·Vᵀ (randomized-eigen.ts) gives,
- * with d = s²/(s² + λ) and h_j = Σ_k V_jk² d_k:
- *
- *   ease    (default): EASE with G replaced by its rank-k part. (G + λI)⁻¹ =
- *           (I − V·diag(d)·Vᵀ)/λ, so B_ij = (V·diag(d)·Vᵀ)_ij / (1 − h_j)
- *           off the diagonal and 0 on it; for a product the customer has
- *           not bought, score = (x_u·V·diag(d)) · (V_j / (1 − h_j)) exactly.
- *   ridge:  the ridge regression of X on itself, x_u·V·diag(d)·Vᵀ.
- *   puresvd: x_u·V·Vᵀ (Cremonesi et al. 2010).
- *
- * Optionally the product side is divided by its buyers^β (as RP3β does).
- * Served tables: users U = X·V·diag(d) [customers × k], products
- * V·diag(scale) [products × k] — the dot-product SavedModel unchanged.
+ * dense products × products matrix: a randomized eigendecomposition of the
+ * (row-weighted) Gram matrix G ≈ V·diag(s²)·Vᵀ (randomized-eigen.ts), and
+ * the served tables built from it (tables.ts: EASE with a uniform or a
+ * residual + EDLAE diagonal penalty, ridge, PureSVD). By default the
+ * penalty is chosen per retrain on a validation split of the training part
+ * (lowrank-selection.ts), from the same single decomposition.
  */
 import * as tf from '@tensorflow/tfjs-node';
 import { z } from 'zod';
@@ -23,8 +15,17 @@ import { rankHoldout, type HoldoutEvaluation } from '../evaluate';
 import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
 import { deriveSeed } from '../random';
+import {
+  lowRankSelectionSchema,
+  rowWeights,
+  selectLowRank,
+  spectrumFloor,
+  SCORE_CHUNK_FLOATS,
+  type LowRankSelection,
+} from './lowrank-selection';
 import { topEigenpairs } from './randomized-eigen';
 import { LowRankAborted, SparseHistory } from './sparse-history';
+import { gramDiagonal, lowRankTables, readAndDispose, type Eigen, type TableKnobs } from './tables';
 
 export const lowRankShrinkages = ['ease', 'ridge', 'puresvd'] as const;
 export type LowRankShrinkage = (typeof lowRankShrinkages)[number];
@@ -47,6 +48,13 @@ export const lowRankOptionsSchema = z
      * dense model does, the best multiple ranged 8–125 across the same sets.
      */
     lambdaScale: z.number().positive().default(4),
+    /** EASE's penalty diagonal when not selected (tables.ts): 'uniform' λI, or 'residual' λI + R + emphasis·diag(G) */
+    diagonal: z.enum(['uniform', 'residual']).default('uniform'),
+    /** EDLAE emphasis q (residual diagonal) when not selected */
+    emphasis: z.number().min(0).default(0),
+    /** EASE: choose λ, the diagonal and the emphasis per retrain on a validation split (lowrank-selection.ts); default on unless lambda is given */
+    select: z.boolean().optional(),
+    selection: lowRankSelectionSchema.partial().optional(),
     /** rows of X weighted by n_u^-userExponent in the Gram matrix */
     userExponent: z.number().min(0).max(2).default(0.25),
     /** product side divided by buyers^beta */
@@ -61,8 +69,10 @@ export type LowRankOptions = z.output<typeof lowRankOptionsSchema>;
 
 export interface LowRankMetrics {
   form: 'lowrank';
-  /** the options with the λ actually used (explicit, or lambdaScale × s²_k) */
+  /** the options with the values actually used (λ explicit, or lambdaScale × s²_k; chosen ones when selected) */
   options: LowRankOptions & { lambda: number };
+  /** the per-retrain choice of the penalty, when selected */
+  selection?: LowRankSelection;
   /** factors actually used: min(rank, products) */
   rank: number;
   /** the k eigenvalues s² of the Gram matrix, descending (first and last) */
@@ -79,12 +89,6 @@ export interface TrainedLowRank {
   split?: HoldoutSplit;
 }
 
-/** Keeps 1/(1 − h_j) finite when a product lies almost entirely in the kept subspace with a tiny λ. */
-const MIN_RESIDUAL = 1e-3;
-
-/** Customers scored per evaluation chunk: a [chunk, products] float32 block of ~16 MB. */
-const SCORE_CHUNK_FLOATS = 4 * 1024 * 1024;
-
 /**
  * Trains on the leave-one-out training split (with `holdout`), evaluates
  * on the sampled held-out customers, and returns the tables of THAT model.
@@ -99,61 +103,106 @@ export async function trainLowRankRecommender(
   const split = o.holdout ? holdOutOnePerUser(history, o.maxEvalUsers, o.seed) : undefined;
   const train = split?.train ?? history;
   if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
-  const P = train.productRows;
-  const x = new SparseHistory(train, rowWeights(train, o.userExponent));
-
-  let eigen;
+  const select = (o.select ?? o.lambda === undefined) && o.shrinkage === 'ease';
+  const chosen = select ? await chooseKnobs(train, o, hooks.signal) : undefined;
+  const eigen = chosen?.eigen ?? (await decompose(train, o, o.userExponent, hooks.signal));
+  const eigenSeconds = (performance.now() - started) / 1000;
   try {
-    eigen = await topEigenpairs(x, {
+    const lambdaBase = spectrumFloor(eigen.values);
+    const c = chosen?.selection.chosen ?? {
+      diagonal: o.diagonal,
+      lambdaScale: o.lambdaScale,
+      emphasis: o.emphasis,
+      userExponent: o.userExponent,
+    };
+    const knobs: TableKnobs = {
+      shrinkage: o.shrinkage,
+      lambda: chosen ? c.lambdaScale * lambdaBase : (o.lambda ?? o.lambdaScale * lambdaBase),
+      diagonal: c.diagonal,
+      emphasis: c.emphasis,
+      beta: o.beta,
+    };
+    const used = {
+      ...o,
+      diagonal: c.diagonal,
+      lambdaScale: c.lambdaScale,
+      emphasis: c.emphasis,
+      userExponent: c.userExponent,
+      lambda: knobs.lambda,
+      select,
+    };
+    const weights = rowWeights(train, c.userExponent);
+    const run = { started, eigenSeconds, options: used, selection: chosen?.selection };
+    return await servedModel(train, split, eigen, knobs, weights, hooks, run);
+  } finally {
+    eigen.vectors.dispose();
+  }
+}
+
+/** The per-retrain choice on a validation split of `train`, and the winning family's decomposition; undefined when no customer qualifies. */
+async function chooseKnobs(train: PurchaseHistory, o: LowRankOptions, signal?: AbortSignal) {
+  const options = lowRankSelectionSchema.parse(o.selection ?? {});
+  const split = holdOutOnePerUser(train, options.maxUsers, deriveSeed(o.seed, 61));
+  if (split.users.length === 0) return undefined;
+  const decomposeFamily = (h: PurchaseHistory, userExponent: number) => decompose(h, o, userExponent, signal);
+  return selectLowRank(options, { split, previousExponent: o.userExponent, beta: o.beta, decompose: decomposeFamily, signal });
+}
+
+async function decompose(train: PurchaseHistory, o: LowRankOptions, userExponent: number, signal?: AbortSignal): Promise<Eigen> {
+  const x = new SparseHistory(train, rowWeights(train, userExponent));
+  try {
+    return await topEigenpairs(x, {
       rank: o.rank,
       oversample: o.oversample,
       powerIterations: o.powerIterations,
       seed: deriveSeed(o.seed, 41),
-      signal: hooks.signal,
+      signal,
     });
   } catch (error) {
     throw error instanceof LowRankAborted ? new TrainingCancelledError('train', 0, 0) : error;
   }
-  const eigenSeconds = (performance.now() - started) / 1000;
+}
+
+/** The tables of `knobs` over the whole training part, evaluated on the gate's split. */
+async function servedModel(
+  train: PurchaseHistory,
+  split: HoldoutSplit | undefined,
+  eigen: Eigen,
+  knobs: TableKnobs,
+  weights: Float32Array,
+  hooks: TrainingHooks,
+  run: { started: number; eigenSeconds: number; options: LowRankMetrics['options']; selection?: LowRankSelection },
+): Promise<TrainedLowRank> {
   const k = eigen.values.length;
-  const lambda = o.lambda ?? o.lambdaScale * spectrumFloor(eigen.values);
-  const d = shrinkFactors(eigen.values, lambda, o);
-  const userSide = tf.tidy(() => tf.mul(eigen.vectors, tf.tensor2d(d, [1, k])) as tf.Tensor2D);
-  const productSide = tf.tidy(() => tf.mul(eigen.vectors, tf.tensor2d(productScale(train, eigen.vectors, d, o), [P, 1])) as tf.Tensor2D);
-  eigen.vectors.dispose();
+  const P = train.productRows;
+  const { userSide, productSide } = lowRankTables(train, eigen, knobs, gramDiagonal(train, weights));
   try {
     const userFactors = new Float32Array(train.userRows * k);
     try {
+      const x = new SparseHistory(train, weights);
       await x.rowsTimes(userSide, (from, _to, rows) => userFactors.set(rows, from * k), hooks.signal);
     } catch (error) {
       throw error instanceof LowRankAborted ? new TrainingCancelledError('train', 0, 0) : error;
     }
-    const seconds = (performance.now() - started) / 1000;
+    const seconds = (performance.now() - run.started) / 1000;
     hooks.onProgress?.({ kind: 'epoch', epoch: 1, epochs: 1, loss: 0, valLoss: null, seconds, examples: train.products.length });
     if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
-
     let evaluation: HoldoutEvaluation | undefined;
     if (split && split.users.length > 0) {
       const chunk = Math.max(1, Math.floor(SCORE_CHUNK_FLOATS / P));
       evaluation = await rankHoldout(split, (users) => scoreUsers(userFactors, k, productSide, users), hooks, chunk);
     }
-    const weights: DotProductWeights = {
-      kind: 'dot',
-      userRows: train.userRows,
-      productRows: P,
-      dim: k,
-      userFactors,
-      productFactors: productSide.dataSync() as Float32Array,
-    };
+    const productFactors = productSide.dataSync() as Float32Array;
     return {
-      weights,
+      weights: { kind: 'dot', userRows: train.userRows, productRows: P, dim: k, userFactors, productFactors },
       split,
       metrics: {
         form: 'lowrank',
-        options: { ...o, lambda },
+        options: run.options,
+        ...(run.selection && { selection: run.selection }),
         rank: k,
         spectrum: { largest: eigen.values[0], smallest: eigen.values[k - 1] },
-        training: { seconds, eigenSeconds, tableSeconds: seconds - eigenSeconds, pairs: train.products.length },
+        training: { seconds, eigenSeconds: run.eigenSeconds, tableSeconds: seconds - run.eigenSeconds, pairs: train.products.length },
         evaluated: evaluation !== undefined,
         ...(evaluation
           ? { evaluation }
@@ -166,64 +215,9 @@ export async function trainLowRankRecommender(
   }
 }
 
-/** n_u^-exponent for customers with purchases, 0 for empty rows. */
-function rowWeights(history: PurchaseHistory, exponent: number): Float32Array {
-  const w = new Float32Array(history.userRows);
-  for (let u = 0; u < history.userRows; u++) {
-    const n = history.userOffsets[u + 1] - history.userOffsets[u];
-    w[u] = n > 0 ? n ** -exponent : 0;
-  }
-  return w;
-}
-
-/**
- * s²_k, the base of the relative λ, but at least 1e-3 × s²_1: a rank at or
- * past the history's own rank has s²_k ≈ 0, and λ → 0 would leave EASE's
- * 1/(1 − h_j) unregularised.
- */
-function spectrumFloor(values: Float32Array): number {
-  return Math.max(values[values.length - 1], 1e-3 * values[0]);
-}
-
-/** d_k of the chosen shrinkage (1 for PureSVD). */
-function shrinkFactors(values: Float32Array, lambda: number, o: LowRankOptions): Float32Array {
-  if (o.shrinkage === 'puresvd') return new Float32Array(values.length).fill(1);
-  // a zero spectrum (empty history) would give λ 0 and 0/0
-  return Float32Array.from(values, (s) => (s + lambda > 0 ? s / (s + lambda) : 0));
-}
-
-/** Per-product scale of the product table: 1/(1 − h_j) for EASE, times buyers^-β. */
-function productScale(history: PurchaseHistory, vectors: tf.Tensor2D, d: Float32Array, o: LowRankOptions): Float32Array {
-  const P = history.productRows;
-  const scale = new Float32Array(P).fill(1);
-  if (o.shrinkage === 'ease') {
-    const h = readAndDispose(tf.tidy(() => tf.sum(tf.mul(tf.square(vectors), tf.tensor2d(d, [1, d.length])), 1)));
-    for (let j = 0; j < P; j++) scale[j] = 1 / Math.max(MIN_RESIDUAL, 1 - h[j]);
-  }
-  if (o.beta > 0) {
-    const buyers = new Float32Array(P);
-    for (let i = 0; i < history.products.length; i++) buyers[history.products[i]]++;
-    for (let j = 0; j < P; j++) scale[j] /= Math.max(1, buyers[j]) ** o.beta;
-  }
-  return scale;
-}
-
 /** Row-major [users.length, products] scores U[users]·Vᵀ. */
 function scoreUsers(userFactors: Float32Array, k: number, productSide: tf.Tensor2D, users: Int32Array): Float32Array {
   const rows = new Float32Array(users.length * k);
   for (let i = 0; i < users.length; i++) rows.set(userFactors.subarray(users[i] * k, (users[i] + 1) * k), i * k);
   return readAndDispose(tf.tidy(() => tf.matMul(tf.tensor2d(rows, [users.length, k]), productSide, false, true)));
-}
-
-/**
- * The tensor's values, then frees it. (Not `tf.tidy(() => t.dataSync())`:
- * tidy walks a returned typed array element by element looking for
- * tensors, which costs more than the matMul for a [41, 100,000] block.)
- */
-export function readAndDispose(t: tf.Tensor): Float32Array {
-  try {
-    return t.dataSync() as Float32Array;
-  } finally {
-    t.dispose();
-  }
 }
