@@ -1,7 +1,8 @@
 /**
- * Topic `recommendations-shadow` (TOPIC_SHADOWS), keyed by the customer id
- * like `recommendations` and `purchases` (co-partitioned: docs/design.md,
- * "Quality out"): what a shadow would have answered to a request that the
+ * Topic `recommendations-shadow` (TOPIC_SHADOWS), co-partitioned with
+ * `recommendations` and `purchases` by customer id (docs/design.md,
+ * "Quality out"; a batch record on its customers' partition, written
+ * explicitly): what a shadow would have answered to a request that the
  * active model answered. A shadow never answers a client; its records exist
  * only to be joined with what the customer then bought.
  *
