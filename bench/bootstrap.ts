@@ -28,7 +28,7 @@ function percentile(sorted: Float64Array, q: number): number {
 }
 
 /** 95 % intervals of the mean of per-customer values `a[i] − b[i]` (b omitted: of a alone). */
-function meanInterval(a: Float64Array, b: Float64Array | undefined, seed: number): Interval {
+export function meanInterval(a: Float64Array, b: Float64Array | undefined, seed: number): Interval {
   const n = a.length;
   const d = b ? a.map((v, i) => v - b[i]) : a;
   const value = d.reduce((s, v) => s + v, 0) / Math.max(1, n);

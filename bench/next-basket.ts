@@ -58,6 +58,8 @@ export interface NextBasketScores {
   customers: number;
   hr10: number;
   ndcg10: number;
+  /** per customer of the slice, in the split's order: 1 for a hit, else 0 (the same customers for every model: paired) */
+  hits: Float64Array;
 }
 
 export interface NextBasketResult {
@@ -68,7 +70,7 @@ export interface NextBasketResult {
 
 class Accumulator {
   private n = 0;
-  private hits = 0;
+  private readonly hits: number[] = [];
   private ndcg = 0;
 
   /** top: the ranked top-10 product ids; relevant: a set of products */
@@ -81,12 +83,14 @@ class Accumulator {
     });
     let ideal = 0;
     for (let r = 0; r < Math.min(relevant.size, RANK_CUTOFF); r++) ideal += 1 / Math.log2(r + 2);
-    if (dcg > 0) this.hits++;
+    this.hits.push(dcg > 0 ? 1 : 0);
     this.ndcg += dcg / ideal;
   }
 
   result(): NextBasketScores {
-    return { customers: this.n, hr10: this.n ? this.hits / this.n : 0, ndcg10: this.n ? this.ndcg / this.n : 0 };
+    const hits = Float64Array.from(this.hits);
+    const hr10 = this.n ? hits.reduce((a, b) => a + b, 0) / this.n : 0;
+    return { customers: this.n, hr10, ndcg10: this.n ? this.ndcg / this.n : 0, hits };
   }
 }
 

@@ -30,7 +30,7 @@ import { describeSelection, type LinearSelection } from '../src/ml/linear/select
 import { SavedModelScorer } from '../src/ml/saved-model-scorer';
 import { CatalogueScorer } from '../src/ml/network/scoring';
 import { exportSavedModel } from '../src/savedmodel';
-import { formatInterval, rankingIntervals, type RankingIntervals } from './bootstrap';
+import { formatInterval, meanInterval, rankingIntervals, type RankingIntervals } from './bootstrap';
 import {
   evaluateNextBasket,
   contextAtNow,
@@ -38,6 +38,7 @@ import {
   personalFrequencyScores,
   popularityScores,
   type NextBasketResult,
+  type NextBasketScores,
   type NextBasketSplit,
 } from './next-basket';
 import { loadHistory, realDatasets, type RealDataset } from './real-datasets';
@@ -238,6 +239,11 @@ async function nextBasket(dataset: RealDataset): Promise<void> {
   const get = (name: string) => rows.find(([n]) => n.startsWith(name))![1];
   const [d, p, e] = [get('default (selected'), get('P-TopFreq'), get('EASE λ 500')];
   const met = (ok: boolean) => (ok ? 'met' : 'NOT met');
+  const paired = (a: NextBasketScores, b: NextBasketScores) => formatInterval(meanInterval(a.hits, b.hits, SPLIT_SEED));
+  console.log(
+    `default − P-TopFreq (paired, HR@10, 95 % CI): all ${paired(d.all, p.all)}, repeat ${paired(d.repeat, p.repeat)}; ` +
+      `default − EASE λ 500: all ${paired(d.all, e.all)}, explore ${paired(d.explore, e.explore)}`,
+  );
   console.log(
     `targets (default as served): repeat ≥ P-TopFreq ${met(d.repeat.hr10 >= p.repeat.hr10)}, explore ≥ EASE ${met(d.explore.hr10 >= e.explore.hr10)}, ` +
       `all ≥ both ${met(d.all.hr10 >= p.all.hr10 && d.all.hr10 >= e.all.hr10)}`,

@@ -119,6 +119,10 @@ const schema = z.object({
   /** how often the evaluator checkpoints figures, state and offsets to MinIO */
   EVALUATOR_CHECKPOINT_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
   EVALUATOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).max(300_000).default(30_000),
+  /** /healthz fails for a partition with records not checkpointed and no checkpoint written for this long (an idle one never) */
+  EVALUATOR_STALL_MS: z.coerce.number().int().min(1000).max(3_600_000).default(60_000),
+  /** a caught-up partition with a waiting purchase and no record for this long (wall clock) closes it; unset: 2 × the grace; 0 = off */
+  EVALUATOR_IDLE_MS: z.coerce.number().int().min(0).optional(),
   /** the online rollback policy (src/evaluation/online-rollback.ts): purchases paired with the previous model's shadow needed first; 0 = off */
   ONLINE_ROLLBACK_MIN_PAIRS: z.coerce.number().int().min(0).default(0),
   ONLINE_ROLLBACK_CHECK_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
@@ -217,6 +221,10 @@ export interface EvaluatorConfig {
   repeatHorizonMs: number;
   checkpointMs: number;
   sessionTimeoutMs: number;
+  /** records behind and no checkpoint written for this long: /healthz unhealthy */
+  stallMs: number;
+  /** wall-clock quiet after which a caught-up partition's marks advance past its newest event time (0: never) */
+  idleMs: number;
 }
 
 export interface Config {
@@ -415,6 +423,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       repeatHorizonMs: e.EVALUATOR_REPEAT_HORIZON_MS,
       checkpointMs: e.EVALUATOR_CHECKPOINT_MS,
       sessionTimeoutMs: e.EVALUATOR_SESSION_TIMEOUT_MS,
+      stallMs: e.EVALUATOR_STALL_MS,
+      idleMs: e.EVALUATOR_IDLE_MS ?? 2 * e.EVALUATOR_GRACE_MS,
     },
     onlineRollback: { minPairs: e.ONLINE_ROLLBACK_MIN_PAIRS, checkMs: e.ONLINE_ROLLBACK_CHECK_MS },
     slots,

@@ -6,7 +6,7 @@
 //   node healthcheck.mjs slot          GET http://<slot host>:<slot port>/healthz
 //   node healthcheck.mjs model-server  GET http://127.0.0.1:<port>/healthz (200 = consuming; 503 = consumer dead)
 //   node healthcheck.mjs data-publisher GET http://127.0.0.1:<port>/healthz (503 = consumer dead or a partition stalled)
-//   node healthcheck.mjs online-evaluator GET http://127.0.0.1:<port>/healthz (503 = consumer dead or checkpoints failing)
+//   node healthcheck.mjs online-evaluator GET http://127.0.0.1:<port>/healthz (503 = consumer dead or a partition stalled)
 //   node healthcheck.mjs temporal      TCP connect to TEMPORAL_ADDRESS
 //
 // The slot's name and port, and the model server's port, are read from the

@@ -2,8 +2,9 @@
  * The online evaluator: consumer group `online-evaluator` on the results,
  * shadow and purchases topics (co-partitioned, checked at start), the join
  * per partition (partitions.ts), checkpoints to MinIO and the consumer lag
- * (lag.ts) on a timer, REST `/metrics` and `/healthz`. Wiring only; the rules are in join-state.ts
- * and docs/design.md, "Quality out".
+ * (lag.ts) on a timer — and after each lag read the stall clocks and idle
+ * advances (health.ts) — REST `/metrics` and `/healthz`. Wiring only; the
+ * rules are in join-state.ts and docs/design.md, "Quality out".
  */
 import type { Admin, Consumer } from 'kafkajs';
 import type { Registry } from 'prom-client';
@@ -15,6 +16,7 @@ import { createMinioClient } from '../storage/minio-client';
 import { onlineStoreFor } from '../store/online-figures';
 import { checkCoPartitioned, coPartitionedAssigner } from './co-partitioning';
 import type { TopicRole } from './join-state';
+import { healthOf, watchLag, type EvaluatorHealth } from './health';
 import { ConsumerLag } from './lag';
 import { createEvaluatorMetrics, type EvaluatorMetrics } from './metrics';
 import { EvaluatorPartitions } from './partitions';
@@ -34,7 +36,7 @@ export interface EvaluatorOptions {
 export interface OnlineEvaluator {
   url: string;
   metrics: Registry;
-  health(): { ok: boolean; problems: string[] };
+  health(): EvaluatorHealth;
   /** resolves once the consumer has joined its group */
   whenConsuming(): Promise<void>;
   /** writes the checkpoints of every changed partition now */
@@ -115,19 +117,14 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
     partitionsConsumedConcurrently: 1,
     eachBatch: (p) => owned.eachBatch(p),
   });
-  // the lag on the checkpoints' cadence, but on a timer of its own: a slow checkpoint round must not freeze it
+  const watch = { lag, owned, stallMs: cfg.evaluator.stallMs, idleMs: cfg.evaluator.idleMs };
+  // the lag on the checkpoints' cadence, but on a timer of its own: a slow checkpoint round must not freeze it; an idle
+  // advance is checkpointed at once (a restart then resumes past it)
   const timers = [
     setInterval(() => void owned.checkpoint(), cfg.evaluator.checkpointMs),
-    setInterval(() => void lag.refresh(), cfg.evaluator.checkpointMs),
+    setInterval(() => void watchLag(watch).then((advanced) => (advanced ? owned.checkpoint() : undefined)), cfg.evaluator.checkpointMs),
   ];
-  const health = () => {
-    const problems = run.crashed ? [`consumer stopped: ${run.crashed}`] : [];
-    const f = owned.failing;
-    // a few failed rounds are retried quietly; longer, a restart would re-read more and more
-    if (f && Date.now() - f.since > 10 * cfg.evaluator.checkpointMs)
-      problems.push(`checkpoints failing for ${Math.round((Date.now() - f.since) / 1000)} s: ${f.error}`);
-    return { ok: problems.length === 0, problems };
-  };
+  const health = () => healthOf(watch, run.crashed);
   const app = metricsAndHealthApi(health, metrics.registry);
   const host = options.host ?? '127.0.0.1';
   await app.listen({ port: options.port ?? cfg.evaluator.port, host });

@@ -30,9 +30,12 @@ export class StreamIntake {
     private readonly onChange: (t: number) => void = () => undefined,
   ) {}
 
-  /** front − grace: a record before it is late; −∞ before the first record. */
+  /** a mark set by the partition's idle advance (join-state.ts): the mark is never below it */
+  floor = -Infinity;
+
+  /** front − grace (or the floor, when later): a record before it is late; −∞ before the first record. */
   get mark(): number {
-    return this.front === null ? -Infinity : this.front - this.graceMs;
+    return Math.max(this.front === null ? -Infinity : this.front - this.graceMs, this.floor);
   }
 
   take(id: string, eventTime: number): Verdict {

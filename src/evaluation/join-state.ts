@@ -68,6 +68,13 @@ export interface JoinSnapshot {
   figures: Figures;
   records: Record<TopicRole, RecordCounts>;
   purchases: PurchaseCounts;
+  idle?: IdleAdvances;
+}
+
+/** The idle advances of a partition (docs/design.md, "Quality out", idle partitions): the last one's mark and how many there were. */
+export interface IdleAdvances {
+  mark: number;
+  advances: number;
 }
 
 /** The small part of a snapshot: the fronts, figures and counts (a checkpoint's head). */
@@ -76,6 +83,8 @@ export interface JoinSummary {
   figures: Figures;
   records: Record<TopicRole, RecordCounts>;
   purchases: PurchaseCounts;
+  /** absent: never advanced (and in checkpoints written before idle advances existed) */
+  idle?: IdleAdvances;
 }
 
 /** The entries of the state at some event times (a checkpoint's state chunk): a snapshot is a summary and its entries. */
@@ -106,6 +115,7 @@ export class PartitionJoin {
   figures: Figures = {};
   records: Record<TopicRole, RecordCounts> = { results: zeroCounts(), shadows: zeroCounts(), purchases: zeroCounts() };
   purchases: PurchaseCounts = { attributed: 0, unattributed: 0 };
+  idle?: IdleAdvances;
   private readonly requests = new Map<string, RequestEntry>();
   private readonly requestsByUser = new Map<number, RequestEntry[]>();
   private readonly requestQueue = new MinHeap<RequestEntry>(byTime);
@@ -199,6 +209,22 @@ export class PartitionJoin {
     this.touch(b.eventTime);
   }
 
+  /**
+   * The idle advance (the caller saw the partition's three topics caught up
+   * and quiet): with a purchase waiting, every topic's mark moves to just
+   * past the newest event time taken on any of them, so each waiting
+   * purchase is final; a record that comes later at or before that time is
+   * late. Returns the new mark, or undefined when nothing waits.
+   */
+  idleAdvance(): number | undefined {
+    if (this.pending.size === 0) return undefined;
+    const mark = Math.max(...TOPIC_ROLES.map((role) => this.intake[role].front ?? -Infinity)) + 1;
+    this.idle = { mark, advances: (this.idle?.advances ?? 0) + 1 };
+    for (const role of TOPIC_ROLES) this.intake[role].floor = mark;
+    this.advance();
+    return mark;
+  }
+
   /** Finalises the purchases that can be, then forgets what no record to come can need. */
   private advance(): void {
     const resultsMark = this.intake.results.mark;
@@ -273,6 +299,7 @@ export class PartitionJoin {
       figures: this.figures,
       records: this.records,
       purchases: this.purchases,
+      ...(this.idle && { idle: { ...this.idle } }),
     };
   }
 
@@ -289,6 +316,7 @@ export class PartitionJoin {
       figures: this.figures,
       records: this.records,
       purchases: this.purchases,
+      ...(this.idle && { idle: { ...this.idle } }),
     };
   }
 
@@ -350,6 +378,10 @@ export class PartitionJoin {
     j.figures = summary.figures;
     j.records = summary.records;
     j.purchases = summary.purchases;
+    if (summary.idle) {
+      j.idle = { ...summary.idle };
+      for (const role of TOPIC_ROLES) j.intake[role].floor = summary.idle.mark;
+    }
     // every restored entry counts as changed: a restore from state chunks that hold them drops that with takeTouched
     return j;
   }

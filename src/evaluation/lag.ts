@@ -32,6 +32,8 @@ type Marks = Map<number, { high: bigint; low: bigint; committed?: bigint }>;
 
 export class ConsumerLag {
   private assigned: Record<string, number[]> = {};
+  /** each role's marks as last read (for the stall rule and the idle advance, ./health.ts) */
+  private read: Partial<Record<TopicRole, Marks>> = {};
   private running?: Promise<void>;
   private failing = false;
 
@@ -40,7 +42,28 @@ export class ConsumerLag {
   /** The member's assignment after a rebalance (kafkajs' GROUP_JOIN memberAssignment); partitions no longer ours disappear. */
   assign(assignment: Record<string, number[]>): void {
     this.assigned = assignment;
+    this.read = {};
     this.deps.gauge.reset();
+  }
+
+  /** The assigned partitions (the same numbers on the three topics: co-partitioned). */
+  partitions(): number[] {
+    return [...new Set(TOPIC_ROLES.flatMap((role) => this.assigned[this.deps.topics[role]] ?? []))];
+  }
+
+  /**
+   * Records of `partition`'s three topics at the last read past `offsetOf(role)`
+   * (undefined: the offset the group committed, else the log start): the
+   * sum over the topics, undefined until all three were read.
+   */
+  behind(partition: number, offsetOf: (role: TopicRole) => bigint | undefined): bigint | undefined {
+    let sum = 0n;
+    for (const role of TOPIC_ROLES) {
+      const m = this.read[role]?.get(partition);
+      if (!m) return undefined;
+      sum += behindOf(m, offsetOf(role));
+    }
+    return sum;
   }
 
   /** Reads the watermarks and sets the gauge; one refresh at a time, a failed one logged once and tried again next time. */
@@ -85,14 +108,18 @@ export class ConsumerLag {
       const needCommitted = partitions.some((p) => this.deps.position(role, p) === undefined);
       const marks = await this.marks(topic, needCommitted);
       if (this.assigned !== assigned) return; // a rebalance meanwhile: the next refresh reads the new assignment
+      this.read[role] = marks;
       for (const partition of partitions) {
         const m = marks.get(partition);
-        if (!m) continue;
-        const at = this.deps.position(role, partition) ?? (m.committed !== undefined && m.committed >= 0n ? m.committed : m.low);
-        // records removed by retention before they were read are gone, not lag
-        const behind = m.high - (at > m.low ? at : m.low);
-        this.deps.gauge.set({ topic: role, partition: String(partition) }, Number(behind > 0n ? behind : 0n));
+        if (m) this.deps.gauge.set({ topic: role, partition: String(partition) }, Number(behindOf(m, this.deps.position(role, partition))));
       }
     }
   }
+}
+
+/** Records past `at` (undefined: the committed offset, else the log start); those removed by retention before they were read are gone, not behind. */
+function behindOf(m: { high: bigint; low: bigint; committed?: bigint }, at: bigint | undefined): bigint {
+  const from = at ?? (m.committed !== undefined && m.committed >= 0n ? m.committed : m.low);
+  const behind = m.high - (from > m.low ? from : m.low);
+  return behind > 0n ? behind : 0n;
 }

@@ -51,6 +51,8 @@ async function main(): Promise<void> {
     group: config.evaluator.groupId,
     windowMs: config.evaluator.windowMs,
     graceMs: config.evaluator.graceMs,
+    idleMs: config.evaluator.idleMs,
+    stallMs: config.evaluator.stallMs,
   });
   const policy = config.onlineRollback.minPairs > 0 ? await startPolicy(config) : undefined;
   closeOnSignals(async () => {

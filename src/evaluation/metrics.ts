@@ -81,6 +81,14 @@ export function createEvaluatorMetrics(joins: Joins, options: { defaultMetrics?:
       for (const j of joins()) for (const [kind, n] of Object.entries(j.sizes())) this.inc({ kind }, n);
     },
   });
+  new Gauge({
+    name: 'online_evaluator_idle_advances',
+    help: 'Idle advances: a caught-up, quiet partition closed its waiting purchases (EVALUATOR_IDLE_MS); cumulative, restored from checkpoints',
+    registers,
+    collect() {
+      this.set(joins().reduce((n, j) => n + (j.idle?.advances ?? 0), 0));
+    },
+  });
   return {
     registry,
     checkpoints: new Counter({ name: 'online_evaluator_checkpoints_total', help: 'Partition checkpoints written to MinIO', registers }),

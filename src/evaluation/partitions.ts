@@ -19,6 +19,18 @@ import { decodeBasket, decodeServed, decodeShadowAnswers, type RecordPlace } fro
 interface Owned extends PartitionState {
   dirty: boolean;
   soughtTo: Partial<Record<TopicRole, bigint>>;
+  /** the offsets of the checkpoint it was loaded from or last wrote (what a restart resumes from) */
+  saved: Record<TopicRole, bigint>;
+  /** epoch ms (wall clock) of the last record fed, or of its load (the idle advance's clock) */
+  recordAt: number;
+}
+
+/** The durable progress of an assigned partition, for the stall rule (./health.ts). */
+export interface PartitionDurability {
+  /** epoch ms of its last checkpoint written, or of its assignment */
+  progressAt: number;
+  /** the last checkpoint write's error, while the latest one failed */
+  failing?: string;
 }
 
 export interface PartitionsDeps {
@@ -59,8 +71,8 @@ export class EvaluatorPartitions {
   private readonly loading = new Map<number, Promise<Owned>>();
   private readonly roleOf: Map<string, TopicRole>;
   private writing: Promise<void> = Promise.resolve();
-  /** since when checkpoint writes have been failing (undefined: the last one went through) */
-  failing?: { since: number; error: string };
+  private readonly durability = new Map<number, PartitionDurability>();
+  private assignedAt = Date.now();
 
   constructor(private readonly deps: PartitionsDeps) {
     this.roleOf = new Map(TOPIC_ROLES.map((r) => [deps.topics[r], r]));
@@ -75,15 +87,32 @@ export class EvaluatorPartitions {
     return this.owned.get(partition)?.next[role];
   }
 
+  /** The offsets of a loaded partition's last checkpoint (for the stall rule); undefined while it is not loaded. */
+  saved(role: TopicRole, partition: number): bigint | undefined {
+    return this.owned.get(partition)?.saved[role];
+  }
+
+  /** When a partition last progressed durably (its assignment, if never since), and its failing checkpoint write. */
+  progress(partition: number): PartitionDurability {
+    return this.durability.get(partition) ?? { progressAt: this.assignedAt };
+  }
+
+  /** A partition seen with nothing behind: it waits for nothing, its stall clock restarts. */
+  caughtUp(partition: number): void {
+    this.durability.set(partition, { ...this.progress(partition), progressAt: Date.now() });
+  }
+
   /** Forgets every partition (a rebalance): each is re-read from its checkpoint when its records come again. */
   reset(): void {
     this.owned.clear();
     this.loading.clear();
+    this.durability.clear();
+    this.assignedAt = Date.now();
   }
 
   private async load(partition: number): Promise<Owned> {
     const state = await loadPartition(this.deps.store, this.deps.topics, this.deps.rules, partition);
-    const owned: Owned = { ...state, dirty: false, soughtTo: {} };
+    const owned: Owned = { ...state, dirty: false, soughtTo: {}, saved: { ...state.next }, recordAt: Date.now() };
     const c = state.etag !== null;
     this.owned.set(partition, owned);
     const from = c ? Object.fromEntries(TOPIC_ROLES.map((r) => [r, state.next[r].toString()])) : 'start';
@@ -135,10 +164,32 @@ export class EvaluatorPartitions {
     if (i < messages.length) {
       o.next[role] = BigInt(messages[messages.length - 1].offset) + 1n;
       o.dirty = true;
+      o.recordAt = Date.now();
     }
     // the fetch position moves on (Kafka's committed offsets follow the checkpoints only)
     resolveOffset(batch.lastOffset());
     await heartbeat();
+  }
+
+  /**
+   * The idle advance of a loaded partition (docs/design.md, "Quality out",
+   * idle partitions), for the caller that saw its three topics caught up:
+   * with no record for `idleMs` of wall clock and a purchase waiting, its
+   * marks move past its newest event time (join-state.ts). True if it did.
+   */
+  idle(partition: number, idleMs: number): boolean {
+    const o = this.owned.get(partition);
+    if (!o || idleMs <= 0 || Date.now() - o.recordAt < idleMs) return false;
+    const waiting = o.join.sizes().pending;
+    const mark = o.join.idleAdvance();
+    if (mark === undefined) return false;
+    o.dirty = true;
+    this.deps.log('info', 'partition idle: marks advanced past its newest event time', {
+      partition,
+      mark: new Date(mark).toISOString(),
+      waiting,
+    });
+    return true;
   }
 
   /** Checkpoints every changed partition (one round at a time). */
@@ -160,7 +211,8 @@ export class EvaluatorPartitions {
         if (this.owned.get(o.partition) === o) this.owned.delete(o.partition);
         return;
       }
-      this.failing = undefined;
+      this.durability.set(o.partition, { progressAt: Date.now() });
+      for (const r of TOPIC_ROLES) o.saved[r] = BigInt(prepared.head.offsets[r]);
       this.deps.metrics.checkpoints.inc();
       await outcome.garbage.catch((err: unknown) =>
         this.deps.log('warn', 'old state chunks not removed (the next owner sweeps them)', {
@@ -172,7 +224,7 @@ export class EvaluatorPartitions {
       await this.deps.consumer.commitOffsets(offsets).catch(() => undefined); // for lag tools only: MinIO says where to resume
     } catch (err) {
       o.dirty = true;
-      this.failing = { since: this.failing?.since ?? Date.now(), error: errorText(err) };
+      this.durability.set(o.partition, { ...this.progress(o.partition), failing: errorText(err) });
       this.deps.metrics.checkpointFailures.inc();
       this.deps.log('warn', 'checkpoint failed (retried)', { partition: o.partition, error: errorText(err) });
     }

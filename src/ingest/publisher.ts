@@ -9,7 +9,7 @@ import { Partitioners, type Consumer, type Producer } from 'kafkajs';
 import type { Registry } from 'prom-client';
 import type { Config } from '../config';
 import { createKafka, customerKeyedTopics, ensureCoPartitioned, ensureTopics } from '../messaging/kafka';
-import { PartitionProgress } from '../serving/model-server/partition-progress';
+import { PartitionProgress, stallProblems } from '../process/partition-progress';
 import { createMinioClient } from '../storage/minio-client';
 import type { SegmentStore } from '../store/segments';
 import { metricsAndHealthApi } from '../process/health-api';
@@ -60,15 +60,10 @@ interface RunState {
 function healthOf(writer: SegmentWriter, progress: PartitionProgress, run: RunState, stallAfterMs: number): Health {
   const problems: string[] = [];
   if (run.crashed) problems.push(`purchases consumer stopped: ${run.crashed}`);
-  const now = Date.now();
-  for (const s of writer.partitions()) {
-    const lag = s.highWatermark - s.durable;
-    if (lag > 0n && now - s.progressAt >= stallAfterMs) {
-      problems.push(
-        `partition ${s.partition}: ${lag} records behind and no segment written for ${Math.round((now - s.progressAt) / 1000)} s${s.failing ? `: ${s.failing}` : ''}`,
-      );
-    }
-  }
+  const standings = writer
+    .partitions()
+    .map((s) => ({ partition: s.partition, behind: s.highWatermark - s.durable, progressAt: s.progressAt, failing: s.failing }));
+  problems.push(...stallProblems(standings, stallAfterMs, 'segment written'));
   for (const stall of progress.stalled(stallAfterMs))
     problems.push(`partition ${stall.partition}: ${stall.failures} failed attempts: ${stall.reason}`);
   return { ok: problems.length === 0, problems, consuming: run.consuming };

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Message, Producer } from 'kafkajs';
 import type { PurchasesConfig } from '../config';
-import { PartitionProgress } from '../serving/model-server/partition-progress';
+import { PartitionProgress } from '../process/partition-progress';
 import { writeSegment, type SegmentStore } from '../store/segments';
 import type { Log } from './log';
 import { errorText } from './log';

@@ -99,11 +99,17 @@ export async function readCheckpoint(store: OnlineStore, partition: number): Pro
  */
 export async function writeCheckpoint(store: OnlineStore, checkpoint: Checkpoint, etag: string | null): Promise<string | undefined> {
   const key = onlineCheckpointKey(store.group, checkpoint.partition);
-  const { fronts, figures, records, purchases } = checkpoint.state;
+  const { fronts, figures, records, purchases, idle } = checkpoint.state;
   const front = (role: TopicRole) => ({ front: fronts[role].front });
   const head: Checkpoint = {
     ...checkpoint,
-    state: { fronts: { results: front('results'), shadows: front('shadows'), purchases: front('purchases') }, figures, records, purchases },
+    state: {
+      fronts: { results: front('results'), shadows: front('shadows'), purchases: front('purchases') },
+      figures,
+      records,
+      purchases,
+      ...(idle && { idle }),
+    },
     chunks: checkpoint.chunks ?? [],
   };
   return writeIfUnchanged(store.client, store.bucket, key, Buffer.from(JSON.stringify(head)), etag);

@@ -203,7 +203,7 @@ describe('healthcheck.mjs (the images’ HEALTHCHECK and the Kubernetes exec pro
     expect((await healthcheck(['data-publisher'], { DATA_PUBLISHER_PORT: String(closedPort) })).status).toBe(1);
   });
 
-  it('online-evaluator: /healthz on EVALUATOR_PORT, 200 healthy, 503 (consumer dead or checkpoints failing) unhealthy', async () => {
+  it('online-evaluator: /healthz on EVALUATOR_PORT, 200 healthy, 503 (consumer dead or a partition stalled) unhealthy', async () => {
     status = 200;
     const ok = await healthcheck(['online-evaluator'], { EVALUATOR_PORT: String(port) });
     expect(ok, ok.out).toMatchObject({ status: 0 });

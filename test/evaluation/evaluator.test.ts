@@ -93,6 +93,8 @@ describe('online evaluator: stream equals batch on the real stack', () => {
       expect(batch.figures['recommender/1'].followed).toBeGreaterThan(1000);
       expect(killed, `kills at ${kills.join(', ')} ms`).toEqual(batch.figures);
       expect(steadyFigures).toEqual(batch.figures);
+      // the premise of stream equals batch: a continuous replay makes no idle advance (docs/design.md, "Idle partitions")
+      for (const g of groups) expect((await readCheckpoints(r.store(g))).filter((c) => c.state.idle)).toEqual([]);
       const counts = await recordCounts(r, r.config.evaluator.groupId);
       expect(await recordCounts(r, steady)).toEqual(counts);
       for (const role of TOPIC_ROLES) expect(counts[role].invalid, role).toBe(batch.invalid[role]);

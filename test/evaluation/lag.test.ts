@@ -9,57 +9,16 @@
  * MinIO answers and it has caught up. The gauge used to be set from the
  * fetched batches only: a stuck evaluator showed no lag at all.
  */
-import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { startOnlineEvaluator, type OnlineEvaluator } from '../../src/evaluation/evaluator';
 import { TOPIC_ROLES } from '../../src/evaluation/join-state';
 import { silentLog } from '../../src/process/json-log';
+import { until } from '../helpers/processes';
+import { holdingProxy, type HoldingProxy } from './holding-proxy';
 import { EvaluatorRig } from './rig';
 import { seedTraffic, type Traffic } from './traffic';
-
-/** A TCP proxy whose new connections wait (bytes buffered, nothing forwarded) while it holds. */
-async function holdingProxy(host: string, port: number) {
-  let holding = false;
-  const waiting: (() => void)[] = [];
-  const open = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    open.add(client);
-    client.on('close', () => open.delete(client));
-    client.pause();
-    const connect = () => {
-      if (client.destroyed) return;
-      const upstream = net.connect(port, host);
-      open.add(upstream);
-      upstream.on('close', () => open.delete(upstream));
-      upstream.on('error', () => client.destroy());
-      client.on('error', () => upstream.destroy());
-      client.pipe(upstream).pipe(client);
-      client.resume();
-    };
-    if (holding) waiting.push(connect);
-    else connect();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    /** holds new connections and drops the live ones (kept-alive sockets would get through) */
-    hold() {
-      holding = true;
-      for (const s of open) s.destroy();
-    },
-    release() {
-      holding = false;
-      for (const go of waiting.splice(0)) go();
-    },
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of open) s.destroy();
-        server.close(() => resolve());
-      }),
-  };
-}
 
 /** The gauge's samples from the evaluator's own /metrics: `role/partition` → records behind. */
 async function lagGauge(e: OnlineEvaluator): Promise<Record<string, number>> {
@@ -69,23 +28,13 @@ async function lagGauge(e: OnlineEvaluator): Promise<Record<string, number>> {
   return lag;
 }
 
-async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms: ${JSON.stringify(v)}`);
-    await sleep(200);
-  }
-}
-
 /** Each role's messages sent as one topic after the other (the lag does not depend on their interleaving). */
 async function send(r: EvaluatorRig, traffic: Traffic): Promise<void> {
   for (const role of TOPIC_ROLES) await r.send(role, traffic[role]);
 }
 
 let rig: EvaluatorRig | undefined;
-let proxy: Awaited<ReturnType<typeof holdingProxy>> | undefined;
+let proxy: HoldingProxy | undefined;
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   proxy?.release(); // a failed run must not leave an evaluator waiting for MinIO in its close

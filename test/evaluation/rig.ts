@@ -147,9 +147,10 @@ export class EvaluatorRig {
   /**
    * The batch function over what the topics hold (undecodable records and
    * batch entries skipped, as the evaluator must; a shadow batch record's
-   * entries in array order, as consecutive records).
+   * entries in array order, as consecutive records); `extra` adds records to
+   * each partition's.
    */
-  async batch(): Promise<BatchFigures & { invalid: Record<TopicRole, number> }> {
+  async batch(extra?: (p: PartitionRecords) => void): Promise<BatchFigures & { invalid: Record<TopicRole, number> }> {
     const got = await this.readBack();
     const count = (await this.highWatermarks()).shadows.size;
     const partitions = new Map<number, PartitionRecords>();
@@ -172,6 +173,7 @@ export class EvaluatorRig {
         }
       }
     }
+    if (extra) for (const p of partitions.values()) extra(p);
     return { ...batchFigures([...partitions.values()], this.config.evaluator), invalid };
   }
 

@@ -1,4 +1,4 @@
-/** Processes seen through /proc (Linux): the training worker's training children, and whether a PID still lives. */
+/** Processes seen through /proc (Linux): the training worker's training children, and whether a PID still lives; and the polling waits of the tests. */
 import fs from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -34,4 +34,15 @@ export async function waitFor<T>(what: string, probe: () => T | undefined, timeo
     if (value !== undefined) return value;
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Reads until `ok` holds (every 200 ms); the last value read is in the timeout's error. */
+export async function until<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs: number): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`${what} not reached within ${timeoutMs} ms: ${JSON.stringify(v)}`);
+    await sleep(200);
+  }
 }

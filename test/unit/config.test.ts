@@ -47,7 +47,7 @@ describe('configuration', () => {
     expect(() => loadConfig({ SEGMENT_MAX_AGE_MS: 'soon' })).toThrow(/SEGMENT_MAX_AGE_MS/);
   });
 
-  it('the online evaluator: its group, port, window, grace and repeat horizon of docs/design.md', () => {
+  it('the online evaluator: its group, port, window, grace, repeat horizon, stall and idle times of docs/design.md', () => {
     expect(loadConfig({}).evaluator).toEqual({
       groupId: 'online-evaluator',
       port: 8092,
@@ -56,8 +56,14 @@ describe('configuration', () => {
       repeatHorizonMs: 30 * 86_400_000,
       checkpointMs: 5_000,
       sessionTimeoutMs: 30_000,
+      stallMs: 60_000,
+      idleMs: 120_000,
     });
     expect(() => loadConfig({ EVALUATOR_WINDOW_MS: '0' })).toThrow(/EVALUATOR_WINDOW_MS/);
+    // the idle time follows the grace unless set; 0 turns the idle advance off
+    expect(loadConfig({ EVALUATOR_GRACE_MS: '300000' }).evaluator.idleMs).toBe(600_000);
+    expect(loadConfig({ EVALUATOR_GRACE_MS: '300000', EVALUATOR_IDLE_MS: '0' }).evaluator.idleMs).toBe(0);
+    expect(() => loadConfig({ EVALUATOR_STALL_MS: '10' })).toThrow(/EVALUATOR_STALL_MS/);
   });
 
   it('takes overrides from the environment', () => {

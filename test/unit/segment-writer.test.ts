@@ -15,7 +15,7 @@ import { silentLog } from '../../src/ingest/log';
 import { createPublisherMetrics } from '../../src/ingest/metrics';
 import { SegmentWriter } from '../../src/ingest/segment-writer';
 import { encodePurchase } from '../../src/messaging/schemas';
-import { PartitionProgress } from '../../src/serving/model-server/partition-progress';
+import { PartitionProgress } from '../../src/process/partition-progress';
 import { segmentKey } from '../../src/store/layout';
 
 interface Put {

@@ -15,8 +15,9 @@ import { holdOutOnePerUser, type HoldoutSplit } from '../holdout';
 import { TrainingCancelledError, type TrainingHooks } from '../progress';
 import { trainLowRankRecommender, type LowRankMetrics } from '../lowrank/lowrank-recommender';
 import { blendWeights, easeWeights, gramMatrix, inputColumns, inputRows, meanItemDiagonal, rp3betaWeights } from './item-item';
-import { DEFAULT_TIME_CONTEXT, timeContext, timeContextSchema, type RowContext } from './purchase-time';
+import { atServingTime, DEFAULT_TIME_CONTEXT, timeContext, timeContextSchema, type RowContext } from './purchase-time';
 import {
+  admissibleNowShares,
   DEFAULT_USER_EXPONENT,
   selectLinearCandidate,
   selectionSchema,
@@ -226,8 +227,10 @@ export async function trainLinearRecommender(
   const context = inputContext(train, o);
   const { w, lambda } = itemItemWeights(train, o, context);
   try {
-    const boost = o.repeatBoost ? chooseRepeatBoost(train, o) : undefined;
+    const boost = o.repeatBoost ? chooseRepeatBoost(train, o, admissibleNowShares(selection)) : undefined;
     const alpha = boost?.chosen.alpha ?? 0;
+    // the rows as served: a share of the context at "now", chosen with the boost (docs/ml.md, "The served clock")
+    const served = context && atServingTime(context, boost?.chosen.nowShare ?? 0, o.time.bandwidth);
     const seconds = (performance.now() - started) / 1000;
     hooks.onProgress?.({
       kind: 'epoch',
@@ -242,10 +245,10 @@ export async function trainLinearRecommender(
     if (hooks.signal?.aborted) throw new TrainingCancelledError('train', 1, 0);
     let evaluation: HoldoutEvaluation | undefined;
     if (split && split.users.length > 0) {
-      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users, context, alpha), hooks);
+      evaluation = await rankHoldout(split, (users) => scoreWith(train, w, users, served, alpha), hooks);
     }
     return {
-      weights: servedTables(train, w, context, boost),
+      weights: servedTables(train, w, served, boost),
       split,
       metrics: {
         mode: 'linear',
@@ -302,12 +305,16 @@ async function trainLowRankLinear(
   };
 }
 
-/** The repeat boost chosen on a latest-purchase split of `train`, refitting the chosen model there. */
-function chooseRepeatBoost(train: PurchaseHistory, o: LinearOptions): RepeatBoostSelection | undefined {
-  return selectRepeatBoost(train, o.repeatBoostSelection, o.seed, (t) => {
+/**
+ * The repeat boost and the served rows' share at "now" (of `nowShares`), chosen on a latest-purchase split
+ * of `train`, refitting the chosen model there.
+ */
+function chooseRepeatBoost(train: PurchaseHistory, o: LinearOptions, nowShares: number[]): RepeatBoostSelection | undefined {
+  const fit = (t: PurchaseHistory) => {
     const context = inputContext(t, o);
     return { w: itemItemWeights(t, o, context).w, context };
-  });
+  };
+  return selectRepeatBoost(train, o.repeatBoostSelection, o.seed, fit, { nowShares, bandwidth: o.time.bandwidth });
 }
 
 /**

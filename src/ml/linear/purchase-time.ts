@@ -56,3 +56,34 @@ export function timeContext(history: PurchaseHistory, o: TimeContextOptions): Ro
   }
   return { columns: T, rows };
 }
+
+/**
+ * The context row of a customer with no activity but "now": the same
+ * Gaussian centred on the clock's last bin (the time a request is
+ * answered, after the history's end), normalised to sum 1.
+ */
+export function nowRow(columns: number, bandwidth: number): Float32Array {
+  const row = Float32Array.from({ length: columns }, (_, t) => Math.exp(-0.5 * ((columns - 1 - t) / bandwidth) ** 2));
+  const sum = row.reduce((a, b) => a + b, 0);
+  return row.map((v) => v / sum);
+}
+
+/**
+ * The rows served at request time: a share `nowShare` of each customer's
+ * context mass moved to "now" (nowRow), the rest left on their activity.
+ * The activity context says when a customer bought; a served answer is for
+ * their next purchase, after the history's end (docs/ml.md, "The served
+ * clock"). Share 0 returns `context` itself.
+ */
+export function atServingTime(context: RowContext, nowShare: number, bandwidth: number): RowContext {
+  if (nowShare === 0) return context;
+  const C = context.columns;
+  const now = nowRow(C, bandwidth);
+  const rows = new Float32Array(context.rows.length);
+  for (let u = 0; u < rows.length / C; u++) {
+    const row = context.rows.subarray(u * C, (u + 1) * C);
+    const mass = row.reduce((a, b) => a + b, 0);
+    for (let t = 0; t < C; t++) rows[u * C + t] = (1 - nowShare) * row[t] + nowShare * mass * now[t];
+  }
+  return { columns: C, rows };
+}

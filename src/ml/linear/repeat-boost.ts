@@ -22,7 +22,7 @@ import type { PurchaseHistory } from '../dataset/purchase-history';
 import { RANK_CUTOFF } from '../ranking-metrics';
 import { deriveSeed, Random } from '../random';
 import { inputColumns, inputRows } from './item-item';
-import type { RowContext } from './purchase-time';
+import { atServingTime, type RowContext } from './purchase-time';
 
 /** ln-count weight of the candidate that puts bought products first, by the customer's own count. */
 export const COUNT_WEIGHT = 0.01;
@@ -36,6 +36,8 @@ export const repeatBoostSchema = z.strictObject({
 export type RepeatBoostOptions = z.output<typeof repeatBoostSchema>;
 
 export interface RepeatBoostCandidate {
+  /** the share of the rows' context at "now" (purchase-time.ts, atServingTime; 0 without context) */
+  nowShare: number;
   k: number;
   /** ln-count weight α of x̃ (COUNT_WEIGHT for the "by own count" candidate, else 0) */
   alpha: number;
@@ -191,16 +193,24 @@ function scoreScale(base: Float32Array, users: number, P: number): number {
   return s > 0 ? s : 1;
 }
 
+/** The served rows' clock the choice may take: shares of the context at "now" (selection.ts, admissibleNowShares). */
+export interface ServingClock {
+  nowShares: number[];
+  bandwidth: number;
+}
+
 /**
- * Chooses β on the latest-basket split: `fit` trains the (already
- * selected) model on the split's training part and returns its W and
- * context (the caller disposes W). Undefined when no customer qualifies.
+ * Chooses β, and with context the share of the rows' context at "now", on
+ * the latest-basket split: `fit` trains the (already selected) model on the
+ * split's training part and returns its W and context (the caller disposes
+ * W). Undefined when no customer qualifies.
  */
 export function selectRepeatBoost(
   history: PurchaseHistory,
   o: RepeatBoostOptions,
   seed: number,
   fit: (train: PurchaseHistory) => { w: tf.Tensor2D; context?: RowContext },
+  clock: ServingClock = { nowShares: [0], bandwidth: 1 },
 ): RepeatBoostSelection | undefined {
   const split = latestBasketSplit(history, o.maxUsers, deriveSeed(seed, STREAM));
   if (split.users.length === 0) return undefined;
@@ -209,19 +219,23 @@ export function selectRepeatBoost(
   const candidates: RepeatBoostCandidate[] = [];
   let scale = 1;
   try {
-    const base = new Map<number, Float32Array>();
-    const baseOf = (alpha: number) => base.get(alpha) ?? base.set(alpha, servedScores(split, w, context, alpha)).get(alpha)!;
-    scale = scoreScale(baseOf(0), split.users.length, P);
+    const base = new Map<string, Float32Array>();
+    const baseOf = (nowShare: number, alpha: number) => {
+      const key = `${nowShare}/${alpha}`;
+      const rows = context && atServingTime(context, nowShare, clock.bandwidth);
+      return base.get(key) ?? base.set(key, servedScores(split, w, rows, alpha)).get(key)!;
+    };
+    scale = scoreScale(baseOf(0, 0), split.users.length, P);
     const largest = Math.max(...o.scales);
-    for (const k of o.scales) {
-      const alpha = k === largest && k > 0 ? COUNT_WEIGHT : 0;
-      candidates.push({ k, alpha, hr10: hitRate(split, baseOf(alpha), k * scale, alpha) });
-    }
+    for (const nowShare of context ? clock.nowShares : [0])
+      for (const k of o.scales) {
+        const alpha = k === largest && k > 0 ? COUNT_WEIGHT : 0;
+        candidates.push({ nowShare, k, alpha, hr10: hitRate(split, baseOf(nowShare, alpha), k * scale, alpha) });
+      }
   } finally {
     w.dispose();
   }
-  // the highest hit rate; between equal ones the smaller boost
-  const chosen = candidates.reduce((a, b) => (b.hr10 > a.hr10 || (b.hr10 === a.hr10 && b.k < a.k) ? b : a));
+  const chosen = candidates.reduce((a, b) => (preferred(b, a) ? b : a));
   return {
     protocol: REPEAT_BOOST_PROTOCOL,
     users: split.users.length,
@@ -232,10 +246,18 @@ export function selectRepeatBoost(
   };
 }
 
+/** The highest hit rate; between equal ones the smaller share at "now", then the smaller boost. */
+function preferred(b: RepeatBoostCandidate, a: RepeatBoostCandidate): boolean {
+  if (b.hr10 !== a.hr10) return b.hr10 > a.hr10;
+  return b.nowShare !== a.nowShare ? b.nowShare < a.nowShare : b.k < a.k;
+}
+
 /** One line for the run's details. */
 export function describeRepeatBoost(r: RepeatBoostSelection): string {
   const c = r.chosen;
-  const plain = r.candidates.find((x) => x.k === 0);
+  const plain = r.candidates.find((x) => x.k === 0 && x.nowShare === 0);
+  const shares = new Set(r.candidates.map((x) => x.nowShare));
+  const clock = shares.size > 1 ? `, ${c.nowShare * 100} % of the context at "now" (of ${[...shares].join(' / ')})` : '';
   const what =
     c.k === 0
       ? 'none'
@@ -243,7 +265,7 @@ export function describeRepeatBoost(r: RepeatBoostSelection): string {
         ? 'bought products first, by own count'
         : `β ${c.beta.toPrecision(3)} (${c.k} × ${r.scale.toPrecision(3)})`;
   return (
-    `repeat boost ${what}: HR@10 ${c.hr10.toFixed(4)} on ${r.users} latest baskets (${r.repeats} with a repeat), ` +
-    `without ${plain ? plain.hr10.toFixed(4) : 'n/a'}`
+    `repeat boost ${what}${clock}: HR@10 ${c.hr10.toFixed(4)} on ${r.users} latest baskets (${r.repeats} with a repeat), ` +
+    `without either ${plain ? plain.hr10.toFixed(4) : 'n/a'}`
   );
 }

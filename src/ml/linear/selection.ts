@@ -21,7 +21,7 @@ import { TrainingCancelledError } from '../progress';
 import { deriveSeed } from '../random';
 import { symmetricEigen } from '../lowrank/native-linalg';
 import { gramMatrix, inputColumns, inputRows, meanItemDiagonal } from './item-item';
-import { timeContext, type RowContext, type TimeContextOptions } from './purchase-time';
+import { atServingTime, timeContext, type RowContext, type TimeContextOptions } from './purchase-time';
 
 export const selectionSchema = z.strictObject({
   /** λ candidates, as multiples of the mean item diagonal of each family's Gram matrix */
@@ -30,6 +30,8 @@ export const selectionSchema = z.strictObject({
   contextWeights: z.array(z.number().min(0).max(1000)).min(1).default([0, 0.17]),
   /** validation customers (a seeded sample of the training customers with ≥ 2 distinct products) */
   maxUsers: z.number().int().min(1).default(3000),
+  /** shares of the served rows' context moved to "now" that the serving choice may take (docs/ml.md, "The served clock") */
+  nowShares: z.array(z.number().min(0).max(1)).min(1).default([0, 0.25, 0.5, 0.75, 1]),
 });
 export type SelectionOptions = z.output<typeof selectionSchema>;
 
@@ -47,6 +49,8 @@ export interface LinearCandidate {
 export interface ScoredCandidate extends LinearCandidate, RankingScores {
   /** the absolute λ on the validation training part */
   lambda: number;
+  /** the chosen candidate, with context: its figures with each share of its rows' context at "now" (share 0 = the figures above) */
+  clocks?: ClockScore[];
 }
 
 /** What the selection measured; JSON, carried in the model's metrics. */
@@ -80,7 +84,8 @@ function scaled(context: RowContext, a: number): RowContext {
  */
 export class EaseSpectrum {
   private readonly s: tf.Tensor1D;
-  private readonly xv: tf.Tensor2D;
+  private readonly vectors: tf.Tensor2D;
+  private readonly xv: tf.Tensor2D[] = [];
   private readonly vOut: tf.Tensor2D;
   private readonly vOutSquared: tf.Tensor2D;
 
@@ -89,18 +94,23 @@ export class EaseSpectrum {
     const eig = symmetricEigen(gram);
     const N = gram.shape[0];
     this.s = tf.tidy(() => tf.relu(eig.values)); // round-off can leave tiny negative eigenvalues of a Gram matrix
+    eig.values.dispose();
+    this.vectors = eig.vectors;
     this.vOut = tf.tidy(() => tf.slice(eig.vectors, [0, 0], [outputs, N])); // the product rows of V
     this.vOutSquared = tf.tidy(() => tf.square(this.vOut));
-    // x·V once; each λ is then one [rows, N] × [N, outputs] product
-    this.xv = tf.matMul(x, eig.vectors);
-    tf.dispose([eig.values, eig.vectors]);
+    this.withRows(x);
   }
 
-  /** Row-major [rows, outputs] scores under λ: −(x·P)_j / P_jj. */
-  scores(lambda: number): Float32Array {
+  /** Another set of input rows [rows, N] (x·V once; each λ is then one [rows, N] × [N, outputs] product); its index. */
+  withRows(x: tf.Tensor2D): number {
+    return this.xv.push(tf.matMul(x, this.vectors)) - 1;
+  }
+
+  /** Row-major [rows, outputs] scores of the `set`-th rows under λ: −(x·P)_j / P_jj. */
+  scores(lambda: number, set = 0): Float32Array {
     const t = tf.tidy(() => {
       const f = tf.div(1, tf.add(this.s, lambda));
-      const xp = tf.matMul(tf.mul(this.xv, f), this.vOut, false, true);
+      const xp = tf.matMul(tf.mul(this.xv[set], f), this.vOut, false, true);
       const diag = tf.matMul(tf.reshape(f, [1, -1]), this.vOutSquared, false, true); // [1, outputs] = P_jj
       return tf.neg(tf.div(xp, diag));
     });
@@ -112,7 +122,7 @@ export class EaseSpectrum {
   }
 
   dispose(): void {
-    tf.dispose([this.s, this.xv, this.vOut, this.vOutSquared]);
+    tf.dispose([this.s, this.vectors, ...this.xv, this.vOut, this.vOutSquared]);
   }
 }
 
@@ -125,14 +135,36 @@ export interface SelectionProgress {
   onStep?: () => void;
 }
 
-/** Ranks the validation products under every λ of one family's Gram matrix, from one eigendecomposition. */
+/** A candidate's validation figures with a share of its rows' context at "now" (purchase-time.ts, atServingTime). */
+export interface ClockScore extends RankingScores {
+  nowShare: number;
+}
+
+/** One validation ranking of a spectrum's `set`-th rows under λ. */
+async function rankOne(
+  split: HoldoutSplit,
+  spectrum: EaseSpectrum,
+  lambda: number,
+  set: number,
+  signal?: AbortSignal,
+): Promise<RankingScores> {
+  const scores = spectrum.scores(lambda, set);
+  const e = await rankHoldout(split, () => scores, { signal }, split.users.length);
+  return { hr10: e.hr10, ndcg10: e.ndcg10 };
+}
+
+/**
+ * Ranks the validation products under every λ of one family's Gram matrix,
+ * from one eigendecomposition; returns the spectrum too (the caller disposes
+ * it), so that the chosen candidate can be priced with other rows.
+ */
 async function priceLambdas(
   split: HoldoutSplit,
   g: tf.Tensor2D,
   context: RowContext | undefined,
   lambdas: number[],
   progress: SelectionProgress,
-): Promise<RankingScores[]> {
+): Promise<{ results: RankingScores[]; spectrum: EaseSpectrum }> {
   const { train } = split;
   const x = tf.tensor2d(inputRows(train, split.users, context), [split.users.length, inputColumns(train, context)]);
   const spectrum = new EaseSpectrum(g, x, train.productRows);
@@ -141,15 +173,34 @@ async function priceLambdas(
   try {
     const results: RankingScores[] = [];
     for (const lambda of lambdas) {
-      const scores = spectrum.scores(lambda);
-      const e = await rankHoldout(split, () => scores, { signal: progress.signal }, split.users.length);
-      results.push({ hr10: e.hr10, ndcg10: e.ndcg10 });
+      results.push(await rankOne(split, spectrum, lambda, 0, progress.signal));
       progress.onStep?.();
     }
-    return results;
-  } finally {
+    return { results, spectrum };
+  } catch (err) {
     spectrum.dispose();
+    throw err;
   }
+}
+
+/** The chosen candidate's figures with each share of its rows' (scaled) context at "now": same model, other rows. */
+async function priceClocks(
+  split: HoldoutSplit,
+  spectrum: EaseSpectrum,
+  context: RowContext,
+  chosen: ScoredCandidate,
+  clock: { nowShares: number[]; bandwidth: number },
+): Promise<ClockScore[]> {
+  const { train } = split;
+  const clocks: ClockScore[] = [{ nowShare: 0, hr10: chosen.hr10, ndcg10: chosen.ndcg10 }];
+  for (const nowShare of clock.nowShares.filter((x) => x > 0)) {
+    const rows = atServingTime(context, nowShare, clock.bandwidth);
+    const x = tf.tensor2d(inputRows(train, split.users, rows), [split.users.length, inputColumns(train, rows)]);
+    const set = spectrum.withRows(x);
+    x.dispose();
+    clocks.push({ nowShare, ...(await rankOne(split, spectrum, chosen.lambda, set)) });
+  }
+  return clocks;
 }
 
 /** Plain EASE, then the weighted family at each context weight (only 0 without context columns). */
@@ -190,6 +241,8 @@ export async function selectLinearCandidate(
   const P = train.productRows;
   // one Gram per row weighting, with the (unscaled) context columns; each family's is a scaled sub-block of it
   const grams = new Map<number, tf.Tensor2D>();
+  // the spectra of the families with context, kept to price the chosen one's served clock
+  const spectra = new Map<LinearCandidate, { spectrum: EaseSpectrum; context: RowContext }>();
   try {
     for (const f of families) {
       if (progress.signal?.aborted) throw new TrainingCancelledError('train', 0, 0);
@@ -205,24 +258,25 @@ export async function selectLinearCandidate(
         return tf.mul(tf.mul(full, tf.reshape(d, [-1, 1])), tf.reshape(d, [1, -1])) as tf.Tensor2D;
       });
       const lambdas = o.lambdaScales.map((k) => k * diagonal);
-      const scores = await priceLambdas(split, g, c, lambdas, progress).finally(() => g.dispose());
-      scores.forEach((r, i) => candidates.push({ ...f, lambdaScale: o.lambdaScales[i], lambda: lambdas[i], ...r }));
+      const { results, spectrum } = await priceLambdas(split, g, c, lambdas, progress).finally(() => g.dispose());
+      if (c) spectra.set(f, { spectrum, context: c });
+      else spectrum.dispose();
+      results.forEach((r, i) => candidates.push({ ...f, lambdaScale: o.lambdaScales[i], lambda: lambdas[i], ...r }));
     }
+    const chosen = candidates.reduce((a, b) => (better(b, a) ? b : a));
+    const family = [...spectra.keys()].find((f) => f.family === chosen.family && f.contextWeight === chosen.contextWeight);
+    if (family)
+      chosen.clocks = await priceClocks(split, spectra.get(family)!.spectrum, spectra.get(family)!.context, chosen, clockOf(o, time));
+    const plainEase = candidates.filter((c) => c.family === 'ease').reduce((a, b) => (better(b, a) ? b : a));
+    const seconds = (performance.now() - started) / 1000;
+    return { protocol: SELECTION_PROTOCOL, users: split.users.length, seed: validationSeed, seconds, chosen, plainEase, candidates };
   } finally {
     for (const g of grams.values()) g.dispose();
+    for (const { spectrum } of spectra.values()) spectrum.dispose();
   }
-  const chosen = candidates.reduce((a, b) => (better(b, a) ? b : a));
-  const plainEase = candidates.filter((c) => c.family === 'ease').reduce((a, b) => (better(b, a) ? b : a));
-  return {
-    protocol: SELECTION_PROTOCOL,
-    users: split.users.length,
-    seed: validationSeed,
-    seconds: (performance.now() - started) / 1000,
-    chosen,
-    plainEase,
-    candidates,
-  };
 }
+
+const clockOf = (o: SelectionOptions, time: TimeContextOptions) => ({ nowShares: o.nowShares, bandwidth: time.bandwidth });
 
 /** One line for the run's details: the chosen knobs and the validation figures beside the best plain EASE. */
 export function describeSelection(s: LinearSelection): string {
@@ -234,4 +288,16 @@ export function describeSelection(s: LinearSelection): string {
     `(${s.seconds.toFixed(1)} s): HR@10 ${c.hr10.toFixed(4)} / NDCG@10 ${c.ndcg10.toFixed(4)}; best plain EASE (λ ${pe.lambda.toFixed(1)}) ` +
     `${pe.hr10.toFixed(4)} / ${pe.ndcg10.toFixed(4)}`
   );
+}
+
+/**
+ * The shares of the served rows' context at "now" that keep the chosen
+ * model at or above the best plain EASE on this validation split: the
+ * serving choice (repeat-boost.ts) takes one of them, so the deployed rows
+ * keep the selection's guarantee. Share 0 always qualifies.
+ */
+export function admissibleNowShares(s: LinearSelection | undefined): number[] {
+  const clocks = s?.chosen.clocks;
+  if (!s || !clocks) return [0];
+  return clocks.filter((c) => c.nowShare === 0 || c.hr10 >= s.plainEase.hr10).map((c) => c.nowShare);
 }

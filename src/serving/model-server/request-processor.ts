@@ -27,7 +27,7 @@ import { backoffDelay, type BackoffPolicy } from '../backoff';
 import type { ActiveModel } from './current-model';
 import { errorText, type Log } from '../../process/json-log';
 import { countAnswered, countDeadLetter, type ServerMetrics } from './metrics';
-import type { PartitionProgress } from './partition-progress';
+import type { PartitionProgress } from '../../process/partition-progress';
 import { validateRequest, type RejectionCode, type RequestLimits } from './request-validation';
 import type { ScoreOutcome } from './scoring';
 import type { UsageStats } from './usage-stats';

@@ -20,7 +20,7 @@ import { lineageInitialPopularity, type LoadInitialPopularity } from './first-mo
 import { buildHttpApi, type Health, type ServerState } from './http-api';
 import { errorText, jsonLineLog, type Log } from '../../process/json-log';
 import { createMetrics, type ServerMetrics } from './metrics';
-import { PartitionProgress } from './partition-progress';
+import { PartitionProgress } from '../../process/partition-progress';
 import {
   cachedPerVersion,
   cachedPopularitySource,
