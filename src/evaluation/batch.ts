@@ -3,7 +3,10 @@
  * out"): a plain function over every record of each partition of the three
  * topics, in offset order, with unbounded memory and no watermark — what
  * the streaming evaluator (join-state.ts) must equal, count for count,
- * however the topics interleave and however often it restarts.
+ * however the topics interleave and however often it restarts. A shadow
+ * batch record is its valid entries, in array order, at its place in the
+ * offset order (records.ts, decodeShadowAnswers): `shadows` holds answers,
+ * not records.
  *
  * Per partition:
  *  1. take records: a record is late when its event time is more than the
@@ -30,6 +33,7 @@ import { requestKey, versionLabel, type BoughtBasket, type ServedRequest, type S
 
 export interface PartitionRecords {
   results: ServedRequest[];
+  /** every shadow answer: single records, and batch records' valid entries in array order, in offset order */
   shadows: ShadowAnswer[];
   purchases: BoughtBasket[];
 }

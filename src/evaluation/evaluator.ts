@@ -91,7 +91,8 @@ export async function startOnlineEvaluator(options: EvaluatorOptions): Promise<O
   const metrics = createEvaluatorMetrics(() => holder.parts?.joins() ?? [], { defaultMetrics: options.defaultMetrics });
   const { windowMs, graceMs, repeatHorizonMs } = cfg.evaluator;
   const topics = evaluatorTopics(cfg);
-  const owned = new EvaluatorPartitions({ consumer, store, topics, rules: { windowMs, graceMs, repeatHorizonMs }, metrics, log });
+  const rules = { windowMs, graceMs, repeatHorizonMs };
+  const owned = new EvaluatorPartitions({ consumer, store, topics, partitions: partitionCount, rules, metrics, log });
   holder.parts = owned;
   const { admin, lag } = lagOf(cfg, owned, metrics.lag, log);
   const run: { crashed?: string } = {};

@@ -14,7 +14,7 @@ import type { OnlineStore } from '../store/online-figures';
 import type { EvaluatorMetrics } from './metrics';
 import { TOPIC_ROLES, type JoinRules, type PartitionJoin, type TopicRole } from './join-state';
 import { commitCheckpoint, loadPartition, prepareCheckpoint, type PartitionState } from './partition-checkpoint';
-import { decodeBasket, decodeServed, decodeShadowAnswer } from './records';
+import { decodeBasket, decodeServed, decodeShadowAnswers, type RecordPlace } from './records';
 
 interface Owned extends PartitionState {
   dirty: boolean;
@@ -37,20 +37,32 @@ export interface PartitionsDeps {
   consumer: Consumer;
   store: OnlineStore;
   topics: Record<TopicRole, string>;
+  /** the topics' partition count (co-partitioned, checked at start): a shadow batch's entries must be customers of its partition */
+  partitions: number;
   rules: JoinRules;
   metrics: EvaluatorMetrics;
   log: Log;
 }
 
-/** Feeds one record to the join; an undecodable one is counted, never fatal. */
-function feed(join: PartitionJoin, role: TopicRole, message: KafkaMessage): void {
+/**
+ * Feeds one record to the join (a shadow batch: its entries in array
+ * order); an undecodable record or batch entry is counted and logged with
+ * its offset, never fatal.
+ */
+function feed(join: PartitionJoin, role: TopicRole, message: KafkaMessage, place: RecordPlace, log: Log): void {
   const value = message.value ?? Buffer.alloc(0);
   try {
     if (role === 'results') join.served(decodeServed(value));
-    else if (role === 'shadows') join.shadow(decodeShadowAnswer(value));
-    else join.purchase(decodeBasket(value));
-  } catch {
+    else if (role === 'purchases') join.purchase(decodeBasket(value));
+    else {
+      const { answers, invalid } = decodeShadowAnswers(value, place);
+      for (const a of answers) join.shadow(a);
+      for (let i = 0; i < invalid.length; i++) join.invalid(role);
+      if (invalid.length > 0) log('warn', 'invalid shadow batch entries skipped', { ...place, skipped: invalid.length, first: invalid[0] });
+    }
+  } catch (err) {
     join.invalid(role);
+    log('warn', 'invalid record skipped', { role, ...place, error: errorText(err) });
   }
 }
 
@@ -145,7 +157,10 @@ export class EvaluatorPartitions {
     const messages = batch.messages;
     let i = 0; // offsets ascend: skip those read before, then no BigInt per record
     while (i < messages.length && BigInt(messages[i].offset) < o.next[role]) i++;
-    for (let k = i; k < messages.length; k++) feed(o.join, role, messages[k]);
+    const { partitions, log } = this.deps;
+    for (let k = i; k < messages.length; k++) {
+      feed(o.join, role, messages[k], { partition: batch.partition, partitions, offset: messages[k].offset }, log);
+    }
     if (i < messages.length) {
       o.next[role] = BigInt(messages[messages.length - 1].offset) + 1n;
       o.dirty = true;

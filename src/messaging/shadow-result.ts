@@ -1,7 +1,8 @@
 /**
- * Topic `recommendations-shadow` (TOPIC_SHADOWS), keyed by the customer id
- * like `recommendations` and `purchases` (co-partitioned: docs/design.md,
- * "Quality out"): what a shadow would have answered to a request that the
+ * Topic `recommendations-shadow` (TOPIC_SHADOWS), co-partitioned with
+ * `recommendations` and `purchases` by customer id (docs/design.md,
+ * "Quality out"; a batch record on its customers' partition, written
+ * explicitly): what a shadow would have answered to a request that the
  * active model answered. A shadow never answers a client; its records exist
  * only to be joined with what the customer then bought.
  *
@@ -10,12 +11,16 @@
  *  - `previous-model`: the standby slot's model (the previous version),
  *    scored out of the answer's path for a share of the requests.
  *
- * JSON like the results (docs/serving.md), versioned by `schema`.
+ * JSON like the results (docs/serving.md), versioned by `schema`: 1, one
+ * answer a record (`ShadowResult`); 2, a batch (`ShadowBatch`): the answers
+ * of several customers of one partition, the fields they share once. A
+ * reader takes both (records of schema 1 are still in flight on upgrade).
  */
 import { z } from 'zod';
 import type { RankedProduct } from './result';
 
 export const SHADOW_SCHEMA_VERSION = 1;
+export const SHADOW_BATCH_SCHEMA_VERSION = 2;
 
 export const SHADOW_KINDS = ['popularity', 'previous-model'] as const;
 export type ShadowKind = (typeof SHADOW_KINDS)[number];
@@ -61,8 +66,64 @@ const shadowSchema = z.object({
   producedAt: z.string(),
 });
 
-/** Parses and checks a shadow record (hostile input: a ZodError or SyntaxError names what is wrong). */
+/** One answer of a batch record. */
+export interface ShadowBatchEntry {
+  requestId: string;
+  user: number;
+  eventTime: number;
+  /** the shadow's ranking, best first, cut to the length of the served answer (product ids: popularity's scores are only its order) */
+  products: number[];
+}
+
+/**
+ * Shadow answers of one kind, served and shadowed by the same versions, of
+ * customers whose records all go to the partition it is written to (the
+ * default partitioner's partition of each customer's key): co-partitioned
+ * like single records, without one Kafka record per answer.
+ */
+export interface ShadowBatch {
+  schema: typeof SHADOW_BATCH_SCHEMA_VERSION;
+  shadow: ShadowKind;
+  servedBy: SlotVersion;
+  model: SlotVersion;
+  producedAt: string;
+  /** in the order the answers were served */
+  entries: ShadowBatchEntry[];
+}
+
+export function encodeShadowBatch(batch: ShadowBatch): Buffer {
+  return Buffer.from(JSON.stringify(batch), 'utf8');
+}
+
+const batchSchema = z.object({
+  schema: z.literal(SHADOW_BATCH_SCHEMA_VERSION),
+  shadow: z.enum(SHADOW_KINDS),
+  servedBy: slotVersion,
+  model: slotVersion,
+  producedAt: z.string(),
+  entries: z.array(
+    z.object({
+      requestId: z.string().min(1),
+      user: z.number().int().nonnegative(),
+      eventTime: z.number(),
+      products: z.array(z.number().int()),
+    }),
+  ),
+});
+
+const parseJson = (bytes: Buffer | Uint8Array): unknown => JSON.parse(Buffer.from(bytes).toString('utf8'));
+
+/** Parses and checks a single shadow record (hostile input: a ZodError or SyntaxError names what is wrong). */
 export function decodeShadow(bytes: Buffer | Uint8Array): ShadowResult {
-  const json: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  return shadowSchema.parse(json);
+  return shadowSchema.parse(parseJson(bytes));
+}
+
+/**
+ * Either form, fully checked (for readers other than the evaluator, which
+ * checks only what it reads, entry by entry: src/evaluation/records.ts).
+ */
+export function decodeShadowRecord(bytes: Buffer | Uint8Array): ShadowResult | ShadowBatch {
+  const json = parseJson(bytes);
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  return schema === SHADOW_BATCH_SCHEMA_VERSION ? batchSchema.parse(json) : shadowSchema.parse(json);
 }

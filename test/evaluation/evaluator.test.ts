@@ -12,11 +12,10 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startOnlineEvaluator } from '../../src/evaluation/evaluator';
 import { TOPIC_ROLES, type RecordCounts, type TopicRole } from '../../src/evaluation/join-state';
-import { silentLog } from '../../src/process/json-log';
 import { killProcess, spawnEntry, stopProcess, waitForLog, type Managed } from '../../src/process/children';
 import { loadConfig } from '../../src/config';
 import { onlineFigures, readCheckpoints } from '../../src/store/online-figures';
-import { EvaluatorRig, hostileRecords } from './rig';
+import { EvaluatorRig, hostileBatches, hostileRecords } from './rig';
 import { seedTraffic } from './traffic';
 
 const LOG_DIR = path.resolve(__dirname, '../../artifacts/evaluation');
@@ -58,14 +57,17 @@ describe('online evaluator: stream equals batch on the real stack', () => {
     const steady = `${r.config.evaluator.groupId}-steady`;
     groups = [r.config.evaluator.groupId, steady];
     await r.createTopics(2);
-    const traffic = seedTraffic(20_001, 26_001);
+    // the model server upgraded halfway: single shadow records, then batch records
+    const traffic = seedTraffic(20_001, 26_001, undefined, { batchFrom: 23_001, partitions: 2 });
     const hostile = hostileRecords();
+    hostile.shadows.push(...hostileBatches(2));
     for (const role of TOPIC_ROLES) traffic[role].splice(Math.floor(traffic[role].length / 3), 0, ...hostile[role]);
+    const warnings: { message: string; fields?: Record<string, unknown> }[] = [];
     const uninterrupted = await startOnlineEvaluator({
       config: loadConfig({ ...r.env, EVALUATOR_GROUP: steady }),
       port: 0,
       defaultMetrics: false,
-      log: silentLog,
+      log: (level, message, fields) => void (level === 'warn' && warnings.push({ message, fields })),
     });
     try {
       let current = evaluatorProcess(r, 'a');
@@ -96,7 +98,20 @@ describe('online evaluator: stream equals batch on the real stack', () => {
       const counts = await recordCounts(r, r.config.evaluator.groupId);
       expect(await recordCounts(r, steady)).toEqual(counts);
       for (const role of TOPIC_ROLES) expect(counts[role].invalid, role).toBe(batch.invalid[role]);
-      expect(batch.invalid).toEqual({ results: 3, shadows: 3, purchases: 3 });
+      // the shadows': 3 records, a batch record, and 4 entries of another
+      expect(batch.invalid).toEqual({ results: 3, shadows: 8, purchases: 3 });
+      // each named by its offset, the entry's index and the field
+      const skipped = warnings.filter((w) => w.message === 'invalid shadow batch entries skipped');
+      expect(skipped).toHaveLength(1);
+      expect(skipped[0].fields).toMatchObject({
+        partition: 0,
+        skipped: 4,
+        first: expect.stringMatching(/^shadow batch record at offset \d+, entry 0: field user is not a customer of partition 0/),
+      });
+      const records = warnings.filter((w) => w.message === 'invalid record skipped' && w.fields?.role === 'shadows');
+      expect(records.map((w) => w.fields?.error)).toContainEqual(
+        expect.stringMatching(/shadow batch record at offset \d+: field entries is not an array/),
+      );
       expect(counts.results.duplicate).toBeGreaterThan(0);
       const metrics = await (await fetch(`${uninterrupted.url}/metrics`)).text();
       expect(metrics).toMatch(/online_evaluator_followed_purchases\{version="recommender\/1"\} \d+/);
@@ -119,7 +134,7 @@ describe('online evaluator: stream equals batch on the real stack', () => {
     );
     try {
       await Promise.all(instances.map((e) => e.whenConsuming()));
-      await r.stream(seedTraffic(30_001, 33_001), 400, 0);
+      await r.stream(seedTraffic(30_001, 33_001, undefined, { batchFrom: 31_501, partitions: 3 }), 400, 0);
       await r.untilCheckpointed(r.config.evaluator.groupId, 90_000);
       for (const a of assigned) {
         const sets = Object.values(r.topics).map((t) => JSON.stringify([...(a[t] ?? [])].sort()));

@@ -12,7 +12,9 @@ import { loadConfig, type Config } from '../../src/config';
 import { batchFigures, type BatchFigures, type PartitionRecords } from '../../src/evaluation/batch';
 import { evaluatorTopics } from '../../src/evaluation/evaluator';
 import { TOPIC_ROLES, type TopicRole } from '../../src/evaluation/join-state';
-import { decodeBasket, decodeServed, decodeShadowAnswer } from '../../src/evaluation/records';
+import { decodeBasket, decodeServed, decodeShadowAnswers } from '../../src/evaluation/records';
+import { customerPartition } from '../../src/messaging/customer-partition';
+import { encodeShadowBatch, type ShadowBatch } from '../../src/messaging/shadow-result';
 import { createKafka, ensureTopics } from '../../src/messaging/kafka';
 import { createMinioClient } from '../../src/storage/minio-client';
 import { onlineGroupPrefix } from '../../src/store/layout';
@@ -142,18 +144,30 @@ export class EvaluatorRig {
     return got;
   }
 
-  /** The batch function over what the topics hold (undecodable records skipped, as the evaluator must); `extra` adds records to each partition's. */
+  /**
+   * The batch function over what the topics hold (undecodable records and
+   * batch entries skipped, as the evaluator must; a shadow batch record's
+   * entries in array order, as consecutive records); `extra` adds records to
+   * each partition's.
+   */
   async batch(extra?: (p: PartitionRecords) => void): Promise<BatchFigures & { invalid: Record<TopicRole, number> }> {
     const got = await this.readBack();
+    const count = (await this.highWatermarks()).shadows.size;
     const partitions = new Map<number, PartitionRecords>();
     const invalid = { results: 0, shadows: 0, purchases: 0 };
-    const decoders = { results: decodeServed, shadows: decodeShadowAnswer, purchases: decodeBasket } as const;
     for (const role of TOPIC_ROLES) {
       for (const r of got[role].sort((a, b) => a.offset - b.offset)) {
         const p = partitions.get(r.partition) ?? { results: [], shadows: [], purchases: [] };
         partitions.set(r.partition, p);
+        const value = r.value ?? Buffer.alloc(0);
         try {
-          (p[role] as unknown[]).push(decoders[role](r.value ?? Buffer.alloc(0)));
+          if (role === 'results') p.results.push(decodeServed(value));
+          else if (role === 'purchases') p.purchases.push(decodeBasket(value));
+          else {
+            const decoded = decodeShadowAnswers(value, { partition: r.partition, partitions: count, offset: String(r.offset) });
+            p.shadows.push(...decoded.answers);
+            invalid.shadows += decoded.invalid.length;
+          }
         } catch {
           invalid[role]++;
         }
@@ -173,10 +187,42 @@ export class EvaluatorRig {
   }
 }
 
+/** A customer (from `from` on) whose records go to partition `partition` of `partitions`, or (`not`) to another one. */
+export function customerOf(partition: number, partitions: number, not = false, from = 0): number {
+  let u = from;
+  while ((customerPartition(u, partitions) === partition) === not) u++;
+  return u;
+}
+
+/**
+ * Hostile shadow batch records on partition 0 of `partitions`: one whose
+ * entries are a customer of another partition, an event time that is not a
+ * number, a product that is not an integer and an entry that is not an
+ * object (four entries skipped, each counted); one whose `entries` is not an
+ * array (the record skipped).
+ */
+export function hostileBatches(partitions: number): Message[] {
+  const version = { slot: 'recommender', version: 1 };
+  const own = customerOf(0, partitions);
+  const batch = (entries: unknown): ShadowBatch =>
+    ({ schema: 2, shadow: 'popularity', servedBy: version, model: version, producedAt: new Date(0).toISOString(), entries }) as ShadowBatch;
+  const entry = (requestId: string, user: number, eventTime: unknown, products: unknown[]) => ({ requestId, user, eventTime, products });
+  const entries = [
+    entry('hostile:0:1', customerOf(0, partitions, true), 1, [1]),
+    entry('hostile:0:2', own, 'soon', [1]),
+    entry('hostile:0:3', own, 1, [1, 'two']),
+    7,
+  ];
+  return [
+    { partition: 0, key: String(own), value: encodeShadowBatch(batch(entries)) },
+    { partition: 0, key: String(own), value: encodeShadowBatch(batch({ not: 'an array' })) },
+  ];
+}
+
 /** Hostile records for each topic: not JSON / not protobuf, JSON of the wrong schema, empty. */
 export function hostileRecords(): Record<TopicRole, Message[]> {
   const wrongResult = JSON.stringify({ schema: 1, requestId: 'x', user: 'seven', outcome: 'scored' });
-  const wrongShadow = JSON.stringify({ schema: 2, requestId: 'mdata:0:1', shadow: 'oracle' });
+  const wrongShadow = JSON.stringify({ schema: 3, requestId: 'mdata:0:1', shadow: 'oracle' });
   return {
     results: [
       { key: '1', value: Buffer.from('{not json') },

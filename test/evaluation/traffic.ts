@@ -8,7 +8,9 @@
  * shadow ranks by that fixed popularity; every 10th request has a
  * previous-model shadow (popularity of an earlier slice). Every 7th line's
  * records are sent twice (at-least-once), every 13th customer also visits
- * without buying, and the two model versions split the slice.
+ * without buying, and the two model versions split the slice. From line
+ * `batchFrom` on (an upgraded model server) the shadows go in batch records
+ * (schema 2) built as the model server builds them, every 40 requests.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,7 @@ import type { Message } from 'kafkajs';
 import { encodeResult, type RecommendationResult } from '../../src/messaging/result';
 import { encodePurchase } from '../../src/messaging/schemas';
 import { encodeShadow, type ShadowKind } from '../../src/messaging/shadow-result';
+import { shadowBatchMessages, type PendingShadow } from '../../src/serving/model-server/shadow-batches';
 
 export const SEED_LINES = fs.readFileSync(path.resolve(__dirname, '../../data/seed/transactions.csv'), 'utf8').trimEnd().split('\n');
 export const T0 = Date.UTC(2026, 0, 1);
@@ -62,6 +65,18 @@ function result(requestId: string, user: number, top: number[], version: number,
   } as RecommendationResult;
 }
 
+function pendingShadow(
+  requestId: string,
+  user: number,
+  kind: ShadowKind,
+  top: number[],
+  version: number,
+  eventTime: number,
+): PendingShadow {
+  const slotVersion = { slot: 'recommender', version };
+  return { shadow: kind, servedBy: slotVersion, model: slotVersion, entry: { requestId, user, eventTime, products: top } };
+}
+
 function shadow(requestId: string, user: number, kind: ShadowKind, top: number[], version: number, eventTime: number): Message {
   const slotVersion = { slot: 'recommender', version };
   const body = {
@@ -78,26 +93,41 @@ function shadow(requestId: string, user: number, kind: ShadowKind, top: number[]
   return { key: String(user), value: encodeShadow(body) };
 }
 
+export interface BatchedShadows {
+  /** the first line whose shadows go in batch records */
+  batchFrom: number;
+  /** the shadow topic's partition count (a batch record's customers are of its partition) */
+  partitions: number;
+}
+
 /** The traffic of lines [from, to), `gapMs` apart in event time. */
-export function seedTraffic(from: number, to: number, gapMs = 60_000): Traffic {
+export function seedTraffic(from: number, to: number, gapMs = 60_000, batched?: BatchedShadows): Traffic {
   const popular = popularity(1, from);
   const previous = popularity(1, Math.max(2, Math.floor(from / 2)));
   const bought = new Map<number, number[]>();
   const t: Traffic = { results: [], shadows: [], purchases: [] };
   const version = (n: number) => (n < (from + to) / 2 ? 1 : 2);
   let offset = 0;
+  let pending: PendingShadow[] = [];
+  const flush = () => {
+    if (batched && pending.length > 0) t.shadows.push(...shadowBatchMessages(pending, batched.partitions, new Date(T0)));
+    pending = [];
+  };
   const serve = (user: number, at: number, n: number, twice: boolean) => {
     const requestId = `mdata:0:${offset++}`;
     const own = [...new Set(bought.get(user) ?? [])].slice(-5);
     const top = [...own, ...popular.filter((p) => !own.includes(p))].slice(0, 10);
     const r = { key: String(user), value: encodeResult(result(requestId, user, top, version(n), at)) };
     const eventTime = offset % 5 === 1 ? at + 5 : at; // requestTimestamp stands in when eventTime is absent
-    const s = [shadow(requestId, user, 'popularity', popular, version(n), eventTime)];
-    if (n % 10 === 0) s.push(shadow(requestId, user, 'previous-model', previous, version(n) - 1, eventTime));
+    const s = [pendingShadow(requestId, user, 'popularity', popular, version(n), eventTime)];
+    if (n % 10 === 0) s.push(pendingShadow(requestId, user, 'previous-model', previous, version(n) - 1, eventTime));
+    const inBatches = batched !== undefined && n >= batched.batchFrom;
     for (let copies = twice ? 2 : 1; copies > 0; copies--) {
       t.results.push(r);
-      t.shadows.push(...s);
+      if (inBatches) pending.push(...s);
+      else t.shadows.push(...s.map((x) => shadow(x.entry.requestId, user, x.shadow, x.entry.products, x.model.version!, eventTime)));
     }
+    if (pending.length >= 40) flush();
   };
   for (let n = from; n < to; n++) {
     const { user, products } = parseLine(n);
@@ -108,5 +138,6 @@ export function seedTraffic(from: number, to: number, gapMs = 60_000): Traffic {
     t.purchases.push(...(n % 7 === 0 ? [p, p] : [p]));
     bought.set(user, [...(bought.get(user) ?? []), ...products]);
   }
+  flush();
   return t;
 }

@@ -6,8 +6,10 @@
  *    catalogue, scored in several predict calls (a small row limit);
  *    a seed-style request is answered as before;
  *  - every scored answer has a popularity shadow with its request id, on the
- *    shadow topic only; the sampled share has a previous-model shadow scored
- *    by the standby slot's version;
+ *    shadow topic only, in batch records (several answers each), each record
+ *    on the partition of every customer in it: the partition where that
+ *    customer's results are (3 partitions); the sampled share has a
+ *    previous-model shadow scored by the standby slot's version;
  *  - with the standby slot stopped, the answers are all there and the same,
  *    and the sampled shadows are counted as dropped.
  */
@@ -21,7 +23,8 @@ import { createKafka, ensureTopics } from '../../src/messaging/kafka';
 import { predictUrlFor } from '../../src/messaging/predict-url';
 import { decodeResult, type RecommendationResult, type ScoredResult } from '../../src/messaging/result';
 import { encodeDescriptor, encodeRequest, type RecommendationRequest } from '../../src/messaging/schemas';
-import { decodeShadow, type ShadowResult } from '../../src/messaging/shadow-result';
+import { customerPartition } from '../../src/messaging/customer-partition';
+import { decodeShadowRecord, type ShadowKind, type SlotVersion } from '../../src/messaging/shadow-result';
 import { exportSavedModel } from '../../src/savedmodel';
 import { startModelServer, silentLog, type ModelServer } from '../../src/serving/model-server';
 import { createPredictClient } from '../../src/serving/model-server/predict-client';
@@ -38,6 +41,8 @@ const PRODUCTS = 40;
 /** the lineage's popularity: every third product, then the others (some products unknown to it) */
 const POPULAR = Array.from({ length: PRODUCTS }, (_, i) => (i * 7) % PRODUCTS).slice(0, 30);
 const SHARE = 0.5;
+/** partitions of the results and shadow topics (the requests have one: their ids are `<topic>:0:<offset>`) */
+const PARTITIONS = 3;
 
 const base = loadConfig();
 const minio = createMinioClient(base.minio);
@@ -97,7 +102,9 @@ beforeAll(async () => {
     SLOT_HOST: '127.0.0.1',
     SLOT_PORTS: slots.map((s) => new URL(s.url).port).join(','),
   });
-  await ensureTopics(kafka, cfg.topics);
+  const { requests, models, ...customerKeyed } = cfg.topics;
+  await ensureTopics(kafka, { requests, models });
+  await ensureTopics(kafka, customerKeyed, PARTITIONS);
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   // deployed as the pipeline does: version 1 to the first slot, then version 2 to the second (which replaced version 1)
@@ -139,8 +146,35 @@ afterAll(async () => {
   await fs.rm(work, { recursive: true, force: true });
 });
 
+/** A shadow answer as read back: which record form carried it, on which partition. */
+interface ReadShadow {
+  requestId: string;
+  user: number;
+  shadow: ShadowKind;
+  servedBy: SlotVersion;
+  model: SlotVersion;
+  products: number[];
+  form: 'single' | 'batch';
+  partition: number;
+  /** the offset of its record (one record a batch) */
+  offset: string;
+}
+
+function readShadows(value: Buffer, partition: number, offset: string): ReadShadow[] {
+  const record = decodeShadowRecord(value);
+  const at = { partition, offset };
+  if (record.schema === 1) {
+    const { requestId, user, shadow, servedBy, model, ranked } = record;
+    return [{ requestId, user, shadow, servedBy, model, products: ranked.map((r) => r.product), form: 'single', ...at }];
+  }
+  const { shadow, servedBy, model } = record;
+  return record.entries.map((e) => ({ ...e, shadow, servedBy, model, form: 'batch', ...at }));
+}
+
 /** Sends requests and collects every result and shadow of them (by request id), until each request has its result. */
-async function run(requests: RecommendationRequest[]): Promise<{ results: ScoredResult[]; shadows: ShadowResult[] }> {
+async function run(
+  requests: RecommendationRequest[],
+): Promise<{ results: ScoredResult[]; shadows: ReadShadow[]; resultPartitions: Map<string, number> }> {
   const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
   await producer.connect();
   const [meta] = await producer.send({
@@ -152,18 +186,23 @@ async function run(requests: RecommendationRequest[]): Promise<{ results: Scored
   const first = BigInt(meta.baseOffset!);
   const ids = new Set(requests.map((_, i) => `${cfg.topics.requests}:0:${first + BigInt(i)}`));
   const results: RecommendationResult[] = [];
-  const shadows: ShadowResult[] = [];
+  const resultPartitions = new Map<string, number>();
+  const shadows: ReadShadow[] = [];
   const leaked: unknown[] = [];
   const consumer = kafka.consumer({ groupId: `sh-reader-${randomUUID()}`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topics: [cfg.topics.results, cfg.topics.shadows], fromBeginning: true });
   await consumer.run({
-    eachMessage: async ({ topic, message }) => {
-      if (topic === cfg.topics.shadows) return void shadows.push(decodeShadow(message.value!));
+    eachMessage: async ({ topic, partition, message }) => {
+      if (topic === cfg.topics.shadows) return void shadows.push(...readShadows(message.value!, partition, message.offset));
       // a shadow record on the results topic (no outcome, a `shadow` field) is a leak: kept to fail the test
       const json = JSON.parse(message.value!.toString()) as Record<string, unknown>;
       if ('shadow' in json) leaked.push(json);
-      else results.push(decodeResult(message.value!));
+      else {
+        const result = decodeResult(message.value!);
+        results.push(result);
+        resultPartitions.set(result.requestId, partition);
+      }
     },
   });
   try {
@@ -173,9 +212,11 @@ async function run(requests: RecommendationRequest[]): Promise<{ results: Scored
     await consumer.disconnect();
   }
   expect(leaked).toEqual([]);
-  const mine = results.filter((r) => ids.has(r.requestId));
+  // in request order (the results of several partitions arrive interleaved)
+  const offsetOf = (r: RecommendationResult) => BigInt(r.requestId.split(':')[2]);
+  const mine = results.filter((r) => ids.has(r.requestId)).sort((a, b) => (offsetOf(a) < offsetOf(b) ? -1 : 1));
   expect(mine.every((r) => r.outcome === 'scored')).toBe(true);
-  return { results: mine as ScoredResult[], shadows: shadows.filter((s) => ids.has(s.requestId)) };
+  return { results: mine as ScoredResult[], shadows: shadows.filter((s) => ids.has(s.requestId)), resultPartitions };
 }
 
 const seedStyle = (n: number, seed: number): RecommendationRequest[] =>
@@ -209,8 +250,9 @@ describe('visits and shadows (real slots, Kafka, MinIO)', () => {
     expect(s.ranked).toEqual(await modelRanking(1, 2, seed.user, seed.products));
     expect(s.eventTime).toBe(s.requestTimestamp);
     const popularity = shadows.filter((x) => x.shadow === 'popularity');
-    expect(popularity.find((x) => x.requestId === v.requestId)?.ranked).toEqual(rankByPopularity(catalogue, POPULAR).slice(0, 10));
-    expect(popularity.find((x) => x.requestId === s.requestId)?.ranked).toEqual(rankByPopularity(seed.products, POPULAR));
+    const ids = (ranked: { product: number }[]) => ranked.map((r) => r.product);
+    expect(popularity.find((x) => x.requestId === v.requestId)?.products).toEqual(ids(rankByPopularity(catalogue, POPULAR).slice(0, 10)));
+    expect(popularity.find((x) => x.requestId === s.requestId)?.products).toEqual(ids(rankByPopularity(seed.products, POPULAR)));
   }, 120_000);
 
   it('shadows go to the shadow topic only: a popularity shadow per answer, previous-model shadows for the sampled share', async () => {
@@ -228,7 +270,30 @@ describe('visits and shadows (real slots, Kafka, MinIO)', () => {
     for (const p of previous.slice(0, 10)) {
       expect(p.model).toEqual({ slot: slotNames[0], version: 1 });
       const request = requests[results.findIndex((r) => r.requestId === p.requestId)];
-      expect(p.ranked).toEqual(await modelRanking(0, 1, request.user, request.products));
+      expect(p.form).toBe('single');
+      expect(p.products).toEqual((await modelRanking(0, 1, request.user, request.products)).map((r) => r.product));
+    }
+  }, 120_000);
+
+  it("a chunk's popularity shadows arrive as batch records, each on the partition of every customer in it (where their results are)", async () => {
+    // 60 customers, 3 partitions: every record groups the customers of one partition
+    const { results, shadows, resultPartitions } = await run(seedStyle(180, 2));
+    const popularity = shadows.filter((x) => x.shadow === 'popularity');
+    expect(popularity.map((x) => x.requestId).sort()).toEqual(results.map((r) => r.requestId).sort());
+    expect(popularity.every((x) => x.form === 'batch')).toBe(true);
+    const records = new Map<string, ReadShadow[]>();
+    for (const x of popularity) records.set(`${x.partition}:${x.offset}`, [...(records.get(`${x.partition}:${x.offset}`) ?? []), x]);
+    // several answers a record: far fewer records than answers
+    expect(records.size).toBeLessThanOrEqual(results.length / 4);
+    for (const x of popularity) {
+      expect(customerPartition(x.user, PARTITIONS), `customer ${x.user}`).toBe(x.partition);
+      expect(resultPartitions.get(x.requestId), `the result of ${x.requestId}`).toBe(x.partition);
+    }
+    expect(new Set(popularity.map((x) => x.partition)).size).toBe(PARTITIONS);
+    // entries in the order the answers were served (request offsets ascend within a record)
+    for (const entries of records.values()) {
+      const offsets = entries.map((e) => Number(e.requestId.split(':')[2]));
+      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
     }
   }, 120_000);
 

@@ -12,7 +12,7 @@ import { silentLog } from '../../src/process/json-log';
 import { createMetrics } from '../../src/serving/model-server/metrics';
 import { createRequestProcessor } from '../../src/serving/model-server/request-processor';
 import { decodeResult } from '../../src/messaging/result';
-import { decodeShadow } from '../../src/messaging/shadow-result';
+import { decodeShadowRecord, type ShadowBatch } from '../../src/messaging/shadow-result';
 import type { ScoreOutcome } from '../../src/serving/model-server/scoring';
 import { UsageStats } from '../../src/serving/model-server/usage-stats';
 
@@ -73,7 +73,9 @@ function harness(options: {
     // the per-request fakes scored side by side, as one batch
     score: (requests) => Promise.all(requests.map((r) => options.score(r))),
     cooldown: { initialMs: 5, maxMs: 5 },
-    ...(options.popularity && { shadows: { topic: 'shadows', producer, loadPopularity: async () => options.popularity } }),
+    ...(options.popularity && {
+      shadows: { topic: 'shadows', producer, partitions: async () => 1, loadPopularity: async () => options.popularity },
+    }),
     metrics: createMetrics({ defaultMetrics: false }),
     usage,
     log: silentLog,
@@ -181,11 +183,23 @@ describe('request processor', () => {
     await h.processor.settled();
     expect(h.commits).toEqual(['13', '14']);
     expect(h.topicsSent).toEqual(['results+dlq', 'results', 'results', 'shadows', 'shadows']);
+    // one batch record a round: the first round's two chunks share one
     const shadows = h.sends.flatMap((b) => b.topicMessages!.filter((t) => t.topic === 'shadows').flatMap((t) => t.messages));
-    expect(shadows.map((m) => decodeShadow(m.value as Buffer))).toMatchObject([
-      { requestId: 'mdata:0:10', user: 0, shadow: 'popularity', ranked: [{ product: 2 }, { product: 1 }] },
-      { requestId: 'mdata:0:12', user: 2, shadow: 'popularity', ranked: [{ product: 2 }, { product: 1 }] },
-      { requestId: 'mdata:0:13', user: 3, shadow: 'popularity', ranked: [{ product: 2 }, { product: 1 }] },
+    const batches = shadows.map((m) => ({ partition: m.partition, ...(decodeShadowRecord(m.value as Buffer) as ShadowBatch) }));
+    expect(batches).toMatchObject([
+      {
+        partition: 0,
+        schema: 2,
+        shadow: 'popularity',
+        model: { slot: 'r', version: 3 },
+        entries: [{ requestId: 'mdata:0:10' }, { requestId: 'mdata:0:12' }],
+      },
+      { partition: 0, schema: 2, shadow: 'popularity', entries: [{ requestId: 'mdata:0:13' }] },
+    ]);
+    expect(batches.flatMap((b) => b.entries)).toMatchObject([
+      { requestId: 'mdata:0:10', user: 0, products: [2, 1] },
+      { requestId: 'mdata:0:12', user: 2, products: [2, 1] },
+      { requestId: 'mdata:0:13', user: 3, products: [2, 1] },
     ]);
   });
 

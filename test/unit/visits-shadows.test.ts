@@ -13,7 +13,7 @@ import { PreviousModelShadows } from '../../src/serving/model-server/previous-mo
 import { rankByPopularity, rankByScore, topByPopularity } from '../../src/serving/model-server/ranking';
 import { validateRequest } from '../../src/serving/model-server/request-validation';
 import { scoreChunk, type BatchScoringDeps } from '../../src/serving/model-server/scoring';
-import { popularityShadowFrom, sampledForShadow } from '../../src/serving/model-server/shadows';
+import { popularityShadowOf, sampledForShadow } from '../../src/serving/model-server/shadows';
 import { availableVersion } from '../../src/serving/model-server/standby-slot';
 import { catalogue, cutToTop, expandVisits } from '../../src/serving/model-server/visits';
 
@@ -115,11 +115,12 @@ describe('shadows', () => {
   it("a visit's popularity shadow (ranked once per ranking, catalogue and length) is that ranking's top of its catalogue", () => {
     const order = [5, 3, 9, 1];
     const visit = (catalogueRows: number, length: number) =>
-      popularityShadowFrom(
+      popularityShadowOf(
         { requestId: 't:0:1', user: 1, eventTime: 0, servedBy: { slot: 's', version: 1 }, products: [], catalogueRows, length },
         order,
-      ).ranked;
-    const expected = (rows: number, length: number) => rankByPopularity(catalogue(rows), order).slice(0, length);
+      ).entry.products;
+    const top = (ranked: { product: number }[]) => ranked.map((r) => r.product);
+    const expected = (rows: number, length: number) => top(rankByPopularity(catalogue(rows), order).slice(0, length));
     for (const [rows, length] of [
       [10, 3],
       [10, 3],
@@ -130,11 +131,11 @@ describe('shadows', () => {
       expect(visit(rows, length), `${rows} rows, top ${length}`).toEqual(expected(rows, length));
     // another ranking of the same sizes is not answered from the first one's
     expect(
-      popularityShadowFrom(
+      popularityShadowOf(
         { requestId: 't:0:2', user: 1, eventTime: 0, servedBy: { slot: 's', version: 2 }, products: [], catalogueRows: 10, length: 3 },
         [7, 8],
-      ).ranked,
-    ).toEqual(rankByPopularity(catalogue(10), [7, 8]).slice(0, 3));
+      ).entry.products,
+    ).toEqual(top(rankByPopularity(catalogue(10), [7, 8]).slice(0, 3)));
   });
 
   it('samples by request id: the same ids every time, about the share asked for', () => {

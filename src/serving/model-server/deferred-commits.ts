@@ -2,8 +2,9 @@
  * A partition's popularity shadows and offset commits, off the answer's
  * path: once a chunk's answers are written, the chunk is queued here and
  * the next chunk is fetched, scored and answered at once. One loop per
- * partition takes every chunk queued so far, builds and writes their shadow
- * records together (one produce call for many chunks), then commits the last
+ * partition takes every chunk queued so far, builds and writes their shadows
+ * together (their batch records and produce calls shared by many chunks),
+ * then commits the last
  * one's offset; so a committed offset never passes a chunk whose shadows are
  * not written (at least once, like the results), and commits stay in chunk
  * order (docs/serving.md, "Shadows").
@@ -16,7 +17,6 @@
  * partition) only logs: a later commit covers it, or the new owner
  * re-answers from the last one.
  */
-import type { Message } from 'kafkajs';
 import { errorText, type Log } from '../../process/json-log';
 
 /** A batch started after a chunk whose shadows were not written: refused until the partition is fetched from before it. */
@@ -27,36 +27,34 @@ export class ShadowsNotWrittenError extends Error {
   }
 }
 
-export type TopicMessage = { topic: string; message: Message };
-
-/** A chunk whose answers are written. */
-export interface AnsweredChunk {
+/** A chunk whose answers are written; `T`: a shadow as `write` takes it. */
+export interface AnsweredChunk<T> {
   /** its first offset */
   from: string;
-  /** builds its shadow records (in the loop, off the answer's turn) */
-  shadows: () => Promise<TopicMessage[]>;
+  /** builds its shadows (in the loop, off the answer's turn) */
+  shadows: () => Promise<T[]>;
   /** commits its end */
   commit: () => Promise<void>;
 }
 
-interface Partition {
-  queued: AnsweredChunk[];
+interface Partition<T> {
+  queued: AnsweredChunk<T>[];
   /** the loop's current round, while it runs */
   round?: Promise<void>;
   /** the first offset of the round whose shadows failed, and why */
   failed?: { from: bigint; error: unknown };
 }
 
-export class DeferredCommits {
-  private readonly partitions = new Map<string, Partition>();
+export class DeferredCommits<T> {
+  private readonly partitions = new Map<string, Partition<T>>();
 
   /**
-   * `write`: writes shadow records (in order, acks from all replicas);
+   * `write`: writes a round's shadows (in order, acks from all replicas);
    * `maxQueued`: chunks of a partition waiting for the next round at most;
    * one more waits for the round in flight (bounds what is held in memory).
    */
   constructor(
-    private readonly write: (messages: TopicMessage[]) => Promise<void>,
+    private readonly write: (shadows: T[]) => Promise<void>,
     private readonly maxQueued: number,
     private readonly log: Log,
   ) {}
@@ -70,7 +68,7 @@ export class DeferredCommits {
   }
 
   /** Queues a chunk; returns at once unless `maxQueued` chunks of the partition are already waiting. */
-  async add(key: string, chunk: AnsweredChunk): Promise<void> {
+  async add(key: string, chunk: AnsweredChunk<T>): Promise<void> {
     const p = this.partitions.get(key) ?? { queued: [] };
     this.partitions.set(key, p);
     if (p.failed) return; // nothing more is committed until the re-fetch
@@ -85,15 +83,15 @@ export class DeferredCommits {
   }
 
   /** Rounds until nothing is queued: the queued chunks' shadows written together, then the last one's commit. */
-  private async loop(key: string, p: Partition): Promise<void> {
+  private async loop(key: string, p: Partition<T>): Promise<void> {
     try {
       while (p.queued.length > 0 && !p.failed) {
         // behind the I/O already waiting (the next fetch, predict answers): the shadows' JSON and Kafka encoding come after them
         await new Promise<void>((resolve) => setImmediate(resolve));
         const chunks = p.queued.splice(0);
         try {
-          const messages = (await Promise.all(chunks.map((c) => c.shadows()))).flat();
-          if (messages.length > 0) await this.write(messages);
+          const shadows = (await Promise.all(chunks.map((c) => c.shadows()))).flat();
+          if (shadows.length > 0) await this.write(shadows);
         } catch (err) {
           p.failed = { from: BigInt(chunks[0].from), error: err };
           p.queued.length = 0;

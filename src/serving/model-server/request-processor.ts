@@ -7,7 +7,8 @@
  * the results and dead letters are written (split into produce calls of at
  * most `maxWriteBytes`, under the broker's message limit) with acks from
  * all in-sync replicas: the answers are out. Their popularity shadows are
- * then written in produce calls of their own, and only once they are is the
+ * then written in produce calls of their own (batch records, several
+ * answers each: ./shadow-batches.ts), and only once they are is the
  * chunk's last offset committed (DeferredCommits: in chunk order, while the
  * next chunk is already being answered). If the slot stays unavailable for
  * a record through all its retries, the records before it are written and committed, it and
@@ -30,9 +31,10 @@ import type { PartitionProgress } from '../../process/partition-progress';
 import { validateRequest, type RejectionCode, type RequestLimits } from './request-validation';
 import type { ScoreOutcome } from './scoring';
 import type { UsageStats } from './usage-stats';
-import { DeferredCommits, type TopicMessage } from './deferred-commits';
+import { DeferredCommits } from './deferred-commits';
 import type { LoadPopularity } from './popularity-source';
-import { popularityShadowFrom, shadowMessage, shadowSubject, type ShadowSubject } from './shadows';
+import { shadowBatchMessages, type PendingShadow } from './shadow-batches';
+import { popularityShadowOf, shadowSubject, type ShadowSubject } from './shadows';
 
 export interface ProcessorOptions {
   topics: { results: string; dlq: string };
@@ -61,6 +63,8 @@ export interface ProcessorShadows {
   topic: string;
   /** writes the popularity shadows: a producer of its own, so the next chunk's answers never queue behind them */
   producer: Producer;
+  /** the shadow topic's partition count as that producer's metadata has it (the batch records' partitions) */
+  partitions: (topic: string) => Promise<number>;
   /** popularity rankings per version: a popularity shadow of every scored answer, written after the results, before the commit */
   loadPopularity?: LoadPopularity;
   /** takes the committed answers' subjects for the previous-model shadow (sampled, queued, out of the answer's path) */
@@ -68,10 +72,12 @@ export interface ProcessorShadows {
 }
 
 export const DEFAULT_MAX_WRITE_BYTES = 512 * 1024;
+
+type TopicMessage = { topic: string; message: Message };
 export const DEFAULT_MAX_QUEUED_CHUNKS = 16;
 
 type Handled =
-  | { kind: 'answered'; message: Message; result: RecommendationResult; model: ActiveModel; subject?: ShadowSubject; shadow?: Message }
+  | { kind: 'answered'; message: Message; result: RecommendationResult; model: ActiveModel; subject?: ShadowSubject }
   | { kind: 'dead-letter'; message: Message; code: RejectionCode; reason: string }
   | { kind: 'unavailable'; error: string };
 
@@ -162,13 +168,18 @@ class ChunkedRequestProcessor implements RequestProcessor {
   /** consecutive unavailable rounds per partition: grows the cool-down */
   private readonly unavailableRounds = new Map<string, number>();
   private deadLetterCount = 0;
-  private readonly commits: DeferredCommits;
+  private readonly commits: DeferredCommits<PendingShadow>;
 
   constructor(private readonly options: ProcessorOptions) {
     this.maxWriteBytes = options.maxWriteBytes ?? DEFAULT_MAX_WRITE_BYTES;
-    const writeShadows = async (messages: TopicMessage[]): Promise<void> => {
-      await this.send(messages, options.shadows?.producer);
-      options.metrics.shadows.inc({ kind: 'popularity' }, messages.length);
+    const writeShadows = async (pending: PendingShadow[]): Promise<void> => {
+      const shadows = options.shadows!; // chunks have shadows only with it
+      const records = shadowBatchMessages(pending, await shadows.partitions(shadows.topic));
+      await this.send(
+        records.map((message) => ({ topic: shadows.topic, message })),
+        shadows.producer,
+      );
+      options.metrics.shadows.inc({ kind: 'popularity' }, pending.length);
     };
     this.commits = new DeferredCommits(writeShadows, options.maxQueuedChunks ?? DEFAULT_MAX_QUEUED_CHUNKS, options.log);
   }
@@ -275,27 +286,24 @@ class ChunkedRequestProcessor implements RequestProcessor {
   /**
    * Popularity's answer beside each scored one, built once the answers are
    * written (their produce calls carry only them) and written by
-   * DeferredCommits before the chunk's commit (at least once, like the results).
+   * DeferredCommits, in batch records, before the chunk's commit (at least
+   * once, like the results).
    */
-  private async popularityShadows(handled: Handled[]): Promise<TopicMessage[]> {
-    const shadows = this.options.shadows;
-    if (!shadows?.loadPopularity) return [];
-    await this.addPopularityShadows(handled, shadows.loadPopularity);
-    return handled.flatMap((h) => (h.kind === 'answered' && h.shadow ? [{ topic: shadows.topic, message: h.shadow }] : []));
-  }
-
-  private async addPopularityShadows(handled: Handled[], load: LoadPopularity): Promise<void> {
+  private async popularityShadows(handled: Handled[]): Promise<PendingShadow[]> {
+    const load = this.options.shadows?.loadPopularity;
+    if (!load) return [];
     // each served version's ranking is read once per chunk (cached per version anyway), the shadows built synchronously
     const orders = new Map<string, readonly number[] | undefined>();
-    const now = new Date();
+    const pending: PendingShadow[] = [];
     for (const h of handled) {
       if (h.kind !== 'answered' || !h.subject) continue;
       const { slot, version } = h.subject.servedBy;
       const key = `${slot}/${version}`;
       if (!orders.has(key)) orders.set(key, slot === null || version === null ? undefined : await load(slot, version));
       const order = orders.get(key);
-      if (order) h.shadow = shadowMessage(popularityShadowFrom(h.subject, order, now));
+      if (order) pending.push(popularityShadowOf(h.subject, order));
     }
+    return pending;
   }
 
   private async write(handled: Handled[]): Promise<void> {

@@ -5,7 +5,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
-import { Partitioners, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type Consumer, type ICustomPartitioner, type Kafka, type Producer } from 'kafkajs';
+import { ProducerPartitionCounts } from '../../messaging/customer-partition';
 import type { Registry } from 'prom-client';
 import type { Config } from '../../config';
 import { createKafka, customerKeyedTopics, ensureCoPartitioned, ensureTopics } from '../../messaging/kafka';
@@ -308,8 +309,9 @@ export async function startModelServer(options: ModelServerOptions): Promise<Mod
     if (options.createTopics ?? true) await ensureServingTopics(kafka, cfg, log);
     const producer = (parts.producer = await resultsProducer(kafka));
     parts.follower = await descriptorFollower(kafka, cfg.topics.models, settings, descriptors, log);
-    const shadowProducer = (parts.shadowProducer = await resultsProducer(kafka));
-    const common = { predictClient, tableSizes, metrics, log, current, shadowProducer };
+    const shadowPartitions = new ProducerPartitionCounts(kafka);
+    const shadowProducer = (parts.shadowProducer = await resultsProducer(kafka, shadowPartitions.createPartitioner));
+    const common = { predictClient, tableSizes, metrics, log, current, shadowProducer, shadowPartitions };
     const previous = (parts.previous = previousModelShadows(options, settings, { ...common, producer: shadowProducer }));
     const processor = requestProcessor(options, settings, {
       ...common,
@@ -400,6 +402,7 @@ function requestProcessor(
   deps: {
     producer: Producer;
     shadowProducer: Producer;
+    shadowPartitions: ProducerPartitionCounts;
     previous: PreviousModelShadows;
     current: CurrentModel;
     predictClient: PredictClient;
@@ -438,6 +441,7 @@ function requestProcessor(
     shadows: {
       topic: topics.shadows,
       producer: deps.shadowProducer,
+      partitions: (topic) => deps.shadowPartitions.of(topic),
       loadPopularity: options.popularityShadows === false ? undefined : deps.loadPopularity,
       previous: deps.previous,
     },
@@ -485,12 +489,8 @@ async function closeParts(parts: Parts, log: Log): Promise<void> {
  * a retried send is harmless, results carry requestId. One request in flight
  * keeps results in offset order across retries.
  */
-async function resultsProducer(kafka: Kafka): Promise<Producer> {
-  const producer = kafka.producer({
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+async function resultsProducer(kafka: Kafka, createPartitioner: ICustomPartitioner = Partitioners.DefaultPartitioner): Promise<Producer> {
+  const producer = kafka.producer({ maxInFlightRequests: 1, allowAutoTopicCreation: false, createPartitioner });
   await producer.connect();
   return producer;
 }

@@ -1,13 +1,16 @@
 /**
  * Shadow records (src/messaging/shadow-result.ts) of answered requests: what
  * popularity, or the standby slot's model, would have answered. Built here
- * from what the processor knows of a served answer (its ShadowSubject).
+ * from what the processor knows of a served answer (its ShadowSubject):
+ * popularity's as entries of batch records (./shadow-batches.ts), the
+ * previous model's as single records.
  */
 import type { Message } from 'kafkajs';
 import type { ScoredResult } from '../../messaging/result';
 import type { RecommendationRequest } from '../../messaging/schemas';
+import { customerKey } from '../../messaging/customer-partition';
 import { encodeShadow, SHADOW_SCHEMA_VERSION, type ShadowKind, type ShadowResult, type SlotVersion } from '../../messaging/shadow-result';
-import type { LoadPopularity } from './popularity-source';
+import type { PendingShadow } from './shadow-batches';
 import { topByPopularity, type RankedProduct } from './ranking';
 import { catalogue } from './visits';
 
@@ -70,35 +73,29 @@ export function shadowRecord(
   };
 }
 
-/** The shadow topic's record: keyed by the customer id, like results and purchases (co-partitioned). */
+/** A single record of the shadow topic: keyed by the customer id, like results and purchases (co-partitioned). */
 export function shadowMessage(shadow: ShadowResult): Message {
   return {
-    key: String(shadow.user),
+    key: customerKey(shadow.user),
     value: encodeShadow(shadow),
     headers: { 'request-id': shadow.requestId, 'content-type': 'application/json', shadow: shadow.shadow },
   };
 }
 
 /**
- * Popularity's answer to the same request: the served version's popularity
- * ranking (its lineage) over the same candidates; undefined when the
- * version has no ranking.
+ * Popularity's answer to a served one: the served version's popularity
+ * ranking `order` (its lineage) over the same candidates, cut to the
+ * answer's length, as an entry of a batch record (./shadow-batches.ts).
  */
-export async function popularityShadow(subject: ShadowSubject, load: LoadPopularity): Promise<ShadowResult | undefined> {
-  const { slot, version } = subject.servedBy;
-  if (slot === null || version === null) return undefined;
-  const order = await load(slot, version);
-  return order && popularityShadowFrom(subject, order);
-}
-
-/** popularityShadow with the served version's ranking `order` at hand (a chunk loads each version's once). */
-export function popularityShadowFrom(subject: ShadowSubject, order: readonly number[], now = new Date()): ShadowResult {
-  const ranked = subject.products.length > 0 ? topByPopularity(subject.products, order, subject.length) : visitTop(subject, order);
-  return shadowRecord(subject, 'popularity', subject.servedBy, ranked, now);
+export function popularityShadowOf(subject: ShadowSubject, order: readonly number[]): PendingShadow {
+  const products =
+    subject.products.length > 0 ? topByPopularity(subject.products, order, subject.length).map((r) => r.product) : visitTop(subject, order);
+  const { requestId, user, eventTime, servedBy } = subject;
+  return { shadow: 'popularity', servedBy, model: servedBy, entry: { requestId, user, eventTime, products } };
 }
 
 /** Popularity's top of a catalogue, per ranking (rankings are cached per version and never change), by `<rows>/<length>`. */
-const visitTops = new WeakMap<readonly number[], Map<string, RankedProduct[]>>();
+const visitTops = new WeakMap<readonly number[], Map<string, number[]>>();
 
 /**
  * A visit's popularity top: the same for every visit served by a version
@@ -106,13 +103,13 @@ const visitTops = new WeakMap<readonly number[], Map<string, RankedProduct[]>>()
  * is ranked once per ranking, catalogue size and length instead of once per
  * visit. Lengths are at most the configured top, so the entries are few.
  */
-function visitTop(subject: ShadowSubject, order: readonly number[]): RankedProduct[] {
+function visitTop(subject: ShadowSubject, order: readonly number[]): number[] {
   const rows = subject.catalogueRows ?? 0;
   const key = `${rows}/${subject.length}`;
   let tops = visitTops.get(order);
   if (!tops) visitTops.set(order, (tops = new Map()));
   let top = tops.get(key);
-  if (!top) tops.set(key, (top = topByPopularity(catalogue(rows), order, subject.length)));
+  if (!top) tops.set(key, (top = topByPopularity(catalogue(rows), order, subject.length).map((r) => r.product)));
   return top;
 }
 
