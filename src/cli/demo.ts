@@ -22,19 +22,19 @@
  * --keep-running leaves the stack, workers and schedule up for exploring.
  */
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config';
 import { createKafka, ensureTopics } from '../messaging/kafka';
-import { REPO_ROOT, spawnEntry, stopProcess, waitForLog, type Managed } from '../process/children';
-import { isUp, startStack, stopStack, STACK_COMPONENTS, type StackComponent } from '../process/local-stack';
+import { REPO_ROOT, spawnEntry, waitForLog, type Managed } from '../process/children';
+import { isUp, startStack, STACK_COMPONENTS, type StackComponent } from '../process/local-stack';
 import { ensureBuckets } from '../storage/buckets';
 import { createMinioClient } from '../storage/minio-client';
 import { connectClient } from '../temporal/connection';
 import { numberArg } from '../arg-parsers';
 import { createSchedule } from './commands/schedule';
 import { Display } from './demo/display';
+import { cleanUpDemo } from './demo/cleanup';
 import { followScheduledRuns } from './demo/follow-schedule';
 import {
   clearDemoData,
@@ -140,8 +140,8 @@ async function main(): Promise<void> {
     abort.abort();
     await sending;
     await tracker.stop().catch(() => undefined);
-    await cleanUp({ keepRunning: !!o.keepRunning, children, client, scheduleId: cfg.temporal.scheduleId, startedByUs });
-    if (!o.keepRunning) await deleteDemoTopics(kafka, cfg).catch(() => undefined);
+    const deleteTopics = () => deleteDemoTopics(kafka, cfg);
+    await cleanUpDemo({ keepRunning: !!o.keepRunning, children, client, scheduleId: cfg.temporal.scheduleId, startedByUs, deleteTopics });
     await client.connection.close();
   }
 }
@@ -253,51 +253,6 @@ function printOnline(runs: Awaited<ReturnType<typeof followScheduledRuns>>, figu
   console.log('Offline beside online:');
   for (const line of offlineBesideOnline(runs, figures)) console.log(line);
   console.log(popularityTarget(runs, figures));
-}
-
-/**
- * Deletes the demo's schedule and cancels the runs it started that still run
- * (a tick just before the end), waiting for them while the workers are up: a
- * run left pending would be picked up by the next demo's workers, in that
- * demo's registry and topics.
- */
-async function deleteSchedule(client: Client, scheduleId: string): Promise<void> {
-  const schedule = client.schedule.getHandle(scheduleId);
-  const running = (await schedule.describe()).info.runningActions.map((a) => a.workflow);
-  await schedule.delete();
-  await Promise.all(
-    running.map(async (w) => {
-      const handle = client.workflow.getHandle(w.workflowId, w.firstExecutionRunId);
-      await handle.cancel();
-      await Promise.race([handle.result().catch(() => undefined), sleep(30_000)]);
-    }),
-  );
-}
-
-/** Stops what the demo started (or, with --keep-running, says how to). */
-async function cleanUp(c: {
-  keepRunning: boolean;
-  children: Managed[];
-  client: Client;
-  scheduleId: string;
-  startedByUs: StackComponent[];
-}): Promise<void> {
-  const pids = c.children.map((m) => m.child.pid);
-  if (c.keepRunning) {
-    console.log(`\n--keep-running: workers (pids ${pids.join(', ')}), schedule ${c.scheduleId} and stack left running.`);
-    console.log(
-      `  stop them with: kill ${pids.join(' ')}; SCHEDULE_ID=${c.scheduleId} npm run recommender -- schedule delete; npm run stack:stop`,
-    );
-    for (const m of c.children) m.child.unref();
-    return;
-  }
-  // The runs it started stay in the web UI's list; the schedule goes.
-  await deleteSchedule(c.client, c.scheduleId).catch(() => undefined);
-  await Promise.all(c.children.map((m) => stopProcess(m)));
-  if (c.startedByUs.length) stopStack(c.startedByUs);
-  console.log(
-    `stopped the workers${c.startedByUs.length ? ` and ${c.startedByUs.join(', ')}` : ''} and deleted the demo's schedule ${c.scheduleId}; its runs stay in the web UI.`,
-  );
 }
 
 main().catch((err: unknown) => {
