@@ -13,14 +13,12 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
-import { startOnlineEvaluator, type OnlineEvaluator } from '../../src/evaluation/evaluator';
-import { TOPIC_ROLES } from '../../src/evaluation/join-state';
-import { silentLog } from '../../src/process/json-log';
+import type { OnlineEvaluator } from '../../src/evaluation/evaluator';
 import { until } from '../helpers/processes';
-import { holdingProxy, type HoldingProxy } from './holding-proxy';
+import { heldEvaluators, sendByRole } from './held-evaluator';
+import type { HoldingProxy } from './holding-proxy';
 import { EvaluatorRig } from './rig';
-import { seedTraffic, type Traffic } from './traffic';
+import { seedTraffic } from './traffic';
 
 const STALL_MS = 3_000;
 
@@ -40,24 +38,13 @@ async function healthz(e: OnlineEvaluator): Promise<{ status: number; problems: 
   return { status: res.status, problems: ((await res.json()) as { problems: string[] }).problems };
 }
 
-async function send(r: EvaluatorRig, traffic: Traffic): Promise<void> {
-  for (const role of TOPIC_ROLES) await r.send(role, traffic[role]);
-}
-
 describe('online evaluator: /healthz reports a stall', () => {
   it('healthy while idle; unhealthy while stuck loading or unable to checkpoint (MinIO held), healthy again after', async () => {
     const r = (rig = new EvaluatorRig({ EVALUATOR_STALL_MS: String(STALL_MS) }));
     await r.createTopics(2);
-    const minio = new URL(r.env.MINIO_ENDPOINT ?? 'http://127.0.0.1:9000');
-    const p = (proxy = await holdingProxy(minio.hostname, Number(minio.port || 80)));
-    cleanups.push(p.close);
-    const config = loadConfig({ ...r.env, MINIO_ENDPOINT: p.endpoint });
-    const start = async () => {
-      const e = await startOnlineEvaluator({ config, port: 0, defaultMetrics: false, log: silentLog });
-      cleanups.push(() => e.close());
-      await e.whenConsuming();
-      return e;
-    };
+    const held = await heldEvaluators(r, cleanups);
+    const p = (proxy = held.proxy);
+    const start = held.start;
     const healthy = (e: OnlineEvaluator, what: string) =>
       until(
         what,
@@ -74,13 +61,13 @@ describe('online evaluator: /healthz reports a stall', () => {
       );
 
     const first = await start();
-    await send(r, seedTraffic(60_001, 60_301));
+    await sendByRole(r, seedTraffic(60_001, 60_301));
     await r.untilCheckpointed(r.config.evaluator.groupId, 90_000);
     await sleep(3 * STALL_MS); // idle: caught up, nothing comes, for longer than the stall time
     expect(await healthz(first)).toEqual({ status: 200, problems: [] });
     await first.close();
 
-    await send(r, seedTraffic(60_301, 60_601)); // while no evaluator runs
+    await sendByRole(r, seedTraffic(60_301, 60_601)); // while no evaluator runs
     p.hold();
     const second = await start();
     const stuck = await stalled(second, '503 while the partitions cannot be loaded');
@@ -92,7 +79,7 @@ describe('online evaluator: /healthz reports a stall', () => {
 
     await sleep(2 * STALL_MS); // quiet again, its last checkpoint long ago
     p.hold(); // MinIO gone while records come: processed, never checkpointed
-    await send(r, seedTraffic(60_601, 60_901));
+    await sendByRole(r, seedTraffic(60_601, 60_901));
     const sentAt = Date.now();
     const unsaved = await stalled(second, '503 while checkpoints cannot be written');
     expect(unsaved.problems.join('\n')).toMatch(/records behind and no checkpoint written/);

@@ -11,14 +11,13 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
-import { startOnlineEvaluator, type OnlineEvaluator } from '../../src/evaluation/evaluator';
+import type { OnlineEvaluator } from '../../src/evaluation/evaluator';
 import { TOPIC_ROLES } from '../../src/evaluation/join-state';
-import { silentLog } from '../../src/process/json-log';
 import { until } from '../helpers/processes';
-import { holdingProxy, type HoldingProxy } from './holding-proxy';
+import { heldEvaluators, sendByRole } from './held-evaluator';
+import type { HoldingProxy } from './holding-proxy';
 import { EvaluatorRig } from './rig';
-import { seedTraffic, type Traffic } from './traffic';
+import { seedTraffic } from './traffic';
 
 /** The gauge's samples from the evaluator's own /metrics: `role/partition` → records behind. */
 async function lagGauge(e: OnlineEvaluator): Promise<Record<string, number>> {
@@ -26,11 +25,6 @@ async function lagGauge(e: OnlineEvaluator): Promise<Record<string, number>> {
   const lag: Record<string, number> = {};
   for (const m of text.matchAll(/^online_evaluator_lag\{topic="(\w+)",partition="(\d+)"\} (\d+)$/gm)) lag[`${m[1]}/${m[2]}`] = Number(m[3]);
   return lag;
-}
-
-/** Each role's messages sent as one topic after the other (the lag does not depend on their interleaving). */
-async function send(r: EvaluatorRig, traffic: Traffic): Promise<void> {
-  for (const role of TOPIC_ROLES) await r.send(role, traffic[role]);
 }
 
 let rig: EvaluatorRig | undefined;
@@ -48,26 +42,19 @@ describe('online evaluator: the consumer lag gauge', () => {
   it('shows the records produced while it was stopped, per topic-partition, while it cannot progress; ~0 once caught up', async () => {
     const r = (rig = new EvaluatorRig());
     await r.createTopics(2);
-    const minio = new URL(r.env.MINIO_ENDPOINT ?? 'http://127.0.0.1:9000');
-    const p = (proxy = await holdingProxy(minio.hostname, Number(minio.port || 80)));
-    cleanups.push(p.close);
-    const config = loadConfig({ ...r.env, MINIO_ENDPOINT: p.endpoint });
-    const start = async () => {
-      const e = await startOnlineEvaluator({ config, port: 0, defaultMetrics: false, log: silentLog });
-      cleanups.push(() => e.close());
-      await e.whenConsuming();
-      return e;
-    };
+    const held = await heldEvaluators(r, cleanups);
+    const p = (proxy = held.proxy);
+    const start = held.start;
 
     const first = await start();
-    await send(r, seedTraffic(40_001, 40_601));
+    await sendByRole(r, seedTraffic(40_001, 40_601));
     await r.untilCheckpointed(r.config.evaluator.groupId, 90_000);
     const caughtUp = (l: Record<string, number>) => Object.keys(l).length === 6 && Object.values(l).every((n) => n === 0);
     await until('lag 0 on all six topic-partitions', () => lagGauge(first), caughtUp, 30_000);
     await first.close();
     const before = await r.highWatermarks();
 
-    await send(r, seedTraffic(40_601, 41_801)); // while no evaluator runs
+    await sendByRole(r, seedTraffic(40_601, 41_801)); // while no evaluator runs
     const after = await r.highWatermarks();
     const produced: Record<string, number> = {};
     for (const role of TOPIC_ROLES)
