@@ -45,20 +45,15 @@ describe('online evaluator: /healthz reports a stall', () => {
     const held = await heldEvaluators(r, cleanups);
     const p = (proxy = held.proxy);
     const start = held.start;
-    const healthy = (e: OnlineEvaluator, what: string) =>
+    const reaches = (status: number, ms: number) => (e: OnlineEvaluator, what: string) =>
       until(
         what,
         () => healthz(e),
-        (h) => h.status === 200,
-        60_000,
+        (h) => h.status === status,
+        ms,
       );
-    const stalled = (e: OnlineEvaluator, what: string) =>
-      until(
-        what,
-        () => healthz(e),
-        (h) => h.status === 503,
-        30_000,
-      );
+    const healthy = reaches(200, 60_000);
+    const stalled = reaches(503, 30_000);
 
     const first = await start();
     await sendByRole(r, seedTraffic(60_001, 60_301));

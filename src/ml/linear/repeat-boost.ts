@@ -222,8 +222,11 @@ export function selectRepeatBoost(
     const base = new Map<string, Float32Array>();
     const baseOf = (nowShare: number, alpha: number) => {
       const key = `${nowShare}/${alpha}`;
-      const rows = context && atServingTime(context, nowShare, clock.bandwidth);
-      return base.get(key) ?? base.set(key, servedScores(split, w, rows, alpha)).get(key)!;
+      const cached = base.get(key);
+      if (cached) return cached;
+      const scores = servedScores(split, w, context && atServingTime(context, nowShare, clock.bandwidth), alpha);
+      base.set(key, scores);
+      return scores;
     };
     scale = scoreScale(baseOf(0, 0), split.users.length, P);
     const largest = Math.max(...o.scales);
